@@ -1,0 +1,19 @@
+// The two shape ops the engine itself needs: broadcasting and its adjoint, sum_to.
+#pragma once
+
+#include "autograd/tensor.hpp"
+
+namespace tapegrad {
+
+/// Numpy broadcast of x to `shape` (a copy).
+///   d/dx = sum_to(grad, x.shape)
+template <class T>
+Tensor<T> broadcast_to(const Tensor<T>& x, const Shape& shape);
+
+/// Sums x down to `shape`, which must broadcast to x's shape: over leading extra axes and
+/// over axes where `shape` has 1. The engine uses it to un-broadcast gradients.
+///   d/dx = broadcast_to(grad, x.shape)
+template <class T>
+Tensor<T> sum_to(const Tensor<T>& x, const Shape& shape);
+
+}  // namespace tapegrad

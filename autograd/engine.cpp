@@ -1,0 +1,231 @@
+#include "autograd/engine.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "autograd/broadcast.hpp"
+#include "autograd/grad_mode.hpp"
+#include "autograd/node.hpp"
+#include "autograd/tape.hpp"
+
+namespace tapegrad {
+
+namespace {
+
+// a + b for same-shape gradients; recorded (d/da = d/db = grad) when the backward itself is
+// being recorded (create_graph), so accumulated gradients stay differentiable.
+template <class T>
+Tensor<T> accumulate(const Tensor<T>& a, const Tensor<T>& b) {
+    return record<T>("accumulate", {a, b}, a.value() + b.value(), [](const Backward<T>& ctx) -> Grads<T> {
+        return {ctx.grad(), ctx.grad()};
+    });
+}
+
+}  // namespace
+
+/// One backward pass: delivers gradients to tensors and walks the tape once, in reverse.
+template <class T>
+class Engine {
+public:
+    Engine(bool retain_graph, bool create_graph) : retain_(retain_graph), create_(create_graph) {}
+
+    /// grad() mode: gradients of these tensors are returned instead of accumulated into leaves.
+    void capture(const std::vector<Tensor<T>>& inputs) {
+        captured_.resize(inputs.size());
+        for (std::size_t i = 0; i < inputs.size(); ++i) capture_slot_.emplace(inputs[i].impl(), i);
+    }
+    std::vector<Tensor<T>>& captured() { return captured_; }
+
+    void run(const std::vector<Tensor<T>>& roots, const std::vector<Tensor<T>>& seeds) {
+        GradModeGuard mode(create_);
+        std::uint64_t last = 0;
+        for (std::size_t i = 0; i < roots.size(); ++i) {
+            if (const auto& node = roots[i].impl()->grad_fn) last = std::max(last, node->sequence());
+        }
+        for (std::size_t i = 0; i < roots.size(); ++i) deliver(roots[i], seeds[i]);
+        try {
+            walk(last);
+        } catch (...) {
+            for (auto& node : touched_) node->grad_ = Tensor<T>();  // leave no stale gradient behind
+            throw;
+        }
+        if (!retain_) {
+            for (auto& node : touched_) node->release();
+            Tape::current().prune();
+        }
+    }
+
+private:
+    void walk(std::uint64_t last) {
+        const auto& entries = Tape::current().entries();
+        auto end = std::upper_bound(entries.begin(), entries.end(), last,
+                                    [](std::uint64_t seq, const Tape::Entry& e) { return seq < e.sequence; });
+        // A snapshot, because a create_graph backward records new ops onto the same tape.
+        const std::vector<Tape::Entry> order(entries.begin(), end);
+        for (auto it = order.rbegin(); it != order.rend() && pending_ > 0; ++it) {
+            auto base = it->node.lock();
+            if (!base || base->is_double() != std::is_same_v<T, double>) continue;
+            auto& node = static_cast<Node<T>&>(*base);
+            if (!node.grad_.defined()) continue;
+            --pending_;
+            process(node);
+        }
+        if (pending_ > 0) {
+            fail<AutogradError>("backward: {} op(s) in this graph are not on this thread's tape; "
+                                "a graph must be differentiated on the thread that recorded it", pending_);
+        }
+    }
+
+    void process(Node<T>& node) {
+        for (std::size_t i = 0; i < node.inputs_.size(); ++i) check_version(node, node.inputs_[i], node.input_versions_[i], "input");
+        Tensor<T> output(node.output_.lock());
+        check_version(node, output, node.output_version_, "output");
+        Grads<T> grads = node.backward_(Backward<T>(node, output));
+        if (grads.size() != node.inputs_.size()) {
+            fail<AutogradError>("backward of '{}' returned {} gradients for {} inputs", node.name(), grads.size(), node.inputs_.size());
+        }
+        node.grad_ = Tensor<T>();
+        for (std::size_t i = 0; i < grads.size(); ++i) {
+            const Tensor<T>& input = node.inputs_[i];
+            if (!input.requires_grad() || !grads[i].defined()) continue;
+            deliver(input, fit_shape(node, i, input, std::move(grads[i])));
+        }
+    }
+
+    static void check_version(const Node<T>& node, const Tensor<T>& t, std::uint64_t saved, const char* role) {
+        if (t.defined() && t.version() != saved) {
+            fail<AutogradError>("backward of '{}': its {} (shape {}) was modified in place after being recorded "
+                                "(version {} now, {} then); its gradient would be wrong",
+                                node.name(), role, shape_str(t.shape()), t.version(), saved);
+        }
+    }
+
+    // The engine, not each rule, sums broadcast gradients back to the input's shape.
+    static Tensor<T> fit_shape(const Node<T>& node, std::size_t i, const Tensor<T>& input, Tensor<T> g) {
+        if (g.shape() == input.shape()) return g;
+        if (broadcastable_to(input.shape(), g.shape())) return sum_to(g, input.shape());
+        fail<AutogradError>("backward of '{}': gradient for input {} has shape {}, but the input has shape {}",
+                            node.name(), i, shape_str(g.shape()), shape_str(input.shape()));
+    }
+
+    Tensor<T> add(const Tensor<T>& sum, const Tensor<T>& g) const {
+        if (!sum.defined()) return g;
+        return create_ ? accumulate(sum, g) : Tensor<T>(xt::xarray<T>(sum.value() + g.value()));
+    }
+
+    void deliver(const Tensor<T>& t, const Tensor<T>& g) {
+        auto* impl = t.impl();
+        if (auto slot = capture_slot_.find(impl); slot != capture_slot_.end()) {
+            captured_[slot->second] = add(captured_[slot->second], g);
+        }
+        if (const auto& node = impl->grad_fn) {
+            if (node->released()) {
+                fail<AutogradError>("backward: op '{}' was already freed by an earlier backward; pass "
+                                    "retain_graph=true to the first backward to go through the graph twice", node->name());
+            }
+            if (!node->grad_.defined()) {
+                ++pending_;
+                touched_.push_back(node);
+            }
+            node->grad_ = add(node->grad_, g);
+            if (impl->retains_grad && capture_slot_.empty()) accumulate_into(impl->grad, g);
+        } else if (impl->requires_grad && capture_slot_.empty()) {
+            accumulate_into(impl->grad, g);
+        }
+    }
+
+    // Leaves keep their own buffer: the first gradient is copied (it may alias a seed the
+    // user passed) and later ones are added in place, as PyTorch accumulates into .grad.
+    void accumulate_into(Tensor<T>& slot, const Tensor<T>& g) const {
+        if (create_) {
+            slot = add(slot, g);
+        } else if (!slot.defined()) {
+            slot = Tensor<T>(xt::xarray<T>(g.value()));
+        } else {
+            slot.mutable_value() += g.value();
+        }
+    }
+
+    bool retain_;
+    bool create_;
+    std::size_t pending_ = 0;
+    std::vector<std::shared_ptr<Node<T>>> touched_;  // kept alive until the walk ends
+    std::unordered_map<const TensorImpl<T>*, std::size_t> capture_slot_;
+    std::vector<Tensor<T>> captured_;
+};
+
+namespace {
+
+template <class T>
+std::vector<Tensor<T>> checked_seeds(const char* op, const std::vector<Tensor<T>>& roots, const std::vector<Tensor<T>>& seeds) {
+    if (roots.empty()) fail<ValueError>("{}: no outputs given", op);
+    if (!seeds.empty() && seeds.size() != roots.size()) {
+        fail<ValueError>("{}: {} outputs but {} seed gradients", op, roots.size(), seeds.size());
+    }
+    std::vector<Tensor<T>> out(roots.size());
+    for (std::size_t i = 0; i < roots.size(); ++i) {
+        const auto& root = roots[i];
+        if (!root.defined()) fail<ValueError>("{}: output {} is undefined", op, i);
+        if (!root.requires_grad()) {
+            fail<AutogradError>("{}: output {} (shape {}) does not require grad: no input of it requires grad, "
+                                "or it was computed under NoGradGuard", op, i, shape_str(root.shape()));
+        }
+        const Tensor<T> seed = i < seeds.size() ? seeds[i] : Tensor<T>();
+        if (seed.defined()) {
+            if (seed.shape() != root.shape()) {
+                fail<ShapeError>("{}: seed gradient {} has shape {}, but its output has shape {}", op, i,
+                                 shape_str(seed.shape()), shape_str(root.shape()));
+            }
+            out[i] = seed;
+        } else if (root.numel() == 1) {
+            out[i] = Tensor<T>(xt::xarray<T>(xt::ones<T>(root.shape())));
+        } else {
+            fail<AutogradError>("{}: output {} has shape {}; only an output with one element is seeded with 1, "
+                                "pass a seed gradient of that shape", op, i, shape_str(root.shape()));
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+template <class T>
+void backward(const std::vector<Tensor<T>>& roots, const std::vector<Tensor<T>>& seeds,
+              std::optional<bool> retain_graph, bool create_graph) {
+    auto checked = checked_seeds("backward", roots, seeds);
+    Engine<T> engine(retain_graph.value_or(create_graph), create_graph);
+    engine.run(roots, checked);
+}
+
+template <class T>
+std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,
+                            const std::vector<Tensor<T>>& grad_outputs, std::optional<bool> retain_graph,
+                            bool create_graph, bool allow_unused) {
+    auto checked = checked_seeds("grad", outputs, grad_outputs);
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        if (!inputs[i].defined() || !inputs[i].requires_grad()) {
+            fail<AutogradError>("grad: input {} does not require grad, so it has no gradient", i);
+        }
+    }
+    Engine<T> engine(retain_graph.value_or(create_graph), create_graph);
+    engine.capture(inputs);
+    engine.run(outputs, checked);
+    auto result = std::move(engine.captured());
+    for (std::size_t i = 0; i < result.size(); ++i) {
+        if (!result[i].defined() && !allow_unused) {
+            fail<AutogradError>("grad: input {} (shape {}) was not used to compute the outputs; pass allow_unused=true",
+                                i, shape_str(inputs[i].shape()));
+        }
+    }
+    return result;
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                                                                                        \
+    template void backward(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&, std::optional<bool>, bool); \
+    template std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&,               \
+                                         const std::vector<Tensor<T>>&, std::optional<bool>, bool, bool);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+#undef TAPEGRAD_INSTANTIATE
+
+}  // namespace tapegrad

@@ -1,0 +1,65 @@
+#include "autograd/factories.hpp"
+
+#include <cmath>
+
+#include <xtensor/xbuilder.hpp>
+
+namespace tapegrad {
+
+template <class T>
+Tensor<T> zeros(const Shape& shape, bool requires_grad) {
+    return full<T>(shape, T(0), requires_grad);
+}
+
+template <class T>
+Tensor<T> ones(const Shape& shape, bool requires_grad) {
+    return full<T>(shape, T(1), requires_grad);
+}
+
+template <class T>
+Tensor<T> full(const Shape& shape, T value, bool requires_grad) {
+    xt::xarray<T> out = xt::xarray<T>::from_shape(shape);
+    out.fill(value);
+    return Tensor<T>(std::move(out), requires_grad);
+}
+
+template <class T>
+Tensor<T> arange(T start, T stop, T step, bool requires_grad) {
+    if (step == 0 || !std::isfinite(start) || !std::isfinite(stop) || !std::isfinite(step)) {
+        fail<ValueError>("arange: start {}, stop {}, step {}: step must be non-zero and all finite", start, stop, step);
+    }
+    const double count = std::ceil((static_cast<double>(stop) - start) / step);
+    const std::size_t n = count > 0 ? static_cast<std::size_t>(count) : 0;
+    xt::xarray<T> out = xt::xarray<T>::from_shape({n});
+    for (std::size_t i = 0; i < n; ++i) out(i) = static_cast<T>(start + static_cast<double>(i) * step);
+    return Tensor<T>(std::move(out), requires_grad);
+}
+
+template <class T>
+Tensor<T> rand(const Shape& shape, Generator& gen, T low, T high, bool requires_grad) {
+    if (!(low <= high)) fail<ValueError>("rand: low {} must not exceed high {}", low, high);
+    xt::xarray<T> out = xt::xarray<T>::from_shape(shape);
+    for (auto& v : out) v = static_cast<T>(gen.uniform(low, high));
+    return Tensor<T>(std::move(out), requires_grad);
+}
+
+template <class T>
+Tensor<T> randn(const Shape& shape, Generator& gen, T mean, T stddev, bool requires_grad) {
+    if (!(stddev >= 0)) fail<ValueError>("randn: stddev {} must be non-negative", stddev);
+    xt::xarray<T> out = xt::xarray<T>::from_shape(shape);
+    for (auto& v : out) v = static_cast<T>(mean + stddev * gen.normal());
+    return Tensor<T>(std::move(out), requires_grad);
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                                              \
+    template Tensor<T> zeros<T>(const Shape&, bool);                         \
+    template Tensor<T> ones<T>(const Shape&, bool);                          \
+    template Tensor<T> full<T>(const Shape&, T, bool);                       \
+    template Tensor<T> arange<T>(T, T, T, bool);                             \
+    template Tensor<T> rand<T>(const Shape&, Generator&, T, T, bool);        \
+    template Tensor<T> randn<T>(const Shape&, Generator&, T, T, bool);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+#undef TAPEGRAD_INSTANTIATE
+
+}  // namespace tapegrad

@@ -1,0 +1,68 @@
+// A gradient checker for users' own tests (PyTorch's gradcheck / gradgradcheck, in C++).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "autograd/tensor.hpp"
+
+namespace tapegrad {
+
+/// Defaults as PyTorch's gradcheck: central differences with step eps, and an analytic value
+/// a passes against the numeric n when |a - n| <= atol + rtol |n|.
+struct GradcheckOptions {
+    double eps = 1e-6;
+    double atol = 1e-5;
+    double rtol = 1e-3;
+    /// Instead of the full Jacobian, compare u^T J v for random unit directions u, v (the
+    /// dot-product test of JAX's check_grads): one backward and two forwards per direction.
+    bool fast_mode = false;
+    std::size_t directions = 3;
+    /// Seed of the random directions (fast mode) and of gradgradcheck's output gradients.
+    std::uint64_t seed = 0;
+    /// How many mismatches the report lists (all are counted).
+    std::size_t max_reported = 10;
+};
+
+/// One disagreement: d output[output_index] / d input[input] at element `element`
+/// (a direction pair "u^T J v" in fast mode).
+struct GradcheckMismatch {
+    std::size_t input = 0;
+    std::string element;
+    std::string output_element;
+    double analytic = 0;
+    double numeric = 0;
+};
+
+struct GradcheckResult {
+    bool ok = true;
+    std::size_t checked = 0;     // Jacobian entries or directions compared
+    std::size_t mismatches = 0;  // how many failed
+    std::vector<GradcheckMismatch> reported;
+    double eps = 0;
+    std::string what;  // "gradcheck" or "gradgradcheck"
+    /// Human-readable: each mismatch with input, element, analytic, numeric and step.
+    std::string report() const;
+    explicit operator bool() const noexcept { return ok; }
+};
+
+template <class T>
+using CheckedFunction = std::function<Tensor<T>(const std::vector<Tensor<T>>&)>;
+
+/// Compares the tape's gradient of f with central finite differences, for every input that
+/// requires grad. Inputs must be float64: float32 is refused with a ValueError (its ~1e-7
+/// resolution makes eps = 1e-6 differences meaningless); check a `.to<double>()` copy.
+template <class T>
+GradcheckResult gradcheck(const std::type_identity_t<CheckedFunction<T>>& f, const std::vector<Tensor<T>>& inputs,
+                          const GradcheckOptions& options = {});
+
+/// Second order: checks the gradient of the vector-Jacobian product x, u -> J(x)^T u (built with
+/// create_graph) against finite differences, with u random and itself checked as an input.
+template <class T>
+GradcheckResult gradgradcheck(const std::type_identity_t<CheckedFunction<T>>& f, const std::vector<Tensor<T>>& inputs,
+                              const GradcheckOptions& options = {});
+
+}  // namespace tapegrad

@@ -1,0 +1,95 @@
+// A node of the tape: one recorded op, its inputs, and the rule that maps its output's
+// gradient to its inputs' gradients. Ops create nodes through record().
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "autograd/tensor.hpp"
+
+namespace tapegrad {
+
+template <class T>
+using Grads = std::vector<Tensor<T>>;
+
+template <class T>
+class Backward;
+
+/// A backward rule: one gradient per input (undefined where not needed). Pure: it never
+/// mutates its inputs or the tape; the engine un-broadcasts, validates and accumulates.
+template <class T>
+using BackwardFn = std::function<Grads<T>(const Backward<T>&)>;
+
+/// Untyped part of a node, so that one tape can hold float and double ops.
+class NodeBase {
+public:
+    NodeBase(const char* name, std::uint64_t sequence, bool is_double)
+        : name_(name), sequence_(sequence), is_double_(is_double) {}
+    virtual ~NodeBase() = default;
+    const char* name() const noexcept { return name_; }
+    std::uint64_t sequence() const noexcept { return sequence_; }
+    bool is_double() const noexcept { return is_double_; }
+    bool released() const noexcept { return released_; }
+
+protected:
+    const char* name_;
+    std::uint64_t sequence_;  // creation order: reverse order is a topological order
+    bool is_double_;
+    bool released_ = false;
+};
+
+template <class T>
+class Node : public NodeBase {
+public:
+    Node(const char* name, std::uint64_t sequence, std::vector<Tensor<T>> inputs, BackwardFn<T> fn);
+    ~Node() override;
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+
+    const std::vector<Tensor<T>>& inputs() const noexcept { return inputs_; }
+    const Shape& output_shape() const noexcept { return output_shape_; }
+
+private:
+    template <class>
+    friend class Backward;
+    template <class>
+    friend class Engine;
+    template <class U>
+    friend Tensor<U> record(const char*, std::vector<Tensor<U>>, xt::xarray<U>, BackwardFn<U>);
+
+    std::vector<Tensor<T>> inputs_;
+    std::vector<std::uint64_t> input_versions_;
+    std::weak_ptr<TensorImpl<T>> output_;  // weak: the output owns its node, not the reverse
+    std::uint64_t output_version_ = 0;
+    Shape output_shape_;
+    BackwardFn<T> backward_;
+    Tensor<T> grad_;  // gradient flowing into the output during a backward pass
+
+    void release();  // drop saved inputs and the rule once backward has used them
+};
+
+/// What a backward rule sees: the incoming gradient, the op's inputs and its output.
+template <class T>
+class Backward {
+public:
+    Backward(const Node<T>& node, Tensor<T> output) : node_(node), output_(std::move(output)) {}
+    /// Gradient of the loss with respect to the op's output (the output's shape).
+    const Tensor<T>& grad() const noexcept { return node_.grad_; }
+    const Tensor<T>& input(std::size_t i) const { return node_.inputs_.at(i); }
+    /// The op's output, for rules written with it (sigmoid' = y (1 - y)).
+    const Tensor<T>& output() const noexcept { return output_; }
+    /// Whether input i needs a gradient; rules skip the others.
+    bool needs(std::size_t i) const { return node_.inputs_.at(i).requires_grad(); }
+
+private:
+    const Node<T>& node_;
+    Tensor<T> output_;
+};
+
+/// Wraps an op's eagerly computed value as its output tensor and, when grad mode is on and
+/// some input requires grad, records a node on the thread's tape with the backward rule.
+template <class T>
+Tensor<T> record(const char* name, std::vector<Tensor<T>> inputs, xt::xarray<T> value, BackwardFn<T> fn);
+
+}  // namespace tapegrad

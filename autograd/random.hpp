@@ -1,0 +1,32 @@
+// A seeded random generator whose streams are the same on every platform.
+#pragma once
+
+#include <cstdint>
+#include <random>
+
+namespace tapegrad {
+
+/// Explicitly seeded source of randomness for rand/randn, initialisers and shuffling.
+/// Built on std::mt19937_64 (whose output the standard fixes) with our own uniform and
+/// normal transforms (the standard's distributions differ between library vendors), so the
+/// same seed gives the same numbers bit for bit everywhere.
+class Generator {
+public:
+    explicit Generator(std::uint64_t seed = 0) : engine_(seed) {}
+
+    /// Uniform in [0, 1), 53 random bits.
+    double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
+    double uniform(double low, double high) { return low + (high - low) * uniform(); }
+    /// Standard normal (Box-Muller; the second value of each pair is kept for the next call).
+    double normal();
+    /// Uniform integer in [0, n).
+    std::uint64_t below(std::uint64_t n);
+    std::mt19937_64& engine() noexcept { return engine_; }
+
+private:
+    std::mt19937_64 engine_;
+    double spare_ = 0;
+    bool has_spare_ = false;
+};
+
+}  // namespace tapegrad

@@ -1,0 +1,47 @@
+// One strided reduction loop, shared by sum_to and ops/reduce. (xtensor 0.24.3's immediate
+// reducers mis-size their result for dynamic axes, so we do not use them.)
+#pragma once
+
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+
+#include "autograd/errors.hpp"
+
+namespace tapegrad {
+
+/// Folds x over the axes where reduced[axis] is true, starting each output element at init.
+/// The result keeps the reduced axes with size 1 (keepdims); reshape to drop them.
+template <class T, class F>
+xt::xarray<T> reduce_axes(const xt::xarray<T>& x, const std::vector<bool>& reduced, T init, F fold) {
+    const std::size_t nd = x.dimension();
+    Shape out_shape(x.shape().begin(), x.shape().end());
+    for (std::size_t i = 0; i < nd; ++i) {
+        if (reduced[i]) out_shape[i] = 1;
+    }
+    xt::xarray<T> out = xt::xarray<T>::from_shape(out_shape);
+    out.fill(init);
+    // Output offset of each input element: row-major strides with 0 on reduced axes.
+    std::vector<std::size_t> stride(nd, 0);
+    std::size_t s = 1;
+    for (std::size_t i = nd; i-- > 0;) {
+        stride[i] = reduced[i] ? 0 : s;
+        s *= out_shape[i];
+    }
+    std::vector<std::size_t> index(nd, 0);
+    std::size_t offset = 0;
+    const T* in = x.data();
+    T* dst = out.data();
+    for (std::size_t k = 0, n = x.size(); k < n; ++k) {
+        dst[offset] = fold(dst[offset], in[k]);
+        for (std::size_t i = nd; i-- > 0;) {  // odometer increment, last axis fastest
+            offset += stride[i];
+            if (++index[i] < x.shape()[i]) break;
+            offset -= stride[i] * index[i];
+            index[i] = 0;
+        }
+    }
+    return out;
+}
+
+}  // namespace tapegrad

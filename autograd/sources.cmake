@@ -1,0 +1,11 @@
+target_sources(tapegrad PRIVATE
+  autograd/broadcast.cpp
+  autograd/engine.cpp
+  autograd/errors.cpp
+  autograd/factories.cpp
+  autograd/gradcheck.cpp
+  autograd/grad_mode.cpp
+  autograd/node.cpp
+  autograd/random.cpp
+  autograd/tape.cpp
+  autograd/tensor.cpp)

@@ -1,0 +1,47 @@
+// The tape: this thread's ordered record of the ops that were recorded and are still alive.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autograd/node.hpp"
+
+namespace tapegrad {
+
+/// Nodes are owned by the tensors they produced (so a graph nobody holds is freed at once,
+/// as in PyTorch); the tape holds them weakly in creation order, which is what lets
+/// backward be a single reverse loop. Each thread has its own tape.
+class Tape {
+public:
+    /// The calling thread's tape.
+    static Tape& current();
+
+    /// Ops recorded and not yet freed (by a backward without retain_graph, or by their
+    /// outputs going out of scope).
+    std::size_t size() const;
+    /// Their names, oldest first.
+    std::vector<std::string> op_names() const;
+    /// One line per op: "#sequence name".
+    std::string to_string() const;
+
+    // Engine interface.
+    struct Entry {
+        std::uint64_t sequence;
+        std::weak_ptr<NodeBase> node;
+    };
+    std::uint64_t next_sequence() noexcept { return next_sequence_++; }
+    void push(std::uint64_t sequence, std::weak_ptr<NodeBase> node);
+    /// Entries in creation order; expired ones may remain until the next prune.
+    const std::vector<Entry>& entries() const noexcept { return entries_; }
+    /// Drops entries whose node is gone or released.
+    void prune();
+
+private:
+    std::vector<Entry> entries_;
+    std::size_t live_after_prune_ = 0;
+    std::uint64_t next_sequence_ = 0;
+};
+
+}  // namespace tapegrad

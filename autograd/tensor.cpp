@@ -1,0 +1,171 @@
+#include "autograd/tensor.hpp"
+
+#include <ostream>
+#include <sstream>
+
+#include <xtensor/xio.hpp>
+
+#include "autograd/engine.hpp"
+#include "autograd/node.hpp"
+
+namespace tapegrad {
+
+namespace {
+template <class T>
+std::shared_ptr<TensorImpl<T>> make_impl(xt::xarray<T>&& value, bool requires_grad) {
+    auto impl = std::make_shared<TensorImpl<T>>();
+    impl->shape.assign(value.shape().begin(), value.shape().end());
+    impl->value = std::move(value);
+    impl->requires_grad = requires_grad;
+    return impl;
+}
+}  // namespace
+
+template <class T>
+Tensor<T>::Tensor(array_type value, bool requires_grad) : impl_(make_impl<T>(std::move(value), requires_grad)) {}
+
+template <class T>
+Tensor<T>::Tensor(T scalar, bool requires_grad) : Tensor(array_type(scalar), requires_grad) {}
+
+template <class T>
+Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 1> values) : Tensor(array_type(values)) {}
+template <class T>
+Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 2> values) : Tensor(array_type(values)) {}
+template <class T>
+Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 3> values) : Tensor(array_type(values)) {}
+template <class T>
+Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 4> values) : Tensor(array_type(values)) {}
+
+template <class T>
+TensorImpl<T>& Tensor<T>::checked(const char* what) const {
+    if (!impl_) fail<ValueError>("Tensor::{}: the tensor is undefined (default-constructed or a missing gradient)", what);
+    return *impl_;
+}
+
+template <class T>
+const typename Tensor<T>::array_type& Tensor<T>::value() const {
+    return checked("value").value;
+}
+
+template <class T>
+typename Tensor<T>::array_type& Tensor<T>::mutable_value() {
+    auto& impl = checked("mutable_value");
+    ++impl.version;
+    return impl.value;
+}
+
+template <class T>
+std::uint64_t Tensor<T>::version() const {
+    return checked("version").version;
+}
+
+template <class T>
+const Shape& Tensor<T>::shape() const {
+    return checked("shape").shape;
+}
+
+template <class T>
+std::size_t Tensor<T>::numel() const {
+    return checked("numel").value.size();
+}
+
+template <class T>
+T Tensor<T>::item() const {
+    const auto& v = checked("item").value;
+    if (v.size() != 1) fail<ValueError>("item: the tensor has shape {} ({} elements); item needs exactly one", shape_str(shape()), v.size());
+    return v.data()[0];
+}
+
+template <class T>
+bool Tensor<T>::requires_grad() const {
+    return impl_ && impl_->requires_grad;
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::requires_grad_(bool on) {
+    auto& impl = checked("requires_grad_");
+    if (impl.grad_fn) {
+        fail<AutogradError>("requires_grad_: only leaves can change requires_grad; this tensor was made by '{}' (use detach())",
+                            impl.grad_fn->name());
+    }
+    impl.requires_grad = on;
+    return *this;
+}
+
+template <class T>
+bool Tensor<T>::is_leaf() const {
+    return !checked("is_leaf").grad_fn;
+}
+
+template <class T>
+std::string Tensor<T>::grad_fn_name() const {
+    const auto& impl = checked("grad_fn_name");
+    return impl.grad_fn ? impl.grad_fn->name() : "";
+}
+
+template <class T>
+const Tensor<T>& Tensor<T>::grad() const {
+    return checked("grad").grad;
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::mutable_grad() {
+    return checked("mutable_grad").grad;
+}
+
+template <class T>
+void Tensor<T>::zero_grad() {
+    checked("zero_grad").grad = Tensor<T>();
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::retain_grad() {
+    checked("retain_grad").retains_grad = true;
+    return *this;
+}
+
+template <class T>
+Tensor<T> Tensor<T>::detach() const {
+    return Tensor<T>(array_type(checked("detach").value));
+}
+
+template <class T>
+template <class U>
+Tensor<U> Tensor<T>::to(bool requires_grad) const {
+    return Tensor<U>(xt::xarray<U>(xt::cast<U>(checked("to").value)), requires_grad);
+}
+
+template <class T>
+void Tensor<T>::backward(const Tensor& seed, std::optional<bool> retain_graph, bool create_graph) const {
+    tapegrad::backward<T>({*this}, {seed}, retain_graph, create_graph);
+}
+
+template <class T>
+std::string Tensor<T>::to_string() const {
+    if (!impl_) return "Tensor(undefined)";
+    std::ostringstream os;
+    os << "Tensor(" << dtype_name<T>() << ", shape=" << shape_str(impl_->shape);
+    if (impl_->grad_fn) {
+        os << ", grad_fn=" << impl_->grad_fn->name();
+    } else if (impl_->requires_grad) {
+        os << ", requires_grad";
+    }
+    os << ")\n" << impl_->value;
+    return os.str();
+}
+
+template <class T>
+std::ostream& operator<<(std::ostream& os, const Tensor<T>& t) {
+    return os << t.to_string();
+}
+
+template class Tensor<float>;
+template class Tensor<double>;
+template Tensor<double> Tensor<float>::to<double>(bool) const;
+template Tensor<float> Tensor<float>::to<float>(bool) const;
+template Tensor<float> Tensor<double>::to<float>(bool) const;
+template Tensor<double> Tensor<double>::to<double>(bool) const;
+template std::ostream& operator<<(std::ostream&, const Tensor<float>&);
+template std::ostream& operator<<(std::ostream&, const Tensor<double>&);
+
+}  // namespace tapegrad

@@ -1,0 +1,1 @@
+# nn sources are added here by the nn module.

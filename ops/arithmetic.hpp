@@ -1,0 +1,46 @@
+// Arithmetic with numpy broadcasting, and the operators (scalars allowed on either side).
+#pragma once
+
+#include <type_traits>
+
+#include "autograd/tensor.hpp"
+
+namespace tapegrad {
+
+/// a + b.      d/da = grad      d/db = grad      (the engine sums each back to its input's shape)
+template <class T>
+Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b);
+
+/// a - b.      d/da = grad      d/db = -grad
+template <class T>
+Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b);
+
+/// a * b.      d/da = grad * b      d/db = grad * a
+template <class T>
+Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b);
+
+/// a / b.      d/da = grad / b      d/db = -grad * a / b^2
+template <class T>
+Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b);
+
+/// -x.         d/dx = -grad
+template <class T>
+Tensor<T> neg(const Tensor<T>& x);
+
+// Operators. A scalar becomes a 0-d constant; std::type_identity_t lets `x * 2.0` work for
+// float tensors too.
+template <class T> Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) { return add(a, b); }
+template <class T> Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) { return sub(a, b); }
+template <class T> Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) { return mul(a, b); }
+template <class T> Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) { return div(a, b); }
+template <class T> Tensor<T> operator-(const Tensor<T>& x) { return neg(x); }
+template <class T> Tensor<T> operator+(const Tensor<T>& a, std::type_identity_t<T> s) { return add(a, Tensor<T>(s)); }
+template <class T> Tensor<T> operator+(std::type_identity_t<T> s, const Tensor<T>& b) { return add(Tensor<T>(s), b); }
+template <class T> Tensor<T> operator-(const Tensor<T>& a, std::type_identity_t<T> s) { return sub(a, Tensor<T>(s)); }
+template <class T> Tensor<T> operator-(std::type_identity_t<T> s, const Tensor<T>& b) { return sub(Tensor<T>(s), b); }
+template <class T> Tensor<T> operator*(const Tensor<T>& a, std::type_identity_t<T> s) { return mul(a, Tensor<T>(s)); }
+template <class T> Tensor<T> operator*(std::type_identity_t<T> s, const Tensor<T>& b) { return mul(Tensor<T>(s), b); }
+template <class T> Tensor<T> operator/(const Tensor<T>& a, std::type_identity_t<T> s) { return div(a, Tensor<T>(s)); }
+template <class T> Tensor<T> operator/(std::type_identity_t<T> s, const Tensor<T>& b) { return div(Tensor<T>(s), b); }
+
+}  // namespace tapegrad

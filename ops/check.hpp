@@ -1,0 +1,45 @@
+// Argument checks shared by the ops: each throws with the op, the argument and the shapes.
+#pragma once
+
+#include <cmath>
+
+#include "autograd/tensor.hpp"
+
+namespace tapegrad {
+
+template <class T>
+void check_defined(const char* op, const char* arg, const Tensor<T>& t) {
+    if (!t.defined()) fail<ValueError>("{}: {} is an undefined tensor", op, arg);
+}
+
+/// Both defined and broadcast-compatible; returns the broadcast shape.
+template <class T>
+Shape check_broadcast(const char* op, const Tensor<T>& a, const Tensor<T>& b) {
+    check_defined(op, "a", a);
+    check_defined(op, "b", b);
+    return broadcast_shapes(op, a.shape(), b.shape());
+}
+
+template <class T>
+void check_same_shape(const char* op, const char* arg_a, const Tensor<T>& a, const char* arg_b, const Tensor<T>& b) {
+    check_defined(op, arg_a, a);
+    check_defined(op, arg_b, b);
+    if (a.shape() != b.shape()) {
+        fail<ShapeError>("{}: {} has shape {}, {} has shape {}; they must be equal", op, arg_a, shape_str(a.shape()),
+                         arg_b, shape_str(b.shape()));
+    }
+}
+
+template <class T>
+void check_ndim(const char* op, const char* arg, const Tensor<T>& t, std::size_t ndim) {
+    check_defined(op, arg, t);
+    if (t.ndim() != ndim) {
+        fail<ShapeError>("{}: {} has shape {}; expected {} dimensions", op, arg, shape_str(t.shape()), ndim);
+    }
+}
+
+inline void check_not_nan(const char* op, const char* arg, double v) {
+    if (std::isnan(v)) fail<ValueError>("{}: {} is NaN", op, arg);
+}
+
+}  // namespace tapegrad

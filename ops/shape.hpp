@@ -1,0 +1,44 @@
+// Shape ops: views of the same numbers in another arrangement (each returns a copy).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "autograd/broadcast.hpp"
+#include "autograd/tensor.hpp"
+
+namespace tapegrad {
+
+/// Same elements in row-major order, new shape (same element count).   d/dx = reshape(grad, x.shape)
+template <class T>
+Tensor<T> reshape(const Tensor<T>& x, const Shape& shape);
+
+/// Reorders axes: output axis i is input axis dims[i].   d/dx = permute(grad, inverse(dims))
+template <class T>
+Tensor<T> permute(const Tensor<T>& x, const std::vector<std::size_t>& dims);
+
+/// Swaps two axes (composed with permute).   d/dx = transpose(grad, dim0, dim1)
+template <class T>
+Tensor<T> transpose(const Tensor<T>& x, std::int64_t dim0 = -2, std::int64_t dim1 = -1);
+
+/// Elements start <= i < stop along axis.   d/dx = grad placed back at [start, stop), zeros elsewhere
+template <class T>
+Tensor<T> slice(const Tensor<T>& x, std::int64_t axis, std::size_t start, std::size_t stop);
+
+/// Joins tensors along an existing axis.   d/dx_k = slice of grad at x_k's rows along axis
+template <class T>
+Tensor<T> concat(const std::vector<Tensor<T>>& xs, std::int64_t axis = 0);
+
+/// Joins tensors along a new axis (composed: unsqueeze then concat).   d/dx_k = grad's k-th slice
+template <class T>
+Tensor<T> stack(const std::vector<Tensor<T>>& xs, std::int64_t axis = 0);
+
+/// Inserts an axis of size 1 (composed with reshape).
+template <class T>
+Tensor<T> unsqueeze(const Tensor<T>& x, std::int64_t axis);
+
+/// Removes an axis of size 1 (composed with reshape).
+template <class T>
+Tensor<T> squeeze(const Tensor<T>& x, std::int64_t axis);
+
+}  // namespace tapegrad

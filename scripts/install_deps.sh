@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every build, test and data dependency of tapegrad from Debian's packages.
+# Idempotent: packages already present are skipped. Pass --bench to add the
+# side-by-side benchmark dependencies (LibTorch, Google Benchmark).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  xtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev
+  libopenblas-dev libfmt-dev catch2 zlib1g-dev
+  dataset-fashion-mnist
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(libbenchmark-dev libtorch-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install_deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+echo "install_deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

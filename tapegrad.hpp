@@ -1,0 +1,5 @@
+// tapegrad: reverse-mode automatic differentiation over xtensor. One include for everything.
+#pragma once
+
+#include "autograd/autograd.hpp"
+#include "ops/ops.hpp"
