@@ -1,0 +1,1 @@
+# data sources (IDX reader, datasets, loaders) are added here.
