@@ -1,1 +1,161 @@
-// Implemented in a later commit.
+#include "ops/loss.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "autograd/node.hpp"
+#include "ops/activation.hpp"
+#include "ops/arithmetic.hpp"
+#include "ops/check.hpp"
+#include "ops/elementwise.hpp"
+#include "ops/reduce.hpp"
+#include "ops/softmax.hpp"
+
+namespace tapegrad {
+
+namespace {
+
+/// The mean or the sum of every element (a 0-d tensor).
+template <class T>
+Tensor<T> reduce_all(const Tensor<T>& terms, Reduction reduction) {
+    return reduction == Reduction::Mean ? mean(terms) : sum(terms);
+}
+
+/// The sum of per-sample terms, divided by the batch size for Mean (NaN for an empty batch,
+/// as PyTorch's mean of nothing).
+template <class T>
+Tensor<T> reduce_batch(const Tensor<T>& total, std::size_t batch, Reduction reduction) {
+    if (reduction == Reduction::Sum) return total;
+    return total * (batch == 0 ? std::numeric_limits<T>::quiet_NaN() : T(1) / static_cast<T>(batch));
+}
+
+/// Scores are batch x classes and there is one label in [0, classes) per row.
+template <class T>
+void check_labels(const char* op, const char* arg, const Tensor<T>& scores, const Labels& targets) {
+    check_ndim(op, arg, scores, 2);
+    const std::size_t batch = scores.shape()[0];
+    const auto classes = static_cast<std::int64_t>(scores.shape()[1]);
+    if (targets.size() != batch) {
+        fail<ShapeError>("{}: {} has shape {} (batch {}), but {} targets were given; expected one per row", op, arg,
+                         shape_str(scores.shape()), batch, targets.size());
+    }
+    for (std::size_t i = 0; i < batch; ++i) {
+        if (targets[i] < 0 || targets[i] >= classes) {
+            fail<ValueError>("{}: target {} at row {} is not a class index in [0, {})", op, targets[i], i, classes);
+        }
+    }
+}
+
+/// -(y max(log p, -100) + (1 - y) max(log(1 - p), -100)) per element (PyTorch's clamp).
+template <class T>
+xt::xarray<T> bce_terms(const xt::xarray<T>& p, const xt::xarray<T>& y) {
+    xt::xarray<T> out = xt::xarray<T>::from_shape(p.shape());
+    for (std::size_t i = 0, n = out.size(); i < n; ++i) {
+        const T log_p = std::max(std::log(p.data()[i]), T(-100));
+        const T log_q = std::max(std::log1p(-p.data()[i]), T(-100));
+        out.data()[i] = -(y.data()[i] * log_p + (T(1) - y.data()[i]) * log_q);
+    }
+    return out;
+}
+
+}  // namespace
+
+template <class T>
+Tensor<T> mse_loss(const Tensor<T>& pred, const Tensor<T>& target, Reduction reduction) {
+    check_same_shape("mse_loss", "pred", pred, "target", target);
+    return reduce_all(square(pred - target), reduction);
+}
+
+template <class T>
+Tensor<T> half_sum_squares(const Tensor<T>& pred, const Tensor<T>& target, Reduction reduction) {
+    check_same_shape("half_sum_squares", "pred", pred, "target", target);
+    const std::size_t batch = pred.ndim() == 0 ? 1 : pred.shape()[0];
+    return reduce_batch(sum(square(pred - target)) * T(0.5), batch, reduction);
+}
+
+template <class T>
+Tensor<T> nll_loss(const Tensor<T>& log_probs, const Labels& targets, Reduction reduction) {
+    check_labels("nll_loss", "log_probs", log_probs, targets);
+    const std::size_t batch = log_probs.shape()[0];
+    const std::size_t classes = log_probs.shape()[1];
+    // d/dlog_probs, fixed by the labels: -1/scale at each target.
+    const T scale = reduction == Reduction::Mean ? static_cast<T>(batch) : T(1);
+    xt::xarray<T> weights = xt::zeros<T>(log_probs.shape());
+    T total = 0;
+    for (std::size_t i = 0; i < batch; ++i) {
+        const auto t = static_cast<std::size_t>(targets[i]);
+        total -= log_probs.value().data()[i * classes + t];
+        weights.data()[i * classes + t] = T(-1) / scale;
+    }
+    const Tensor<T> w(std::move(weights));
+    return record<T>("nll_loss", {log_probs}, xt::xarray<T>(total / scale),
+                     [w](const Backward<T>& ctx) -> Grads<T> { return {mul(ctx.grad(), w)}; });
+}
+
+template <class T>
+Tensor<T> cross_entropy(const Tensor<T>& logits, const Labels& targets, Reduction reduction, double label_smoothing) {
+    check_labels("cross_entropy", "logits", logits, targets);
+    if (!(label_smoothing >= 0 && label_smoothing <= 1)) {
+        fail<ValueError>("cross_entropy: label_smoothing {} must be in [0, 1]", label_smoothing);
+    }
+    const Tensor<T> log_probs = log_softmax(logits, 1);
+    const Tensor<T> nll = nll_loss(log_probs, targets, reduction);
+    if (label_smoothing == 0) return nll;
+    // The uniform part of the target: -(1/C) sum_j log_softmax_j per row.
+    const auto e = static_cast<T>(label_smoothing);
+    const auto classes = static_cast<T>(logits.shape()[1]);
+    const Tensor<T> uniform = reduce_batch(-sum(log_probs) / classes, logits.shape()[0], reduction);
+    return nll * (T(1) - e) + uniform * e;
+}
+
+template <class T>
+Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<T>& target_probs, Reduction reduction) {
+    check_ndim("cross_entropy", "logits", logits, 2);
+    check_same_shape("cross_entropy", "logits", logits, "target_probs", target_probs);
+    return reduce_batch(-sum(mul(target_probs, log_softmax(logits, 1))), logits.shape()[0], reduction);
+}
+
+template <class T>
+Tensor<T> binary_cross_entropy(const Tensor<T>& p, const Tensor<T>& y, Reduction reduction) {
+    check_same_shape("binary_cross_entropy", "p", p, "y", y);
+    for (std::size_t i = 0; i < p.numel(); ++i) {
+        const T v = p.value().data()[i];
+        if (!(v >= T(0) && v <= T(1))) {
+            fail<ValueError>("binary_cross_entropy: p (shape {}) must hold probabilities in [0, 1]; element {} is {}",
+                             shape_str(p.shape()), i, v);
+        }
+    }
+    auto terms = record<T>("binary_cross_entropy", {p, y}, bce_terms(p.value(), y.value()),
+                           [](const Backward<T>& ctx) -> Grads<T> {
+                               const auto& g = ctx.grad();
+                               const auto& p_ = ctx.input(0);
+                               const auto& y_ = ctx.input(1);
+                               Tensor<T> dp;
+                               Tensor<T> dy;
+                               if (ctx.needs(0)) dp = div(mul(g, p_ - y_), clamp(mul(p_, T(1) - p_), T(1e-12)));
+                               if (ctx.needs(1)) dy = mul(g, clamp(log(T(1) - p_), T(-100)) - clamp(log(p_), T(-100)));
+                               return {dp, dy};
+                           });
+    return reduce_all(terms, reduction);
+}
+
+template <class T>
+Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>& z, const Tensor<T>& y, Reduction reduction) {
+    check_same_shape("binary_cross_entropy_with_logits", "z", z, "y", y);
+    return reduce_all(softplus(z) - mul(y, z), reduction);
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                                                             \
+    template Tensor<T> mse_loss(const Tensor<T>&, const Tensor<T>&, Reduction);             \
+    template Tensor<T> half_sum_squares(const Tensor<T>&, const Tensor<T>&, Reduction);     \
+    template Tensor<T> cross_entropy(const Tensor<T>&, const Labels&, Reduction, double);   \
+    template Tensor<T> cross_entropy(const Tensor<T>&, const Tensor<T>&, Reduction);        \
+    template Tensor<T> nll_loss(const Tensor<T>&, const Labels&, Reduction);                \
+    template Tensor<T> binary_cross_entropy(const Tensor<T>&, const Tensor<T>&, Reduction); \
+    template Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>&, const Tensor<T>&, Reduction);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+#undef TAPEGRAD_INSTANTIATE
+
+}  // namespace tapegrad

@@ -1,1 +1,154 @@
-// Implemented in a later commit.
+#include "ops/reduce.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include <xtensor/xmath.hpp>
+#include <xtensor/xoperation.hpp>
+
+#include "autograd/broadcast.hpp"
+#include "autograd/node.hpp"
+#include "autograd/reduce_kernel.hpp"
+#include "ops/arithmetic.hpp"
+#include "ops/check.hpp"
+#include "ops/shape.hpp"
+
+namespace tapegrad {
+
+namespace {
+
+/// Which axes of x the op reduces: every listed axis (negative ones count from the end), each once.
+template <class T>
+std::vector<bool> reduced_axes(const char* op, const Tensor<T>& x, const Axes& axes) {
+    check_defined(op, "x", x);
+    std::vector<bool> reduced(x.ndim(), false);
+    for (auto axis : axes) {
+        const std::size_t a = normalize_axis(op, axis, x.ndim());
+        if (reduced[a]) {
+            fail<ValueError>("{}: axis {} is listed twice in axes [{}] (x has shape {})", op, a, fmt::join(axes, ", "),
+                             shape_str(x.shape()));
+        }
+        reduced[a] = true;
+    }
+    return reduced;
+}
+
+/// The result's shape: reduced axes kept with size 1 (keepdims) or dropped.
+Shape reduced_shape(const Shape& shape, const std::vector<bool>& reduced, bool keepdims) {
+    Shape out;
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        if (!reduced[i]) {
+            out.push_back(shape[i]);
+        } else if (keepdims) {
+            out.push_back(1);
+        }
+    }
+    return out;
+}
+
+/// grad (the result's shape) brought back to x's shape: the reduced axes restored as size 1, then broadcast.
+template <class T>
+Tensor<T> expand_back(const Tensor<T>& grad, const Shape& kept, const Shape& x_shape) {
+    const Tensor<T> g = grad.shape() == kept ? grad : reshape(grad, kept);
+    return g.shape() == x_shape ? g : broadcast_to(g, x_shape);
+}
+
+template <class T>
+Tensor<T> sum_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool keepdims) {
+    xt::xarray<T> out = reduce_axes<T>(x.value(), reduced, T(0), [](T acc, T v) { return acc + v; });
+    const Shape kept(out.shape().begin(), out.shape().end());
+    out.reshape(reduced_shape(x.shape(), reduced, keepdims));
+    return record<T>("sum", {x}, std::move(out), [kept](const Backward<T>& ctx) -> Grads<T> {
+        return {expand_back(ctx.grad(), kept, ctx.input(0).shape())};
+    });
+}
+
+template <class T>
+Tensor<T> mean_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool keepdims) {
+    std::size_t count = 1;
+    for (std::size_t i = 0; i < reduced.size(); ++i) count *= reduced[i] ? x.shape()[i] : 1;
+    // An empty reduction gives 0 * inf = NaN, numpy's and PyTorch's mean of nothing.
+    const T scale = count == 0 ? std::numeric_limits<T>::infinity() : T(1) / static_cast<T>(count);
+    return sum_over(x, reduced, keepdims) * scale;
+}
+
+/// Each element's share of the gradient: 1/count where it equals its slice's maximum (NaN counts
+/// as equal to a NaN maximum, so a NaN slice sends its gradient to its NaNs), else 0.
+template <class T>
+xt::xarray<T> max_weights(const xt::xarray<T>& x, const xt::xarray<T>& kept_max, const std::vector<bool>& reduced) {
+    xt::xarray<T> mask = xt::where(xt::equal(x, kept_max) || (xt::isnan(x) && xt::isnan(kept_max)), T(1), T(0));
+    const xt::xarray<T> count = reduce_axes<T>(mask, reduced, T(0), [](T acc, T v) { return acc + v; });
+    return mask / count;
+}
+
+template <class T>
+Tensor<T> max_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool keepdims) {
+    for (std::size_t i = 0; i < reduced.size(); ++i) {
+        if (reduced[i] && x.shape()[i] == 0) {
+            fail<ValueError>("max: x has shape {}; cannot take the maximum over axis {} of size 0 (no elements)",
+                             shape_str(x.shape()), i);
+        }
+    }
+    // NaN wins (as in numpy and PyTorch): it is kept once it is the accumulator, and taken when it is v.
+    auto fold = [](T acc, T v) { return (acc >= v || std::isnan(acc)) ? acc : v; };
+    xt::xarray<T> out = reduce_axes<T>(x.value(), reduced, -std::numeric_limits<T>::infinity(), fold);
+    const Shape kept(out.shape().begin(), out.shape().end());
+    out.reshape(reduced_shape(x.shape(), reduced, keepdims));
+    return record<T>("max", {x}, std::move(out), [kept, reduced](const Backward<T>& ctx) -> Grads<T> {
+        xt::xarray<T> kept_max = ctx.output().value();
+        kept_max.reshape(kept);
+        const Tensor<T> weights(max_weights<T>(ctx.input(0).value(), kept_max, reduced));
+        return {mul(expand_back(ctx.grad(), kept, ctx.input(0).shape()), weights)};
+    });
+}
+
+template <class T>
+std::vector<bool> all_axes(const char* op, const Tensor<T>& x) {
+    check_defined(op, "x", x);
+    return std::vector<bool>(x.ndim(), true);
+}
+
+}  // namespace
+
+template <class T>
+Tensor<T> sum(const Tensor<T>& x) {
+    return sum_over(x, all_axes("sum", x), false);
+}
+
+template <class T>
+Tensor<T> sum(const Tensor<T>& x, const Axes& axes, bool keepdims) {
+    return sum_over(x, reduced_axes("sum", x, axes), keepdims);
+}
+
+template <class T>
+Tensor<T> mean(const Tensor<T>& x) {
+    return mean_over(x, all_axes("mean", x), false);
+}
+
+template <class T>
+Tensor<T> mean(const Tensor<T>& x, const Axes& axes, bool keepdims) {
+    return mean_over(x, reduced_axes("mean", x, axes), keepdims);
+}
+
+template <class T>
+Tensor<T> max(const Tensor<T>& x) {
+    return max_over(x, all_axes("max", x), false);
+}
+
+template <class T>
+Tensor<T> max(const Tensor<T>& x, const Axes& axes, bool keepdims) {
+    return max_over(x, reduced_axes("max", x, axes), keepdims);
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                                   \
+    template Tensor<T> sum(const Tensor<T>&);                     \
+    template Tensor<T> sum(const Tensor<T>&, const Axes&, bool);  \
+    template Tensor<T> mean(const Tensor<T>&);                    \
+    template Tensor<T> mean(const Tensor<T>&, const Axes&, bool); \
+    template Tensor<T> max(const Tensor<T>&);                     \
+    template Tensor<T> max(const Tensor<T>&, const Axes&, bool);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+#undef TAPEGRAD_INSTANTIATE
+
+}  // namespace tapegrad

@@ -14,7 +14,8 @@ using Axes = std::vector<std::int64_t>;
 template <class T>
 Tensor<T> sum(const Tensor<T>& x);
 
-/// Sum over axes; keepdims leaves them with size 1.     d/dx = grad broadcast back over the axes
+/// Sum over axes; keepdims leaves them with size 1. An empty list reduces nothing (numpy's axis=()).
+///   d/dx = grad broadcast back over the axes
 template <class T>
 Tensor<T> sum(const Tensor<T>& x, const Axes& axes, bool keepdims = false);
 

@@ -1,1 +1,101 @@
-// Implemented in a later commit.
+#include "ops/softmax.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include <xtensor/xmath.hpp>
+#include <xtensor/xoperation.hpp>
+
+#include "autograd/node.hpp"
+#include "autograd/reduce_kernel.hpp"
+#include "ops/arithmetic.hpp"
+#include "ops/check.hpp"
+#include "ops/reduce.hpp"
+#include "ops/shape.hpp"
+
+namespace tapegrad {
+
+namespace {
+
+/// x with each slice along the axis shifted by its maximum (kept with size 1 in `shift`), and
+/// the sum of the exponentials of the shifted slice; every exponent is then <= 0, so nothing
+/// overflows. An infinite maximum shifts by 0 instead (PyTorch's logsumexp rule), so a slice
+/// of -inf keeps logsumexp = -inf and one holding +inf gives +inf, not NaN from inf - inf.
+template <class T>
+struct Shifted {
+    xt::xarray<T> shifted;  // x - shift
+    xt::xarray<T> shift;    // the maximum per slice, axis kept with size 1
+    xt::xarray<T> sum_exp;  // sum of e^shifted per slice, same shape as shift
+};
+
+template <class T>
+Shifted<T> shift_by_max(const Tensor<T>& x, std::size_t axis) {
+    std::vector<bool> reduced(x.ndim(), false);
+    reduced[axis] = true;
+    auto fold = [](T acc, T v) { return (acc >= v || std::isnan(acc)) ? acc : v; };
+    xt::xarray<T> m = reduce_axes<T>(x.value(), reduced, -std::numeric_limits<T>::infinity(), fold);
+    for (auto& v : m) v = std::isinf(v) ? T(0) : v;
+    xt::xarray<T> shifted = x.value() - m;
+    const xt::xarray<T> e = xt::exp(shifted);
+    xt::xarray<T> s = reduce_axes<T>(e, reduced, T(0), [](T acc, T v) { return acc + v; });
+    return {std::move(shifted), std::move(m), std::move(s)};
+}
+
+template <class T>
+std::size_t checked_axis(const char* op, const Tensor<T>& x, std::int64_t axis) {
+    check_defined(op, "x", x);
+    return normalize_axis(op, axis, x.ndim());
+}
+
+}  // namespace
+
+template <class T>
+Tensor<T> softmax(const Tensor<T>& x, std::int64_t axis) {
+    const std::size_t a = checked_axis("softmax", x, axis);
+    const Shifted<T> s = shift_by_max(x, a);
+    xt::xarray<T> y = xt::exp(s.shifted) / s.sum_exp;
+    return record<T>("softmax", {x}, std::move(y), [a](const Backward<T>& ctx) -> Grads<T> {
+        const auto& y_ = ctx.output();
+        const auto& g = ctx.grad();
+        return {mul(y_, g - sum(mul(g, y_), {static_cast<std::int64_t>(a)}, true))};
+    });
+}
+
+template <class T>
+Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t axis) {
+    const std::size_t a = checked_axis("log_softmax", x, axis);
+    const Shifted<T> s = shift_by_max(x, a);
+    xt::xarray<T> y = s.shifted - xt::log(s.sum_exp);
+    return record<T>("log_softmax", {x}, std::move(y), [a](const Backward<T>& ctx) -> Grads<T> {
+        const auto ax = static_cast<std::int64_t>(a);
+        const auto& g = ctx.grad();
+        return {g - mul(softmax(ctx.input(0), ax), sum(g, {ax}, true))};
+    });
+}
+
+template <class T>
+Tensor<T> logsumexp(const Tensor<T>& x, std::int64_t axis, bool keepdims) {
+    const std::size_t a = checked_axis("logsumexp", x, axis);
+    const Shifted<T> s = shift_by_max(x, a);
+    xt::xarray<T> out = s.shift + xt::log(s.sum_exp);
+    const Shape kept(out.shape().begin(), out.shape().end());
+    if (!keepdims) {
+        Shape dropped = kept;
+        dropped.erase(dropped.begin() + static_cast<std::ptrdiff_t>(a));
+        out.reshape(dropped);
+    }
+    return record<T>("logsumexp", {x}, std::move(out), [a, kept](const Backward<T>& ctx) -> Grads<T> {
+        const Tensor<T> g = ctx.grad().shape() == kept ? ctx.grad() : reshape(ctx.grad(), kept);
+        return {mul(g, softmax(ctx.input(0), static_cast<std::int64_t>(a)))};
+    });
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                                     \
+    template Tensor<T> softmax(const Tensor<T>&, std::int64_t);     \
+    template Tensor<T> log_softmax(const Tensor<T>&, std::int64_t); \
+    template Tensor<T> logsumexp(const Tensor<T>&, std::int64_t, bool);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+#undef TAPEGRAD_INSTANTIATE
+
+}  // namespace tapegrad
