@@ -95,7 +95,8 @@ public:
     /// Reverse mode from this tensor. A tensor with one element seeds with 1; any other needs
     /// `seed` of its shape. Frees what the graph saved unless retain_graph (which defaults to
     /// create_graph); with create_graph the backward is itself recorded, so the gradients it
-    /// leaves in .grad() can be differentiated again.
+    /// leaves in .grad() can be differentiated again. As in PyTorch, such a .grad() refers back
+    /// to its leaf (a reference cycle) until zero_grad(): prefer tapegrad::grad() for that.
     void backward(const Tensor& seed = {}, std::optional<bool> retain_graph = std::nullopt,
                   bool create_graph = false) const;
 
