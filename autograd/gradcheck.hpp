@@ -31,7 +31,8 @@ struct GradcheckOptions {
 /// (a direction pair "u^T J v" in fast mode).
 struct GradcheckMismatch {
     std::size_t input = 0;
-    std::string element;
+    std::string input_name;  // "input 1", or "grad_output u" for gradgradcheck's extra input
+    std::string element;     // multi-index such as "[1, 2]" ("[]" for a 0-d input)
     std::string output_element;
     double analytic = 0;
     double numeric = 0;
@@ -43,6 +44,8 @@ struct GradcheckResult {
     std::size_t mismatches = 0;  // how many failed
     std::vector<GradcheckMismatch> reported;
     double eps = 0;
+    double atol = 0;
+    double rtol = 0;
     std::string what;  // "gradcheck" or "gradgradcheck"
     /// Human-readable: each mismatch with input, element, analytic, numeric and step.
     std::string report() const;
@@ -53,14 +56,18 @@ template <class T>
 using CheckedFunction = std::function<Tensor<T>(const std::vector<Tensor<T>>&)>;
 
 /// Compares the tape's gradient of f with central finite differences, for every input that
-/// requires grad. Inputs must be float64: float32 is refused with a ValueError (its ~1e-7
-/// resolution makes eps = 1e-6 differences meaningless); check a `.to<double>()` copy.
+/// requires grad (at least one must). Inputs must be float64: float32 is refused with a
+/// ValueError (its ~1e-7 resolution makes eps = 1e-6 differences meaningless); check a
+/// `.to<double>(true)` copy. The inputs are copied, never modified; the finite-difference
+/// forwards run under NoGradGuard. Returns a result instead of throwing on a mismatch:
+/// `REQUIRE(gradcheck<double>(f, xs))`, and print `result.report()` to see what differs.
 template <class T>
 GradcheckResult gradcheck(const std::type_identity_t<CheckedFunction<T>>& f, const std::vector<Tensor<T>>& inputs,
                           const GradcheckOptions& options = {});
 
 /// Second order: checks the gradient of the vector-Jacobian product x, u -> J(x)^T u (built with
-/// create_graph) against finite differences, with u random and itself checked as an input.
+/// create_graph) against finite differences, with u random (seeded by options.seed) and itself
+/// checked as an extra input, numbered after f's inputs.
 template <class T>
 GradcheckResult gradgradcheck(const std::type_identity_t<CheckedFunction<T>>& f, const std::vector<Tensor<T>>& inputs,
                               const GradcheckOptions& options = {});

@@ -1,0 +1,190 @@
+// Rows for the losses.
+#include <cmath>
+
+#include "op_table.hpp"
+#include "reference.hpp"
+
+namespace optable {
+
+namespace {
+
+using tg::Reduction;
+const Domain probability{0.05, 0.95};
+const Domain unit{0.0, 1.0};
+const std::vector<std::vector<Shape>> logits_cases = {{{3, 4}}, {{1, 2}}, {{2, 5}}};
+
+double reduce_by(Reduction r, double total, std::size_t count) {
+    return r == Reduction::Mean ? total / static_cast<double>(count) : total;
+}
+
+const char* suffix(Reduction r) {
+    return r == Reduction::Mean ? "mean" : "sum";
+}
+
+// Sum over all elements of f(a, b), divided by `count` for Mean.
+template <class F>
+Array elementwise_loss(const Array& a, const Array& b, Reduction r, std::size_t count, F f) {
+    double total = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) total += f(a.data()[i], b.data()[i]);
+    return Array(reduce_by(r, total, count));
+}
+
+// -sum_i ((1 - e) log_softmax[i, t_i] + e/C sum_j log_softmax[i, j]), over the batch.
+Array cross_entropy_ref(const Array& logits, Reduction r, double smoothing) {
+    const Array ls = ref::log_softmax(logits, 1);
+    const std::size_t batch = logits.shape()[0], classes = logits.shape()[1];
+    const auto labels = labels_for(ref::shape_of(logits));
+    double total = 0;
+    for (std::size_t i = 0; i < batch; ++i) {
+        double row = 0;
+        for (std::size_t j = 0; j < classes; ++j) row += ls(i, j);
+        const double target = ls(i, static_cast<std::size_t>(labels[i]));
+        total -= (1 - smoothing) * target + smoothing / static_cast<double>(classes) * row;
+    }
+    return Array(reduce_by(r, total, batch));
+}
+
+ErrorCase mismatch(const std::string& name, std::function<void(const Inputs64&)> call) {
+    return {"shapes differ", {{2, 3}, {3, 2}}, std::move(call), Expect::Shape, {name, "[2, 3]", "[3, 2]"}};
+}
+
+std::vector<ErrorCase> label_errors(const std::string& name,
+                                    std::function<void(const tg::TensorD&, const tg::Labels&)> f) {
+    return {{"one label too few",
+             {{3, 4}},
+             [f](const Inputs64& in) {
+                 f(in[0], {0, 1});
+             },
+             Expect::Shape,
+             {name, "[3, 4]"}},
+            {"label past the last class",
+             {{3, 4}},
+             [f](const Inputs64& in) {
+                 f(in[0], {0, 4, 1});
+             },
+             Expect::Value,
+             {name, "4"}},
+            {"negative label",
+             {{3, 4}},
+             [f](const Inputs64& in) {
+                 f(in[0], {0, -1, 1});
+             },
+             Expect::Value,
+             {name, "-1"}},
+            {"1-D logits", {{4}}, [f](const Inputs64& in) { f(in[0], {0}); }, Expect::Shape, {name, "[4]"}}};
+}
+
+std::vector<OpInfo> regression_rows(Reduction r) {
+    return {
+        {fmt::format("mse_loss ({})", suffix(r)),
+         "mse_loss",
+         op([r](const auto& in) { return tg::mse_loss(in[0], in[1], r); }),
+         {{{2, 3}, {2, 3}}, {{4}, {4}}, {{}, {}}},
+         {Domain{}},
+         [r](const std::vector<Array>& x) {
+             return elementwise_loss(x[0], x[1], r, x[0].size(), [](double p, double t) { return (p - t) * (p - t); });
+         },
+         {mismatch("mse_loss", [r](const Inputs64& in) { tg::mse_loss(in[0], in[1], r); })}},
+        {fmt::format("half_sum_squares ({})", suffix(r)),
+         "half_sum_squares",
+         op([r](const auto& in) { return tg::half_sum_squares(in[0], in[1], r); }),
+         {{{2, 3}, {2, 3}}, {{4, 1}, {4, 1}}},
+         {Domain{}},
+         [r](const std::vector<Array>& x) {
+             return elementwise_loss(x[0], x[1], r, x[0].shape()[0],
+                                     [](double p, double t) { return 0.5 * (p - t) * (p - t); });
+         },
+         {mismatch("half_sum_squares", [r](const Inputs64& in) { tg::half_sum_squares(in[0], in[1], r); })}},
+        {fmt::format("binary_cross_entropy ({})", suffix(r)),
+         "binary_cross_entropy",
+         op([r](const auto& in) { return tg::binary_cross_entropy(in[0], in[1], r); }),
+         {{{2, 3}, {2, 3}}, {{4}, {4}}, {{}, {}}},
+         {probability, unit},
+         [r](const std::vector<Array>& x) {
+             return elementwise_loss(x[0], x[1], r, x[0].size(),
+                                     [](double p, double y) { return -(y * std::log(p) + (1 - y) * std::log(1 - p)); });
+         },
+         {mismatch("binary_cross_entropy", [r](const Inputs64& in) { tg::binary_cross_entropy(in[0], in[1], r); }),
+          {"p outside [0, 1]",
+           {{2}},
+           [r](const Inputs64& in) {
+               tg::binary_cross_entropy(tg::TensorD({0.5, 1.5}), in[0], r);
+           },
+           Expect::Value,
+           {"binary_cross_entropy", "p", "1.5"}}}},
+        {fmt::format("binary_cross_entropy_with_logits ({})", suffix(r)),
+         "binary_cross_entropy_with_logits",
+         op([r](const auto& in) { return tg::binary_cross_entropy_with_logits(in[0], in[1], r); }),
+         {{{2, 3}, {2, 3}}, {{4}, {4}}, {{}, {}}},
+         {Domain{-3.0, 3.0}, unit},
+         [r](const std::vector<Array>& x) {
+             return elementwise_loss(x[0], x[1], r, x[0].size(),
+                                     [](double z, double y) { return std::log1p(std::exp(z)) - y * z; });
+         },
+         {mismatch("binary_cross_entropy_with_logits",
+                   [r](const Inputs64& in) { tg::binary_cross_entropy_with_logits(in[0], in[1], r); })}},
+    };
+}
+
+std::vector<OpInfo> classification_rows(Reduction r) {
+    return {
+        {fmt::format("cross_entropy (labels, {})", suffix(r)),
+         "cross_entropy",
+         op([r](const auto& in) { return tg::cross_entropy(in[0], labels_for(in[0].shape()), r); }),
+         logits_cases,
+         {Domain{}},
+         [r](const std::vector<Array>& x) { return cross_entropy_ref(x[0], r, 0.0); },
+         label_errors("cross_entropy", [r](const tg::TensorD& x, const tg::Labels& l) { tg::cross_entropy(x, l, r); })},
+        {fmt::format("cross_entropy (probabilities, {})", suffix(r)),
+         "cross_entropy",
+         op([r](const auto& in) { return tg::cross_entropy(in[0], in[1], r); }),
+         {{{3, 4}, {3, 4}}, {{1, 2}, {1, 2}}},
+         {Domain{}, unit},
+         [r](const std::vector<Array>& x) {
+             const Array ls = ref::log_softmax(x[0], 1);
+             return elementwise_loss(ls, x[1], r, x[0].shape()[0], [](double l, double y) { return -y * l; });
+         },
+         {{"shapes differ",
+           {{3, 4}, {3, 3}},
+           [r](const Inputs64& in) { tg::cross_entropy(in[0], in[1], r); },
+           Expect::Shape,
+           {"cross_entropy", "[3, 4]", "[3, 3]"}}}},
+        {fmt::format("nll_loss ({})", suffix(r)),
+         "nll_loss",
+         op([r](const auto& in) { return tg::nll_loss(in[0], labels_for(in[0].shape()), r); }),
+         logits_cases,
+         {Domain{}},
+         [r](const std::vector<Array>& x) {
+             const auto labels = labels_for(ref::shape_of(x[0]));
+             double total = 0;
+             for (std::size_t i = 0; i < labels.size(); ++i) total -= x[0](i, static_cast<std::size_t>(labels[i]));
+             return Array(reduce_by(r, total, labels.size()));
+         },
+         label_errors("nll_loss", [r](const tg::TensorD& x, const tg::Labels& l) { tg::nll_loss(x, l, r); })},
+    };
+}
+
+}  // namespace
+
+std::vector<OpInfo> loss_rows() {
+    std::vector<OpInfo> rows;
+    for (Reduction r : {Reduction::Mean, Reduction::Sum}) {
+        for (auto& row : regression_rows(r)) rows.push_back(std::move(row));
+        for (auto& row : classification_rows(r)) rows.push_back(std::move(row));
+    }
+    rows.push_back(
+        {"cross_entropy (labels, label_smoothing 0.1)",
+         "cross_entropy",
+         op([](const auto& in) { return tg::cross_entropy(in[0], labels_for(in[0].shape()), Reduction::Mean, 0.1); }),
+         logits_cases,
+         {Domain{}},
+         [](const std::vector<Array>& x) { return cross_entropy_ref(x[0], Reduction::Mean, 0.1); },
+         {{"label_smoothing above 1",
+           {{3, 4}},
+           [](const Inputs64& in) { tg::cross_entropy(in[0], labels_for(in[0].shape()), Reduction::Mean, 1.5); },
+           Expect::Value,
+           {"cross_entropy", "label_smoothing", "1.5"}}}});
+    return rows;
+}
+
+}  // namespace optable

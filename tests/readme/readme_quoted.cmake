@@ -1,0 +1,8 @@
+file(READ ${README} readme)
+foreach(f ${FILES})
+  file(READ ${f} code)
+  string(FIND "${readme}" "${code}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "README.md does not quote ${f} verbatim: update the README's code block")
+  endif()
+endforeach()
