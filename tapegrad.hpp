@@ -3,3 +3,5 @@
 
 #include "autograd/autograd.hpp"
 #include "ops/ops.hpp"
+#include "nn/nn.hpp"
+#include "data/data.hpp"

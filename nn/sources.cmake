@@ -1,1 +1,13 @@
-# nn sources are added here by the nn module.
+target_sources(tapegrad PRIVATE
+  nn/activations.cpp
+  nn/adam.cpp
+  nn/checkpoint.cpp
+  nn/clip_grad.cpp
+  nn/dense.cpp
+  nn/init.cpp
+  nn/loss.cpp
+  nn/module.cpp
+  nn/optimizer.cpp
+  nn/schedule.cpp
+  nn/sequential.cpp
+  nn/sgd.cpp)

@@ -1,0 +1,63 @@
+// Datasets of images and class labels in memory, read from IDX files (MNIST, Fashion-MNIST).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+
+#include <xtensor/xarray.hpp>
+
+#include "data/idx.hpp"
+#include "ops/loss.hpp"
+
+namespace tapegrad {
+
+/// How raw pixel bytes become features: x = (byte / 255 - mean) / std.
+struct DatasetOptions {
+    double mean = 0;  // subtracted after scaling to [0, 1]
+    double std = 1;   // > 0; divides after subtracting the mean
+    std::size_t classes = 10;  // every label must be below it
+    std::size_t limit = 0;     // keep only the first `limit` samples; 0 keeps all
+};
+
+/// N samples: images flattened to rows of features (N x rows*cols, one sample per row, as every
+/// tapegrad op expects) and one class index per sample.
+template <class T = float>
+struct Dataset {
+    xt::xarray<T> images;
+    Labels labels;
+
+    std::size_t size() const noexcept { return labels.size(); }
+    std::size_t features() const noexcept { return images.dimension() == 2 ? images.shape()[1] : 0; }
+};
+
+/// Builds a dataset from an images array (N x rows x cols) and a labels array (N); the paths
+/// name the files in messages. Throws IoError when the counts differ or a label is out of range,
+/// ValueError for bad options (std <= 0 or not finite, classes == 0).
+template <class T = float>
+Dataset<T> make_dataset(const IdxArray& images, const IdxArray& labels, const DatasetOptions& options = {},
+                        const std::string& images_path = "images", const std::string& labels_path = "labels");
+
+/// Reads both IDX files (plain or gzipped) and builds the dataset.
+template <class T = float>
+Dataset<T> load_idx_dataset(const std::string& images_path, const std::string& labels_path,
+                            const DatasetOptions& options = {});
+
+/// Where the dataset-fashion-mnist package installs the data.
+inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+/// Mean and standard deviation of Fashion-MNIST's training pixels scaled to [0, 1].
+inline constexpr double kFashionMnistMean = 0.2860;
+inline constexpr double kFashionMnistStd = 0.3530;
+inline constexpr std::array<const char*, 10> kFashionMnistClasses = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+enum class Split { Train, Test };
+
+/// Fashion-MNIST's training (60000) or test (10000) set from `folder`, which holds
+/// train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and
+/// t10k-labels-idx1-ubyte.gz (or the same names without .gz). Standardised by default.
+template <class T = float>
+Dataset<T> load_fashion_mnist(Split split, const std::string& folder = kFashionMnistDir,
+                              const DatasetOptions& options = {.mean = kFashionMnistMean, .std = kFashionMnistStd});
+
+}  // namespace tapegrad

@@ -1,0 +1,58 @@
+#include "data/loader.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <utility>
+
+namespace tapegrad {
+
+template <class T>
+DataLoader<T>::DataLoader(const Dataset<T>& data, LoaderOptions options)
+    : data_(&data), options_(options), gen_(options.seed), order_(data.size()) {
+    if (options_.batch_size == 0) fail<ValueError>("DataLoader: batch_size is 0; it must be positive");
+    std::iota(order_.begin(), order_.end(), std::size_t{0});
+}
+
+template <class T>
+std::size_t DataLoader<T>::size() const noexcept {
+    const std::size_t n = order_.size();
+    const std::size_t b = options_.batch_size;
+    return options_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+template <class T>
+typename DataLoader<T>::Epoch DataLoader<T>::epoch() {
+    if (options_.shuffle) {
+        // Fisher-Yates from the identity, with our generator: the same on every platform
+        // (std::shuffle's use of the engine is left to the library vendor).
+        std::iota(order_.begin(), order_.end(), std::size_t{0});
+        for (std::size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[gen_.below(i)]);
+    }
+    ++epochs_;
+    return Epoch(this);
+}
+
+template <class T>
+Batch<T> DataLoader<T>::batch(std::size_t i) const {
+    if (i >= size()) fail<ValueError>("DataLoader: batch {} is out of range; an epoch has {} batches", i, size());
+    const std::size_t begin = i * options_.batch_size;
+    const std::size_t end = std::min(begin + options_.batch_size, order_.size());
+    const std::size_t features = data_->features();
+
+    auto x = xt::xarray<T>::from_shape({end - begin, features});
+    Batch<T> out;
+    out.y.reserve(end - begin);
+    const T* source = data_->images.data();
+    for (std::size_t row = begin; row < end; ++row) {
+        const std::size_t sample = order_[row];
+        std::copy_n(source + sample * features, features, x.data() + (row - begin) * features);
+        out.y.push_back(data_->labels[sample]);
+    }
+    out.x = Tensor<T>(std::move(x));
+    return out;
+}
+
+template class DataLoader<float>;
+template class DataLoader<double>;
+
+}  // namespace tapegrad

@@ -1,0 +1,95 @@
+// DataLoader: a dataset cut into (optionally shuffled) minibatches, epoch after epoch.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <vector>
+
+#include "autograd/random.hpp"
+#include "autograd/tensor.hpp"
+#include "data/dataset.hpp"
+
+namespace tapegrad {
+
+struct LoaderOptions {
+    std::size_t batch_size = 128;  // > 0
+    bool shuffle = true;           // a new random order every epoch
+    std::uint64_t seed = 0;        // seeds the loader's own Generator
+    bool drop_last = false;        // false keeps the last, smaller batch
+};
+
+/// A minibatch: features (batch x features, no gradient) and one label per row.
+template <class T = float>
+struct Batch {
+    Tensor<T> x;
+    Labels y;
+};
+
+/// Iterates a Dataset in minibatches. Each call to epoch() starts a new epoch: with shuffling, the
+/// loader's Generator (seeded by options.seed) draws a fresh permutation (Fisher-Yates), so the
+/// sequence of epochs is the same in every run with the same seed.
+///
+///   DataLoader<float> loader(train, {.batch_size = 128, .seed = 1});
+///   for (int e = 0; e < epochs; ++e)
+///       for (const auto& [x, y] : loader.epoch()) ...
+///
+/// The loader keeps a reference: the dataset must outlive it.
+template <class T = float>
+class DataLoader {
+public:
+    class Iterator {
+    public:
+        using iterator_category = std::input_iterator_tag;
+        using value_type = Batch<T>;
+        using difference_type = std::ptrdiff_t;
+        Iterator(const DataLoader* loader, std::size_t index) : loader_(loader), index_(index) {}
+        Batch<T> operator*() const { return loader_->batch(index_); }
+        Iterator& operator++() {
+            ++index_;
+            return *this;
+        }
+        bool operator==(const Iterator& other) const { return index_ == other.index_; }
+
+    private:
+        const DataLoader* loader_;
+        std::size_t index_;
+    };
+
+    /// The batches of the current epoch, in order.
+    class Epoch {
+    public:
+        explicit Epoch(const DataLoader* loader) : loader_(loader) {}
+        Iterator begin() const { return {loader_, 0}; }
+        Iterator end() const { return {loader_, loader_->size()}; }
+        std::size_t size() const { return loader_->size(); }
+
+    private:
+        const DataLoader* loader_;
+    };
+
+    /// Throws ValueError when batch_size is 0.
+    DataLoader(const Dataset<T>& data, LoaderOptions options = {});
+
+    /// Batches per epoch: ceil(N / batch_size), or floor with drop_last.
+    std::size_t size() const noexcept;
+    /// Starts the next epoch (reshuffling when asked to) and returns its batches.
+    Epoch epoch();
+    /// Batch i of the current epoch (before the first epoch(), the order is the dataset's).
+    /// Throws ValueError when i >= size().
+    Batch<T> batch(std::size_t i) const;
+    /// The sample indices of the current epoch, in order.
+    const std::vector<std::size_t>& order() const noexcept { return order_; }
+    /// How many epochs have been started.
+    std::size_t epochs() const noexcept { return epochs_; }
+    const LoaderOptions& options() const noexcept { return options_; }
+
+private:
+    const Dataset<T>* data_;
+    LoaderOptions options_;
+    Generator gen_;
+    std::vector<std::size_t> order_;
+    std::size_t epochs_ = 0;
+};
+
+}  // namespace tapegrad

@@ -1,0 +1,96 @@
+// Activation layers: parameter-free modules over the ops in ops/activation.hpp and ops/softmax.hpp.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "nn/module.hpp"
+
+namespace tapegrad::nn {
+
+/// max(x, 0).
+template <class T = float>
+class ReLU : public Module<T> {
+public:
+    Tensor<T> forward(const Tensor<T>& x) override;
+    std::string name() const override { return "ReLU"; }
+};
+
+/// x if x > 0 else negative_slope * x.
+template <class T = float>
+class LeakyReLU : public Module<T> {
+public:
+    explicit LeakyReLU(double negative_slope = 0.01) : slope_(negative_slope) {}
+    Tensor<T> forward(const Tensor<T>& x) override;
+    std::string name() const override { return "LeakyReLU"; }
+    std::string extra_repr() const override;
+    double negative_slope() const noexcept { return slope_; }
+
+private:
+    double slope_;
+};
+
+/// 1 / (1 + e^-x).
+template <class T = float>
+class Sigmoid : public Module<T> {
+public:
+    Tensor<T> forward(const Tensor<T>& x) override;
+    std::string name() const override { return "Sigmoid"; }
+};
+
+template <class T = float>
+class Tanh : public Module<T> {
+public:
+    Tensor<T> forward(const Tensor<T>& x) override;
+    std::string name() const override { return "Tanh"; }
+};
+
+/// x Phi(x), exact (erf) form.
+template <class T = float>
+class GELU : public Module<T> {
+public:
+    Tensor<T> forward(const Tensor<T>& x) override;
+    std::string name() const override { return "GELU"; }
+};
+
+/// softmax along `axis` (default: the last, i.e. over classes for batch x classes input).
+template <class T = float>
+class Softmax : public Module<T> {
+public:
+    explicit Softmax(std::int64_t axis = -1) : axis_(axis) {}
+    Tensor<T> forward(const Tensor<T>& x) override;
+    std::string name() const override { return "Softmax"; }
+    std::string extra_repr() const override;
+
+private:
+    std::int64_t axis_;
+};
+
+/// log_softmax along `axis` (pairs with NLLLoss).
+template <class T = float>
+class LogSoftmax : public Module<T> {
+public:
+    explicit LogSoftmax(std::int64_t axis = -1) : axis_(axis) {}
+    Tensor<T> forward(const Tensor<T>& x) override;
+    std::string name() const override { return "LogSoftmax"; }
+    std::string extra_repr() const override;
+
+private:
+    std::int64_t axis_;
+};
+
+/// The hidden-layer activations mlp() can place between Dense layers.
+enum class Activation { ReLU, LeakyReLU, Sigmoid, Tanh, GELU };
+
+/// A new module for the activation (LeakyReLU with its default slope 0.01).
+template <class T = float>
+std::shared_ptr<Module<T>> make_activation(Activation activation);
+
+/// "relu", "leaky_relu", "sigmoid", "tanh", "gelu" (case-insensitive) -> Activation, for
+/// command-line flags; anything else throws ValueError listing the accepted names.
+Activation parse_activation(const std::string& name);
+/// The lower-case name parse_activation accepts.
+std::string activation_name(Activation activation);
+
+}  // namespace tapegrad::nn

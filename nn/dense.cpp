@@ -1,0 +1,52 @@
+#include "nn/dense.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "autograd/factories.hpp"
+#include "nn/init.hpp"
+#include "ops/matmul.hpp"
+
+namespace tapegrad::nn {
+
+template <class T>
+Dense<T>::Dense(std::size_t in_features, std::size_t out_features, Generator& gen, bool bias)
+    : in_(in_features), out_(out_features) {
+    if (in_features == 0 || out_features == 0) {
+        fail<ValueError>("Dense: in_features {} and out_features {} must both be positive", in_features, out_features);
+    }
+    weight_ = this->register_parameter("weight", zeros<T>({out_, in_}));
+    if (bias) bias_ = this->register_parameter("bias", zeros<T>({out_}));
+    reset_parameters(gen);
+}
+
+template <class T>
+void Dense<T>::reset_parameters(Generator& gen) {
+    // PyTorch's Linear: kaiming_uniform(a = sqrt(5)) is U(-1/sqrt(in), 1/sqrt(in)); the bias
+    // uses the same bound.
+    init::kaiming_uniform_(weight_, gen, std::sqrt(5.0));
+    if (has_bias()) {
+        const double bound = 1.0 / std::sqrt(static_cast<double>(in_));
+        init::uniform_(bias_, gen, -bound, bound);
+    }
+}
+
+template <class T>
+Tensor<T> Dense<T>::forward(const Tensor<T>& x) {
+    if (!x.defined() || x.ndim() != 2 || x.shape()[1] != in_) {
+        fail<ShapeError>("Dense({} -> {}): input has shape {}; expected [batch, {}]", in_, out_,
+                         x.defined() ? shape_str(x.shape()) : "undefined", in_);
+    }
+    return linear(x, weight_, bias_);
+}
+
+template <class T>
+std::string Dense<T>::extra_repr() const {
+    return fmt::format("{} -> {}, {}", in_, out_, has_bias() ? "bias" : "no bias");
+}
+
+template class Dense<float>;
+template class Dense<double>;
+
+}  // namespace tapegrad::nn

@@ -1,0 +1,72 @@
+#include "nn/optimizer.hpp"
+
+#include <cctype>
+#include <cmath>
+
+namespace tapegrad::optim {
+
+void check_option(bool ok, const char* optimizer, const char* option, double value, const char* rule) {
+    if (!ok) fail<ValueError>("{}: {} is {}; it must be {}", optimizer, option, value, rule);
+}
+
+void OptimizerBase::set_lr(double lr) {
+    check_option(lr >= 0 && std::isfinite(lr), name().c_str(), "lr", lr, ">= 0 and finite");
+    lr_ = lr;
+}
+
+template <class T>
+Optimizer<T>::Optimizer(std::vector<Tensor<T>> params, double lr, const char* name)
+    : OptimizerBase(lr), params_(std::move(params)) {
+    check_option(lr >= 0 && std::isfinite(lr), name, "lr", lr, ">= 0 and finite");
+    if (params_.empty()) fail<ValueError>("{}: the parameter list is empty", name);
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        const auto& p = params_[i];
+        if (!p.defined()) fail<ValueError>("{}: parameter {} is an undefined tensor", name, i);
+        if (!p.is_leaf())
+            fail<ValueError>("{}: parameter {} was made by '{}'; only leaves can be optimised", name, i,
+                             p.grad_fn_name());
+        if (!p.requires_grad())
+            fail<ValueError>("{}: parameter {} (shape {}) does not require grad", name, i, shape_str(p.shape()));
+    }
+}
+
+template <class T>
+void Optimizer<T>::zero_grad() {
+    for (auto& p : params_) p.zero_grad();
+}
+
+template <class T>
+std::pair<std::string, std::size_t> Optimizer<T>::parse_state_name(const std::string& entry) const {
+    const auto dot = entry.rfind('.');
+    const std::string digits = dot == std::string::npos ? "" : entry.substr(dot + 1);
+    bool numeric = !digits.empty() && digits.size() < 10;
+    for (char c : digits) numeric = numeric && std::isdigit(static_cast<unsigned char>(c));
+    if (!numeric)
+        fail<ValueError>("{}::load_state: entry '{}' is not of the form <name>.<parameter index>", name(), entry);
+    const std::size_t index = std::stoul(digits);
+    if (index >= params_.size()) {
+        fail<ValueError>("{}::load_state: entry '{}' refers to parameter {}, but there are {} parameters", name(),
+                         entry, index, params_.size());
+    }
+    return {entry.substr(0, dot), index};
+}
+
+template <class T>
+void Optimizer<T>::check_buffer(const std::string& entry, const Tensor<T>& buffer, std::size_t i) const {
+    if (!buffer.defined() || buffer.shape() != params_[i].shape()) {
+        fail<ValueError>("{}::load_state: entry '{}' has shape {}, but parameter {} has shape {}", name(), entry,
+                         buffer.defined() ? shape_str(buffer.shape()) : "undefined", i, shape_str(params_[i].shape()));
+    }
+}
+
+template <class T>
+void Optimizer<T>::load_lr(const Tensor<T>& value) {
+    if (!value.defined() || value.numel() != 1)
+        fail<ValueError>("{}::load_state: entry 'lr' must hold one number", name());
+    set_lr(static_cast<double>(value.item()));
+}
+
+template class Optimizer<float>;
+template class Optimizer<double>;
+
+}  // namespace tapegrad::optim

@@ -1,0 +1,76 @@
+// Optimizer: the base of SGD, Adam and AdamW (torch::optim::Optimizer), with one parameter group.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "autograd/tensor.hpp"
+
+namespace tapegrad::optim {
+
+/// The part of an optimiser a learning-rate schedule needs, independent of the dtype.
+class OptimizerBase {
+public:
+    virtual ~OptimizerBase() = default;
+    /// "SGD", "Adam", "AdamW": names the optimiser in error messages.
+    virtual std::string name() const = 0;
+    /// The current learning rate (what schedules change).
+    double lr() const noexcept { return lr_; }
+    /// Throws ValueError for a negative or non-finite lr.
+    void set_lr(double lr);
+
+protected:
+    explicit OptimizerBase(double lr) : lr_(lr) {}
+    double lr_;
+};
+
+/// Updates a fixed list of parameters (leaves that require grad) from their .grad().
+///
+/// step() runs under NoGradGuard and writes each parameter in place through mutable_value();
+/// a parameter whose gradient is undefined (never reached by backward, or zero_grad'ed) is
+/// skipped and its state left alone, as PyTorch skips grad None.
+///
+/// Checkpoint state: state() lists (name, tensor) pairs, copies of the optimiser's state:
+///   "lr"                 0-d, the current learning rate
+///   "<buffer>.<i>"       a per-parameter buffer for parameter i of parameters() (the same order
+///                        as the model's parameters()), with that parameter's shape
+///   "step.<i>"           0-d, how many updates parameter i has had (Adam, AdamW)
+/// Buffers appear only once created (after the parameter's first update). load_state() takes
+/// such a list back: it replaces all state, and throws ValueError for an unknown name, an index
+/// out of range, a buffer whose shape differs from its parameter's, or an incomplete set.
+template <class T = float>
+class Optimizer : public OptimizerBase {
+public:
+    using State = std::vector<std::pair<std::string, Tensor<T>>>;
+
+    /// One update of every parameter that has a gradient.
+    virtual void step() = 0;
+    /// Drops every parameter's gradient (set_to_none, PyTorch's default).
+    void zero_grad();
+    const std::vector<Tensor<T>>& parameters() const noexcept { return params_; }
+
+    virtual State state() const = 0;
+    virtual void load_state(const State& state) = 0;
+
+protected:
+    /// Throws ValueError for an empty list, an undefined tensor, a non-leaf, or one that does
+    /// not require grad.
+    Optimizer(std::vector<Tensor<T>> params, double lr, const char* name);
+
+    /// Splits "exp_avg.3" into ("exp_avg", 3), checking the index against the parameters;
+    /// throws ValueError naming the optimiser and the entry otherwise.
+    std::pair<std::string, std::size_t> parse_state_name(const std::string& entry) const;
+    /// Checks that a state buffer has parameter i's shape.
+    void check_buffer(const std::string& entry, const Tensor<T>& buffer, std::size_t i) const;
+    /// Reads the 0-d "lr" entry into lr().
+    void load_lr(const Tensor<T>& value);
+
+    std::vector<Tensor<T>> params_;
+};
+
+/// Throws ValueError "<optimizer>: <option> is <value>; it must be <rule>" unless ok.
+void check_option(bool ok, const char* optimizer, const char* option, double value, const char* rule);
+
+}  // namespace tapegrad::optim

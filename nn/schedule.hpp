@@ -1,0 +1,61 @@
+// Learning-rate schedules (torch.optim.lr_scheduler): call step() once per epoch, after the
+// epoch's optimiser steps; each sets the optimiser's lr from the base lr it had at construction.
+// A schedule keeps a reference to its optimiser, which must outlive it.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "nn/optimizer.hpp"
+
+namespace tapegrad::optim {
+
+class LrSchedule {
+public:
+    virtual ~LrSchedule() = default;
+    /// Advances one epoch and sets the optimiser's lr.
+    void step() { set_epoch(epoch_ + 1); }
+    /// Jumps to an epoch (e.g. when resuming from a checkpoint) and sets the lr for it.
+    void set_epoch(std::size_t epoch);
+    /// How many times step() was called (PyTorch's last_epoch).
+    std::size_t epoch() const noexcept { return epoch_; }
+    double base_lr() const noexcept { return base_lr_; }
+    /// The lr at a given epoch; epoch 0 gives base_lr.
+    virtual double lr_at(std::size_t epoch) const = 0;
+    virtual std::string to_string() const = 0;
+
+protected:
+    explicit LrSchedule(OptimizerBase& optimizer) : optimizer_(optimizer), base_lr_(optimizer.lr()) {}
+
+private:
+    OptimizerBase& optimizer_;
+    double base_lr_;
+    std::size_t epoch_ = 0;
+};
+
+/// lr = base_lr gamma^floor(epoch / step_size). step_size > 0; gamma defaults to PyTorch's 0.1.
+class StepLR : public LrSchedule {
+public:
+    StepLR(OptimizerBase& optimizer, std::size_t step_size, double gamma = 0.1);
+    double lr_at(std::size_t epoch) const override;
+    std::string to_string() const override;
+
+private:
+    std::size_t step_size_;
+    double gamma_;
+};
+
+/// lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2: from base_lr down to
+/// eta_min at epoch T_max (and back up after it, as PyTorch's). T_max > 0.
+class CosineAnnealingLR : public LrSchedule {
+public:
+    CosineAnnealingLR(OptimizerBase& optimizer, std::size_t t_max, double eta_min = 0);
+    double lr_at(std::size_t epoch) const override;
+    std::string to_string() const override;
+
+private:
+    std::size_t t_max_;
+    double eta_min_;
+};
+
+}  // namespace tapegrad::optim

@@ -1,0 +1,56 @@
+// Sequential: modules applied one after another, and the mlp() builder.
+#pragma once
+
+#include <cstddef>
+#include <initializer_list>
+#include <memory>
+#include <vector>
+
+#include "autograd/random.hpp"
+#include "nn/activations.hpp"
+#include "nn/module.hpp"
+
+namespace tapegrad::nn {
+
+/// Applies its children in order: forward(x) = m_{n-1}(...m_1(m_0(x))). Children are named
+/// "0", "1", ... so parameters are "0.weight", "0.bias", "2.weight", ... as in PyTorch.
+template <class T = float>
+class Sequential : public Module<T> {
+public:
+    using ModulePtr = typename Module<T>::ModulePtr;
+
+    Sequential() = default;
+    Sequential(std::initializer_list<ModulePtr> modules);
+
+    /// Appends a module (named by its position) and returns it.
+    ModulePtr push_back(ModulePtr module);
+    /// Appends a module and returns it with its own type: `auto fc = seq.add(std::make_shared<Dense<>>(...))`.
+    template <class M>
+    std::shared_ptr<M> add(std::shared_ptr<M> module) {
+        push_back(module);
+        return module;
+    }
+
+    Tensor<T> forward(const Tensor<T>& x) override;
+    std::string name() const override { return "Sequential"; }
+
+    std::size_t size() const noexcept { return this->named_children().size(); }
+    bool empty() const noexcept { return size() == 0; }
+    /// The i-th module; throws ValueError when i >= size().
+    ModulePtr operator[](std::size_t i) const;
+    /// The i-th module as M (e.g. Dense<T>); throws ValueError when it is of another type.
+    template <class M>
+    std::shared_ptr<M> at(std::size_t i) const {
+        auto typed = std::dynamic_pointer_cast<M>((*this)[i]);
+        if (!typed) fail<ValueError>("Sequential::at: module {} is {}, not the type asked for", i, (*this)[i]->name());
+        return typed;
+    }
+};
+
+/// A multilayer perceptron: Dense(sizes[0] -> sizes[1]), activation, Dense(sizes[1] -> sizes[2]),
+/// activation, ..., Dense(sizes[n-2] -> sizes[n-1]) with no activation after the last layer
+/// (it outputs logits). Needs at least two sizes, all positive. Layers draw from `gen` in order.
+template <class T = float>
+Sequential<T> mlp(const std::vector<std::size_t>& sizes, Activation activation, Generator& gen, bool bias = true);
+
+}  // namespace tapegrad::nn

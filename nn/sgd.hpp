@@ -1,0 +1,49 @@
+// Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay (torch.optim.SGD).
+#pragma once
+
+#include <limits>
+#include <optional>
+
+#include <xtensor/xarray.hpp>
+
+#include "nn/optimizer.hpp"
+
+namespace tapegrad::optim {
+
+/// Defaults are PyTorch's. lr has no default: leaving it unset throws ValueError.
+/// Use designated initializers: `SGD<float> opt(model.parameters(), {.lr = 0.1, .momentum = 0.9});`
+struct SGDOptions {
+    double lr = std::numeric_limits<double>::quiet_NaN();  // required, >= 0
+    double momentum = 0;                                   // >= 0
+    double dampening = 0;
+    double weight_decay = 0;  // >= 0; L2: weight_decay * param is added to the gradient
+    bool nesterov = false;    // needs momentum > 0 and dampening == 0
+};
+
+/// For each parameter p with gradient g (PyTorch's equations):
+///   g = g + weight_decay p
+///   if momentum != 0:  b = g on the first step, else b = momentum b + (1 - dampening) g
+///                      g = g + momentum b  (nesterov)  or  g = b
+///   p = p - lr g
+/// State: "momentum_buffer.<i>" (see Optimizer).
+template <class T = float>
+class SGD : public Optimizer<T> {
+public:
+    SGD(std::vector<Tensor<T>> params, SGDOptions options);
+
+    void step() override;
+    std::string name() const override { return "SGD"; }
+    /// The options, with lr the current learning rate.
+    SGDOptions options() const;
+
+    typename Optimizer<T>::State state() const override;
+    void load_state(const typename Optimizer<T>::State& state) override;
+
+private:
+    SGDOptions options_;
+    std::vector<std::optional<xt::xarray<T>>> momentum_buffer_;  // one per parameter, made on first use
+
+    void update(Tensor<T>& param, std::optional<xt::xarray<T>>& buffer);
+};
+
+}  // namespace tapegrad::optim
