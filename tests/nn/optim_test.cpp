@@ -134,7 +134,7 @@ TEST_CASE("Adam: bias-corrected steps with PyTorch's defaults", "[nn][optim]") {
     check_against<optim::Adam<double>>(optim::AdamOptions{}, adam_by_hand(1e-3, 0.9, 0.999, 1e-8, 0, false));
 }
 
-TEST_CASE("Adam: eps sits outside the square root; L2 weight decay joins the gradient", "[nn][optim]") {
+TEST_CASE("Adam: eps sits outside the square root, and L2 weight decay joins the gradient", "[nn][optim]") {
     // A large eps makes a misplaced eps visible.
     optim::AdamOptions o{.lr = 0.1, .beta1 = 0.8, .beta2 = 0.9, .eps = 0.5, .weight_decay = 0.1};
     check_against<optim::Adam<double>>(o, adam_by_hand(0.1, 0.8, 0.9, 0.5, 0.1, false));
