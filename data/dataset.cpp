@@ -36,8 +36,8 @@ Dataset<T> make_dataset(const IdxArray& images, const IdxArray& labels, const Da
         fail<ShapeError>("dataset: images have shape {} and labels {}; expected N x rows x cols and N",
                          shape_str(images.shape), shape_str(labels.shape));
     if (images.data.size() != numel(images.shape) || labels.data.size() != numel(labels.shape))
-        fail<ShapeError>("dataset: images hold {} bytes for shape {}, labels {} bytes for shape {}",
-                         images.data.size(), shape_str(images.shape), labels.data.size(), shape_str(labels.shape));
+        fail<ShapeError>("dataset: images hold {} bytes for shape {}, labels {} bytes for shape {}", images.data.size(),
+                         shape_str(images.shape), labels.data.size(), shape_str(labels.shape));
     if (images.shape[0] != labels.shape[0])
         fail<IoError>("dataset: '{}' holds {} images but '{}' holds {} labels", images_path, images.shape[0],
                       labels_path, labels.shape[0]);
@@ -79,10 +79,10 @@ Dataset<T> load_fashion_mnist(Split split, const std::string& folder, const Data
     return load_idx_dataset<T>(images, labels, options);
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                                                                                   \
+#define TAPEGRAD_INSTANTIATE(T)                                                                                      \
     template Dataset<T> make_dataset<T>(const IdxArray&, const IdxArray&, const DatasetOptions&, const std::string&, \
-                                        const std::string&);                                                      \
-    template Dataset<T> load_idx_dataset<T>(const std::string&, const std::string&, const DatasetOptions&);       \
+                                        const std::string&);                                                         \
+    template Dataset<T> load_idx_dataset<T>(const std::string&, const std::string&, const DatasetOptions&);          \
     template Dataset<T> load_fashion_mnist<T>(Split, const std::string&, const DatasetOptions&);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)

@@ -14,8 +14,8 @@ namespace tapegrad {
 
 /// How raw pixel bytes become features: x = (byte / 255 - mean) / std.
 struct DatasetOptions {
-    double mean = 0;  // subtracted after scaling to [0, 1]
-    double std = 1;   // > 0; divides after subtracting the mean
+    double mean = 0;           // subtracted after scaling to [0, 1]
+    double std = 1;            // > 0; divides after subtracting the mean
     std::size_t classes = 10;  // every label must be below it
     std::size_t limit = 0;     // keep only the first `limit` samples; 0 keeps all
 };

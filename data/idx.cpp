@@ -18,13 +18,20 @@ constexpr std::size_t kMaxBytes = std::size_t{1} << 34;
 
 const char* type_name(std::uint8_t code) {
     switch (code) {
-        case 0x08: return "unsigned byte";
-        case 0x09: return "signed byte";
-        case 0x0B: return "16-bit integer";
-        case 0x0C: return "32-bit integer";
-        case 0x0D: return "float";
-        case 0x0E: return "double";
-        default: return "not an IDX type";
+        case 0x08:
+            return "unsigned byte";
+        case 0x09:
+            return "signed byte";
+        case 0x0B:
+            return "16-bit integer";
+        case 0x0C:
+            return "32-bit integer";
+        case 0x0D:
+            return "float";
+        case 0x0E:
+            return "double";
+        default:
+            return "not an IDX type";
     }
 }
 
@@ -109,7 +116,8 @@ Shape read_shape(ByteReader& reader, const std::string& path, std::size_t ndims)
     std::size_t total = 1;
     for (std::size_t d = 0; d < ndims; ++d) {
         shape[d] = big_endian(&raw[4 * d]);
-        if (shape[d] == 0) fail<IoError>("IDX file '{}': dimension {} has size 0 (shape {})", path, d, shape_str(shape));
+        if (shape[d] == 0)
+            fail<IoError>("IDX file '{}': dimension {} has size 0 (shape {})", path, d, shape_str(shape));
         if (shape[d] > kMaxBytes / total)
             fail<IoError>("IDX file '{}': dimension sizes {} describe more than {} bytes; the header is corrupt", path,
                           shape_str(Shape(shape.begin(), shape.begin() + d + 1)), kMaxBytes);

@@ -23,8 +23,12 @@ struct IdxArray {
 IdxArray read_idx(const std::string& path, std::size_t ndims);
 
 /// Images: N x rows x cols (magic 0x00000803).
-inline IdxArray read_idx_images(const std::string& path) { return read_idx(path, 3); }
+inline IdxArray read_idx_images(const std::string& path) {
+    return read_idx(path, 3);
+}
 /// Labels: N (magic 0x00000801).
-inline IdxArray read_idx_labels(const std::string& path) { return read_idx(path, 1); }
+inline IdxArray read_idx_labels(const std::string& path) {
+    return read_idx(path, 1);
+}
 
 }  // namespace tapegrad

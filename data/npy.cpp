@@ -71,11 +71,10 @@ void write_npy(const std::string& path, const xt::xarray<T>& array, bool sync) {
     if (!file) fail<IoError>("npy file '{}': cannot create: {}", path, std::strerror(errno));
     const unsigned char prefix[4] = {1, 0, static_cast<unsigned char>(header.size() & 0xff),
                                      static_cast<unsigned char>(header.size() >> 8)};
-    bool ok = std::fwrite(kMagic, 1, kMagicSize, file.get()) == kMagicSize &&
-              std::fwrite(prefix, 1, 4, file.get()) == 4 &&
-              std::fwrite(header.data(), 1, header.size(), file.get()) == header.size() &&
-              std::fwrite(array.data(), sizeof(T), array.size(), file.get()) == array.size() &&
-              std::fflush(file.get()) == 0;
+    bool ok =
+        std::fwrite(kMagic, 1, kMagicSize, file.get()) == kMagicSize && std::fwrite(prefix, 1, 4, file.get()) == 4 &&
+        std::fwrite(header.data(), 1, header.size(), file.get()) == header.size() &&
+        std::fwrite(array.data(), sizeof(T), array.size(), file.get()) == array.size() && std::fflush(file.get()) == 0;
     if (ok && sync) ok = ::fsync(fileno(file.get())) == 0;
     if (!ok || std::fclose(file.release()) != 0)
         fail<IoError>("npy file '{}': cannot write: {}", path, std::strerror(errno));

@@ -33,7 +33,9 @@ struct Manifest {
     std::vector<Entry> state;
 };
 
-std::string shape_token(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ",")); }
+std::string shape_token(const Shape& shape) {
+    return fmt::format("[{}]", fmt::join(shape, ","));
+}
 
 /// Names become file names and manifest tokens: no path separators, spaces or empty names.
 void check_name(const std::string& dir, const char* kind, const std::string& name) {
@@ -82,7 +84,8 @@ Manifest read_manifest(const std::string& dir) {
     std::string line;
     std::getline(in, line);
     if (line != kFormat)
-        fail<IoError>("checkpoint '{}': '{}' starts with '{}', not '{}'", dir, path.string(), line.substr(0, 40), kFormat);
+        fail<IoError>("checkpoint '{}': '{}' starts with '{}', not '{}'", dir, path.string(), line.substr(0, 40),
+                      kFormat);
     Manifest m;
     for (std::size_t number = 2; std::getline(in, line); ++number) {
         const std::string where = fmt::format("checkpoint '{}': {} line {}", dir, path.string(), number);
@@ -90,7 +93,8 @@ Manifest read_manifest(const std::string& dir) {
         std::string kind, name, shape, extra;
         words >> kind >> name >> shape >> extra;
         const bool tensor = kind == "parameter" || kind == "state";
-        if (name.empty() || !extra.empty() || tensor == shape.empty() || !(tensor || kind == "dtype" || kind == "optimizer"))
+        if (name.empty() || !extra.empty() || tensor == shape.empty() ||
+            !(tensor || kind == "dtype" || kind == "optimizer"))
             fail<IoError>("{}: cannot parse '{}'", where, line);
         if (kind == "dtype") m.dtype = name;
         if (kind == "optimizer") m.optimizer = name;
@@ -105,7 +109,8 @@ void replace_dir(const fs::path& tmp, const fs::path& target) {
     std::error_code ec;
     if (!fs::exists(target, ec)) {
         fs::rename(tmp, target, ec);
-        if (ec) fail<IoError>("checkpoint '{}': cannot rename '{}' to it: {}", target.string(), tmp.string(), ec.message());
+        if (ec)
+            fail<IoError>("checkpoint '{}': cannot rename '{}' to it: {}", target.string(), tmp.string(), ec.message());
     } else if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0) {
         if (errno != EINVAL && errno != ENOSYS)
             fail<IoError>("checkpoint '{}': cannot replace it: {}", target.string(), std::strerror(errno));
@@ -125,14 +130,15 @@ fs::path checked_target(const std::string& dir) {
     fs::path target = fs::path(dir).lexically_normal();
     if (!target.has_filename()) target = target.parent_path();
     std::error_code ec;
-    if (fs::exists(target, ec) && !(fs::is_directory(target, ec) && (fs::is_empty(target, ec) || fs::exists(target / "manifest.txt", ec))))
+    if (fs::exists(target, ec) &&
+        !(fs::is_directory(target, ec) && (fs::is_empty(target, ec) || fs::exists(target / "manifest.txt", ec))))
         fail<IoError>("checkpoint '{}': it exists and is not a checkpoint; refusing to replace it", dir);
     return target;
 }
 
 template <class T>
-void write_tensors(const fs::path& folder, const char* kind, const std::vector<std::pair<std::string, Tensor<T>>>& named,
-                   std::vector<Entry>& entries) {
+void write_tensors(const fs::path& folder, const char* kind,
+                   const std::vector<std::pair<std::string, Tensor<T>>>& named, std::vector<Entry>& entries) {
     std::error_code ec;
     fs::create_directories(folder, ec);
     if (ec) fail<IoError>("checkpoint: cannot create '{}': {}", folder.string(), ec.message());
@@ -169,7 +175,12 @@ void save(const std::string& dir, const Module<T>& model, const optim::Optimizer
 template <class T>
 xt::xarray<T> read_checked(const std::string& dir, const fs::path& file, const char* kind, const Entry& entry,
                            const Shape& expected) {
-    xt::xarray<T> value = read_npy<T>(file.string());
+    xt::xarray<T> value;
+    try {
+        value = read_npy<T>(file.string());
+    } catch (const IoError& e) {
+        fail<IoError>("checkpoint '{}': {} '{}' {}: {}", dir, kind, entry.name, shape_str(expected), e.what());
+    }
     const Shape shape(value.shape().begin(), value.shape().end());
     if (shape != expected)
         fail<IoError>("checkpoint '{}': {} '{}': file '{}' has shape {}, expected {}", dir, kind, entry.name,
@@ -186,12 +197,13 @@ std::vector<xt::xarray<T>> read_parameters(const std::string& dir, const Manifes
     for (const auto& [name, param] : model.named_parameters()) {
         const auto it = saved.find(name);
         if (it == saved.end())
-            fail<IoError>("checkpoint '{}': the model's parameter '{}' {} is not in it", dir, name, shape_str(param.shape()));
+            fail<IoError>("checkpoint '{}': the model's parameter '{}' {} is not in it", dir, name,
+                          shape_str(param.shape()));
         if (it->second != param.shape())
             fail<IoError>("checkpoint '{}': parameter '{}' has shape {} in the checkpoint, {} in the model", dir, name,
                           shape_str(it->second), shape_str(param.shape()));
-        values.push_back(read_checked<T>(dir, fs::path(dir) / "model" / (name + ".npy"), "parameter", {name, {}},
-                                         param.shape()));
+        values.push_back(
+            read_checked<T>(dir, fs::path(dir) / "model" / (name + ".npy"), "parameter", {name, {}}, param.shape()));
         saved.erase(it);
     }
     if (!saved.empty())
@@ -235,22 +247,26 @@ void load(const std::string& dir, Module<T>& model, optim::Optimizer<T>* optimiz
 }  // namespace
 
 template <class T>
-void save_checkpoint(const std::string& dir, const Module<T>& model) { save<T>(dir, model, nullptr); }
+void save_checkpoint(const std::string& dir, const Module<T>& model) {
+    save<T>(dir, model, nullptr);
+}
 template <class T>
 void save_checkpoint(const std::string& dir, const Module<T>& model, const optim::Optimizer<T>& optimizer) {
     save<T>(dir, model, &optimizer);
 }
 template <class T>
-void load_checkpoint(const std::string& dir, Module<T>& model) { load<T>(dir, model, nullptr); }
+void load_checkpoint(const std::string& dir, Module<T>& model) {
+    load<T>(dir, model, nullptr);
+}
 template <class T>
 void load_checkpoint(const std::string& dir, Module<T>& model, optim::Optimizer<T>& optimizer) {
     load<T>(dir, model, &optimizer);
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                                                                                   \
-    template void save_checkpoint<T>(const std::string&, const Module<T>&);                                      \
-    template void save_checkpoint<T>(const std::string&, const Module<T>&, const optim::Optimizer<T>&);          \
-    template void load_checkpoint<T>(const std::string&, Module<T>&);                                             \
+#define TAPEGRAD_INSTANTIATE(T)                                                                         \
+    template void save_checkpoint<T>(const std::string&, const Module<T>&);                             \
+    template void save_checkpoint<T>(const std::string&, const Module<T>&, const optim::Optimizer<T>&); \
+    template void load_checkpoint<T>(const std::string&, Module<T>&);                                   \
     template void load_checkpoint<T>(const std::string&, Module<T>&, optim::Optimizer<T>&);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)

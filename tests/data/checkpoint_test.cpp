@@ -138,7 +138,7 @@ TEST_CASE("checkpoint: a corrupt checkpoint is refused and changes nothing", "[d
     }
     SECTION("truncated parameter file") {
         fs::resize_file(weight, fs::file_size(weight) - 4);
-        refused("2.weight.npy': truncated for shape [3, 8]");
+        refused("parameter '2.weight' [3, 8]: npy file '" + weight + "': truncated for shape [3, 8]");
     }
     SECTION("extended parameter file") {
         std::ofstream(weight, std::ios::app) << "junk";
@@ -167,7 +167,7 @@ TEST_CASE("checkpoint: a corrupt checkpoint is refused and changes nothing", "[d
     SECTION("cut optimiser state file, valid parameters") {
         const std::string m = ckpt + "/optimizer/exp_avg.0.npy";
         fs::resize_file(m, fs::file_size(m) - 1);
-        refused("exp_avg.0.npy': truncated");
+        refused("optimizer state 'exp_avg.0' [8, 4]: npy file '" + m + "': truncated");
     }
     SECTION("incomplete optimiser state") {
         overwrite_line(ckpt + "/manifest.txt", "state exp_avg_sq.1 [8]\n", "");
@@ -194,7 +194,6 @@ TEST_CASE("checkpoint: another architecture, dtype or optimiser is refused", "[d
     Model no_bias = tg::nn::mlp<float>({4, 8, 3}, tg::nn::Activation::ReLU, gen, /*bias=*/false);
     CHECK_THROWS_MATCHES(tg::nn::load_checkpoint(ckpt, no_bias), tg::IoError,
                          Says("parameter '0.bias' [8] is not in the model"));
-
 
     auto doubles = tg::nn::mlp<double>({4, 8, 3}, tg::nn::Activation::ReLU, gen);
     CHECK_THROWS_MATCHES(tg::nn::load_checkpoint(ckpt, doubles), tg::IoError,

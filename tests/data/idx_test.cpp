@@ -55,11 +55,21 @@ TEST_CASE("read_idx: malformed files are refused with the file and the fault nam
         bytes[0] = 0x12;
         refused(bytes, "bad magic number 0x12000803");
     }
-    SECTION("another type code") { refused(idx_bytes({2, 3, 4}, Bytes(96), 0x0D), "type code 0x0d (float)"); }
-    SECTION("wrong number of dimensions") { refused(idx_bytes({24}, Bytes(24)), "1 dimensions (magic 0x00000801), expected 3"); }
-    SECTION("a zero size") { refused(idx_bytes({2, 0, 4}, {}), "dimension 1 has size 0"); }
-    SECTION("empty file") { refused({}, "fewer than the 4-byte magic number"); }
-    SECTION("header cut short") { refused(Bytes(good.begin(), good.begin() + 10), "truncated header: 6 of the 12 bytes"); }
+    SECTION("another type code") {
+        refused(idx_bytes({2, 3, 4}, Bytes(96), 0x0D), "type code 0x0d (float)");
+    }
+    SECTION("wrong number of dimensions") {
+        refused(idx_bytes({24}, Bytes(24)), "1 dimensions (magic 0x00000801), expected 3");
+    }
+    SECTION("a zero size") {
+        refused(idx_bytes({2, 0, 4}, {}), "dimension 1 has size 0");
+    }
+    SECTION("empty file") {
+        refused({}, "fewer than the 4-byte magic number");
+    }
+    SECTION("header cut short") {
+        refused(Bytes(good.begin(), good.begin() + 10), "truncated header: 6 of the 12 bytes");
+    }
     SECTION("data cut short") {
         refused(Bytes(good.begin(), good.end() - 1), "truncated: shape [2, 3, 4] needs 24 data bytes");
     }
@@ -68,7 +78,9 @@ TEST_CASE("read_idx: malformed files are refused with the file and the fault nam
         bytes.insert(bytes.end(), {1, 2, 3});
         refused(bytes, "3 trailing bytes after the 24 data bytes");
     }
-    SECTION("absurd sizes") { refused(idx_bytes({60000, 60000, 60000}, {}), "the header is corrupt"); }
+    SECTION("absurd sizes") {
+        refused(idx_bytes({60000, 60000, 60000}, {}), "the header is corrupt");
+    }
 }
 
 TEST_CASE("read_idx: labels read as images is a dimension error", "[data][idx][errors]") {

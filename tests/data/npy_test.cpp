@@ -59,7 +59,8 @@ TEST_CASE("read_npy: reads what NumPy writes, 0-d to 3-d", "[data][npy]") {
     const double values[4] = {0.5, -1, 1e300, 3};
     std::memcpy(data.data(), values, sizeof values);
     // NumPy's own spacing, with no trailing comma before the brace and 2.0's bigger length field unused.
-    testing::write_plain(dir.file("n.npy"), npy_by_hand("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2, 1), }", data));
+    testing::write_plain(dir.file("n.npy"),
+                         npy_by_hand("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2, 1), }", data));
     const auto a = tg::read_npy<double>(dir.file("n.npy"));
     REQUIRE(a.shape() == std::vector<std::size_t>{2, 2, 1});
     CHECK(a(1, 0, 0) == 1e300);
@@ -79,9 +80,15 @@ TEST_CASE("read_npy: foreign, mistyped, cut and extended files are refused", "[d
         testing::write_plain(path, bytes);
         CHECK_THROWS_MATCHES(tg::read_npy<float>(path), tg::IoError, Says(path) && Says(fault));
     };
-    SECTION("foreign") { refused(testing::idx_bytes({4}, Bytes(4)), "not a .npy file"); }
-    SECTION("cut data") { refused(Bytes(good.begin(), good.end() - 1), "truncated for shape [2, 2]"); }
-    SECTION("cut header") { refused(Bytes(good.begin(), good.begin() + 30), "truncated header"); }
+    SECTION("foreign") {
+        refused(testing::idx_bytes({4}, Bytes(4)), "not a .npy file");
+    }
+    SECTION("cut data") {
+        refused(Bytes(good.begin(), good.end() - 1), "truncated for shape [2, 2]");
+    }
+    SECTION("cut header") {
+        refused(Bytes(good.begin(), good.begin() + 30), "truncated header");
+    }
     SECTION("extra bytes") {
         Bytes bytes = good;
         bytes.push_back(0);
@@ -98,7 +105,8 @@ TEST_CASE("read_npy: foreign, mistyped, cut and extended files are refused", "[d
         refused(npy_by_hand("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }", Bytes(16)), "dtype '>f4'");
     }
     SECTION("unparsable shape") {
-        refused(npy_by_hand("{'descr': '<f4', 'fortran_order': False, 'shape': [2, 2], }", Bytes(16)), "cannot parse the shape");
+        refused(npy_by_hand("{'descr': '<f4', 'fortran_order': False, 'shape': [2, 2], }", Bytes(16)),
+                "cannot parse the shape");
     }
     SECTION("missing") {
         CHECK_THROWS_MATCHES(tg::read_npy<float>(dir.file("none.npy")), tg::IoError, Says("cannot open"));

@@ -1,0 +1,25 @@
+// Command-line options of the Fashion-MNIST example.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace fashion {
+
+struct Options {
+    std::size_t epochs = 20;
+    std::size_t batch_size = 128;
+    double lr = 1e-3;
+    std::string schedule = "cosine";  // "cosine" (down to 0 at the last epoch) or "none"
+    std::uint64_t seed = 0;
+    int threads = 0;  // OpenBLAS threads; 0 leaves OpenBLAS's default (one per core)
+    std::string data = "/usr/share/datasets/fashion-mnist";
+    std::string out = "out/fashion_mnist";
+    std::size_t limit = 0;  // use only the first N training samples; 0 uses all 60000
+};
+
+/// Parses argv; prints usage and exits 0 on --help, prints the problem and exits 2 on a bad flag.
+Options parse_options(int argc, char** argv);
+
+}  // namespace fashion
