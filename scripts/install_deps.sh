@@ -9,6 +9,7 @@ packages=(
   xtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev
   libopenblas-dev libfmt-dev catch2 zlib1g-dev
   dataset-fashion-mnist
+  gnuplot-nox  # the main job's training-curve plot
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(libbenchmark-dev libtorch-dev)

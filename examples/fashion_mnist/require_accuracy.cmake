@@ -1,0 +1,12 @@
+# Runs the main job and fails unless its final test accuracy reaches MIN (in percent).
+execute_process(COMMAND ${PROGRAM} ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}")
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "fashion_mnist exited with ${rc}: ${err}")
+endif()
+if(NOT out MATCHES "final test accuracy ([0-9.]+)%")
+  message(FATAL_ERROR "no final test accuracy in the output")
+endif()
+if(CMAKE_MATCH_1 LESS MIN)
+  message(FATAL_ERROR "final test accuracy ${CMAKE_MATCH_1}% is below the required ${MIN}%")
+endif()
