@@ -10,6 +10,27 @@
 
 namespace tapegrad {
 
+/// The common case of a bias gradient (sum over the batch): the reduced axes lead and the kept
+/// ones trail, so each input row folds into the output block with a unit-stride (vectorisable)
+/// loop instead of the general odometer. Returns false when the axes do not have that form.
+template <class T, class F>
+bool reduce_leading(const xt::xarray<T>& x, const std::vector<bool>& reduced, xt::xarray<T>& out, F fold) {
+    std::size_t lead = 0;
+    while (lead < reduced.size() && reduced[lead]) ++lead;
+    for (std::size_t i = lead; i < reduced.size(); ++i) {
+        if (reduced[i]) return false;
+    }
+    const std::size_t block = out.size();
+    if (block == 0) return true;
+    const std::size_t rows = x.size() / block;
+    const T* in = x.data();
+    T* dst = out.data();
+    for (std::size_t r = 0; r < rows; ++r, in += block) {
+        for (std::size_t j = 0; j < block; ++j) dst[j] = fold(dst[j], in[j]);
+    }
+    return true;
+}
+
 /// Folds x over the axes where reduced[axis] is true, starting each output element at init.
 /// The result keeps the reduced axes with size 1 (keepdims); reshape to drop them.
 template <class T, class F>
@@ -21,6 +42,7 @@ xt::xarray<T> reduce_axes(const xt::xarray<T>& x, const std::vector<bool>& reduc
     }
     xt::xarray<T> out = xt::xarray<T>::from_shape(out_shape);
     out.fill(init);
+    if (reduce_leading(x, reduced, out, fold)) return out;
     // Output offset of each input element: row-major strides with 0 on reduced axes.
     std::vector<std::size_t> stride(nd, 0);
     std::size_t s = 1;

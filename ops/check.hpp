@@ -17,6 +17,8 @@ template <class T>
 Shape check_broadcast(const char* op, const Tensor<T>& a, const Tensor<T>& b) {
     check_defined(op, "a", a);
     check_defined(op, "b", b);
+    if (a.shape() == b.shape() || b.ndim() == 0) return a.shape();  // the common cases, without the general rule
+    if (a.ndim() == 0) return b.shape();
     return broadcast_shapes(op, a.shape(), b.shape());
 }
 

@@ -9,13 +9,16 @@
 #include "autograd/node.hpp"
 #include "ops/arithmetic.hpp"
 #include "ops/check.hpp"
+#include "ops/simd.hpp"
 
 namespace tapegrad {
 
 template <class T>
 Tensor<T> exp(const Tensor<T>& x) {
     check_defined("exp", "x", x);
-    return record<T>("exp", {x}, xt::exp(x.value()), [](const Backward<T>& ctx) -> Grads<T> {
+    xt::xarray<T> out = xt::xarray<T>::from_shape(x.shape());
+    simd::exp_shifted(x.value().data(), T(0), out.data(), out.size());
+    return record<T>("exp", {x}, std::move(out), [](const Backward<T>& ctx) -> Grads<T> {
         return {mul(ctx.grad(), ctx.output())};
     });
 }

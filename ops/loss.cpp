@@ -4,12 +4,14 @@
 #include <cmath>
 #include <limits>
 
+#include "autograd/grad_mode.hpp"
 #include "autograd/node.hpp"
 #include "ops/activation.hpp"
 #include "ops/arithmetic.hpp"
 #include "ops/check.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/reduce.hpp"
+#include "ops/simd.hpp"
 #include "ops/softmax.hpp"
 
 namespace tapegrad {
@@ -59,6 +61,70 @@ xt::xarray<T> bce_terms(const xt::xarray<T>& p, const xt::xarray<T>& y) {
     return out;
 }
 
+/// Cross-entropy with labels computed in one pass per row: the loss summed over rows, and the
+/// softmax probabilities the backward needs. The row maximum is subtracted first (an infinite
+/// maximum shifts by 0, as in softmax.cpp), so no exponential overflows.
+template <class T>
+struct XentForward {
+    T total;
+    xt::xarray<T> probs;
+};
+
+template <class T>
+XentForward<T> xent_forward(const xt::xarray<T>& z, const Labels& targets, T smoothing) {
+    const std::size_t batch = z.shape()[0];
+    const std::size_t classes = z.shape()[1];
+    xt::xarray<T> probs = xt::xarray<T>::from_shape(z.shape());
+    T total = 0;
+    for (std::size_t i = 0; i < batch; ++i) {
+        const T* row = z.data() + i * classes;
+        T* p = probs.data() + i * classes;
+        T m = -std::numeric_limits<T>::infinity();
+        for (std::size_t j = 0; j < classes; ++j) m = (m >= row[j] || std::isnan(m)) ? m : row[j];
+        if (std::isinf(m)) m = 0;
+        simd::exp_shifted(row, m, p, classes);
+        T sum_exp = 0;
+        T sum_z = 0;
+        for (std::size_t j = 0; j < classes; ++j) {
+            sum_exp += p[j];
+            sum_z += row[j] - m;
+        }
+        const T log_sum = std::log(sum_exp);
+        for (std::size_t j = 0; j < classes; ++j) p[j] /= sum_exp;
+        const auto t = static_cast<std::size_t>(targets[i]);
+        // -log_softmax at the target, mixed with the mean of -log_softmax over classes.
+        const T nll = log_sum - (row[t] - m);
+        T loss = (T(1) - smoothing) * nll;
+        if (smoothing != 0) loss += smoothing * (log_sum - sum_z / static_cast<T>(classes));
+        total += loss;
+    }
+    return {total, std::move(probs)};
+}
+
+/// The target distribution (1 - e) onehot + e / classes.
+template <class T>
+xt::xarray<T> xent_target(const Shape& shape, const Labels& targets, T smoothing) {
+    xt::xarray<T> target = xt::xarray<T>::from_shape(shape);
+    target.fill(smoothing / static_cast<T>(shape[1]));
+    for (std::size_t i = 0; i < shape[0]; ++i) {
+        target.data()[i * shape[1] + static_cast<std::size_t>(targets[i])] += T(1) - smoothing;
+    }
+    return target;
+}
+
+/// (probs - target distribution) * factor, in one pass.
+template <class T>
+xt::xarray<T> xent_grad(const xt::xarray<T>& probs, const Labels& targets, T smoothing, T factor) {
+    const std::size_t classes = probs.shape()[1];
+    const T uniform = smoothing / static_cast<T>(classes);
+    xt::xarray<T> out = xt::xarray<T>::from_shape(probs.shape());
+    for (std::size_t k = 0, n = out.size(); k < n; ++k) out.data()[k] = (probs.data()[k] - uniform) * factor;
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        out.data()[i * classes + static_cast<std::size_t>(targets[i])] -= (T(1) - smoothing) * factor;
+    }
+    return out;
+}
+
 }  // namespace
 
 template <class T>
@@ -99,14 +165,20 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Labels& targets, Reductio
     if (!(label_smoothing >= 0 && label_smoothing <= 1)) {
         fail<ValueError>("cross_entropy: label_smoothing {} must be in [0, 1]", label_smoothing);
     }
-    const Tensor<T> log_probs = log_softmax(logits, 1);
-    const Tensor<T> nll = nll_loss(log_probs, targets, reduction);
-    if (label_smoothing == 0) return nll;
-    // The uniform part of the target: -(1/C) sum_j log_softmax_j per row.
+    const std::size_t batch = logits.shape()[0];
     const auto e = static_cast<T>(label_smoothing);
-    const auto classes = static_cast<T>(logits.shape()[1]);
-    const Tensor<T> uniform = reduce_batch(-sum(log_probs) / classes, logits.shape()[0], reduction);
-    return nll * (T(1) - e) + uniform * e;
+    const T scale = reduction == Reduction::Sum ? T(1)
+                    : batch == 0                ? std::numeric_limits<T>::quiet_NaN()
+                                                : T(1) / static_cast<T>(batch);
+    XentForward<T> f = xent_forward(logits.value(), targets, e);
+    // d/dlogits = (softmax - target distribution) * scale. Without create_graph it is computed
+    // straight from the saved probabilities; with it, from ops, so it can be differentiated again.
+    auto rule = [targets, e, scale, probs = std::move(f.probs)](const Backward<T>& ctx) -> Grads<T> {
+        if (!is_grad_enabled()) return {Tensor<T>(xent_grad(probs, targets, e, ctx.grad().item() * scale))};
+        const Tensor<T> target(xent_target<T>(ctx.input(0).shape(), targets, e));
+        return {mul(ctx.grad() * scale, softmax(ctx.input(0), 1) - target)};
+    };
+    return record<T>("cross_entropy", {logits}, xt::xarray<T>(f.total * scale), std::move(rule));
 }
 
 template <class T>

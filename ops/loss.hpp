@@ -24,8 +24,10 @@ Tensor<T> mse_loss(const Tensor<T>& pred, const Tensor<T>& target, Reduction red
 template <class T>
 Tensor<T> half_sum_squares(const Tensor<T>& pred, const Tensor<T>& target, Reduction reduction = Reduction::Sum);
 
-/// Cross-entropy from logits (batch x classes) and class indices, as nll_loss(log_softmax(logits)).
-/// label_smoothing e mixes the one-hot target with the uniform distribution: (1-e) onehot + e/C.
+/// Cross-entropy from logits (batch x classes) and class indices, nll_loss(log_softmax(logits))
+/// fused into one node whose backward is the closed form (one pass; composed from ops under
+/// create_graph, so it is twice differentiable). label_smoothing e mixes the one-hot target with
+/// the uniform distribution: (1-e) onehot + e/C.
 /// Mean: over the batch.   d/dlogits = softmax(logits) - target distribution (/ batch)
 template <class T>
 Tensor<T> cross_entropy(const Tensor<T>& logits, const Labels& targets, Reduction reduction = Reduction::Mean,

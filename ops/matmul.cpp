@@ -2,9 +2,17 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
 #include "autograd/node.hpp"
-#include "ops/arithmetic.hpp"
 #include "ops/check.hpp"
+#include "ops/reduce.hpp"
 #include "ops/shape.hpp"
 
 namespace tapegrad {
@@ -16,16 +24,49 @@ struct GemmDims {
     std::size_t m, n, k, lda, ldb;
 };
 
-void blas_gemm(bool ta, bool tb, const GemmDims& d, const float* a, const float* b, float* c) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(d.m),
-                static_cast<int>(d.n), static_cast<int>(d.k), 1.0F, a, static_cast<int>(d.lda), b,
-                static_cast<int>(d.ldb), 0.0F, c, static_cast<int>(d.n));
+/// The one place that picks OpenBLAS's thread count, per product: below a few MFLOP (a batch-1
+/// MLP layer) waking the threads costs more than it saves, so small products run on the calling
+/// thread; larger ones use what OpenBLAS started with (OPENBLAS_NUM_THREADS, else the core count).
+/// Measured on 2 cores in bench/RESULTS.md; on a machine busy with other work, OPENBLAS_NUM_THREADS=1
+/// is faster at every size.
+void set_blas_threads(const GemmDims& d) {
+    static const int most = openblas_get_num_threads();
+    static std::atomic<int> current = most;  // OpenBLAS's setting is per process, not per thread
+    constexpr double kThreadedFlops = 1e6;
+    const int want = 2.0 * double(d.m) * double(d.n) * double(d.k) >= kThreadedFlops ? most : 1;
+    if (current.exchange(want) != want) openblas_set_num_threads(want);
 }
 
-void blas_gemm(bool ta, bool tb, const GemmDims& d, const double* a, const double* b, double* c) {
+/// C = op(A) op(B) + beta C.
+void blas_gemm(bool ta, bool tb, const GemmDims& d, const float* a, const float* b, float* c, float beta = 0) {
+    set_blas_threads(d);
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(d.m),
+                static_cast<int>(d.n), static_cast<int>(d.k), 1.0F, a, static_cast<int>(d.lda), b,
+                static_cast<int>(d.ldb), beta, c, static_cast<int>(d.n));
+}
+
+void blas_gemm(bool ta, bool tb, const GemmDims& d, const double* a, const double* b, double* c, double beta = 0) {
+    set_blas_threads(d);
     cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(d.m),
                 static_cast<int>(d.n), static_cast<int>(d.k), 1.0, a, static_cast<int>(d.lda), b,
-                static_cast<int>(d.ldb), 0.0, c, static_cast<int>(d.n));
+                static_cast<int>(d.ldb), beta, c, static_cast<int>(d.n));
+}
+
+/// A fresh product of many megabytes (Linear 4096's weight gradient is 64 MB) is mapped by malloc
+/// page by page; asking for transparent huge pages before its first write turns ~16k page faults
+/// per step into ~32 (5% of the Linear 4096 step, bench/RESULTS.md). A hint only: ignored where
+/// huge pages are off.
+template <class T>
+xt::xarray<T> product_buffer(const Shape& shape) {
+    xt::xarray<T> out = xt::xarray<T>::from_shape(shape);
+#ifdef __linux__
+    constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
+    const auto begin = reinterpret_cast<std::uintptr_t>(out.data());
+    const std::uintptr_t end = begin + out.size() * sizeof(T);
+    const std::uintptr_t first = (begin + kHuge - 1) & ~(kHuge - 1);
+    if (end >= first + 2 * kHuge) madvise(reinterpret_cast<void*>(first), (end - first) & ~(kHuge - 1), MADV_HUGEPAGE);
+#endif
+    return out;
 }
 
 /// Checks gemm's operands and returns the sizes of one product (batch: how many).
@@ -60,12 +101,28 @@ xt::xarray<T> gemm_value(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool t
     std::size_t batch = 1;
     const GemmDims d = gemm_dims(a, b, ta, tb, batch);
     Shape shape = a.ndim() == 3 ? Shape{batch, d.m, d.n} : Shape{d.m, d.n};
-    xt::xarray<T> out = xt::zeros<T>(shape);
-    if (d.m == 0 || d.n == 0 || d.k == 0) return out;
+    if (d.m == 0 || d.n == 0 || d.k == 0) return xt::zeros<T>(shape);
+    xt::xarray<T> out = product_buffer<T>(shape);  // beta = 0: BLAS overwrites every element
     for (std::size_t i = 0; i < batch; ++i) {
         blas_gemm(ta, tb, d, a.value().data() + i * d.m * d.k, b.value().data() + i * d.k * d.n,
                   out.data() + i * d.m * d.n);
     }
+    return out;
+}
+
+/// x W^T + b in one GEMM: each row of the output starts as the bias and BLAS adds the product (beta = 1).
+template <class T>
+xt::xarray<T> linear_value(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias) {
+    const std::size_t m = x.shape()[0], n = weight.shape()[0], k = x.shape()[1];
+    xt::xarray<T> out = product_buffer<T>({m, n});
+    if (bias.defined()) {
+        const T* b = bias.value().data();
+        for (std::size_t i = 0; i < m; ++i) std::copy(b, b + n, out.data() + i * n);
+    } else {
+        out.fill(T(0));
+    }
+    if (m == 0 || n == 0 || k == 0) return out;
+    blas_gemm(false, true, GemmDims{m, n, k, k, k}, x.value().data(), weight.value().data(), out.data(), T(1));
     return out;
 }
 
@@ -141,8 +198,18 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
         fail<ShapeError>("linear: bias has shape {}, weight has shape {}; expected bias of shape [{}] (one per output)",
                          shape_str(bias.shape()), shape_str(weight.shape()), out);
     }
-    const Tensor<T> y = gemm(x, weight, false, true);
-    return bias.defined() ? add(y, bias) : y;
+    const bool has_bias = bias.defined();
+    std::vector<Tensor<T>> inputs = {x, weight};
+    if (has_bias) inputs.push_back(bias);
+    auto rule = [has_bias](const Backward<T>& ctx) -> Grads<T> {
+        const auto& g = ctx.grad();
+        Grads<T> grads(has_bias ? 3 : 2);
+        if (ctx.needs(0)) grads[0] = gemm(g, ctx.input(1));
+        if (ctx.needs(1)) grads[1] = gemm(g, ctx.input(0), true, false);
+        if (has_bias && ctx.needs(2)) grads[2] = sum(g, {0}, ctx.input(2).ndim() == 2);
+        return grads;
+    };
+    return record<T>("linear", std::move(inputs), linear_value(x, weight, bias), std::move(rule));
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                              \

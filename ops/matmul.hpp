@@ -17,7 +17,8 @@ template <class T>
 Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b);
 
 /// x W^T + b, one sample per row (PyTorch's Linear): x is batch x in, weight is out x in,
-/// bias (optional: pass an undefined tensor) has out elements.
+/// bias (optional: pass an undefined tensor) has out elements. One node: the bias is the GEMM's
+/// starting C (beta = 1), so the forward is a single BLAS call.
 ///   d/dx = grad W      d/dW = grad^T x      d/db = sum of grad over rows
 template <class T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = {});

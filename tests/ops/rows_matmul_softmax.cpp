@@ -80,7 +80,7 @@ std::vector<OpInfo> matmul_rows() {
         {"linear",
          "linear",
          op([](const auto& in) { return tg::linear(in[0], in[1], in[2]); }),
-         {{{2, 3}, {4, 3}, {4}}, {{1, 3}, {2, 3}, {2}}},
+         {{{2, 3}, {4, 3}, {4}}, {{1, 3}, {2, 3}, {2}}, {{2, 3}, {4, 3}, {1, 4}}},  // bias [out] or [1, out]
          {Domain{}},
          [](const std::vector<Array>& x) {
              const Array y = ref::matmul(x[0], ref::transpose_last(x[1]));
