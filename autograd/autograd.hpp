@@ -1,6 +1,7 @@
 // autograd: tensors, the tape, the backward engine, grad-mode guards and the gradient checker.
 #pragma once
 
+#include "autograd/anomaly.hpp"
 #include "autograd/broadcast.hpp"
 #include "autograd/engine.hpp"
 #include "autograd/errors.hpp"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "autograd/anomaly.hpp"
 #include "autograd/broadcast.hpp"
 #include "autograd/grad_mode.hpp"
 #include "autograd/node.hpp"
@@ -42,13 +43,15 @@ public:
         for (std::size_t i = 0; i < roots.size(); ++i) {
             if (const auto& node = roots[i].impl()->grad_fn) last = std::max(last, node->sequence());
         }
-        for (std::size_t i = 0; i < roots.size(); ++i) deliver(roots[i], seeds[i]);
         try {
+            for (std::size_t i = 0; i < roots.size(); ++i) deliver(roots[i], seeds[i]);
             walk(last);
         } catch (...) {
             for (auto& node : touched_) node->grad_ = Tensor<T>();  // leave no stale gradient behind
             throw;
         }
+        // Only a pass that went through whole changes any .grad(): a failure half way leaves none.
+        for (auto& [t, g] : finished_) accumulate_into(t.impl()->grad, std::move(g));
         if (!retain_) {
             for (auto& node : touched_) node->release();
             Tape::current().prune();
@@ -60,9 +63,14 @@ private:
         const auto& entries = Tape::current().entries();
         auto end = std::upper_bound(entries.begin(), entries.end(), last,
                                     [](std::uint64_t seq, const Tape::Entry& e) { return seq < e.sequence; });
-        // A snapshot, because a create_graph backward records new ops onto the same tape.
-        const std::vector<Tape::Entry> order(entries.begin(), end);
-        for (auto it = order.rbegin(); it != order.rend() && pending_ > 0; ++it) {
+        // A create_graph backward records new ops onto the same tape (which may reallocate it):
+        // walk a snapshot then. Otherwise grad mode is off and nothing is pushed during the walk.
+        std::vector<Tape::Entry> snapshot;
+        if (create_) snapshot.assign(entries.begin(), end);
+        const Tape::Entry* first = create_ ? snapshot.data() : entries.data();
+        const Tape::Entry* stop = first + (end - entries.begin());
+        for (const Tape::Entry* it = stop; it != first && pending_ > 0;) {
+            --it;
             auto base = it->node.lock();
             if (!base || base->is_double() != std::is_same_v<T, double>) continue;
             auto& node = static_cast<Node<T>&>(*base);
@@ -80,7 +88,8 @@ private:
         for (std::size_t i = 0; i < node.inputs_.size(); ++i) check_version(node, node.inputs_[i], node.input_versions_[i], "input");
         Tensor<T> output(node.output_.lock());
         check_version(node, output, node.output_version_, "output");
-        Grads<T> grads = node.backward_(Backward<T>(node, output));
+        auto rule = [&] { return node.backward_(Backward<T>(node, output)); };
+        Grads<T> grads = is_anomaly_enabled() ? anomaly_backward(node, node.grad_, rule) : rule();
         if (grads.size() != node.inputs_.size()) {
             fail<AutogradError>("backward of '{}' returned {} gradients for {} inputs", node.name(), grads.size(), node.inputs_.size());
         }
@@ -88,7 +97,9 @@ private:
         for (std::size_t i = 0; i < grads.size(); ++i) {
             const Tensor<T>& input = node.inputs_[i];
             if (!input.requires_grad() || !grads[i].defined()) continue;
-            deliver(input, fit_shape(node, i, input, std::move(grads[i])));
+            Tensor<T> g = fit_shape(node, i, input, std::move(grads[i]));
+            grads[i] = Tensor<T>();  // a rule may return the same tensor twice: let go of every other handle
+            deliver(input, std::move(g));
         }
     }
 
@@ -113,7 +124,7 @@ private:
         return create_ ? accumulate(sum, g) : Tensor<T>(xt::xarray<T>(sum.value() + g.value()));
     }
 
-    void deliver(const Tensor<T>& t, const Tensor<T>& g) {
+    void deliver(const Tensor<T>& t, Tensor<T> g) {
         auto* impl = t.impl();
         if (auto slot = capture_slot_.find(impl); slot != capture_slot_.end()) {
             captured_[slot->second] = add(captured_[slot->second], g);
@@ -128,19 +139,20 @@ private:
                 touched_.push_back(node);
             }
             node->grad_ = add(node->grad_, g);
-            if (impl->retains_grad && capture_slot_.empty()) accumulate_into(impl->grad, g);
+            if (impl->retains_grad && capture_slot_.empty()) finished_.emplace_back(t, g);
         } else if (impl->requires_grad && capture_slot_.empty()) {
-            accumulate_into(impl->grad, g);
+            finished_.emplace_back(t, std::move(g));
         }
     }
 
-    // Leaves keep their own buffer: the first gradient is copied (it may alias a seed the
-    // user passed) and later ones are added in place, as PyTorch accumulates into .grad.
-    void accumulate_into(Tensor<T>& slot, const Tensor<T>& g) const {
+    // Leaves keep their own buffer: the first gradient is adopted when this pass holds the only
+    // handle to it and copied otherwise (it may alias a seed the user passed, or a gradient
+    // still flowing elsewhere); later ones are added in place, as PyTorch accumulates into .grad.
+    void accumulate_into(Tensor<T>& slot, Tensor<T> g) const {
         if (create_) {
             slot = add(slot, g);
         } else if (!slot.defined()) {
-            slot = Tensor<T>(xt::xarray<T>(g.value()));
+            slot = g.impl_ptr().use_count() == 1 ? std::move(g) : Tensor<T>(xt::xarray<T>(g.value()));
         } else {
             slot.mutable_value() += g.value();
         }
@@ -150,6 +162,7 @@ private:
     bool create_;
     std::size_t pending_ = 0;
     std::vector<std::shared_ptr<Node<T>>> touched_;  // kept alive until the walk ends
+    std::vector<std::pair<Tensor<T>, Tensor<T>>> finished_;  // (leaf or retains_grad, gradient), in order
     std::unordered_map<const TensorImpl<T>*, std::size_t> capture_slot_;
     std::vector<Tensor<T>> captured_;
 };

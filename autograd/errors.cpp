@@ -1,5 +1,7 @@
 #include "autograd/errors.hpp"
 
+#include <algorithm>
+
 namespace tapegrad {
 
 std::size_t normalize_axis(const char* op, std::int64_t axis, std::size_t ndim) {
@@ -35,8 +37,14 @@ bool broadcastable_to(const Shape& from, const Shape& to) {
 }
 
 std::size_t numel(const Shape& shape) {
+    if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
     std::size_t n = 1;
-    for (auto d : shape) n *= d;
+    for (auto d : shape) {
+        // A wrapped product would describe a tensor of many elements holding none (or few).
+        if (__builtin_mul_overflow(n, d, &n)) {
+            fail<ValueError>("shape {} has more elements than a size_t can count", shape_str(shape));
+        }
+    }
     return n;
 }
 

@@ -1,5 +1,6 @@
 #include "autograd/node.hpp"
 
+#include "autograd/anomaly.hpp"
 #include "autograd/grad_mode.hpp"
 #include "autograd/tape.hpp"
 
@@ -46,6 +47,7 @@ void Node<T>::release() {
 
 template <class T>
 Tensor<T> record(const char* name, std::vector<Tensor<T>> inputs, xt::xarray<T> value, BackwardFn<T> fn) {
+    if (is_anomaly_enabled()) anomaly_check_forward<T>(name, inputs, value);
     Tensor<T> out(std::move(value));
     if (!is_grad_enabled()) return out;
     bool any = false;
@@ -61,6 +63,7 @@ Tensor<T> record(const char* name, std::vector<Tensor<T>> inputs, xt::xarray<T> 
     out.impl()->grad_fn = node;
     out.impl()->requires_grad = true;
     tape.push(node->sequence(), node);
+    if (is_anomaly_enabled()) anomaly_note_recorded(node->sequence());
     return out;
 }
 

@@ -3,9 +3,14 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <vector>
 
+#include <xtensor/xstorage.hpp>
+
+#include "autograd/anomaly_mode.hpp"
+#include "autograd/grad_mode.hpp"
 #include "autograd/tensor.hpp"
 
 namespace tapegrad {
@@ -59,7 +64,7 @@ private:
     friend Tensor<U> record(const char*, std::vector<Tensor<U>>, xt::xarray<U>, BackwardFn<U>);
 
     std::vector<Tensor<T>> inputs_;
-    std::vector<std::uint64_t> input_versions_;
+    xt::svector<std::uint64_t, 4> input_versions_;  // inline for up to 4 inputs: no allocation per op
     std::weak_ptr<TensorImpl<T>> output_;  // weak: the output owns its node, not the reverse
     std::uint64_t output_version_ = 0;
     Shape output_shape_;
@@ -91,5 +96,14 @@ private:
 /// some input requires grad, records a node on the thread's tape with the backward rule.
 template <class T>
 Tensor<T> record(const char* name, std::vector<Tensor<T>> inputs, xt::xarray<T> value, BackwardFn<T> fn);
+
+/// The same for a braced list of inputs, `record<T>("mul", {a, b}, value, rule)`: with grad mode
+/// off (inference, and every backward without create_graph) it only wraps the value, building
+/// neither the input list nor the std::function.
+template <class T, class F>
+Tensor<T> record(const char* name, std::initializer_list<Tensor<T>> inputs, xt::xarray<T> value, F&& fn) {
+    if (!is_grad_enabled() && !is_anomaly_enabled()) return Tensor<T>(std::move(value));
+    return record<T>(name, std::vector<Tensor<T>>(inputs), std::move(value), BackwardFn<T>(std::forward<F>(fn)));
+}
 
 }  // namespace tapegrad

@@ -1,4 +1,5 @@
 target_sources(tapegrad PRIVATE
+  autograd/anomaly.cpp
   autograd/broadcast.cpp
   autograd/engine.cpp
   autograd/errors.cpp

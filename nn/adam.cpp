@@ -12,8 +12,9 @@ namespace {
 const AdamOptions& validated(const AdamOptions& o, const char* name) {
     check_option(o.beta1 >= 0 && o.beta1 < 1, name, "beta1", o.beta1, "in [0, 1)");
     check_option(o.beta2 >= 0 && o.beta2 < 1, name, "beta2", o.beta2, "in [0, 1)");
-    check_option(o.eps >= 0, name, "eps", o.eps, ">= 0");
-    check_option(o.weight_decay >= 0, name, "weight_decay", o.weight_decay, ">= 0");
+    check_option(o.eps >= 0 && std::isfinite(o.eps), name, "eps", o.eps, ">= 0 and finite");
+    check_option(o.weight_decay >= 0 && std::isfinite(o.weight_decay), name, "weight_decay", o.weight_decay,
+                 ">= 0 and finite");
     return o;
 }
 

@@ -70,7 +70,8 @@ Shape parse_shape_token(const std::string& where, const std::string& token) {
     Shape shape;
     std::istringstream in(token.substr(1, token.size() - 2));
     for (std::string part; std::getline(in, part, ',');) {
-        if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos)
+        // 19 digits always fit a 64-bit size: std::stoull would throw std::out_of_range beyond.
+        if (part.empty() || part.size() > 19 || part.find_first_not_of("0123456789") != std::string::npos)
             fail<IoError>("{}: '{}' is not a shape", where, token);
         shape.push_back(std::stoull(part));
     }

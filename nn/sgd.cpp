@@ -10,9 +10,10 @@ namespace {
 
 const SGDOptions& validated(const SGDOptions& o) {
     if (std::isnan(o.lr)) fail<ValueError>("SGD: lr is required (SGDOptions::lr was not set)");
-    check_option(o.momentum >= 0, "SGD", "momentum", o.momentum, ">= 0");
+    check_option(o.momentum >= 0 && std::isfinite(o.momentum), "SGD", "momentum", o.momentum, ">= 0 and finite");
     check_option(std::isfinite(o.dampening), "SGD", "dampening", o.dampening, "finite");
-    check_option(o.weight_decay >= 0, "SGD", "weight_decay", o.weight_decay, ">= 0");
+    check_option(o.weight_decay >= 0 && std::isfinite(o.weight_decay), "SGD", "weight_decay", o.weight_decay,
+                 ">= 0 and finite");
     if (o.nesterov && (o.momentum <= 0 || o.dampening != 0)) {
         fail<ValueError>("SGD: nesterov needs momentum > 0 and dampening 0 (momentum is {}, dampening is {})",
                          o.momentum, o.dampening);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every build, test and data dependency of tapegrad from Debian's packages.
 # Idempotent: packages already present are skipped. Pass --bench to add the
-# side-by-side benchmark dependencies (LibTorch, Google Benchmark).
+# side-by-side benchmark dependencies (LibTorch, Google Benchmark), --fuzz for clang's libFuzzer.
 set -euo pipefail
 
 packages=(
@@ -11,9 +11,12 @@ packages=(
   dataset-fashion-mnist
   gnuplot-nox  # the main job's training-curve plot
 )
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(libbenchmark-dev libtorch-dev)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --bench) packages+=(libbenchmark-dev libtorch-dev) ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;  # libFuzzer for scripts/fuzz.sh
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,138 @@
+// Anomaly mode: find the first op whose forward or backward produced a NaN or an infinity.
+#pragma once
+
+#include <cstdint>
+#include <source_location>  // empty with clang < 15 on libstdc++: see SourceLocation
+#include <string_view>
+#include <vector>
+#include <version>
+
+#include "autograd/anomaly_mode.hpp"
+#include "autograd/errors.hpp"
+#include "autograd/node.hpp"
+
+namespace tapegrad {
+
+#if defined(__cpp_lib_source_location)
+using SourceLocation = std::source_location;
+#else
+/// std::source_location's interface from the compiler builtins, for clang < 15 (which cannot
+/// compile libstdc++'s <source_location>). Default arguments are evaluated at the call site.
+struct SourceLocation {
+    static constexpr SourceLocation current(const char* file = __builtin_FILE(),
+                                            std::uint_least32_t line = __builtin_LINE(),
+                                            const char* function = __builtin_FUNCTION()) noexcept {
+        SourceLocation where;
+        where.file_ = file;
+        where.line_ = line;
+        where.function_ = function;
+        return where;
+    }
+    constexpr const char* file_name() const noexcept { return file_; }
+    constexpr std::uint_least32_t line() const noexcept { return line_; }
+    constexpr std::uint_least32_t column() const noexcept { return 0; }
+    constexpr const char* function_name() const noexcept { return function_; }
+
+private:
+    const char* file_ = "";
+    std::uint_least32_t line_ = 0;
+    const char* function_ = "";
+};
+#endif
+
+/// Thrown in anomaly mode by the first op whose result holds a NaN or an infinity.
+class AnomalyError : public Error {
+public:
+    using Error::Error;
+};
+
+/// Turns anomaly detection on (or off) for a scope, on this thread, and restores the previous
+/// setting on exit (torch.autograd.detect_anomaly). While on:
+///   - every op's forward result is scanned: the first that holds a NaN or an infinity throws
+///     AnomalyError naming the op, its index among the ops run since detection was turned on,
+///     where it ran (see anomaly_scope) and, for each input, its shape, min, max, NaN count and
+///     infinity count;
+///   - every backward rule's gradients are scanned the same way: the error names the op whose
+///     rule produced them, where that op was recorded in the forward, and the statistics of its
+///     inputs and of the gradient that flowed into it.
+/// The thrown error leaves the tape consistent (nothing is recorded for the offending forward;
+/// a backward is abandoned with no partial gradient left in any node).
+/// C++ cannot see the caller of an op from inside it, so "where" is the innermost active
+/// anomaly_scope's source location and label, or else this guard's own source location.
+class DetectAnomalyGuard {
+public:
+    explicit DetectAnomalyGuard(bool enabled = true, SourceLocation where = SourceLocation::current());
+    ~DetectAnomalyGuard();
+    DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
+    DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
+
+private:
+    bool previous_;
+    std::size_t previous_place_;
+};
+
+/// Marks a region of the user's code (a layer, a loss) so that anomaly errors say where the op
+/// ran: `auto scope = tapegrad::anomaly_scope("layer 3");`. Scopes nest; the innermost wins.
+/// Does nothing (and costs one thread-local read) when anomaly mode is off at its creation.
+class [[nodiscard]] AnomalyScope {
+public:
+    AnomalyScope(std::string_view label, SourceLocation where);
+    ~AnomalyScope();
+    AnomalyScope(const AnomalyScope&) = delete;
+    AnomalyScope& operator=(const AnomalyScope&) = delete;
+
+private:
+    bool active_;
+    std::size_t previous_place_ = 0;
+};
+
+inline AnomalyScope anomaly_scope(std::string_view label = {}, SourceLocation where = SourceLocation::current()) {
+    return AnomalyScope(label, where);
+}
+
+// Hooks called by record() and the engine, only when is_anomaly_enabled().
+
+/// Scans an op's forward value; throws AnomalyError on a NaN or an infinity.
+template <class T>
+void anomaly_check_forward(const char* op, const std::vector<Tensor<T>>& inputs, const xt::xarray<T>& value);
+/// Remembers where the op with this tape sequence number was recorded, for backward errors.
+void anomaly_note_recorded(std::uint64_t sequence);
+
+/// Runs a node's backward rule with the node marked as the current backward (the ops inside the
+/// rule are not checked one by one), then scans the gradients it returned.
+template <class T, class Rule>
+Grads<T> anomaly_backward(const Node<T>& node, const Tensor<T>& incoming, Rule&& rule);
+
+namespace detail {
+/// Sets the node whose backward rule is running; restores the previous one on exit.
+class AnomalyBackwardContext {
+public:
+    explicit AnomalyBackwardContext(const NodeBase& node);
+    ~AnomalyBackwardContext();
+    AnomalyBackwardContext(const AnomalyBackwardContext&) = delete;
+    AnomalyBackwardContext& operator=(const AnomalyBackwardContext&) = delete;
+
+private:
+    const NodeBase* previous_;
+};
+
+template <class T>
+void anomaly_check_incoming(const NodeBase& node, const Tensor<T>& incoming);
+template <class T>
+void anomaly_check_backward(const NodeBase& node, const std::vector<Tensor<T>>& inputs, const Tensor<T>& incoming,
+                            const Grads<T>& grads);
+}  // namespace detail
+
+template <class T, class Rule>
+Grads<T> anomaly_backward(const Node<T>& node, const Tensor<T>& incoming, Rule&& rule) {
+    detail::anomaly_check_incoming(node, incoming);
+    Grads<T> grads;
+    {
+        detail::AnomalyBackwardContext context(node);
+        grads = rule();
+    }
+    detail::anomaly_check_backward(node, node.inputs(), incoming, grads);
+    return grads;
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,80 @@
+// Fuzz target: tensors built from user-given shapes and axes, through the shape-handling ops.
+// Only tapegrad::Error may escape. Element counts are capped so that a legitimately huge shape
+// does not exhaust memory (that is std::bad_alloc, not a bug); overflowing counts are not capped.
+#include <cstdint>
+#include <vector>
+
+#include "tapegrad.hpp"
+
+namespace tg = tapegrad;
+
+namespace {
+
+struct Bytes {
+    const std::uint8_t* p;
+    std::size_t n;
+    std::uint8_t next() {
+        if (n == 0) return 0;
+        --n;
+        return *p++;
+    }
+    // Mostly small sizes; sometimes a huge one, to reach the overflow checks.
+    std::size_t dim() {
+        const std::uint8_t b = next();
+        if (b == 0xff) return std::size_t{1} << (32 + next() % 31);
+        return b % 5;
+    }
+};
+
+bool fits(const tg::Shape& s, std::size_t limit) {
+    std::size_t n = 1;
+    for (auto d : s) {
+        if (d == 0) return true;
+        if (__builtin_mul_overflow(n, d, &n)) return false;
+    }
+    return n <= limit;
+}
+
+bool small(const tg::Shape& s) { return fits(s, std::size_t{1} << 12); }
+bool overflows(const tg::Shape& s) { return !fits(s, SIZE_MAX); }
+
+tg::Shape shape(Bytes& in) {
+    tg::Shape s(in.next() % 4);
+    for (auto& d : s) d = in.dim();
+    return s;
+}
+
+void run(Bytes& in) {
+    const tg::Shape sa = shape(in), sb = shape(in);
+    try {
+        if (!small(sa)) {
+            // An overflowing count must throw; a merely huge one would be a genuine std::bad_alloc.
+            if (overflows(sa)) tg::zeros<double>(sa);
+            return;
+        }
+        tg::TensorD a = tg::ones<double>(sa, true);
+        tg::TensorD b = small(sb) ? tg::full<double>(sb, 2.0, true) : tg::TensorD(1.0);
+        const std::int64_t axis = static_cast<std::int8_t>(in.next()) % 5;
+        switch (in.next() % 10) {
+            case 0: tg::sum(a * b).backward(); break;
+            case 1: tg::sum(tg::matmul(a, b)).backward(); break;
+            case 2: tg::sum(tg::reshape(a, sb)).backward(); break;
+            case 3: tg::sum(tg::sum(a, {axis}, in.next() & 1)).backward(); break;
+            case 4: tg::sum(tg::softmax(a, axis) + b).backward(); break;
+            case 5: tg::sum(tg::concat(std::vector<tg::TensorD>{a, b}, axis)).backward(); break;
+            case 6: tg::sum(tg::transpose(a, axis, static_cast<std::int8_t>(in.next()) % 5)).backward(); break;
+            case 7: tg::sum(tg::max(a, {axis})).backward(); break;
+            case 8: tg::sum(tg::slice(a, axis, in.next() % 4, in.next() % 5)).backward(); break;
+            default: tg::sum(tg::linear(a, b)).backward(); break;
+        }
+    } catch (const tg::Error&) {
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    Bytes in{data, size};
+    run(in);
+    return 0;
+}
