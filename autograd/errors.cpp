@@ -1,6 +1,7 @@
 #include "autograd/errors.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace tapegrad {
 
@@ -37,12 +38,13 @@ bool broadcastable_to(const Shape& from, const Shape& to) {
 }
 
 std::size_t numel(const Shape& shape) {
-    if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
+    // Multiplied from the last dimension, as xtensor computes its (signed) strides: each partial
+    // product must fit a ptrdiff_t, even before a leading zero makes the tensor empty, or a
+    // wrapped count would describe a tensor of many elements holding none (or few).
     std::size_t n = 1;
-    for (auto d : shape) {
-        // A wrapped product would describe a tensor of many elements holding none (or few).
-        if (__builtin_mul_overflow(n, d, &n)) {
-            fail<ValueError>("shape {} has more elements than a size_t can count", shape_str(shape));
+    for (auto d = shape.rbegin(); d != shape.rend(); ++d) {
+        if (__builtin_mul_overflow(n, *d, &n) || n > static_cast<std::size_t>(PTRDIFF_MAX)) {
+            fail<ValueError>("shape {} has more elements than a tensor can index", shape_str(shape));
         }
     }
     return n;

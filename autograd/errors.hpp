@@ -62,7 +62,8 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 /// True when `from` can be broadcast to `to` (numpy rules, trailing alignment).
 bool broadcastable_to(const Shape& from, const Shape& to);
 
-/// Product of the dimensions (1 for a 0-d shape).
+/// Product of the dimensions (1 for a 0-d shape). Throws ValueError for a shape too large to index:
+/// a product of trailing dimensions above PTRDIFF_MAX, even when a leading zero makes it empty.
 std::size_t numel(const Shape& shape);
 
 }  // namespace tapegrad

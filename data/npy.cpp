@@ -1,5 +1,6 @@
 #include "data/npy.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstdio>
@@ -101,6 +102,12 @@ NpyHeader read_npy_header(const std::string& path) {
                   (static_cast<std::size_t>(static_cast<unsigned char>(more[1])) << 24);
         offset += 2;
     }
+    // Checked against the file before allocating: a corrupt length could ask for gigabytes.
+    std::error_code ec;
+    const auto file_size = static_cast<std::size_t>(std::filesystem::file_size(path, ec));
+    if (ec) fail<IoError>("npy file '{}': cannot read its size: {}", path, ec.message());
+    if (length > file_size - std::min(file_size, offset))
+        fail<IoError>("npy file '{}': truncated header ({} bytes declared, file has {})", path, length, file_size);
     std::string header(length, '\0');
     in.read(header.data(), static_cast<std::streamsize>(length));
     if (!in) fail<IoError>("npy file '{}': truncated header ({} bytes declared)", path, length);
@@ -131,10 +138,16 @@ xt::xarray<T> read_npy(const std::string& path) {
     std::error_code ec;
     const auto file_size = static_cast<std::size_t>(std::filesystem::file_size(path, ec));
     if (ec) fail<IoError>("npy file '{}': cannot read its size: {}", path, ec.message());
-    std::size_t count = sizeof(T);
-    for (std::size_t d : header.shape)
-        if (__builtin_mul_overflow(count, d, &count))
-            fail<IoError>("npy file '{}': shape {} is too large; the header is corrupt", path, shape_str(header.shape));
+    const auto too_large = [&] {
+        fail<IoError>("npy file '{}': shape {} is too large; the header is corrupt", path, shape_str(header.shape));
+    };
+    std::size_t count = 0;
+    try {
+        count = numel(header.shape);
+    } catch (const ValueError&) {
+        too_large();
+    }
+    if (__builtin_mul_overflow(count, sizeof(T), &count)) too_large();
     const std::size_t expected = header.data_offset + count;
     if (file_size != expected)
         fail<IoError>("npy file '{}': {} for shape {}: {} bytes of data expected, {} present", path,
