@@ -1,0 +1,176 @@
+// examples/fashion_mnist's recipe in LibTorch, for the epoch-time and peak-RSS comparison of issue 5:
+// MLP 784-256-128-10 (ReLU), Adam lr 1e-3, batch 128, cross-entropy on logits, a new shuffle each
+// epoch, pixels standardised as tapegrad's loader does; the test set is evaluated after each epoch
+// in chunks of 1000 and, as in the example, counts towards the epoch's time. The epoch lines use
+// the example's format so that bench/report.py reads both alike.
+// Usage: libtorch_fashion_mnist [--epochs N] [--threads N (OpenBLAS; 0 keeps its default)] [--seed N] [--data DIR]
+#include <cblas.h>
+#include <sys/resource.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+constexpr double kMean = 0.2860;  // tapegrad::kFashionMnistMean
+constexpr double kStd = 0.3530;   // tapegrad::kFashionMnistStd
+constexpr std::int64_t kBatch = 128;
+constexpr std::int64_t kEvalChunk = 1000;
+
+struct Options {
+    int epochs = 2;
+    int threads = 0;
+    std::uint64_t seed = 0;
+    std::string data = "/usr/share/datasets/fashion-mnist";
+};
+
+Options parse(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string flag = argv[i], value = argv[i + 1];
+        if (flag == "--epochs")
+            o.epochs = std::stoi(value);
+        else if (flag == "--threads")
+            o.threads = std::stoi(value);
+        else if (flag == "--seed")
+            o.seed = std::stoull(value);
+        else if (flag == "--data")
+            o.data = value;
+        else
+            throw std::invalid_argument("unknown flag " + flag);
+    }
+    if (argc % 2 == 0) throw std::invalid_argument(std::string("flag without a value: ") + argv[argc - 1]);
+    return o;
+}
+
+/// A gzipped IDX file's payload after its header (magic, then one big-endian 32-bit size per
+/// dimension); `dims` receives the sizes.
+std::vector<unsigned char> read_idx(const std::string& path, std::vector<std::int64_t>& dims) {
+    gzFile file = gzopen(path.c_str(), "rb");
+    if (file == nullptr) throw std::runtime_error("cannot open " + path);
+    auto read = [&](void* into, unsigned n) {
+        if (gzread(file, into, n) != static_cast<int>(n)) {
+            gzclose(file);
+            throw std::runtime_error("short read in " + path);
+        }
+    };
+    unsigned char magic[4];
+    read(magic, 4);
+    dims.assign(magic[3], 0);
+    std::int64_t total = 1;
+    for (auto& d : dims) {
+        unsigned char b[4];
+        read(b, 4);
+        d = (std::int64_t(b[0]) << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
+        total *= d;
+    }
+    std::vector<unsigned char> bytes(static_cast<std::size_t>(total));
+    read(bytes.data(), static_cast<unsigned>(total));
+    gzclose(file);
+    return bytes;
+}
+
+struct Split {
+    torch::Tensor x;  // N x 784, standardised
+    torch::Tensor y;  // N, int64
+};
+
+Split load(const std::string& folder, const std::string& prefix) {
+    std::vector<std::int64_t> image_dims, label_dims;
+    const auto pixels = read_idx(folder + "/" + prefix + "-images-idx3-ubyte.gz", image_dims);
+    const auto labels = read_idx(folder + "/" + prefix + "-labels-idx1-ubyte.gz", label_dims);
+    const std::int64_t n = image_dims[0], features = image_dims[1] * image_dims[2];
+    // x = (byte / 255 - mean) / std, in double, stored as float: tapegrad's make_dataset.
+    const double scale = 1.0 / (255.0 * kStd), shift = -kMean / kStd;
+    auto x = torch::empty({n, features}, torch::kFloat32);
+    float* xp = x.data_ptr<float>();
+    for (std::size_t i = 0; i < pixels.size(); ++i) xp[i] = static_cast<float>(pixels[i] * scale + shift);
+    auto y = torch::empty({n}, torch::kInt64);
+    std::copy(labels.begin(), labels.end(), y.data_ptr<std::int64_t>());
+    return {x, y};
+}
+
+std::pair<double, double> evaluate(torch::nn::Sequential& model, const Split& test) {
+    torch::NoGradGuard no_grad;
+    double loss_sum = 0;
+    std::int64_t correct = 0;
+    const std::int64_t n = test.x.size(0);
+    for (std::int64_t at = 0; at < n; at += kEvalChunk) {
+        const auto x = test.x.slice(0, at, std::min(n, at + kEvalChunk));
+        const auto y = test.y.slice(0, at, std::min(n, at + kEvalChunk));
+        const auto logits = model->forward(x);
+        loss_sum += F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
+        correct += logits.argmax(1).eq(y).sum().item<std::int64_t>();
+    }
+    return {loss_sum / double(n), double(correct) / double(n)};
+}
+
+int run(const Options& o) {
+    torch::set_num_threads(1);  // LibTorch's best intra-op setting on 2 cores (bench/RESULTS.md)
+    if (o.threads > 0) openblas_set_num_threads(o.threads);
+    torch::manual_seed(o.seed);
+    const Split train = load(o.data, "train"), test = load(o.data, "t10k");
+    const std::int64_t n = train.x.size(0);
+
+    torch::nn::Sequential model(torch::nn::Linear(784, 256), torch::nn::ReLU(), torch::nn::Linear(256, 128),
+                                torch::nn::ReLU(), torch::nn::Linear(128, 10));
+    torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(1e-3));
+    auto shuffle = at::make_generator<at::CPUGeneratorImpl>(o.seed + 1);
+    std::printf(
+        "libtorch %s: %lld training and %lld test images, batch %lld, Adam lr 1e-3, %d epochs, "
+        "OpenBLAS threads %d, intra-op threads %d\n",
+        TORCH_VERSION, static_cast<long long>(n), static_cast<long long>(test.x.size(0)),
+        static_cast<long long>(kBatch), o.epochs, openblas_get_num_threads(), torch::get_num_threads());
+
+    double accuracy = 0;
+    for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+        const auto start = std::chrono::steady_clock::now();
+        model->train();
+        const auto order = torch::randperm(n, shuffle, torch::kInt64);
+        double loss_sum = 0;
+        for (std::int64_t at = 0; at < n; at += kBatch) {
+            const auto rows = order.slice(0, at, std::min(n, at + kBatch));
+            const auto x = train.x.index_select(0, rows), y = train.y.index_select(0, rows);
+            adam.zero_grad();
+            const auto loss = F::cross_entropy(model->forward(x), y);
+            loss.backward();
+            adam.step();
+            loss_sum += loss.item<double>() * double(y.size(0));
+        }
+        model->eval();
+        const auto [test_loss, test_accuracy] = evaluate(model, test);
+        accuracy = test_accuracy;
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::printf(
+            "epoch %d/%d: lr %.2e  train loss %.4f  test loss %.4f  test accuracy %.2f%%  %.1fs (%.0f "
+            "samples/s)\n",
+            epoch, o.epochs, 1e-3, loss_sum / double(n), test_loss, 100 * test_accuracy, seconds, double(n) / seconds);
+        std::fflush(stdout);
+    }
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    std::printf("final test accuracy %.2f%% after %d epochs; peak RSS %ld kB\n", 100 * accuracy, o.epochs,
+                usage.ru_maxrss);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(parse(argc, argv));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "libtorch_fashion_mnist: %s\n", e.what());
+        return 1;
+    }
+}

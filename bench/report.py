@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Summarises scripts/bench.sh's runs: min and median per workload and program, the ratios the
+issue's targets are stated in, and bench/RESULTS.md (machine, versions, table, targets, notes)."""
+import json
+import re
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+PROGRAMS = ["tapegrad", "floor", "libtorch"]
+UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+LINEAR_FLOP = 6 * 512 * 4096 * 4096  # forward + dx + dW, 2 m n k each
+SGEMM_FLOP = 2 * 512 * 4096 * 4096
+
+
+def load(run_dir):
+    """{program: {benchmark name: [seconds per iteration, one per round]}}."""
+    samples = {p: defaultdict(list) for p in PROGRAMS}
+    for path in sorted(Path(run_dir).glob("*-round*.json")):
+        program = path.name.split("-round")[0]
+        for b in json.loads(path.read_text())["benchmarks"]:
+            samples[program][b["name"]].append(b["real_time"] * UNIT_NS[b["time_unit"]] * 1e-9)
+    return samples
+
+
+def best_variant(runs, name):
+    """(min, median, variant) of the variant of `name` (e.g. '/blas1', '/blas2') with the lowest min."""
+    found = [(min(v), statistics.median(v), k[len(name):]) for k, v in runs.items() if k == name or k.startswith(name + "/")]
+    if not found:
+        return None
+    low, med, variant = min(found)
+    return low, med, variant.lstrip("/")
+
+
+def fmt_time(s):
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("us", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s * 1e9:.3g} ns"
+
+
+def workload_names(samples):
+    names = list(samples["tapegrad"])  # tapegrad's order, then rows only the others have
+    for p in PROGRAMS[1:]:
+        for n in samples[p]:
+            base = n.split("/blas")[0]
+            if base not in names:
+                names.append(base)
+    return names
+
+
+def table(samples):
+    have_torch = bool(samples["libtorch"])
+    head = "| workload | tapegrad min (median) | floor min (median) | tapegrad / floor |"
+    rule = "|---|---|---|---|"
+    if have_torch:
+        head += " LibTorch min (median) | LibTorch / tapegrad (speed-up) |"
+        rule += "---|---|"
+    rows = [head, rule]
+    stats = {}
+    for name in workload_names(samples):
+        per = {p: best_variant(samples[p], name) for p in PROGRAMS}
+        stats[name] = per
+        cell = lambda r: "-" if r is None else f"{fmt_time(r[0])} ({fmt_time(r[1])})" + (f" [{r[2]}]" if r[2] else "")
+        ours = per["tapegrad"]
+        ratio = lambda other: "-" if other is None or ours is None else f"{ours[0] / other[0]:.2f}x"
+        row = f"| {name} | {cell(ours)} | {cell(per['floor'])} | {ratio(per['floor'])} |"
+        if have_torch:
+            speed = "-" if per["libtorch"] is None or ours is None else f"{per['libtorch'][0] / ours[0]:.2f}x"
+            row += f" {cell(per['libtorch'])} | {speed} |"
+        rows.append(row)
+    return "\n".join(rows), stats
+
+
+def verdict(ok, text):
+    return f"- {'MET' if ok else 'NOT MET'}: {text}"
+
+
+def targets(stats, samples):
+    out = []
+    get = lambda name, prog: (stats.get(name) or {}).get(prog)
+    for batch, want in ((1, 2.5), (32, 1.2), (256, 1.2), (1024, 1.0)):
+        name = f"mlp_step/{batch}"
+        ours, floor, torch = get(name, "tapegrad"), get(name, "floor"), get(name, "libtorch")
+        if ours and floor:
+            r = ours[0] / floor[0]
+            out.append(verdict(r <= 1.15, f"{name}: {r:.2f}x the hand-written floor (target <= 1.15x)"))
+        if ours and torch:
+            s = torch[0] / ours[0]
+            out.append(verdict(s >= want, f"{name}: {s:.2f}x LibTorch's speed (target >= {want}x)"))
+    ours, torch = get("op_overhead_x100", "tapegrad"), get("op_overhead_x100", "libtorch")
+    if ours:
+        per_op = ours[0] / 100 * 1e6
+        text = f"autograd overhead: {per_op:.2f} us per op, forward + backward (target <= 0.5 us"
+        if torch:
+            text += f"; LibTorch {torch[0] / 100 * 1e6:.2f} us, ratio {per_op / (torch[0] / 100 * 1e6):.2f}"
+        out.append(verdict(per_op <= 0.5, text + ")"))
+    ours, peak = get("linear4096_b512", "tapegrad"), get("sgemm_peak", "floor")
+    if ours and peak:
+        g, p = LINEAR_FLOP / ours[0] / 1e9, SGEMM_FLOP / peak[0] / 1e9
+        torch = get("linear4096_b512", "libtorch")
+        extra = f"; LibTorch {LINEAR_FLOP / torch[0] / 1e9:.0f} GFLOP/s" if torch else ""
+        out.append(verdict(g >= 0.95 * p, f"Linear 4096 step: {g:.0f} GFLOP/s = {100 * g / p:.0f}% of sgemm's {p:.0f} GFLOP/s (target >= 95%){extra}"))
+    return "\n".join(out)
+
+
+def bandwidth(stats):
+    lines = []
+    for name, per in stats.items():
+        op, _, n = name.partition("/")
+        if op not in ("add", "relu", "exp") or not per["tapegrad"]:
+            continue
+        nbytes = (3 if op == "add" else 2) * int(n) * 4
+        cols = [f"{p} {nbytes / per[p][0] / 1e9:.1f} GB/s" for p in PROGRAMS if per[p]]
+        lines.append(f"- {name}: " + ", ".join(cols))
+    return "\n".join(lines)
+
+
+def anomaly(stats):
+    """What anomaly mode (issue 6) costs: the '+anomaly' rows against the same rows with it off."""
+    lines = []
+    for name, per in stats.items():
+        base = name.removesuffix("+anomaly")
+        off = (stats.get(base) or {}).get("tapegrad")
+        if base == name or not per["tapegrad"] or not off:
+            continue
+        on = per["tapegrad"]
+        lines.append(f"- {base}: off {fmt_time(off[0])}, on {fmt_time(on[0])} ({on[0] / off[0]:.2f}x)")
+    return "\n".join(lines)
+
+
+EPOCH_LINE = re.compile(r"^epoch \d+/\d+: .*test accuracy ([\d.]+)%\s+[\d.]+s \((\d+) samples/s\)", re.M)
+
+
+def load_fashion(run_dir):
+    """{run name: {"epochs": [seconds], "rss": [kB, one per round], "accuracy": [final %, one per round]}}
+    from the example's output (the epoch time is the training-set size over its samples/s, which
+    has more digits than its seconds) and /usr/bin/time -v's peak RSS."""
+    runs = defaultdict(lambda: {"epochs": [], "rss": [], "accuracy": []})
+    for path in sorted(Path(run_dir).glob("fashion-*-round*.txt")):
+        name = path.name[len("fashion-"):].split("-round")[0]
+        text = path.read_text()
+        size = int(re.search(r"(\d+) training", text).group(1))
+        epochs = EPOCH_LINE.findall(text)
+        runs[name]["epochs"] += [size / float(rate) for _, rate in epochs]
+        runs[name]["accuracy"].append(float(epochs[-1][0]))
+        timing = path.with_suffix(".time").read_text()
+        runs[name]["rss"].append(int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", timing).group(1)))
+    return runs
+
+
+def fashion(runs):
+    """The Fashion-MNIST table and its two target lines; LibTorch at its best OpenBLAS thread count."""
+    ours = runs.get("tapegrad")
+    torch_runs = {k: v for k, v in runs.items() if k.startswith("libtorch")}
+    if not ours:
+        return "", "- NOT MEASURED: Fashion-MNIST epoch time and peak RSS (no run; see scripts/bench.sh)"
+    rows = ["| program | epoch time min (median) | peak RSS (median of rounds) | final test accuracy (median) |",
+            "|---|---|---|---|"]
+    row = lambda label, r: (f"| {label} | {fmt_time(min(r['epochs']))} ({fmt_time(statistics.median(r['epochs']))}) | "
+                            f"{statistics.median(r['rss']) / 1024:.0f} MB | {statistics.median(r['accuracy']):.2f}% |")
+    rows.append(row("tapegrad (`examples/fashion_mnist`)", ours))
+    if not torch_runs:
+        return "\n".join(rows), "- NOT MEASURED: Fashion-MNIST against LibTorch (LibTorch not installed)"
+    best = min(torch_runs, key=lambda k: min(torch_runs[k]["epochs"]))
+    theirs = torch_runs[best]
+    rows.append(row(f"LibTorch (`bench/libtorch_fashion_mnist`) [{best.removeprefix('libtorch-')}]", theirs))
+    time_ratio = min(ours["epochs"]) / min(theirs["epochs"])
+    rss_ours, rss_theirs = statistics.median(ours["rss"]) / 1024, statistics.median(theirs["rss"]) / 1024
+    rows.append(f"| tapegrad / LibTorch | {time_ratio:.2f}x | {rss_ours / rss_theirs:.2f}x | - |")
+    verdicts = [
+        verdict(time_ratio <= 0.7, f"Fashion-MNIST epoch time: {time_ratio:.2f}x LibTorch's (target <= 0.7x)"),
+        verdict(rss_ours <= rss_theirs,
+                f"Fashion-MNIST peak RSS: {rss_ours:.0f} MB, {rss_ours / rss_theirs:.2f}x LibTorch's {rss_theirs:.0f} MB "
+                "(target <= 1x)"),
+    ]
+    return "\n".join(rows), "\n".join(verdicts)
+
+
+def main():
+    run_dir, machine, out_path, notes = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+    samples = load(run_dir)
+    rounds = max((len(v) for v in samples["tapegrad"].values()), default=0)
+    text, stats = table(samples)
+    fashion_table, fashion_targets = fashion(load_fashion(run_dir))
+    body = [
+        "# tapegrad benchmarks: side by side with LibTorch and a hand-written raw-BLAS floor",
+        "",
+        "Generated by `scripts/bench.sh` (issue 5); rerun it to refresh this file. Each program runs in",
+        f"its own process, the three alternating, {rounds} rounds; times are wall-clock per iteration,",
+        "min over rounds (median in parentheses). Ratios, not absolute times, are the point: the",
+        "machine is shared and noisy. `[blasN]` marks the OpenBLAS thread count with the best minimum for that",
+        "program (the floor and LibTorch are run at 1 and 2; tapegrad runs with its defaults).",
+        "",
+        "## Machine and versions",
+        "",
+        Path(machine).read_text().strip(),
+        "",
+        "## Results",
+        "",
+        text,
+        "",
+    ]
+    if bandwidth(stats):
+        body += ["Elementwise ops (forward, grad mode off), effective bandwidth (bytes read + written):", "",
+                 bandwidth(stats), ""]
+    if anomaly(stats):
+        body += ["Anomaly mode (issue 6), tapegrad only: the plain rows above run with it off (the default);",
+                 "`+anomaly` rows run the same workload inside a `DetectAnomalyGuard` (min over rounds):", "",
+                 anomaly(stats), ""]
+    if fashion_table:
+        body += ["Fashion-MNIST, the example's recipe (MLP 784-256-128-10, Adam 1e-3, batch 128, no schedule), "
+                 "each program in its own process, alternating; an epoch is training plus the test-set evaluation:",
+                 "", fashion_table, ""]
+    body += [
+        "## Targets of issue 5",
+        "",
+        targets(stats, samples),
+        fashion_targets,
+        "",
+    ]
+    alloc = Path(run_dir) / "alloc.md"
+    if alloc.exists():
+        body += ["Heap allocations of tapegrad's MLP step after warm-up (`bench_alloc`, global operator new):", "",
+                 alloc.read_text().strip(), ""]
+    if Path(notes).exists():
+        body += [Path(notes).read_text().strip(), ""]
+    Path(out_path).write_text("\n".join(body))
+    print(text)
+    print()
+    print(targets(stats, samples))
+    print(fashion_targets)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+// tapegrad's side of the side-by-side benchmarks (see workloads.hpp), with default settings.
+#include <benchmark/benchmark.h>
+
+#include "autograd/anomaly.hpp"
+#include "tapegrad_mlp.hpp"
+
+namespace tg = tapegrad;
+namespace wl = workloads;
+using tgbench::make;
+
+namespace {
+
+// `anomaly`: the same workload inside a DetectAnomalyGuard (issue 6), so that the plain rows (anomaly
+// mode off) and these ("+anomaly") show what the mode costs off and on.
+
+void mlp_step(benchmark::State& state, std::size_t batch, bool anomaly) {
+    tg::DetectAnomalyGuard detect(anomaly);
+    tgbench::Mlp mlp;
+    const tg::TensorF x = make({batch, wl::kIn}, 1.0F, 1);
+    const tg::Labels y = wl::labels(batch, wl::kClasses);
+    for (auto _ : state) benchmark::DoNotOptimize(mlp.step(x, y));
+}
+
+void op_overhead(benchmark::State& state, bool anomaly) {
+    tg::DetectAnomalyGuard detect(anomaly);
+    tg::TensorF x(1.0F, true);
+    const tg::TensorF w(1.0001F);
+    for (auto _ : state) {
+        tg::TensorF y = x;
+        for (int i = 0; i < wl::kChainOps; ++i) y = tg::mul(y, w);
+        y.backward();
+        benchmark::DoNotOptimize(x.grad().item());
+        x.zero_grad();
+    }
+}
+
+void linear4096(benchmark::State& state) {
+    const std::size_t n = wl::kLinearFeatures;
+    const tg::TensorF x = make({wl::kLinearBatch, n}, 1.0F, 1, true);
+    tg::TensorF w = make({n, n}, 0.015F, 2, true);
+    tg::TensorF b = make({n}, 0.015F, 3, true);
+    const tg::TensorF seed = make({wl::kLinearBatch, n}, 1.0F, 4);
+    for (auto _ : state) {
+        tg::linear(x, w, b).backward(seed);
+        benchmark::DoNotOptimize(w.grad().value().data());
+        for (auto t : {x, w, b}) t.zero_grad();
+    }
+}
+
+template <class F>
+void elementwise(benchmark::State& state, std::size_t n, F f) {
+    const tg::TensorF a = make({n}, 1.0F, 1);
+    const tg::TensorF b = make({n}, 1.0F, 2);
+    tg::NoGradGuard no_grad;
+    for (auto _ : state) benchmark::DoNotOptimize(f(a, b).value().data());
+}
+
+void softmax_xent(benchmark::State& state, wl::XentSize s) {
+    tg::TensorF logits = make({s.batch, s.classes}, 3.0F, 1, true);
+    const tg::Labels y = wl::labels(s.batch, s.classes);
+    for (auto _ : state) {
+        tg::cross_entropy(logits, y).backward();
+        benchmark::DoNotOptimize(logits.grad().value().data());
+        logits.zero_grad();
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    for (auto batch : wl::kMlpBatches)
+        benchmark::RegisterBenchmark(wl::mlp_name(batch).c_str(), mlp_step, batch, false);
+    benchmark::RegisterBenchmark("op_overhead_x100", op_overhead, false);
+    benchmark::RegisterBenchmark("op_overhead_x100+anomaly", op_overhead, true);
+    benchmark::RegisterBenchmark("mlp_step/32+anomaly", mlp_step, std::size_t(32), true);
+    benchmark::RegisterBenchmark("linear4096_b512", linear4096)->Unit(benchmark::kMillisecond);
+    for (auto n : wl::kElementwiseSizes) {
+        const auto suffix = "/" + std::to_string(n);
+        benchmark::RegisterBenchmark(("add" + suffix).c_str(), elementwise<decltype(&tg::add<float>)>, n,
+                                     &tg::add<float>);
+        auto relu = [](const tg::TensorF& a, const tg::TensorF&) { return tg::relu(a); };
+        auto exp = [](const tg::TensorF& a, const tg::TensorF&) { return tg::exp(a); };
+        benchmark::RegisterBenchmark(("relu" + suffix).c_str(), elementwise<decltype(relu)>, n, relu);
+        benchmark::RegisterBenchmark(("exp" + suffix).c_str(), elementwise<decltype(exp)>, n, exp);
+    }
+    for (auto s : wl::kXentSizes) benchmark::RegisterBenchmark(wl::xent_name(s).c_str(), softmax_xent, s);
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+}

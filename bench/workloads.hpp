@@ -1,0 +1,61 @@
+// What every benchmark program measures: sizes, names and input data shared by tapegrad's
+// program, the raw-BLAS floor and LibTorch's, so that scripts/bench.sh can pair rows by name.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace workloads {
+
+/// MLP 784-256-128-10 (ReLU), cross-entropy with logits, plain SGD.
+inline constexpr std::size_t kIn = 784;
+inline constexpr std::size_t kHidden1 = 256;
+inline constexpr std::size_t kHidden2 = 128;
+inline constexpr std::size_t kClasses = 10;
+inline constexpr float kLr = 0.01F;
+inline const std::vector<std::size_t> kMlpBatches = {1, 32, 256, 1024};
+
+/// Autograd overhead: a chain of this many multiplications on a 0-d tensor, then backward.
+inline constexpr int kChainOps = 100;
+
+/// Linear 4096 -> 4096 at batch 512: forward and backward (dx, dW, db) are 3 GEMMs.
+inline constexpr std::size_t kLinearBatch = 512;
+inline constexpr std::size_t kLinearFeatures = 4096;
+
+/// Elementwise ops and softmax-cross-entropy sizes.
+inline const std::vector<std::size_t> kElementwiseSizes = {1024, 1 << 20};
+struct XentSize {
+    std::size_t batch, classes;
+};
+inline const std::vector<XentSize> kXentSizes = {{32, 10}, {1024, 1000}};
+
+inline std::string mlp_name(std::size_t batch) {
+    return "mlp_step/" + std::to_string(batch);
+}
+inline std::string xent_name(const XentSize& s) {
+    return "softmax_xent/" + std::to_string(s.batch) + "x" + std::to_string(s.classes);
+}
+
+/// Deterministic values in [-scale, scale), the same in every program (xorshift64).
+inline std::vector<float> uniform(std::size_t n, float scale, std::uint64_t seed) {
+    std::vector<float> out(n);
+    std::uint64_t s = seed * 0x9E3779B97F4A7C15ULL + 1;
+    for (auto& v : out) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        v = scale * (static_cast<float>(s >> 40) / static_cast<float>(1ULL << 24) * 2.0F - 1.0F);
+    }
+    return out;
+}
+
+/// Class labels for a batch: row i gets (3 i + 1) mod classes.
+inline std::vector<std::int64_t> labels(std::size_t batch, std::size_t classes) {
+    std::vector<std::int64_t> out(batch);
+    for (std::size_t i = 0; i < batch; ++i) out[i] = static_cast<std::int64_t>((3 * i + 1) % classes);
+    return out;
+}
+
+}  // namespace workloads

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Side-by-side benchmarks (issue 5): builds bench/ (Google Benchmark; LibTorch's program only when
+# libtorch-dev is installed), runs tapegrad, the raw-BLAS floor and LibTorch alternately in
+# separate processes for several rounds, prints min/median and ratios, writes bench/RESULTS.md.
+# Then trains on Fashion-MNIST with the example's recipe, tapegrad's example and its LibTorch port
+# alternately, for the epoch-time and peak-RSS targets ($FASHION_EPOCHS epochs, default 2; 0, or
+# the data not installed, skips it).
+# Usage: scripts/bench.sh [rounds=5] [benchmark filter regex]. Build dir: $BENCH_BUILD_DIR or build-bench.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-5}
+filter=${2:-.}
+build=${BENCH_BUILD_DIR:-build-bench}
+jobs=$(nproc 2>/dev/null || echo 2)
+
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_BENCH=ON >/dev/null
+programs=(tapegrad floor)
+targets=(bench_tapegrad bench_floor bench_alloc fashion_mnist)
+if grep -q '^Torch_DIR:PATH=.*-NOTFOUND' "$build/CMakeCache.txt" || ! grep -q '^Torch_DIR:PATH=' "$build/CMakeCache.txt"; then
+  echo "bench: LibTorch not found (scripts/install_deps.sh --bench installs it); running tapegrad and the floor only"
+else
+  programs+=(libtorch)
+  targets+=(bench_libtorch libtorch_fashion_mnist)
+fi
+cmake --build "$build" -j"$jobs" --target "${targets[@]}"
+
+out="$build/bench-results"
+rm -rf "$out"
+mkdir -p "$out"
+for ((r = 1; r <= rounds; r++)); do
+  for p in "${programs[@]}"; do
+    echo "bench: round $r/$rounds: $p"
+    "$build/bench/bench_$p" --benchmark_filter="$filter" --benchmark_min_time="${BENCH_MIN_TIME:-0.3}" \
+      --benchmark_format=json --benchmark_out="$out/$p-round$r.json" --benchmark_out_format=json >/dev/null
+  done
+done
+
+fashion_data=/usr/share/datasets/fashion-mnist
+epochs=${FASHION_EPOCHS:-2}
+if [[ $epochs == 0 ]]; then
+  echo "bench: FASHION_EPOCHS=0, skipping the Fashion-MNIST comparison"
+elif [[ -f $fashion_data/train-images-idx3-ubyte.gz && -x /usr/bin/time ]]; then
+  # Runs in the example's stdout format (epoch lines with samples/s), with /usr/bin/time -v's peak RSS.
+  fashion() {
+    local name=$1 r=$2
+    shift 2
+    echo "bench: round $r/$rounds: fashion-mnist $name"
+    /usr/bin/time -v -o "$out/fashion-$name-round$r.time" "$@" >"$out/fashion-$name-round$r.txt"
+  }
+  for ((r = 1; r <= rounds; r++)); do
+    # tapegrad at its defaults; the example's own recipe minus the cosine schedule (PyTorch's has none).
+    fashion tapegrad "$r" "$build/examples/fashion_mnist" --epochs "$epochs" --schedule none --seed 0 \
+      --data "$fashion_data" --out "$out/fashion_mnist"
+    if [[ " ${programs[*]} " == *" libtorch "* ]]; then
+      for threads in 1 2; do
+        fashion "libtorch-blas$threads" "$r" "$build/bench/libtorch_fashion_mnist" --epochs "$epochs" \
+          --threads "$threads" --seed 0 --data "$fashion_data"
+      done
+    fi
+  done
+else
+  echo "bench: Fashion-MNIST data ($fashion_data) or /usr/bin/time missing; skipping the epoch-time comparison"
+fi
+
+echo "bench: counting heap allocations per step"
+"$build/bench/bench_alloc" >"$out/alloc.md"
+
+machine="$out/machine.md"
+{
+  echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores ($(lscpu | sed -n 's/^Flags:.*\(avx512f\).*/AVX-512/p'))"
+  echo "- Load average at the end of the run: $(cut -d' ' -f1-3 /proc/loadavg) (other processes share the machine)"
+  echo "- Compiler: $(${CXX:-c++} --version | head -1)"
+  for pkg in libopenblas0-pthread libtorch1.13 libbenchmark1debian xtensor-dev; do
+    v=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || echo "not installed")
+    echo "- $pkg: $v"
+  done
+  echo "- tapegrad: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)'), OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-unset}"
+  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+} >"$machine"
+python3 bench/report.py "$out" "$machine" bench/RESULTS.md bench/NOTES.md
+echo "bench: wrote bench/RESULTS.md"
