@@ -3,5 +3,7 @@
 
 #include "autograd/autograd.hpp"
 #include "ops/ops.hpp"
+
 #include "nn/nn.hpp"
+
 #include "data/data.hpp"

@@ -10,12 +10,12 @@ namespace tapegrad {
 template <class T>
 Tensor<T> broadcast_to(const Tensor<T>& x, const Shape& shape) {
     if (!broadcastable_to(x.shape(), shape)) {
-        fail<ShapeError>("broadcast_to: x has shape {}, which does not broadcast to {}", shape_str(x.shape()), shape_str(shape));
+        fail<ShapeError>("broadcast_to: x has shape {}, which does not broadcast to {}", shape_str(x.shape()),
+                         shape_str(shape));
     }
     xt::xarray<T> out = xt::broadcast(x.value(), shape);
-    return record<T>("broadcast_to", {x}, std::move(out), [](const Backward<T>& ctx) -> Grads<T> {
-        return {sum_to(ctx.grad(), ctx.input(0).shape())};
-    });
+    return record<T>("broadcast_to", {x}, std::move(out),
+                     [](const Backward<T>& ctx) -> Grads<T> { return {sum_to(ctx.grad(), ctx.input(0).shape())}; });
 }
 
 template <class T>

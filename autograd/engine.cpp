@@ -79,19 +79,23 @@ private:
             process(node);
         }
         if (pending_ > 0) {
-            fail<AutogradError>("backward: {} op(s) in this graph are not on this thread's tape; "
-                                "a graph must be differentiated on the thread that recorded it", pending_);
+            fail<AutogradError>(
+                "backward: {} op(s) in this graph are not on this thread's tape; "
+                "a graph must be differentiated on the thread that recorded it",
+                pending_);
         }
     }
 
     void process(Node<T>& node) {
-        for (std::size_t i = 0; i < node.inputs_.size(); ++i) check_version(node, node.inputs_[i], node.input_versions_[i], "input");
+        for (std::size_t i = 0; i < node.inputs_.size(); ++i)
+            check_version(node, node.inputs_[i], node.input_versions_[i], "input");
         Tensor<T> output(node.output_.lock());
         check_version(node, output, node.output_version_, "output");
         auto rule = [&] { return node.backward_(Backward<T>(node, output)); };
         Grads<T> grads = is_anomaly_enabled() ? anomaly_backward(node, node.grad_, rule) : rule();
         if (grads.size() != node.inputs_.size()) {
-            fail<AutogradError>("backward of '{}' returned {} gradients for {} inputs", node.name(), grads.size(), node.inputs_.size());
+            fail<AutogradError>("backward of '{}' returned {} gradients for {} inputs", node.name(), grads.size(),
+                                node.inputs_.size());
         }
         node.grad_ = Tensor<T>();
         for (std::size_t i = 0; i < grads.size(); ++i) {
@@ -105,9 +109,10 @@ private:
 
     static void check_version(const Node<T>& node, const Tensor<T>& t, std::uint64_t saved, const char* role) {
         if (t.defined() && t.version() != saved) {
-            fail<AutogradError>("backward of '{}': its {} (shape {}) was modified in place after being recorded "
-                                "(version {} now, {} then); its gradient would be wrong",
-                                node.name(), role, shape_str(t.shape()), t.version(), saved);
+            fail<AutogradError>(
+                "backward of '{}': its {} (shape {}) was modified in place after being recorded "
+                "(version {} now, {} then); its gradient would be wrong",
+                node.name(), role, shape_str(t.shape()), t.version(), saved);
         }
     }
 
@@ -131,8 +136,10 @@ private:
         }
         if (const auto& node = impl->grad_fn) {
             if (node->released()) {
-                fail<AutogradError>("backward: op '{}' was already freed by an earlier backward; pass "
-                                    "retain_graph=true to the first backward to go through the graph twice", node->name());
+                fail<AutogradError>(
+                    "backward: op '{}' was already freed by an earlier backward; pass "
+                    "retain_graph=true to the first backward to go through the graph twice",
+                    node->name());
             }
             if (!node->grad_.defined()) {
                 ++pending_;
@@ -161,7 +168,7 @@ private:
     bool retain_;
     bool create_;
     std::size_t pending_ = 0;
-    std::vector<std::shared_ptr<Node<T>>> touched_;  // kept alive until the walk ends
+    std::vector<std::shared_ptr<Node<T>>> touched_;          // kept alive until the walk ends
     std::vector<std::pair<Tensor<T>, Tensor<T>>> finished_;  // (leaf or retains_grad, gradient), in order
     std::unordered_map<const TensorImpl<T>*, std::size_t> capture_slot_;
     std::vector<Tensor<T>> captured_;
@@ -170,7 +177,8 @@ private:
 namespace {
 
 template <class T>
-std::vector<Tensor<T>> checked_seeds(const char* op, const std::vector<Tensor<T>>& roots, const std::vector<Tensor<T>>& seeds) {
+std::vector<Tensor<T>> checked_seeds(const char* op, const std::vector<Tensor<T>>& roots,
+                                     const std::vector<Tensor<T>>& seeds) {
     if (roots.empty()) fail<ValueError>("{}: no outputs given", op);
     if (!seeds.empty() && seeds.size() != roots.size()) {
         fail<ValueError>("{}: {} outputs but {} seed gradients", op, roots.size(), seeds.size());
@@ -180,8 +188,10 @@ std::vector<Tensor<T>> checked_seeds(const char* op, const std::vector<Tensor<T>
         const auto& root = roots[i];
         if (!root.defined()) fail<ValueError>("{}: output {} is undefined", op, i);
         if (!root.requires_grad()) {
-            fail<AutogradError>("{}: output {} (shape {}) does not require grad: no input of it requires grad, "
-                                "or it was computed under NoGradGuard", op, i, shape_str(root.shape()));
+            fail<AutogradError>(
+                "{}: output {} (shape {}) does not require grad: no input of it requires grad, "
+                "or it was computed under NoGradGuard",
+                op, i, shape_str(root.shape()));
         }
         const Tensor<T> seed = i < seeds.size() ? seeds[i] : Tensor<T>();
         if (seed.defined()) {
@@ -193,8 +203,10 @@ std::vector<Tensor<T>> checked_seeds(const char* op, const std::vector<Tensor<T>
         } else if (root.numel() == 1) {
             out[i] = Tensor<T>(xt::xarray<T>(xt::ones<T>(root.shape())));
         } else {
-            fail<AutogradError>("{}: output {} has shape {}; only an output with one element is seeded with 1, "
-                                "pass a seed gradient of that shape", op, i, shape_str(root.shape()));
+            fail<AutogradError>(
+                "{}: output {} has shape {}; only an output with one element is seeded with 1, "
+                "pass a seed gradient of that shape",
+                op, i, shape_str(root.shape()));
         }
     }
     return out;
@@ -233,7 +245,7 @@ std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::ve
     return result;
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                                                                                        \
+#define TAPEGRAD_INSTANTIATE(T)                                                                                      \
     template void backward(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&, std::optional<bool>, bool); \
     template std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&,               \
                                          const std::vector<Tensor<T>>&, std::optional<bool>, bool, bool);

@@ -20,8 +20,8 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
         const std::size_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
         const std::size_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
         if (da != db && da != 1 && db != 1) {
-            fail<ShapeError>("{}: a has shape {}, b has shape {}; they do not broadcast (dimension {} is {} vs {})",
-                             op, shape_str(a), shape_str(b), i, da, db);
+            fail<ShapeError>("{}: a has shape {}, b has shape {}; they do not broadcast (dimension {} is {} vs {})", op,
+                             shape_str(a), shape_str(b), i, da, db);
         }
         out[i] = da == 1 ? db : da;
     }

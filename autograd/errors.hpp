@@ -45,7 +45,9 @@ public:
 };
 
 /// "[2, 3]" for a shape; "[]" for a 0-d tensor.
-inline std::string shape_str(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+inline std::string shape_str(const Shape& shape) {
+    return fmt::format("[{}]", fmt::join(shape, ", "));
+}
 
 /// Throws E with a message built by fmt; the single place messages are assembled.
 template <class E = Error, class... Args>

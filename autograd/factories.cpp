@@ -54,12 +54,12 @@ Tensor<T> randn(const Shape& shape, Generator& gen, T mean, T stddev, bool requi
     return Tensor<T>(std::move(out), requires_grad);
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                                              \
-    template Tensor<T> zeros<T>(const Shape&, bool);                         \
-    template Tensor<T> ones<T>(const Shape&, bool);                          \
-    template Tensor<T> full<T>(const Shape&, T, bool);                       \
-    template Tensor<T> arange<T>(T, T, T, bool);                             \
-    template Tensor<T> rand<T>(const Shape&, Generator&, T, T, bool);        \
+#define TAPEGRAD_INSTANTIATE(T)                                       \
+    template Tensor<T> zeros<T>(const Shape&, bool);                  \
+    template Tensor<T> ones<T>(const Shape&, bool);                   \
+    template Tensor<T> full<T>(const Shape&, T, bool);                \
+    template Tensor<T> arange<T>(T, T, T, bool);                      \
+    template Tensor<T> rand<T>(const Shape&, Generator&, T, T, bool); \
     template Tensor<T> randn<T>(const Shape&, Generator&, T, T, bool);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)

@@ -23,8 +23,12 @@ template <class T = float>
 Tensor<T> randn(const Shape& shape, Generator& gen, T mean = 0, T stddev = 1, bool requires_grad = false);
 /// Same shape and dtype as x.
 template <class T>
-Tensor<T> zeros_like(const Tensor<T>& x) { return zeros<T>(x.shape()); }
+Tensor<T> zeros_like(const Tensor<T>& x) {
+    return zeros<T>(x.shape());
+}
 template <class T>
-Tensor<T> ones_like(const Tensor<T>& x) { return ones<T>(x.shape()); }
+Tensor<T> ones_like(const Tensor<T>& x) {
+    return ones<T>(x.shape());
+}
 
 }  // namespace tapegrad

@@ -62,7 +62,8 @@ Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 4> values) : Tensor(array_typ
 
 template <class T>
 TensorImpl<T>& Tensor<T>::checked(const char* what) const {
-    if (!impl_) fail<ValueError>("Tensor::{}: the tensor is undefined (default-constructed or a missing gradient)", what);
+    if (!impl_)
+        fail<ValueError>("Tensor::{}: the tensor is undefined (default-constructed or a missing gradient)", what);
     return *impl_;
 }
 
@@ -96,7 +97,9 @@ std::size_t Tensor<T>::numel() const {
 template <class T>
 T Tensor<T>::item() const {
     const auto& v = checked("item").value;
-    if (v.size() != 1) fail<ValueError>("item: the tensor has shape {} ({} elements); item needs exactly one", shape_str(shape()), v.size());
+    if (v.size() != 1)
+        fail<ValueError>("item: the tensor has shape {} ({} elements); item needs exactly one", shape_str(shape()),
+                         v.size());
     return v.data()[0];
 }
 
@@ -109,8 +112,9 @@ template <class T>
 Tensor<T>& Tensor<T>::requires_grad_(bool on) {
     auto& impl = checked("requires_grad_");
     if (impl.grad_fn) {
-        fail<AutogradError>("requires_grad_: only leaves can change requires_grad; this tensor was made by '{}' (use detach())",
-                            impl.grad_fn->name());
+        fail<AutogradError>(
+            "requires_grad_: only leaves can change requires_grad; this tensor was made by '{}' (use detach())",
+            impl.grad_fn->name());
     }
     impl.requires_grad = on;
     return *this;

@@ -1,10 +1,10 @@
 // Shared by the fuzz targets: the readers take paths, so each input is written to a scratch file.
 #pragma once
 
+#include <unistd.h>
 #include <cstdint>
 #include <cstdio>
 #include <string>
-#include <unistd.h>
 
 namespace fuzzing {
 

@@ -35,8 +35,12 @@ bool fits(const tg::Shape& s, std::size_t limit) {
     return n <= limit;
 }
 
-bool small(const tg::Shape& s) { return fits(s, std::size_t{1} << 12); }
-bool overflows(const tg::Shape& s) { return !fits(s, SIZE_MAX); }
+bool small(const tg::Shape& s) {
+    return fits(s, std::size_t{1} << 12);
+}
+bool overflows(const tg::Shape& s) {
+    return !fits(s, SIZE_MAX);
+}
 
 tg::Shape shape(Bytes& in) {
     tg::Shape s(in.next() % 4);
@@ -56,16 +60,36 @@ void run(Bytes& in) {
         tg::TensorD b = small(sb) ? tg::full<double>(sb, 2.0, true) : tg::TensorD(1.0);
         const std::int64_t axis = static_cast<std::int8_t>(in.next()) % 5;
         switch (in.next() % 10) {
-            case 0: tg::sum(a * b).backward(); break;
-            case 1: tg::sum(tg::matmul(a, b)).backward(); break;
-            case 2: tg::sum(tg::reshape(a, sb)).backward(); break;
-            case 3: tg::sum(tg::sum(a, {axis}, in.next() & 1)).backward(); break;
-            case 4: tg::sum(tg::softmax(a, axis) + b).backward(); break;
-            case 5: tg::sum(tg::concat(std::vector<tg::TensorD>{a, b}, axis)).backward(); break;
-            case 6: tg::sum(tg::transpose(a, axis, static_cast<std::int8_t>(in.next()) % 5)).backward(); break;
-            case 7: tg::sum(tg::max(a, {axis})).backward(); break;
-            case 8: tg::sum(tg::slice(a, axis, in.next() % 4, in.next() % 5)).backward(); break;
-            default: tg::sum(tg::linear(a, b)).backward(); break;
+            case 0:
+                tg::sum(a * b).backward();
+                break;
+            case 1:
+                tg::sum(tg::matmul(a, b)).backward();
+                break;
+            case 2:
+                tg::sum(tg::reshape(a, sb)).backward();
+                break;
+            case 3:
+                tg::sum(tg::sum(a, {axis}, in.next() & 1)).backward();
+                break;
+            case 4:
+                tg::sum(tg::softmax(a, axis) + b).backward();
+                break;
+            case 5:
+                tg::sum(tg::concat(std::vector<tg::TensorD>{a, b}, axis)).backward();
+                break;
+            case 6:
+                tg::sum(tg::transpose(a, axis, static_cast<std::int8_t>(in.next()) % 5)).backward();
+                break;
+            case 7:
+                tg::sum(tg::max(a, {axis})).backward();
+                break;
+            case 8:
+                tg::sum(tg::slice(a, axis, in.next() % 4, in.next() % 5)).backward();
+                break;
+            default:
+                tg::sum(tg::linear(a, b)).backward();
+                break;
         }
     } catch (const tg::Error&) {
     }

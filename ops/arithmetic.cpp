@@ -83,7 +83,7 @@ Tensor<T> neg(const Tensor<T>& x) {
     return record<T>("neg", {x}, -x.value(), [](const Backward<T>& ctx) -> Grads<T> { return {neg(ctx.grad())}; });
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                                   \
+#define TAPEGRAD_INSTANTIATE(T)                                 \
     template Tensor<T> add(const Tensor<T>&, const Tensor<T>&); \
     template Tensor<T> sub(const Tensor<T>&, const Tensor<T>&); \
     template Tensor<T> mul(const Tensor<T>&, const Tensor<T>&); \

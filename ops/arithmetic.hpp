@@ -29,18 +29,57 @@ Tensor<T> neg(const Tensor<T>& x);
 
 // Operators. A scalar becomes a 0-d constant; std::type_identity_t lets `x * 2.0` work for
 // float tensors too.
-template <class T> Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) { return add(a, b); }
-template <class T> Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) { return sub(a, b); }
-template <class T> Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) { return mul(a, b); }
-template <class T> Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) { return div(a, b); }
-template <class T> Tensor<T> operator-(const Tensor<T>& x) { return neg(x); }
-template <class T> Tensor<T> operator+(const Tensor<T>& a, std::type_identity_t<T> s) { return add(a, Tensor<T>(s)); }
-template <class T> Tensor<T> operator+(std::type_identity_t<T> s, const Tensor<T>& b) { return add(Tensor<T>(s), b); }
-template <class T> Tensor<T> operator-(const Tensor<T>& a, std::type_identity_t<T> s) { return sub(a, Tensor<T>(s)); }
-template <class T> Tensor<T> operator-(std::type_identity_t<T> s, const Tensor<T>& b) { return sub(Tensor<T>(s), b); }
-template <class T> Tensor<T> operator*(const Tensor<T>& a, std::type_identity_t<T> s) { return mul(a, Tensor<T>(s)); }
-template <class T> Tensor<T> operator*(std::type_identity_t<T> s, const Tensor<T>& b) { return mul(Tensor<T>(s), b); }
-template <class T> Tensor<T> operator/(const Tensor<T>& a, std::type_identity_t<T> s) { return div(a, Tensor<T>(s)); }
-template <class T> Tensor<T> operator/(std::type_identity_t<T> s, const Tensor<T>& b) { return div(Tensor<T>(s), b); }
+template <class T>
+Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) {
+    return add(a, b);
+}
+template <class T>
+Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) {
+    return sub(a, b);
+}
+template <class T>
+Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) {
+    return mul(a, b);
+}
+template <class T>
+Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) {
+    return div(a, b);
+}
+template <class T>
+Tensor<T> operator-(const Tensor<T>& x) {
+    return neg(x);
+}
+template <class T>
+Tensor<T> operator+(const Tensor<T>& a, std::type_identity_t<T> s) {
+    return add(a, Tensor<T>(s));
+}
+template <class T>
+Tensor<T> operator+(std::type_identity_t<T> s, const Tensor<T>& b) {
+    return add(Tensor<T>(s), b);
+}
+template <class T>
+Tensor<T> operator-(const Tensor<T>& a, std::type_identity_t<T> s) {
+    return sub(a, Tensor<T>(s));
+}
+template <class T>
+Tensor<T> operator-(std::type_identity_t<T> s, const Tensor<T>& b) {
+    return sub(Tensor<T>(s), b);
+}
+template <class T>
+Tensor<T> operator*(const Tensor<T>& a, std::type_identity_t<T> s) {
+    return mul(a, Tensor<T>(s));
+}
+template <class T>
+Tensor<T> operator*(std::type_identity_t<T> s, const Tensor<T>& b) {
+    return mul(Tensor<T>(s), b);
+}
+template <class T>
+Tensor<T> operator/(const Tensor<T>& a, std::type_identity_t<T> s) {
+    return div(a, Tensor<T>(s));
+}
+template <class T>
+Tensor<T> operator/(std::type_identity_t<T> s, const Tensor<T>& b) {
+    return div(Tensor<T>(s), b);
+}
 
 }  // namespace tapegrad

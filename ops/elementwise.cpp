@@ -18,25 +18,22 @@ Tensor<T> exp(const Tensor<T>& x) {
     check_defined("exp", "x", x);
     xt::xarray<T> out = xt::xarray<T>::from_shape(x.shape());
     simd::exp_shifted(x.value().data(), T(0), out.data(), out.size());
-    return record<T>("exp", {x}, std::move(out), [](const Backward<T>& ctx) -> Grads<T> {
-        return {mul(ctx.grad(), ctx.output())};
-    });
+    return record<T>("exp", {x}, std::move(out),
+                     [](const Backward<T>& ctx) -> Grads<T> { return {mul(ctx.grad(), ctx.output())}; });
 }
 
 template <class T>
 Tensor<T> log(const Tensor<T>& x) {
     check_defined("log", "x", x);
-    return record<T>("log", {x}, xt::log(x.value()), [](const Backward<T>& ctx) -> Grads<T> {
-        return {div(ctx.grad(), ctx.input(0))};
-    });
+    return record<T>("log", {x}, xt::log(x.value()),
+                     [](const Backward<T>& ctx) -> Grads<T> { return {div(ctx.grad(), ctx.input(0))}; });
 }
 
 template <class T>
 Tensor<T> sqrt(const Tensor<T>& x) {
     check_defined("sqrt", "x", x);
-    return record<T>("sqrt", {x}, xt::sqrt(x.value()), [](const Backward<T>& ctx) -> Grads<T> {
-        return {div(ctx.grad(), ctx.output() * T(2))};
-    });
+    return record<T>("sqrt", {x}, xt::sqrt(x.value()),
+                     [](const Backward<T>& ctx) -> Grads<T> { return {div(ctx.grad(), ctx.output() * T(2))}; });
 }
 
 template <class T>
@@ -87,14 +84,14 @@ Tensor<T> erf(const Tensor<T>& x) {
     });
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                                \
-    template Tensor<T> exp(const Tensor<T>&);                  \
-    template Tensor<T> log(const Tensor<T>&);                  \
-    template Tensor<T> sqrt(const Tensor<T>&);                 \
-    template Tensor<T> pow(const Tensor<T>&, T);               \
-    template Tensor<T> abs(const Tensor<T>&);                  \
-    template Tensor<T> square(const Tensor<T>&);               \
-    template Tensor<T> clamp(const Tensor<T>&, T, T);          \
+#define TAPEGRAD_INSTANTIATE(T)                       \
+    template Tensor<T> exp(const Tensor<T>&);         \
+    template Tensor<T> log(const Tensor<T>&);         \
+    template Tensor<T> sqrt(const Tensor<T>&);        \
+    template Tensor<T> pow(const Tensor<T>&, T);      \
+    template Tensor<T> abs(const Tensor<T>&);         \
+    template Tensor<T> square(const Tensor<T>&);      \
+    template Tensor<T> clamp(const Tensor<T>&, T, T); \
     template Tensor<T> erf(const Tensor<T>&);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
