@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include <xtensor/xnoalias.hpp>
+
 #include "autograd/anomaly.hpp"
 #include "autograd/broadcast.hpp"
 #include "autograd/grad_mode.hpp"
@@ -126,7 +128,10 @@ private:
 
     Tensor<T> add(const Tensor<T>& sum, const Tensor<T>& g) const {
         if (!sum.defined()) return g;
-        return create_ ? accumulate(sum, g) : Tensor<T>(xt::xarray<T>(sum.value() + g.value()));
+        if (create_) return accumulate(sum, g);
+        xt::xarray<T> out = detail::take_buffer_like(sum.value());
+        xt::noalias(out) = sum.value() + g.value();
+        return Tensor<T>(std::move(out));
     }
 
     void deliver(const Tensor<T>& t, Tensor<T> g) {

@@ -18,8 +18,7 @@ Tensor<T> ones(const Shape& shape, bool requires_grad) {
 
 template <class T>
 Tensor<T> full(const Shape& shape, T value, bool requires_grad) {
-    numel(shape);  // throws for a shape whose element count overflows (xtensor would allocate too little)
-    xt::xarray<T> out = xt::xarray<T>::from_shape(shape);
+    xt::xarray<T> out = detail::take_buffer<T>(shape);  // throws for a shape too large to index
     out.fill(value);
     return Tensor<T>(std::move(out), requires_grad);
 }
@@ -39,8 +38,7 @@ Tensor<T> arange(T start, T stop, T step, bool requires_grad) {
 template <class T>
 Tensor<T> rand(const Shape& shape, Generator& gen, T low, T high, bool requires_grad) {
     if (!(low <= high)) fail<ValueError>("rand: low {} must not exceed high {}", low, high);
-    numel(shape);
-    xt::xarray<T> out = xt::xarray<T>::from_shape(shape);
+    xt::xarray<T> out = detail::take_buffer<T>(shape);
     for (auto& v : out) v = static_cast<T>(gen.uniform(low, high));
     return Tensor<T>(std::move(out), requires_grad);
 }
@@ -48,8 +46,7 @@ Tensor<T> rand(const Shape& shape, Generator& gen, T low, T high, bool requires_
 template <class T>
 Tensor<T> randn(const Shape& shape, Generator& gen, T mean, T stddev, bool requires_grad) {
     if (!(stddev >= 0)) fail<ValueError>("randn: stddev {} must be non-negative", stddev);
-    numel(shape);
-    xt::xarray<T> out = xt::xarray<T>::from_shape(shape);
+    xt::xarray<T> out = detail::take_buffer<T>(shape);
     for (auto& v : out) v = static_cast<T>(mean + stddev * gen.normal());
     return Tensor<T>(std::move(out), requires_grad);
 }

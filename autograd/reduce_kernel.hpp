@@ -6,6 +6,7 @@
 
 #include <xtensor/xarray.hpp>
 
+#include "autograd/buffer_pool.hpp"
 #include "autograd/errors.hpp"
 
 namespace tapegrad {
@@ -40,7 +41,7 @@ xt::xarray<T> reduce_axes(const xt::xarray<T>& x, const std::vector<bool>& reduc
     for (std::size_t i = 0; i < nd; ++i) {
         if (reduced[i]) out_shape[i] = 1;
     }
-    xt::xarray<T> out = xt::xarray<T>::from_shape(out_shape);
+    xt::xarray<T> out = detail::take_buffer<T>(out_shape);
     out.fill(init);
     if (reduce_leading(x, reduced, out, fold)) return out;
     // Output offset of each input element: row-major strides with 0 on reduced axes.

@@ -1,6 +1,7 @@
 target_sources(tapegrad PRIVATE
   autograd/anomaly.cpp
   autograd/broadcast.cpp
+  autograd/buffer_pool.cpp
   autograd/engine.cpp
   autograd/errors.cpp
   autograd/factories.cpp

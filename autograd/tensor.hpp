@@ -10,6 +10,7 @@
 
 #include <xtensor/xarray.hpp>
 
+#include "autograd/buffer_pool.hpp"
 #include "autograd/errors.hpp"
 
 namespace tapegrad {
@@ -122,6 +123,8 @@ struct TensorImpl {
     std::uint64_t version = 0;
     bool requires_grad = false;
     bool retains_grad = false;
+
+    ~TensorImpl() { detail::give_buffer(value); }  // the buffer goes back to this thread's pool
 };
 
 using TensorF = Tensor<float>;

@@ -16,7 +16,7 @@ xt::xarray<T> zip(const Tensor<T>& a, const Tensor<T>& b, F f) {
     const auto& y = b.value();
     const bool same = a.shape() == b.shape();
     if (same || b.ndim() == 0 || a.ndim() == 0) {
-        xt::xarray<T> out = xt::xarray<T>::from_shape(same || b.ndim() == 0 ? a.shape() : b.shape());
+        xt::xarray<T> out = detail::take_buffer<T>(same || b.ndim() == 0 ? a.shape() : b.shape());
         T* o = out.data();
         const T* p = x.data();
         const T* q = y.data();

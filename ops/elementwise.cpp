@@ -16,7 +16,7 @@ namespace tapegrad {
 template <class T>
 Tensor<T> exp(const Tensor<T>& x) {
     check_defined("exp", "x", x);
-    xt::xarray<T> out = xt::xarray<T>::from_shape(x.shape());
+    xt::xarray<T> out = detail::take_buffer<T>(x.shape());
     simd::exp_shifted(x.value().data(), T(0), out.data(), out.size());
     return record<T>("exp", {x}, std::move(out),
                      [](const Backward<T>& ctx) -> Grads<T> { return {mul(ctx.grad(), ctx.output())}; });

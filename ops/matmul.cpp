@@ -55,10 +55,10 @@ void blas_gemm(bool ta, bool tb, const GemmDims& d, const double* a, const doubl
 /// A fresh product of many megabytes (Linear 4096's weight gradient is 64 MB) is mapped by malloc
 /// page by page; asking for transparent huge pages before its first write turns ~16k page faults
 /// per step into ~32 (5% of the Linear 4096 step, bench/RESULTS.md). A hint only: ignored where
-/// huge pages are off.
+/// huge pages are off, and a cheap no-op for a buffer the pool hands back already mapped.
 template <class T>
 xt::xarray<T> product_buffer(const Shape& shape) {
-    xt::xarray<T> out = xt::xarray<T>::from_shape(shape);
+    xt::xarray<T> out = detail::take_buffer<T>(shape);
 #ifdef __linux__
     constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
     const auto begin = reinterpret_cast<std::uintptr_t>(out.data());
