@@ -124,6 +124,7 @@ NpyHeader read_npy_header(const std::string& path) {
         fail<IoError>("npy file '{}': cannot parse fortran_order in header {}", path, header);
     out.shape = parse_shape(path, header);
     out.data_offset = offset + length;
+    out.file_size = file_size;
     return out;
 }
 
@@ -135,9 +136,7 @@ xt::xarray<T> read_npy(const std::string& path) {
                       sizeof(T) == 4 ? "float32" : "float64");
     if (header.fortran_order) fail<IoError>("npy file '{}': Fortran order is not supported", path);
 
-    std::error_code ec;
-    const auto file_size = static_cast<std::size_t>(std::filesystem::file_size(path, ec));
-    if (ec) fail<IoError>("npy file '{}': cannot read its size: {}", path, ec.message());
+    const std::size_t file_size = header.file_size;
     const auto too_large = [&] {
         fail<IoError>("npy file '{}': shape {} is too large; the header is corrupt", path, shape_str(header.shape));
     };

@@ -21,6 +21,7 @@ struct NpyHeader {
     bool fortran_order = false;
     Shape shape;
     std::size_t data_offset = 0;  // bytes before the data
+    std::size_t file_size = 0;    // bytes in the whole file
 };
 
 /// Writes `array` as a .npy file: the magic "\x93NUMPY", version 1.0, a little-endian uint16 header
