@@ -12,3 +12,4 @@
 #include "autograd/random.hpp"
 #include "autograd/tape.hpp"
 #include "autograd/tensor.hpp"
+#include "autograd/threads.hpp"

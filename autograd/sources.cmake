@@ -10,4 +10,5 @@ target_sources(tapegrad PRIVATE
   autograd/node.cpp
   autograd/random.cpp
   autograd/tape.cpp
-  autograd/tensor.cpp)
+  autograd/tensor.cpp
+  autograd/threads.cpp)

@@ -1,14 +1,9 @@
 #include "autograd/tensor.hpp"
 
-#include <cstdlib>
 #include <ostream>
 #include <sstream>
 
 #include <xtensor/xio.hpp>
-
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #include "autograd/engine.hpp"
 #include "autograd/node.hpp"
@@ -17,26 +12,8 @@ namespace tapegrad {
 
 namespace {
 
-/// glibc returns freed blocks above a moving threshold (mmap'd, or trimmed from the heap top) to
-/// the kernel, so a training step that frees and reallocates the same activations and gradients
-/// page-faults them all again (about 40% of the batch-256 MLP step, bench/RESULTS.md). Set once
-/// for the process, here, at the first tensor: blocks under 32 MB stay in the heap and up to
-/// 128 MB of free heap is kept for reuse, as PyTorch's caching allocator keeps its blocks.
-/// Skipped when the user tunes malloc through GLIBC_TUNABLES.
-bool keep_freed_buffers() {
-#if defined(__GLIBC__)
-    if (std::getenv("GLIBC_TUNABLES") == nullptr) {
-        mallopt(M_MMAP_THRESHOLD, 32 << 20);
-        mallopt(M_TRIM_THRESHOLD, 128 << 20);
-    }
-#endif
-    return true;
-}
-
 template <class T>
 std::shared_ptr<TensorImpl<T>> make_impl(xt::xarray<T>&& value, bool requires_grad) {
-    static const bool kept = keep_freed_buffers();
-    (void)kept;
     auto impl = std::make_shared<TensorImpl<T>>();
     impl->shape.assign(value.shape().begin(), value.shape().end());
     impl->value = std::move(value);

@@ -11,6 +11,7 @@
 #endif
 
 #include "autograd/node.hpp"
+#include "autograd/threads.hpp"
 #include "ops/check.hpp"
 #include "ops/reduce.hpp"
 #include "ops/shape.hpp"
@@ -26,14 +27,13 @@ struct GemmDims {
 
 /// The one place that picks OpenBLAS's thread count, per product: below a few MFLOP (a batch-1
 /// MLP layer) waking the threads costs more than it saves, so small products run on the calling
-/// thread; larger ones use what OpenBLAS started with (OPENBLAS_NUM_THREADS, else the core count).
-/// Measured on 2 cores in bench/RESULTS.md; on a machine busy with other work, OPENBLAS_NUM_THREADS=1
-/// is faster at every size.
+/// thread; larger ones use tapegrad::get_num_threads(). Measured on 2 cores in bench/RESULTS.md; on
+/// a machine busy with other work, one thread is faster at every size.
 void set_blas_threads(const GemmDims& d) {
-    static const int most = openblas_get_num_threads();
-    static std::atomic<int> current = most;  // OpenBLAS's setting is per process, not per thread
+    static std::atomic<int> current = openblas_get_num_threads();  // OpenBLAS's setting is per process
     constexpr double kThreadedFlops = 1e6;
-    const int want = 2.0 * double(d.m) * double(d.n) * double(d.k) >= kThreadedFlops ? most : 1;
+    const bool threaded = 2.0 * double(d.m) * double(d.n) * double(d.k) >= kThreadedFlops;
+    const int want = threaded ? static_cast<int>(get_num_threads()) : 1;
     if (current.exchange(want) != want) openblas_set_num_threads(want);
 }
 

@@ -15,8 +15,6 @@
 #include "progress.hpp"
 #include "tapegrad.hpp"
 
-extern "C" void openblas_set_num_threads(int threads);
-
 namespace tg = tapegrad;
 
 namespace {
@@ -67,7 +65,7 @@ double train_epoch(tg::nn::Module<float>& model, tg::optim::Optimizer<float>& op
 }
 
 int run(const fashion::Options& o) {
-    if (o.threads > 0) openblas_set_num_threads(o.threads);
+    if (o.threads > 0) tg::set_num_threads(o.threads);
     const auto load_start = std::chrono::steady_clock::now();
     const auto train = tg::load_fashion_mnist<float>(
         tg::Split::Train, o.data, {.mean = tg::kFashionMnistMean, .std = tg::kFashionMnistStd, .limit = o.limit});
