@@ -69,13 +69,14 @@ xt::xarray<T> take(std::size_t n, const S& shape) {
 }
 
 template <class T>
-xt::xarray<T> take_buffer(const Shape& shape) {
-    return take<T>(numel(shape), shape);
+xt::xarray<T> take_buffer(const char* op, const Shape& shape) {
+    const std::size_t n = numel(op, shape);
+    return allocating<T>(op, shape, [&] { return take<T>(n, shape); });
 }
 
 template <class T>
-xt::xarray<T> take_buffer_like(const xt::xarray<T>& like) {
-    return take<T>(like.size(), like.shape());
+xt::xarray<T> take_buffer_like(const char* op, const xt::xarray<T>& like) {
+    return allocating<T>(op, like.shape(), [&] { return take<T>(like.size(), like.shape()); });
 }
 
 template <class T>
@@ -95,10 +96,10 @@ void give_buffer(xt::xarray<T>& array) noexcept {
 
 }  // namespace detail
 
-#define TAPEGRAD_INSTANTIATE(T)                                            \
-    template std::size_t cached_buffer_bytes<T>();                         \
-    template xt::xarray<T> detail::take_buffer(const Shape&);              \
-    template xt::xarray<T> detail::take_buffer_like(const xt::xarray<T>&); \
+#define TAPEGRAD_INSTANTIATE(T)                                                         \
+    template std::size_t cached_buffer_bytes<T>();                                      \
+    template xt::xarray<T> detail::take_buffer(const char*, const Shape&);              \
+    template xt::xarray<T> detail::take_buffer_like(const char*, const xt::xarray<T>&); \
     template void detail::give_buffer(xt::xarray<T>&) noexcept;
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <new>
 
 #include <xtensor/xarray.hpp>
 
@@ -28,14 +29,29 @@ std::size_t cached_buffer_bytes();
 
 namespace detail {
 
-/// An uninitialised array of this shape: a pooled buffer of the same element count when there is
-/// one, else a new one. Throws ValueError for a shape too large to index (numel()).
+/// An uninitialised array of this shape for op `op`: a pooled buffer of the same element count
+/// when there is one, else a new one. Throws ValueError for a shape too large to index (numel()),
+/// and ResourceError naming the op, the shape and the bytes when the allocation fails.
 template <class T>
-xt::xarray<T> take_buffer(const Shape& shape);
+xt::xarray<T> take_buffer(const char* op, const Shape& shape);
 
 /// The same, shaped like `like` (which is only read).
 template <class T>
-xt::xarray<T> take_buffer_like(const xt::xarray<T>& like);
+xt::xarray<T> take_buffer_like(const char* op, const xt::xarray<T>& like);
+
+/// Runs make() and turns a std::bad_alloc from it into a ResourceError naming op, shape and bytes:
+/// every allocation of an op's output goes through here (or take_buffer), so `catch (const
+/// tapegrad::Error&)` sees running out of memory too.
+template <class T, class F>
+auto allocating(const char* op, const Shape& shape, F&& make) -> decltype(make()) {
+    try {
+        return make();
+    } catch (const std::bad_alloc&) {
+        const long double bytes = static_cast<long double>(numel(op, shape)) * sizeof(T);
+        fail<ResourceError>("{}: out of memory allocating a {} tensor of shape {} ({:.0f} bytes)", op,
+                            sizeof(T) == 4 ? "float32" : "float64", shape_str(shape), bytes);
+    }
+}
 
 /// Keeps the array's buffer for reuse (leaving the array empty) unless the pool is full, the
 /// thread is exiting, or the build runs under AddressSanitizer (which must see every free).

@@ -1,6 +1,10 @@
 #include "autograd/engine.hpp"
 
 #include <algorithm>
+#include <array>
+#include <bitset>
+#include <cstdint>
+#include <mutex>
 #include <unordered_map>
 
 #include <xtensor/xnoalias.hpp>
@@ -14,6 +18,38 @@
 namespace tapegrad {
 
 namespace {
+
+/// Backward passes on several threads may end in the same leaf (a shared parameter), so a leaf's
+/// .grad() is written under a lock, as PyTorch's AccumulateGrad locks per leaf. The locks are a
+/// fixed table striped by the tensor's address (no cost per tensor); a pass takes all the stripes
+/// its leaves need, in index order (so two passes cannot deadlock), for its whole all-or-nothing
+/// accumulation, and gives them back when it is done.
+class GradLocks {
+public:
+    template <class T>
+    explicit GradLocks(const std::vector<std::pair<Tensor<T>, Tensor<T>>>& leaves) {
+        for (const auto& leaf : leaves) held_.set(stripe(leaf.first.impl()));
+        for (std::size_t i = 0; i < kStripes; ++i)
+            if (held_.test(i)) table()[i].lock();
+    }
+    ~GradLocks() {
+        for (std::size_t i = 0; i < kStripes; ++i)
+            if (held_.test(i)) table()[i].unlock();
+    }
+    GradLocks(const GradLocks&) = delete;
+    GradLocks& operator=(const GradLocks&) = delete;
+
+private:
+    static constexpr std::size_t kStripes = 64;
+    static std::array<std::mutex, kStripes>& table() {
+        static std::array<std::mutex, kStripes> mutexes;
+        return mutexes;
+    }
+    static std::size_t stripe(const void* p) {
+        return (reinterpret_cast<std::uintptr_t>(p) >> 6) % kStripes;  // impls are at least 64 bytes apart
+    }
+    std::bitset<kStripes> held_;
+};
 
 // a + b for same-shape gradients; recorded (d/da = d/db = grad) when the backward itself is
 // being recorded (create_graph), so accumulated gradients stay differentiable.
@@ -53,6 +89,8 @@ public:
             throw;
         }
         // Only a pass that went through whole changes any .grad(): a failure half way leaves none.
+        GradLocks locks(finished_);
+        for (const auto& [t, g] : finished_) check_fits(t, g);
         for (auto& [t, g] : finished_) accumulate_into(t.impl()->grad, std::move(g));
         if (!retain_) {
             for (auto& node : touched_) node->release();
@@ -129,7 +167,7 @@ private:
     Tensor<T> add(const Tensor<T>& sum, const Tensor<T>& g) const {
         if (!sum.defined()) return g;
         if (create_) return accumulate(sum, g);
-        xt::xarray<T> out = detail::take_buffer_like(sum.value());
+        xt::xarray<T> out = detail::take_buffer_like("backward", sum.value());
         xt::noalias(out) = sum.value() + g.value();
         return Tensor<T>(std::move(out));
     }
@@ -160,6 +198,16 @@ private:
     // Leaves keep their own buffer: the first gradient is adopted when this pass holds the only
     // handle to it and copied otherwise (it may alias a seed the user passed, or a gradient
     // still flowing elsewhere); later ones are added in place, as PyTorch accumulates into .grad.
+    static void check_fits(const Tensor<T>& t, const Tensor<T>& g) {
+        const Tensor<T>& slot = t.impl()->grad;
+        if (slot.defined() && slot.shape() != g.shape()) {
+            fail<AutogradError>(
+                "backward: a gradient of shape {} cannot be accumulated into the .grad() of shape {} of a tensor "
+                "of shape {} (its value or .grad() was replaced by one of another shape; call zero_grad() first)",
+                shape_str(g.shape()), shape_str(slot.shape()), shape_str(t.shape()));
+        }
+    }
+
     void accumulate_into(Tensor<T>& slot, Tensor<T> g) const {
         if (create_) {
             slot = add(slot, g);

@@ -6,21 +6,30 @@
 
 namespace tapegrad {
 
+namespace {
+
+template <class T>
+Tensor<T> filled(const char* op, const Shape& shape, T value, bool requires_grad) {
+    xt::xarray<T> out = detail::take_buffer<T>(op, shape);  // throws for a shape too large to index
+    out.fill(value);
+    return Tensor<T>(std::move(out), requires_grad);
+}
+
+}  // namespace
+
 template <class T>
 Tensor<T> zeros(const Shape& shape, bool requires_grad) {
-    return full<T>(shape, T(0), requires_grad);
+    return filled<T>("zeros", shape, T(0), requires_grad);
 }
 
 template <class T>
 Tensor<T> ones(const Shape& shape, bool requires_grad) {
-    return full<T>(shape, T(1), requires_grad);
+    return filled<T>("ones", shape, T(1), requires_grad);
 }
 
 template <class T>
 Tensor<T> full(const Shape& shape, T value, bool requires_grad) {
-    xt::xarray<T> out = detail::take_buffer<T>(shape);  // throws for a shape too large to index
-    out.fill(value);
-    return Tensor<T>(std::move(out), requires_grad);
+    return filled<T>("full", shape, value, requires_grad);
 }
 
 template <class T>
@@ -30,7 +39,7 @@ Tensor<T> arange(T start, T stop, T step, bool requires_grad) {
     }
     const double count = std::ceil((static_cast<double>(stop) - start) / step);
     const std::size_t n = count > 0 ? static_cast<std::size_t>(count) : 0;
-    xt::xarray<T> out = xt::xarray<T>::from_shape({n});
+    xt::xarray<T> out = detail::take_buffer<T>("arange", {n});
     for (std::size_t i = 0; i < n; ++i) out(i) = static_cast<T>(start + static_cast<double>(i) * step);
     return Tensor<T>(std::move(out), requires_grad);
 }
@@ -38,7 +47,7 @@ Tensor<T> arange(T start, T stop, T step, bool requires_grad) {
 template <class T>
 Tensor<T> rand(const Shape& shape, Generator& gen, T low, T high, bool requires_grad) {
     if (!(low <= high)) fail<ValueError>("rand: low {} must not exceed high {}", low, high);
-    xt::xarray<T> out = detail::take_buffer<T>(shape);
+    xt::xarray<T> out = detail::take_buffer<T>("rand", shape);
     for (auto& v : out) v = static_cast<T>(gen.uniform(low, high));
     return Tensor<T>(std::move(out), requires_grad);
 }
@@ -46,7 +55,7 @@ Tensor<T> rand(const Shape& shape, Generator& gen, T low, T high, bool requires_
 template <class T>
 Tensor<T> randn(const Shape& shape, Generator& gen, T mean, T stddev, bool requires_grad) {
     if (!(stddev >= 0)) fail<ValueError>("randn: stddev {} must be non-negative", stddev);
-    xt::xarray<T> out = detail::take_buffer<T>(shape);
+    xt::xarray<T> out = detail::take_buffer<T>("randn", shape);
     for (auto& v : out) v = static_cast<T>(mean + stddev * gen.normal());
     return Tensor<T>(std::move(out), requires_grad);
 }

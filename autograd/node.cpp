@@ -59,7 +59,6 @@ Tensor<T> record(const char* name, std::vector<Tensor<T>> inputs, xt::xarray<T> 
     auto& tape = Tape::current();
     auto node = std::make_shared<Node<T>>(name, tape.next_sequence(), std::move(inputs), std::move(fn));
     node->output_ = out.impl_ptr();
-    node->output_shape_ = out.shape();
     out.impl()->grad_fn = node;
     out.impl()->requires_grad = true;
     tape.push(node->sequence(), node);

@@ -53,7 +53,6 @@ public:
     Node& operator=(const Node&) = delete;
 
     const std::vector<Tensor<T>>& inputs() const noexcept { return inputs_; }
-    const Shape& output_shape() const noexcept { return output_shape_; }
 
 private:
     template <class>
@@ -67,7 +66,6 @@ private:
     xt::svector<std::uint64_t, 4> input_versions_;  // inline for up to 4 inputs: no allocation per op
     std::weak_ptr<TensorImpl<T>> output_;           // weak: the output owns its node, not the reverse
     std::uint64_t output_version_ = 0;
-    Shape output_shape_;
     BackwardFn<T> backward_;
     Tensor<T> grad_;  // gradient flowing into the output during a backward pass
 

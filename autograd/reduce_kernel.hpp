@@ -41,7 +41,7 @@ xt::xarray<T> reduce_axes(const xt::xarray<T>& x, const std::vector<bool>& reduc
     for (std::size_t i = 0; i < nd; ++i) {
         if (reduced[i]) out_shape[i] = 1;
     }
-    xt::xarray<T> out = detail::take_buffer<T>(out_shape);
+    xt::xarray<T> out = detail::take_buffer<T>("reduce", out_shape);
     out.fill(init);
     if (reduce_leading(x, reduced, out, fold)) return out;
     // Output offset of each input element: row-major strides with 0 on reduced axes.

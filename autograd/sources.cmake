@@ -3,12 +3,12 @@ target_sources(tapegrad PRIVATE
   autograd/broadcast.cpp
   autograd/buffer_pool.cpp
   autograd/engine.cpp
-  autograd/errors.cpp
   autograd/factories.cpp
   autograd/gradcheck.cpp
   autograd/grad_mode.cpp
   autograd/node.cpp
   autograd/random.cpp
+  autograd/shape.cpp
   autograd/tape.cpp
   autograd/tensor.cpp
   autograd/threads.cpp)

@@ -1,7 +1,11 @@
 #include "autograd/tensor.hpp"
 
+#include <algorithm>
+#include <functional>
+#include <initializer_list>
 #include <ostream>
 #include <sstream>
+#include <vector>
 
 #include <xtensor/xio.hpp>
 
@@ -15,11 +19,39 @@ namespace {
 template <class T>
 std::shared_ptr<TensorImpl<T>> make_impl(xt::xarray<T>&& value, bool requires_grad) {
     auto impl = std::make_shared<TensorImpl<T>>();
-    impl->shape.assign(value.shape().begin(), value.shape().end());
     impl->value = std::move(value);
     impl->requires_grad = requires_grad;
     return impl;
 }
+
+// The length of every list at each nesting depth (lengths[d] for depth d); a number ends a branch.
+template <class T>
+void row_lengths(const T&, std::vector<std::vector<std::size_t>>&, std::size_t) {}
+template <class L>
+void row_lengths(std::initializer_list<L> list, std::vector<std::vector<std::size_t>>& lengths, std::size_t depth) {
+    if (lengths.size() <= depth) lengths.resize(depth + 1);
+    lengths[depth].push_back(list.size());
+    for (const auto& sub : list) row_lengths(sub, lengths, depth + 1);
+}
+
+/// xtensor sizes nested braces by their first row at each depth, so {{1, 2}, {3}} would make a
+/// 2 x 2 array with an uninitialised fourth element: every row at a depth must have one length.
+template <class T, class L>
+xt::xarray<T> rectangular(std::initializer_list<L> values) {
+    std::vector<std::vector<std::size_t>> lengths;
+    row_lengths(values, lengths, 0);
+    for (std::size_t d = 1; d < lengths.size(); ++d) {
+        const auto& at = lengths[d];
+        if (std::adjacent_find(at.begin(), at.end(), std::not_equal_to<>()) != at.end()) {
+            fail<ShapeError>(
+                "Tensor: ragged nested braces: the lists at depth {} have lengths [{}]; every list at "
+                "one depth must have the same length",
+                d, fmt::join(at, ", "));
+        }
+    }
+    return xt::xarray<T>(values);
+}
+
 }  // namespace
 
 template <class T>
@@ -29,13 +61,13 @@ template <class T>
 Tensor<T>::Tensor(T scalar, bool requires_grad) : Tensor(array_type(scalar), requires_grad) {}
 
 template <class T>
-Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 1> values) : Tensor(array_type(values)) {}
+Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 1> values) : Tensor(rectangular<T>(values)) {}
 template <class T>
-Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 2> values) : Tensor(array_type(values)) {}
+Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 2> values) : Tensor(rectangular<T>(values)) {}
 template <class T>
-Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 3> values) : Tensor(array_type(values)) {}
+Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 3> values) : Tensor(rectangular<T>(values)) {}
 template <class T>
-Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 4> values) : Tensor(array_type(values)) {}
+Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 4> values) : Tensor(rectangular<T>(values)) {}
 
 template <class T>
 TensorImpl<T>& Tensor<T>::checked(const char* what) const {
@@ -63,7 +95,7 @@ std::uint64_t Tensor<T>::version() const {
 
 template <class T>
 const Shape& Tensor<T>::shape() const {
-    return checked("shape").shape;
+    return checked("shape").value.shape();
 }
 
 template <class T>
@@ -149,7 +181,7 @@ template <class T>
 std::string Tensor<T>::to_string() const {
     if (!impl_) return "Tensor(undefined)";
     std::ostringstream os;
-    os << "Tensor(" << dtype_name<T>() << ", shape=" << shape_str(impl_->shape);
+    os << "Tensor(" << dtype_name<T>() << ", shape=" << shape_str(impl_->value.shape());
     if (impl_->grad_fn) {
         os << ", grad_fn=" << impl_->grad_fn->name();
     } else if (impl_->requires_grad) {

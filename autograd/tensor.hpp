@@ -20,6 +20,8 @@ class Node;
 template <class T>
 struct TensorImpl;
 
+static_assert(std::is_same_v<Shape, xt::xarray<double>::shape_type>, "a tensor's shape() is its value's shape");
+
 template <class T>
 concept Scalar = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
@@ -117,7 +119,6 @@ private:
 template <class T>
 struct TensorImpl {
     xt::xarray<T> value;
-    Shape shape;  // cached: xtensor's shape type differs from Shape
     Tensor<T> grad;
     std::shared_ptr<Node<T>> grad_fn;  // null for a leaf
     std::uint64_t version = 0;

@@ -35,7 +35,7 @@ Dataset<T> make_dataset(const IdxArray& images, const IdxArray& labels, const Da
     if (images.shape.size() != 3 || labels.shape.size() != 1)
         fail<ShapeError>("dataset: images have shape {} and labels {}; expected N x rows x cols and N",
                          shape_str(images.shape), shape_str(labels.shape));
-    if (images.data.size() != numel(images.shape) || labels.data.size() != numel(labels.shape))
+    if (images.data.size() != numel("Dataset", images.shape) || labels.data.size() != numel("Dataset", labels.shape))
         fail<ShapeError>("dataset: images hold {} bytes for shape {}, labels {} bytes for shape {}", images.data.size(),
                          shape_str(images.shape), labels.data.size(), shape_str(labels.shape));
     if (images.shape[0] != labels.shape[0])

@@ -140,7 +140,7 @@ IdxArray read_idx(const std::string& path, std::size_t ndims) {
 
     IdxArray array;
     array.shape = read_shape(reader, path, ndims);
-    const std::size_t expected = numel(array.shape);
+    const std::size_t expected = numel("read_idx", array.shape);
     // Grow as data arrives, so a corrupt header cannot make us allocate what the file lacks.
     std::size_t have = 0;
     while (have < expected) {

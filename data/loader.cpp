@@ -39,7 +39,7 @@ Batch<T> DataLoader<T>::batch(std::size_t i) const {
     const std::size_t end = std::min(begin + options_.batch_size, order_.size());
     const std::size_t features = data_->features();
 
-    auto x = detail::take_buffer<T>({end - begin, features});
+    auto x = detail::take_buffer<T>("DataLoader", {end - begin, features});
     Batch<T> out;
     out.y.reserve(end - begin);
     const T* source = data_->images.data();

@@ -142,7 +142,7 @@ xt::xarray<T> read_npy(const std::string& path) {
     };
     std::size_t count = 0;
     try {
-        count = numel(header.shape);
+        count = numel("read_npy", header.shape);
     } catch (const ValueError&) {
         too_large();
     }

@@ -18,7 +18,7 @@ namespace {
 /// f applied to every element of x, into a new array.
 template <class T, class F>
 xt::xarray<T> map(const Tensor<T>& x, F f) {
-    xt::xarray<T> out = detail::take_buffer<T>(x.shape());
+    xt::xarray<T> out = detail::take_buffer<T>("activation", x.shape());
     const T* in = x.value().data();
     for (std::size_t i = 0, n = out.size(); i < n; ++i) out.data()[i] = f(in[i]);
     return out;

@@ -3,6 +3,8 @@
 #include "autograd/node.hpp"
 #include "ops/check.hpp"
 
+#include <xtensor/xnoalias.hpp>
+
 namespace tapegrad {
 
 namespace {
@@ -11,12 +13,13 @@ namespace {
 /// scalar of `x * 2`) take a plain loop; other broadcasts go through xtensor, whose general
 /// machinery costs about 100 ns per call on small tensors.
 template <class T, class F>
-xt::xarray<T> zip(const Tensor<T>& a, const Tensor<T>& b, F f) {
+xt::xarray<T> zip(const char* op, const Tensor<T>& a, const Tensor<T>& b, F f) {
+    const Shape shape = check_broadcast(op, a, b);
     const auto& x = a.value();
     const auto& y = b.value();
     const bool same = a.shape() == b.shape();
+    xt::xarray<T> out = detail::take_buffer<T>(op, shape);
     if (same || b.ndim() == 0 || a.ndim() == 0) {
-        xt::xarray<T> out = detail::take_buffer<T>(same || b.ndim() == 0 ? a.shape() : b.shape());
         T* o = out.data();
         const T* p = x.data();
         const T* q = y.data();
@@ -30,7 +33,8 @@ xt::xarray<T> zip(const Tensor<T>& a, const Tensor<T>& b, F f) {
         }
         return out;
     }
-    return f(x, y);
+    xt::noalias(out) = f(x, y);
+    return out;
 }
 
 constexpr auto plus = [](const auto& x, const auto& y) { return x + y; };
@@ -42,24 +46,21 @@ constexpr auto divide = [](const auto& x, const auto& y) { return x / y; };
 
 template <class T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
-    check_broadcast("add", a, b);
-    return record<T>("add", {a, b}, zip(a, b, plus), [](const Backward<T>& ctx) -> Grads<T> {
+    return record<T>("add", {a, b}, zip("add", a, b, plus), [](const Backward<T>& ctx) -> Grads<T> {
         return {ctx.grad(), ctx.grad()};
     });
 }
 
 template <class T>
 Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
-    check_broadcast("sub", a, b);
-    return record<T>("sub", {a, b}, zip(a, b, minus), [](const Backward<T>& ctx) -> Grads<T> {
+    return record<T>("sub", {a, b}, zip("sub", a, b, minus), [](const Backward<T>& ctx) -> Grads<T> {
         return {ctx.grad(), ctx.needs(1) ? neg(ctx.grad()) : Tensor<T>()};
     });
 }
 
 template <class T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
-    check_broadcast("mul", a, b);
-    return record<T>("mul", {a, b}, zip(a, b, times), [](const Backward<T>& ctx) -> Grads<T> {
+    return record<T>("mul", {a, b}, zip("mul", a, b, times), [](const Backward<T>& ctx) -> Grads<T> {
         return {ctx.needs(0) ? mul(ctx.grad(), ctx.input(1)) : Tensor<T>(),
                 ctx.needs(1) ? mul(ctx.grad(), ctx.input(0)) : Tensor<T>()};
     });
@@ -67,8 +68,7 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
-    check_broadcast("div", a, b);
-    return record<T>("div", {a, b}, zip(a, b, divide), [](const Backward<T>& ctx) -> Grads<T> {
+    return record<T>("div", {a, b}, zip("div", a, b, divide), [](const Backward<T>& ctx) -> Grads<T> {
         const auto& g = ctx.grad();
         const auto& a_ = ctx.input(0);
         const auto& b_ = ctx.input(1);

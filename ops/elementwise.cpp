@@ -6,6 +6,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
+#include "autograd/factories.hpp"
 #include "autograd/node.hpp"
 #include "ops/arithmetic.hpp"
 #include "ops/check.hpp"
@@ -16,7 +17,7 @@ namespace tapegrad {
 template <class T>
 Tensor<T> exp(const Tensor<T>& x) {
     check_defined("exp", "x", x);
-    xt::xarray<T> out = detail::take_buffer<T>(x.shape());
+    xt::xarray<T> out = detail::take_buffer<T>("exp", x.shape());
     simd::exp_shifted(x.value().data(), T(0), out.data(), out.size());
     return record<T>("exp", {x}, std::move(out),
                      [](const Backward<T>& ctx) -> Grads<T> { return {mul(ctx.grad(), ctx.output())}; });
@@ -41,6 +42,9 @@ Tensor<T> pow(const Tensor<T>& x, std::type_identity_t<T> p) {
     check_defined("pow", "x", x);
     check_not_nan("pow", "exponent p", p);
     return record<T>("pow", {x}, xt::pow(x.value(), p), [p](const Backward<T>& ctx) -> Grads<T> {
+        // x^0 is constant: a zero gradient, not 0 * x^-1 (NaN at 0). So every derivative of an
+        // integer power n >= 0 ends in this branch and is finite and exact at 0, as PyTorch's.
+        if (p == 0) return {zeros_like(ctx.input(0))};
         return {mul(ctx.grad(), pow(ctx.input(0), p - 1) * p)};
     });
 }

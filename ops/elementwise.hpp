@@ -19,7 +19,7 @@ Tensor<T> log(const Tensor<T>& x);
 template <class T>
 Tensor<T> sqrt(const Tensor<T>& x);
 
-/// x^p for a scalar exponent p.    d/dx = grad * p * x^(p-1)
+/// x^p for a scalar exponent p.    d/dx = grad * p * x^(p-1);  d/dx = 0 for p = 0 (not 0 * x^-1)
 template <class T>
 Tensor<T> pow(const Tensor<T>& x, std::type_identity_t<T> p);
 

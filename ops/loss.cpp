@@ -52,7 +52,7 @@ void check_labels(const char* op, const char* arg, const Tensor<T>& scores, cons
 /// -(y max(log p, -100) + (1 - y) max(log(1 - p), -100)) per element (PyTorch's clamp).
 template <class T>
 xt::xarray<T> bce_terms(const xt::xarray<T>& p, const xt::xarray<T>& y) {
-    xt::xarray<T> out = detail::take_buffer_like(p);
+    xt::xarray<T> out = detail::take_buffer_like("binary_cross_entropy", p);
     for (std::size_t i = 0, n = out.size(); i < n; ++i) {
         const T log_p = std::max(std::log(p.data()[i]), T(-100));
         const T log_q = std::max(std::log1p(-p.data()[i]), T(-100));
@@ -74,7 +74,7 @@ template <class T>
 XentForward<T> xent_forward(const xt::xarray<T>& z, const Labels& targets, T smoothing) {
     const std::size_t batch = z.shape()[0];
     const std::size_t classes = z.shape()[1];
-    xt::xarray<T> probs = detail::take_buffer_like(z);
+    xt::xarray<T> probs = detail::take_buffer_like("cross_entropy", z);
     T total = 0;
     for (std::size_t i = 0; i < batch; ++i) {
         const T* row = z.data() + i * classes;
@@ -104,7 +104,7 @@ XentForward<T> xent_forward(const xt::xarray<T>& z, const Labels& targets, T smo
 /// The target distribution (1 - e) onehot + e / classes.
 template <class T>
 xt::xarray<T> xent_target(const Shape& shape, const Labels& targets, T smoothing) {
-    xt::xarray<T> target = detail::take_buffer<T>(shape);
+    xt::xarray<T> target = detail::take_buffer<T>("cross_entropy", shape);
     target.fill(smoothing / static_cast<T>(shape[1]));
     for (std::size_t i = 0; i < shape[0]; ++i) {
         target.data()[i * shape[1] + static_cast<std::size_t>(targets[i])] += T(1) - smoothing;
@@ -117,7 +117,7 @@ template <class T>
 xt::xarray<T> xent_grad(const xt::xarray<T>& probs, const Labels& targets, T smoothing, T factor) {
     const std::size_t classes = probs.shape()[1];
     const T uniform = smoothing / static_cast<T>(classes);
-    xt::xarray<T> out = detail::take_buffer_like(probs);
+    xt::xarray<T> out = detail::take_buffer_like("cross_entropy", probs);
     for (std::size_t k = 0, n = out.size(); k < n; ++k) out.data()[k] = (probs.data()[k] - uniform) * factor;
     for (std::size_t i = 0; i < targets.size(); ++i) {
         out.data()[i * classes + static_cast<std::size_t>(targets[i])] -= (T(1) - smoothing) * factor;

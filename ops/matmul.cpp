@@ -57,8 +57,8 @@ void blas_gemm(bool ta, bool tb, const GemmDims& d, const double* a, const doubl
 /// per step into ~32 (5% of the Linear 4096 step, bench/RESULTS.md). A hint only: ignored where
 /// huge pages are off, and a cheap no-op for a buffer the pool hands back already mapped.
 template <class T>
-xt::xarray<T> product_buffer(const Shape& shape) {
-    xt::xarray<T> out = detail::take_buffer<T>(shape);
+xt::xarray<T> product_buffer(const char* op, const Shape& shape) {
+    xt::xarray<T> out = detail::take_buffer<T>(op, shape);
 #ifdef __linux__
     constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
     const auto begin = reinterpret_cast<std::uintptr_t>(out.data());
@@ -102,7 +102,7 @@ xt::xarray<T> gemm_value(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool t
     const GemmDims d = gemm_dims(a, b, ta, tb, batch);
     Shape shape = a.ndim() == 3 ? Shape{batch, d.m, d.n} : Shape{d.m, d.n};
     if (d.m == 0 || d.n == 0 || d.k == 0) return xt::zeros<T>(shape);
-    xt::xarray<T> out = product_buffer<T>(shape);  // beta = 0: BLAS overwrites every element
+    xt::xarray<T> out = product_buffer<T>("gemm", shape);  // beta = 0: BLAS overwrites every element
     for (std::size_t i = 0; i < batch; ++i) {
         blas_gemm(ta, tb, d, a.value().data() + i * d.m * d.k, b.value().data() + i * d.k * d.n,
                   out.data() + i * d.m * d.n);
@@ -114,7 +114,7 @@ xt::xarray<T> gemm_value(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool t
 template <class T>
 xt::xarray<T> linear_value(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias) {
     const std::size_t m = x.shape()[0], n = weight.shape()[0], k = x.shape()[1];
-    xt::xarray<T> out = product_buffer<T>({m, n});
+    xt::xarray<T> out = product_buffer<T>("linear", {m, n});
     if (bias.defined()) {
         const T* b = bias.value().data();
         for (std::size_t i = 0; i < m; ++i) std::copy(b, b + n, out.data() + i * n);

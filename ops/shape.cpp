@@ -41,7 +41,7 @@ void copy_along(const T* src, std::size_t src_dim, std::size_t src_at, T* dst, s
 template <class T>
 Tensor<T> pad_slice(const Tensor<T>& g, const Shape& shape, std::size_t axis, std::size_t start) {
     const std::size_t count = g.shape()[axis];
-    xt::xarray<T> out = detail::take_buffer<T>(shape);
+    xt::xarray<T> out = detail::take_buffer<T>("slice_backward", shape);
     out.fill(T(0));
     copy_along(g.value().data(), count, 0, out.data(), shape[axis], start, count, axis_layout(shape, axis));
     return record<T>("slice_backward", {g}, std::move(out), [axis, start, count](const Backward<T>& ctx) -> Grads<T> {
@@ -74,9 +74,9 @@ void check_concat(const std::vector<Tensor<T>>& xs, std::size_t axis) {
 template <class T>
 Tensor<T> reshape(const Tensor<T>& x, const Shape& shape) {
     check_defined("reshape", "x", x);
-    if (numel(shape) != x.numel()) {
+    if (numel("reshape", shape) != x.numel()) {
         fail<ShapeError>("reshape: x has shape {} ({} elements), which cannot be reshaped to {} ({} elements)",
-                         shape_str(x.shape()), x.numel(), shape_str(shape), numel(shape));
+                         shape_str(x.shape()), x.numel(), shape_str(shape), numel("reshape", shape));
     }
     xt::xarray<T> out = x.value();
     out.reshape(shape);
@@ -121,7 +121,7 @@ Tensor<T> slice(const Tensor<T>& x, std::int64_t axis, std::size_t start, std::s
     }
     Shape shape = x.shape();
     shape[a] = stop - start;
-    xt::xarray<T> out = detail::take_buffer<T>(shape);
+    xt::xarray<T> out = detail::take_buffer<T>("slice", shape);
     copy_along(x.value().data(), x.shape()[a], start, out.data(), shape[a], 0, shape[a], axis_layout(shape, a));
     return record<T>("slice", {x}, std::move(out), [a, start](const Backward<T>& ctx) -> Grads<T> {
         return {pad_slice(ctx.grad(), ctx.input(0).shape(), a, start)};
@@ -137,7 +137,7 @@ Tensor<T> concat(const std::vector<Tensor<T>>& xs, std::int64_t axis) {
     Shape shape = xs[0].shape();
     shape[a] = 0;
     for (const auto& x : xs) shape[a] += x.shape()[a];
-    xt::xarray<T> out = detail::take_buffer<T>(shape);
+    xt::xarray<T> out = detail::take_buffer<T>("concat", shape);
     const AxisLayout layout = axis_layout(shape, a);
     std::size_t at = 0;
     for (const auto& x : xs) {

@@ -12,7 +12,7 @@
 namespace optable::ref {
 
 using Array = xt::xarray<double>;
-using Index = std::vector<std::size_t>;
+using Index = Array::shape_type;  // xtensor's shape type (tapegrad::Shape is the same type)
 
 inline std::size_t count(const Index& shape) {
     std::size_t n = 1;

@@ -120,6 +120,30 @@ std::vector<OpInfo> shape_rows() {
            },
            Expect::Shape,
            {"reshape", "[4]", "[3, 1, 2]"}}}},
+        {"reshape (to [-1, 2], PyTorch's inferred size)",
+         "reshape",
+         op([](const auto& in) {
+             return tg::reshape(in[0], {-1, 2});
+         }),
+         {{{2, 3}}, {{6}}, {{3, 2, 1}}},
+         {Domain{}},
+         [](const std::vector<Array>& x) {
+             return ref::reshaped(x[0], {x[0].size() / 2, 2});
+         },
+         {{"two sizes inferred",
+           {{2, 3}},
+           [](const Inputs64& in) {
+               tg::reshape(in[0], {-1, -1});
+           },
+           Expect::Shape,
+           {"reshape", "[-1, -1]", "only one"}},
+          {"no size fits",
+           {{5}},
+           [](const Inputs64& in) {
+               tg::reshape(in[0], {-1, 2});
+           },
+           Expect::Shape,
+           {"reshape", "[5]", "[-1, 2]"}}}},
         {"reshape (to [])",
          "reshape",
          op([](const auto& in) { return tg::reshape(in[0], {}); }),

@@ -1,7 +1,9 @@
-#include "autograd/errors.hpp"
+#include "autograd/shape.hpp"
 
 #include <algorithm>
 #include <cstdint>
+
+#include "autograd/errors.hpp"
 
 namespace tapegrad {
 
@@ -37,17 +39,43 @@ bool broadcastable_to(const Shape& from, const Shape& to) {
     return true;
 }
 
-std::size_t numel(const Shape& shape) {
+std::size_t numel(const char* op, const Shape& shape) {
     // Multiplied from the last dimension, as xtensor computes its (signed) strides: each partial
     // product must fit a ptrdiff_t, even before a leading zero makes the tensor empty, or a
     // wrapped count would describe a tensor of many elements holding none (or few).
     std::size_t n = 1;
     for (auto d = shape.rbegin(); d != shape.rend(); ++d) {
         if (__builtin_mul_overflow(n, *d, &n) || n > static_cast<std::size_t>(PTRDIFF_MAX)) {
-            fail<ValueError>("shape {} has more elements than a tensor can index", shape_str(shape));
+            fail<ValueError>("{}: shape {} has more elements than a tensor can index", op, shape_str(shape));
         }
     }
     return n;
+}
+
+Shape infer_shape(const char* op, std::span<const std::int64_t> sizes, const Shape& from) {
+    const std::size_t count = numel(op, from);
+    Shape out(sizes.size(), 1);
+    std::size_t inferred = sizes.size();
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+        const bool infer = sizes[i] == -1;
+        if ((infer && inferred != sizes.size()) || sizes[i] < -1) {
+            fail<ShapeError>("{}: sizes [{}] for x of shape {}: {}", op, fmt::join(sizes, ", "), shape_str(from),
+                             infer ? "only one dimension can be -1" : "sizes must be -1 or non-negative");
+        }
+        if (infer) {
+            inferred = i;
+        } else {
+            out[i] = static_cast<std::size_t>(sizes[i]);
+        }
+    }
+    if (inferred == sizes.size()) return out;
+    const std::size_t known = numel(op, out);  // the -1 counts as 1 here
+    if (known == 0 || count % known != 0) {
+        fail<ShapeError>("{}: x of shape {} ({} elements) cannot be arranged as [{}]", op, shape_str(from), count,
+                         fmt::join(sizes, ", "));
+    }
+    out[inferred] = count / known;
+    return out;
 }
 
 }  // namespace tapegrad

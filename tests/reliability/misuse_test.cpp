@@ -1,0 +1,159 @@
+// Misuses a new user hit that were not refused cleanly: a value reshaped behind the tensor's back,
+// ragged brace literals, pow's derivatives at 0, running out of memory, shapes too large to
+// index, and reshape's -1. Each test failed (or crashed under ASan) before its fix.
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include <catch2/catch.hpp>
+
+#include "autograd/says.hpp"
+#include "snapshot.hpp"
+
+using tg::TensorD;
+using tg::TensorF;
+
+TEST_CASE("misuse: a value reshaped through mutable_value() is the tensor's new shape, never a stale one",
+          "[reliability][misuse]") {
+    TensorD p = tg::ones<double>({1000}, true);
+    const auto before = p.version();
+    p.mutable_value() = xt::ones<double>({3});
+    CHECK(p.shape() == tg::Shape{3});
+    CHECK(p.numel() == 3);
+    CHECK(p.version() > before);
+    CHECK(tg::sum(p * p).item() == 3.0);  // read 1000 elements of a 3-element buffer before
+    TensorD sq = p * p;
+    CHECK(sq.shape() == tg::Shape{3});
+}
+
+TEST_CASE("misuse: backward through a graph recorded before the value was reshaped is refused",
+          "[reliability][misuse]") {
+    TensorD p = tg::ones<double>({4}, true);
+    TensorD loss = tg::sum(p * p);
+    p.mutable_value() = xt::ones<double>({2, 2});
+    CHECK_THROWS_MATCHES(loss.backward(), tg::AutogradError, Says("mul") && Says("modified in place"));
+    CHECK_FALSE(p.grad().defined());
+}
+
+TEST_CASE("misuse: a gradient is not accumulated into a .grad() of another shape", "[reliability][misuse]") {
+    TensorD p = tg::ones<double>({4}, true);
+    tg::sum(p * p).backward();
+    REQUIRE(p.grad().shape() == tg::Shape{4});
+    const auto grad_before = reliability::flat(p.grad());
+    p.mutable_value() = xt::ones<double>({2, 2});
+    TensorD q = tg::ones<double>({2, 2}, true);
+    // p's old 4-element .grad() would broadcast against nothing sensible: refused, all or nothing,
+    // so q (a second leaf of the same pass) gets no gradient either.
+    CHECK_THROWS_MATCHES(tg::sum(p * q).backward(), tg::AutogradError,
+                         Says("[2, 2]") && Says("[4]") && Says("zero_grad"));
+    CHECK(reliability::flat(p.grad()) == grad_before);
+    CHECK_FALSE(q.grad().defined());
+    p.zero_grad();
+    tg::sum(p * q).backward();
+    CHECK(p.grad().shape() == tg::Shape{2, 2});
+}
+
+TEST_CASE("misuse: ragged brace literals are refused at every depth, naming the lengths", "[reliability][misuse]") {
+    auto two = [] { return TensorD{{1.0, 2.0}, {3.0}}; };
+    CHECK_THROWS_MATCHES(two(), tg::ShapeError, Says("ragged") && Says("depth 1") && Says("[2, 1]"));
+    auto three = [] { return TensorD{{{1.0, 2.0}, {3.0, 4.0}}, {{5.0, 6.0}, {7.0}}}; };
+    CHECK_THROWS_MATCHES(three(), tg::ShapeError, Says("depth 2") && Says("[2, 2, 2, 1]"));
+    auto three_rows = [] { return TensorD{{{1.0, 2.0}, {3.0, 4.0}}, {{5.0, 6.0}}}; };
+    CHECK_THROWS_MATCHES(three_rows(), tg::ShapeError, Says("depth 1") && Says("[2, 1]"));
+    auto four = [] { return TensorF{{{{1.0F}}, {{2.0F}}}, {{{3.0F}}, {{4.0F, 5.0F}}}}; };
+    CHECK_THROWS_MATCHES(four(), tg::ShapeError, Says("depth 3") && Says("[1, 1, 1, 2]"));
+    // Rectangular literals are unchanged.
+    const TensorD ok = {{{1.0, 2.0}, {3.0, 4.0}}, {{5.0, 6.0}, {7.0, 8.0}}};
+    CHECK(ok.shape() == tg::Shape{2, 2, 2});
+    CHECK(ok.value()(1, 1, 1) == 8.0);
+}
+
+namespace {
+
+/// The k-th derivative of x^n at x, by k nested create_graph gradients.
+double nth_derivative(double x0, double n, int k) {
+    TensorD x(x0, true);
+    TensorD y = tg::pow(x, n);
+    for (int i = 0; i < k; ++i) {
+        auto g = tg::grad<double>({y}, {x}, {}, std::nullopt, /*create_graph=*/true, /*allow_unused=*/true);
+        if (!g[0].defined() || !g[0].requires_grad()) return g[0].defined() ? g[0].item() : 0.0;
+        y = g[0];
+    }
+    return y.item();
+}
+
+double falling_factorial(int n, int k) {
+    double f = 1;
+    for (int i = 0; i < k; ++i) f *= n - i;
+    return f;
+}
+
+}  // namespace
+
+TEST_CASE("misuse: every derivative of an integer power is finite and exact at 0", "[reliability][misuse][pow]") {
+    // d^k/dx^k x^n = n!/(n-k)! x^(n-k): at x = 0 it is n! when k = n and 0 otherwise.
+    for (int n = 0; n <= 4; ++n) {
+        for (int k = 1; k <= n + 2; ++k) {
+            const double want = k == n ? falling_factorial(n, k) : 0.0;
+            INFO("n = " << n << ", k = " << k);
+            CHECK(nth_derivative(0.0, n, k) == want);
+        }
+    }
+    // Away from 0 the same nesting gives the closed form (x = 1.5, x^3: 3x^2, 6x, 6, 0).
+    CHECK(nth_derivative(1.5, 3, 1) == Approx(3 * 1.5 * 1.5));
+    CHECK(nth_derivative(1.5, 3, 2) == Approx(6 * 1.5));
+    CHECK(nth_derivative(1.5, 3, 3) == Approx(6.0));
+    CHECK(nth_derivative(1.5, 3, 4) == 0.0);
+    // The case from the report: the second derivative of pow(x, 1)^2 at 0 is 2.
+    TensorD x(0.0, true);
+    auto g = tg::grad<double>({tg::pow(tg::pow(x, 1.0), 2.0)}, {x}, {}, std::nullopt, true);
+    auto gg = tg::grad<double>({g[0]}, {x});
+    CHECK(gg[0].item() == 2.0);
+}
+
+TEST_CASE("misuse: running out of memory inside an op is a ResourceError naming the op, shape and bytes",
+          "[reliability][misuse][oom]") {
+    // 2^46 float64 elements (512 TiB): more than any address space, whatever the overcommit policy.
+    const std::size_t big = std::size_t{1} << 23;
+    CHECK_THROWS_MATCHES(tg::zeros<double>({big, big}), tg::ResourceError,
+                         Says("zeros") && Says("[8388608, 8388608]") && Says("562949953421312 bytes"));
+    const TensorF column = tg::ones<float>({big, 1}), row = tg::ones<float>({1, big});
+    CHECK_THROWS_MATCHES(tg::add(column, row), tg::ResourceError, Says("add") && Says("float32"));
+    CHECK_THROWS_MATCHES(tg::matmul(column, row), tg::ResourceError, Says("gemm"));
+    // What the README recommends catches it.
+    bool caught = false;
+    try {
+        tg::full<double>({big, big}, 1.0);
+    } catch (const tg::Error&) {
+        caught = true;
+    }
+    CHECK(caught);
+}
+
+TEST_CASE("misuse: a shape too large to index names the op", "[reliability][misuse]") {
+    const std::size_t huge = std::size_t{1} << 32;
+    CHECK_THROWS_MATCHES(tg::zeros<double>({huge, huge}), tg::ValueError,
+                         Says("zeros:") && Says("more elements than a tensor can index"));
+    const TensorD x = tg::ones<double>({4});
+    CHECK_THROWS_MATCHES(tg::reshape(x, tg::Shape{std::size_t(-1)}), tg::ValueError, Says("reshape:"));
+}
+
+TEST_CASE("misuse: reshape infers one -1 dimension, as PyTorch", "[reliability][misuse][reshape]") {
+    const TensorD x(xt::xarray<double>(xt::arange<double>(24).reshape({2, 3, 4})), true);
+    CHECK(tg::reshape(x, {-1, 4}).shape() == tg::Shape{6, 4});
+    CHECK(tg::reshape(x, {2, -1}).shape() == tg::Shape{2, 12});
+    CHECK(tg::reshape(x, {-1}).shape() == tg::Shape{24});
+    CHECK(tg::reshape(x, {4, -1, 3}).value()(3, 1, 2) == 23.0);
+    const std::vector<std::int64_t> dims = {3, -1};
+    CHECK(tg::reshape(x, dims).shape() == tg::Shape{3, 8});
+    CHECK(tg::reshape(tg::zeros<double>({0, 3}), {-1, 3}).shape() == tg::Shape{0, 3});
+    // The gradient goes back through the inferred shape.
+    tg::sum(tg::square(tg::reshape(x, {-1, 6}))).backward();
+    CHECK(x.grad().shape() == tg::Shape{2, 3, 4});
+    CHECK(x.grad().value()(1, 2, 3) == 46.0);  // d/dx x^2 = 2x at x = 23
+    CHECK_THROWS_MATCHES(tg::reshape(x, {-1, -1}), tg::ShapeError, Says("reshape") && Says("only one"));
+    CHECK_THROWS_MATCHES(tg::reshape(x, {-1, 5}), tg::ShapeError,
+                         Says("reshape") && Says("[2, 3, 4]") && Says("[-1, 5]"));
+    CHECK_THROWS_MATCHES(tg::reshape(x, {-2, 12}), tg::ShapeError, Says("reshape") && Says("non-negative"));
+    CHECK_THROWS_MATCHES(tg::reshape(tg::zeros<double>({0, 3}), {-1, 0}), tg::ShapeError, Says("reshape"));
+}
