@@ -46,7 +46,8 @@ Tensor<T> arange(T start, T stop, T step, bool requires_grad) {
 
 template <class T>
 Tensor<T> rand(const Shape& shape, Generator& gen, T low, T high, bool requires_grad) {
-    if (!(low <= high)) fail<ValueError>("rand: low {} must not exceed high {}", low, high);
+    if (!(low <= high) || !std::isfinite(static_cast<double>(high) - low))
+        fail<ValueError>("rand: low is {} and high is {}; it needs low <= high, both finite", low, high);
     xt::xarray<T> out = detail::take_buffer<T>("rand", shape);
     for (auto& v : out) v = static_cast<T>(gen.uniform(low, high));
     return Tensor<T>(std::move(out), requires_grad);

@@ -15,7 +15,7 @@ Tensor<T> full(const Shape& shape, T value, bool requires_grad = false);
 /// start, start + step, ... up to but excluding stop (a 1-d tensor); step must not be 0.
 template <class T = float>
 Tensor<T> arange(T start, T stop, T step = 1, bool requires_grad = false);
-/// Uniform in [low, high).
+/// Uniform in [low, high); ValueError unless low <= high with high - low finite.
 template <class T = float>
 Tensor<T> rand(const Shape& shape, Generator& gen, T low = 0, T high = 1, bool requires_grad = false);
 /// Normal with the given mean and standard deviation.

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "autograd/errors.hpp"
+
 namespace tapegrad {
 
 double Generator::normal() {
@@ -18,13 +20,20 @@ double Generator::normal() {
     return r * std::cos(2 * std::numbers::pi * u2);
 }
 
+double Generator::uniform(double low, double high) {
+    if (!(low <= high) || !std::isfinite(high - low))
+        fail<ValueError>("Generator::uniform: low is {} and high is {}; it needs low <= high, both finite", low, high);
+    return low + (high - low) * uniform();
+}
+
 std::uint64_t Generator::below(std::uint64_t n) {
-    // Rejection keeps the draw unbiased for any n.
-    const std::uint64_t limit = n == 0 ? 0 : (~std::uint64_t{0} / n) * n;
+    if (n == 0) fail<ValueError>("Generator::below: n is 0; the range [0, n) must not be empty");
+    // Rejection keeps the draw unbiased for any n: limit is the largest multiple of n that fits.
+    const std::uint64_t limit = (~std::uint64_t{0} / n) * n;
     std::uint64_t r;
     do r = engine_();
-    while (r >= limit && limit != 0);
-    return n == 0 ? 0 : r % n;
+    while (r >= limit);
+    return r % n;
 }
 
 }  // namespace tapegrad

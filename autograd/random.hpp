@@ -16,10 +16,13 @@ public:
 
     /// Uniform in [0, 1), 53 random bits.
     double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
-    double uniform(double low, double high) { return low + (high - low) * uniform(); }
+    /// Uniform in [low, high) (low itself when low == high). Throws ValueError unless
+    /// low <= high and high - low is finite (as PyTorch's uniform_), drawing nothing.
+    double uniform(double low, double high);
     /// Standard normal (Box-Muller; the second value of each pair is kept for the next call).
     double normal();
-    /// Uniform integer in [0, n).
+    /// Uniform integer in [0, n). Throws ValueError for n == 0 (there is no such integer),
+    /// drawing nothing.
     std::uint64_t below(std::uint64_t n);
     std::mt19937_64& engine() noexcept { return engine_; }
 

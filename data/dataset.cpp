@@ -29,6 +29,22 @@ std::string find_file(const std::string& folder, const std::string& name) {
 }  // namespace
 
 template <class T>
+void check_dataset(const char* where, const Dataset<T>& data) {
+    const auto& shape = data.images.shape();
+    if (data.images.dimension() != 2)
+        fail<ShapeError>("{}: images have shape {}; expected N x features (one sample per row)", where,
+                         shape_str(Shape(shape.begin(), shape.end())));
+    if (shape[0] != data.labels.size())
+        fail<ShapeError>("{}: {} images (shape {}) but {} labels; every image needs exactly one label", where, shape[0],
+                         shape_str(Shape(shape.begin(), shape.end())), data.labels.size());
+}
+
+template <class T>
+Dataset<T>::Dataset(xt::xarray<T> x, Labels y) : images(std::move(x)), labels(std::move(y)) {
+    check_dataset("Dataset", *this);
+}
+
+template <class T>
 Dataset<T> make_dataset(const IdxArray& images, const IdxArray& labels, const DatasetOptions& options,
                         const std::string& images_path, const std::string& labels_path) {
     check_options(options);
@@ -80,6 +96,8 @@ Dataset<T> load_fashion_mnist(Split split, const std::string& folder, const Data
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                                                                      \
+    template struct Dataset<T>;                                                                                      \
+    template void check_dataset<T>(const char*, const Dataset<T>&);                                                  \
     template Dataset<T> make_dataset<T>(const IdxArray&, const IdxArray&, const DatasetOptions&, const std::string&, \
                                         const std::string&);                                                         \
     template Dataset<T> load_idx_dataset<T>(const std::string&, const std::string&, const DatasetOptions&);          \

@@ -22,14 +22,25 @@ struct DatasetOptions {
 
 /// N samples: images flattened to rows of features (N x rows*cols, one sample per row, as every
 /// tapegrad op expects) and one class index per sample.
+///
+/// `Dataset<float> data{images, labels}` checks that images is 2-D and has one row per label,
+/// else ShapeError naming both counts. The members stay public (to fill or edit a dataset in
+/// place); DataLoader checks the same again when it is built and for every batch.
 template <class T = float>
 struct Dataset {
-    xt::xarray<T> images;
+    xt::xarray<T> images = xt::xarray<T>::from_shape({0, 0});  // no samples (not xtensor's 0-d default)
     Labels labels;
+
+    Dataset() = default;
+    Dataset(xt::xarray<T> x, Labels y);
 
     std::size_t size() const noexcept { return labels.size(); }
     std::size_t features() const noexcept { return images.dimension() == 2 ? images.shape()[1] : 0; }
 };
+
+/// Throws ShapeError naming `where` unless data.images is N x features with N == data.labels.size().
+template <class T>
+void check_dataset(const char* where, const Dataset<T>& data);
 
 /// Builds a dataset from an images array (N x rows x cols) and a labels array (N); the paths
 /// name the files in messages. Throws IoError when the counts differ or a label is out of range,

@@ -10,6 +10,7 @@ template <class T>
 DataLoader<T>::DataLoader(const Dataset<T>& data, LoaderOptions options)
     : data_(&data), options_(options), gen_(options.seed), order_(data.size()) {
     if (options_.batch_size == 0) fail<ValueError>("DataLoader: batch_size is 0; it must be positive");
+    check_dataset("DataLoader", data);
     std::iota(order_.begin(), order_.end(), std::size_t{0});
 }
 
@@ -35,6 +36,11 @@ typename DataLoader<T>::Epoch DataLoader<T>::epoch() {
 template <class T>
 Batch<T> DataLoader<T>::batch(std::size_t i) const {
     if (i >= size()) fail<ValueError>("DataLoader: batch {} is out of range; an epoch has {} batches", i, size());
+    // The dataset is the caller's and its members are public: it may have changed since.
+    check_dataset("DataLoader::batch", *data_);
+    if (data_->size() != order_.size())
+        fail<ShapeError>("DataLoader::batch: the dataset has {} samples but had {} when the loader was built",
+                         data_->size(), order_.size());
     const std::size_t begin = i * options_.batch_size;
     const std::size_t end = std::min(begin + options_.batch_size, order_.size());
     const std::size_t features = data_->features();

@@ -68,7 +68,8 @@ public:
         const DataLoader* loader_;
     };
 
-    /// Throws ValueError when batch_size is 0.
+    /// Throws ValueError when batch_size is 0, ShapeError when the dataset's images are not
+    /// N x features with one label per row (check_dataset).
     DataLoader(const Dataset<T>& data, LoaderOptions options = {});
 
     /// Batches per epoch: ceil(N / batch_size), or floor with drop_last.
@@ -76,7 +77,8 @@ public:
     /// Starts the next epoch (reshuffling when asked to) and returns its batches.
     Epoch epoch();
     /// Batch i of the current epoch (before the first epoch(), the order is the dataset's).
-    /// Throws ValueError when i >= size().
+    /// Throws ValueError when i >= size(), ShapeError when the dataset no longer passes
+    /// check_dataset or has changed its number of samples since the loader was built.
     Batch<T> batch(std::size_t i) const;
     /// The sample indices of the current epoch, in order.
     const std::vector<std::size_t>& order() const noexcept { return order_; }

@@ -33,6 +33,7 @@ AdamBase<T>::AdamBase(std::vector<Tensor<T>> params, const AdamOptions& options,
 template <class T>
 void AdamBase<T>::step() {
     NoGradGuard no_grad;
+    this->check_shapes("step", /*gradients=*/true);  // every parameter before any is changed
     for (std::size_t i = 0; i < this->params_.size(); ++i) {
         if (this->params_[i].grad().defined()) update(this->params_[i], moments_[i]);
     }
@@ -84,6 +85,7 @@ typename Optimizer<T>::State AdamBase<T>::state() const {
 
 template <class T>
 void AdamBase<T>::load_state(const typename Optimizer<T>::State& state) {
+    this->check_shapes("load_state", /*gradients=*/false);
     std::map<std::size_t, std::map<std::string, Tensor<T>>> by_param;
     const Tensor<T>* lr = nullptr;
     for (const auto& [entry, tensor] : state) {

@@ -58,7 +58,8 @@ std::size_t fan(const char* fn, const Shape& shape, FanMode mode) {
 template <class T>
 Tensor<T> uniform_(Tensor<T> t, Generator& gen, double low, double high) {
     check_defined("uniform_", t);
-    if (!(low <= high)) fail<ValueError>("uniform_: low {} must not exceed high {}", low, high);
+    if (!(low <= high) || !std::isfinite(high - low))
+        fail<ValueError>("uniform_: low is {} and high is {}; it needs low <= high, both finite", low, high);
     return fill_with(t, [&] { return gen.uniform(low, high); });
 }
 

@@ -26,7 +26,7 @@ double calculate_gain(Nonlinearity nonlinearity, double param = 0.01);
 /// out * k1 * k2 ...; throws ValueError for fewer than 2 dimensions (as PyTorch).
 std::pair<std::size_t, std::size_t> fan_in_and_fan_out(const Shape& shape);
 
-/// Uniform in [low, high).
+/// Uniform in [low, high); ValueError unless low <= high with high - low finite.
 template <class T>
 Tensor<T> uniform_(Tensor<T> t, Generator& gen, double low = 0, double high = 1);
 /// Normal with the given mean and standard deviation.

@@ -1,6 +1,7 @@
 #include "nn/module.hpp"
 
 #include <sstream>
+#include <unordered_set>
 
 namespace tapegrad::nn {
 
@@ -38,8 +39,15 @@ void Module<T>::collect(const std::string& prefix, std::vector<NamedTensor>& out
 
 template <class T>
 std::vector<typename Module<T>::NamedTensor> Module<T>::named_parameters() const {
+    std::vector<NamedTensor> all;
+    collect("", all);
+    // A tensor reached by two paths (a module registered twice, a tied weight) is listed once,
+    // under its first name, so that an optimiser steps it once (PyTorch's remove_duplicate=True).
+    std::unordered_set<const TensorImpl<T>*> seen;
     std::vector<NamedTensor> out;
-    collect("", out);
+    for (auto& named : all) {
+        if (seen.insert(named.second.impl()).second) out.push_back(std::move(named));
+    }
     return out;
 }
 

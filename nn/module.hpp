@@ -41,10 +41,13 @@ public:
     /// "(0): Dense(...)" lines (PyTorch's repr).
     std::string to_string() const;
 
-    /// Every parameter, this module's own first, then each child's in registration order.
+    /// Every parameter, this module's own first, then each child's in registration order. A
+    /// tensor reachable by several paths (the same module registered twice, a weight tied between
+    /// two modules) is listed once, where it is first reached, so an optimiser steps it once.
     std::vector<Tensor<T>> parameters() const;
     /// The same, named by path: "weight", "0.weight", "0.bias", "2.weight", ... (PyTorch's
-    /// state_dict keys). Names are stable: they depend only on how the model was built.
+    /// state_dict keys). Names are stable: they depend only on how the model was built. A shared
+    /// tensor keeps its first name (PyTorch's named_parameters(remove_duplicate=True)).
     std::vector<NamedTensor> named_parameters() const;
     /// Direct children, in registration order.
     const std::vector<NamedModule>& named_children() const noexcept { return children_; }

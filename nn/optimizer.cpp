@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <unordered_map>
 
 namespace tapegrad::optim {
 
@@ -28,6 +29,32 @@ Optimizer<T>::Optimizer(std::vector<Tensor<T>> params, double lr, const char* na
         if (!p.requires_grad())
             fail<ValueError>("{}: parameter {} (shape {}) does not require grad", name, i, shape_str(p.shape()));
     }
+    // The same tensor twice would be stepped twice per step(), each time with its own state.
+    std::unordered_map<const TensorImpl<T>*, std::size_t> first;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        const auto [at, fresh] = first.emplace(params_[i].impl(), i);
+        if (!fresh)
+            fail<ValueError>("{}: parameters {} and {} are the same tensor (shape {}); pass each parameter once", name,
+                             at->second, i, shape_str(params_[i].shape()));
+    }
+    shapes_.reserve(params_.size());
+    for (const auto& p : params_) shapes_.push_back(p.shape());
+}
+
+template <class T>
+void Optimizer<T>::check_shapes(const char* method, bool gradients) const {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        const Shape& now = params_[i].shape();
+        if (now != shapes_[i])
+            fail<ValueError>(
+                "{}::{}: parameter {} had shape {} when the optimizer was built and now has shape {}; its state "
+                "was made for the old shape (build a new optimizer)",
+                name(), method, i, shape_str(shapes_[i]), shape_str(now));
+        const Tensor<T>& g = params_[i].grad();
+        if (gradients && g.defined() && g.shape() != now)
+            fail<ShapeError>("{}::{}: parameter {} has shape {} but its gradient has shape {}", name(), method, i,
+                             shape_str(now), shape_str(g.shape()));
+    }
 }
 
 template <class T>
@@ -53,9 +80,9 @@ std::pair<std::string, std::size_t> Optimizer<T>::parse_state_name(const std::st
 
 template <class T>
 void Optimizer<T>::check_buffer(const std::string& entry, const Tensor<T>& buffer, std::size_t i) const {
-    if (!buffer.defined() || buffer.shape() != params_[i].shape()) {
+    if (!buffer.defined() || buffer.shape() != shapes_[i]) {
         fail<ValueError>("{}::load_state: entry '{}' has shape {}, but parameter {} has shape {}", name(), entry,
-                         buffer.defined() ? shape_str(buffer.shape()) : "undefined", i, shape_str(params_[i].shape()));
+                         buffer.defined() ? shape_str(buffer.shape()) : "undefined", i, shape_str(shapes_[i]));
     }
 }
 

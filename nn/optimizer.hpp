@@ -32,6 +32,11 @@ protected:
 /// a parameter whose gradient is undefined (never reached by backward, or zero_grad'ed) is
 /// skipped and its state left alone, as PyTorch skips grad None.
 ///
+/// The optimiser records each parameter's shape when it is built (its state has that shape).
+/// step() and load_state() first check every parameter, then change anything: a parameter whose
+/// value has since taken another shape is a ValueError naming the optimiser, the parameter's
+/// index and both shapes; a gradient of another shape than its parameter is a ShapeError.
+///
 /// Checkpoint state: state() lists (name, tensor) pairs, copies of the optimiser's state:
 ///   "lr"                 0-d, the current learning rate
 ///   "<buffer>.<i>"       a per-parameter buffer for parameter i of parameters() (the same order
@@ -55,19 +60,24 @@ public:
     virtual void load_state(const State& state) = 0;
 
 protected:
-    /// Throws ValueError for an empty list, an undefined tensor, a non-leaf, or one that does
-    /// not require grad.
+    /// Throws ValueError for an empty list, an undefined tensor, a non-leaf, one that does not
+    /// require grad, or a tensor given twice (a tied weight is one parameter: pass it once).
     Optimizer(std::vector<Tensor<T>> params, double lr, const char* name);
+
+    /// Throws (see the class comment) unless every parameter still has its recorded shape (and,
+    /// with `gradients`, every defined gradient has it too); `method` names the caller.
+    void check_shapes(const char* method, bool gradients) const;
 
     /// Splits "exp_avg.3" into ("exp_avg", 3), checking the index against the parameters;
     /// throws ValueError naming the optimiser and the entry otherwise.
     std::pair<std::string, std::size_t> parse_state_name(const std::string& entry) const;
-    /// Checks that a state buffer has parameter i's shape.
+    /// Checks that a state buffer has parameter i's recorded shape.
     void check_buffer(const std::string& entry, const Tensor<T>& buffer, std::size_t i) const;
     /// Reads the 0-d "lr" entry into lr().
     void load_lr(const Tensor<T>& value);
 
     std::vector<Tensor<T>> params_;
+    std::vector<Shape> shapes_;  // each parameter's shape when the optimiser was built
 };
 
 /// Throws ValueError "<optimizer>: <option> is <value>; it must be <rule>" unless ok.

@@ -39,6 +39,7 @@ SGDOptions SGD<T>::options() const {
 template <class T>
 void SGD<T>::step() {
     NoGradGuard no_grad;
+    this->check_shapes("step", /*gradients=*/true);  // every parameter before any is changed
     for (std::size_t i = 0; i < this->params_.size(); ++i) {
         if (this->params_[i].grad().defined()) update(this->params_[i], momentum_buffer_[i]);
     }
@@ -82,6 +83,7 @@ typename Optimizer<T>::State SGD<T>::state() const {
 
 template <class T>
 void SGD<T>::load_state(const typename Optimizer<T>::State& state) {
+    this->check_shapes("load_state", /*gradients=*/false);
     std::vector<std::optional<xt::xarray<T>>> buffers(this->params_.size());
     const Tensor<T>* lr = nullptr;
     for (const auto& [entry, tensor] : state) {

@@ -1,6 +1,7 @@
 // Tensor handles: construction, factories, conversion, printing, item().
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <sstream>
 
 #include "autograd/autograd.hpp"
@@ -71,6 +72,29 @@ TEST_CASE("tensor: rand and randn are reproducible from the seed", "[autograd][f
     CHECK(n1.value() != n3.value());
     CHECK_THROWS_AS(tg::rand<double>({2}, g1, 1.0, 0.0), tg::ValueError);
     CHECK_THROWS_AS(tg::randn<double>({2}, g1, 0.0, -1.0), tg::ValueError);
+}
+
+TEST_CASE("Generator: below(0) and uniform bounds that are no interval are refused, drawing nothing",
+          "[autograd][random][errors]") {
+    const double inf = std::numeric_limits<double>::infinity();
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    tg::Generator gen(7), fresh(7);
+    CHECK_THROWS_MATCHES(gen.below(0), tg::ValueError, Says("Generator::below: n is 0"));
+    CHECK_THROWS_MATCHES(gen.uniform(1.0, 0.5), tg::ValueError,
+                         Says("Generator::uniform: low is 1 and high is 0.5") && Says("low <= high"));
+    CHECK_THROWS_MATCHES(gen.uniform(nan, 1.0), tg::ValueError, Says("Generator::uniform: low is nan"));
+    CHECK_THROWS_MATCHES(gen.uniform(-inf, 0.0), tg::ValueError, Says("low is -inf"));
+    CHECK_THROWS_MATCHES(gen.uniform(-1e308, 1e308), tg::ValueError, Says("both finite"));  // high - low overflows
+    CHECK_THROWS_MATCHES(tg::rand<double>({2}, gen, 0.0, inf), tg::ValueError, Says("rand: low is 0 and high is inf"));
+    CHECK_THROWS_MATCHES(tg::rand<double>({2}, gen, 1.0, 0.0), tg::ValueError, Says("rand: low is 1 and high is 0"));
+    // Nothing was drawn: the stream continues where a fresh generator starts.
+    CHECK(gen.below(1000) == fresh.below(1000));
+    // Degenerate but meaningful: one integer to choose from, an interval of one point.
+    CHECK(gen.below(1) == 0);
+    CHECK(gen.uniform(2.5, 2.5) == 2.5);
+    fresh.below(1);
+    fresh.uniform();
+    CHECK(gen.uniform() == fresh.uniform());
 }
 
 TEST_CASE("tensor: printing with fmt and operator<<", "[autograd][tensor]") {

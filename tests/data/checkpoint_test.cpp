@@ -85,6 +85,38 @@ TEST_CASE("checkpoint: a round trip gives identical predictions and optimiser st
     CHECK(values(restored) == values(trained));
 }
 
+TEST_CASE("checkpoint: a model holding the same layer twice saves it once and round-trips", "[data][checkpoint]") {
+    auto build = [](std::uint64_t seed) {
+        tg::Generator gen(seed);
+        auto shared = std::make_shared<tg::nn::Dense<float>>(4, 4, gen);
+        Model m{shared, std::make_shared<tg::nn::ReLU<float>>(), shared,
+                std::make_shared<tg::nn::Dense<float>>(4, 3, gen)};
+        return m;
+    };
+    testing::TempDir dir;
+    Model trained = build(1);
+    tg::optim::Adam<float> adam(trained.parameters(), {.lr = 0.015625});
+    train(trained, adam, 3);
+    tg::nn::save_checkpoint(dir.file("ckpt"), trained, adam);
+    CHECK(fs::exists(dir.file("ckpt/model/0.weight.npy")));
+    CHECK_FALSE(fs::exists(dir.file("ckpt/model/2.weight.npy")));  // the same tensor as 0.weight
+    CHECK(fs::exists(dir.file("ckpt/model/3.weight.npy")));
+    CHECK(fs::exists(dir.file("ckpt/optimizer/exp_avg.3.npy")));  // 0.weight, 0.bias, 3.weight, 3.bias
+
+    Model restored = build(2);
+    tg::optim::Adam<float> adam2(restored.parameters(), {.lr = 0.5});
+    REQUIRE(values(restored) != values(trained));
+    tg::nn::load_checkpoint(dir.file("ckpt"), restored, adam2);
+    CHECK(values(restored) == values(trained));
+    CHECK(restored(inputs()).value() == trained(inputs()).value());
+    CHECK(values(adam2.state()) == values(adam.state()));
+    // The restored layer is still one layer used twice: training continues identically.
+    train(trained, adam, 1);
+    train(restored, adam2, 1);
+    CHECK(values(restored) == values(trained));
+    CHECK(restored.at<tg::nn::Dense<float>>(0)->weight().same(restored.at<tg::nn::Dense<float>>(2)->weight()));
+}
+
 TEST_CASE("checkpoint: saving replaces an older checkpoint and leaves no temporary folder", "[data][checkpoint]") {
     testing::TempDir dir;
     Model a = make_model(1);

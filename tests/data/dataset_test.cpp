@@ -77,6 +77,36 @@ TEST_CASE("dataset: image and label counts must agree, labels must be classes", 
                          Says("std is 0"));
 }
 
+TEST_CASE("Dataset: images and labels must pair one to one", "[data][dataset][errors]") {
+    const xt::xarray<float> x = {{0.f, 1.f}, {2.f, 3.f}, {4.f, 5.f}};
+    CHECK_THROWS_MATCHES((tg::Dataset<float>{x, tg::Labels{0, 1}}), tg::ShapeError,
+                         Says("Dataset: 3 images (shape [3, 2]) but 2 labels"));
+    CHECK_THROWS_MATCHES((tg::Dataset<float>{x, tg::Labels{0, 1, 2, 0}}), tg::ShapeError,
+                         Says("Dataset: 3 images") && Says("but 4 labels"));
+    CHECK_THROWS_MATCHES((tg::Dataset<float>{xt::xarray<float>{1.f, 2.f}, tg::Labels{0, 1}}), tg::ShapeError,
+                         Says("Dataset: images have shape [2]; expected N x features"));
+    const tg::Dataset<float> ok{x, tg::Labels{0, 1, 2}};
+    CHECK(ok.size() == 3);
+    CHECK(ok.features() == 2);
+
+    // A dataset filled member by member is checked by the loader: when built, and for every batch.
+    tg::Dataset<float> filled;
+    CHECK(filled.size() == 0);
+    CHECK(tg::DataLoader<float>(filled).size() == 0);
+    filled.images = x;
+    filled.labels = {0, 1};
+    CHECK_THROWS_MATCHES(tg::DataLoader<float>(filled), tg::ShapeError,
+                         Says("DataLoader: 3 images (shape [3, 2]) but 2 labels"));
+    filled.labels.push_back(2);
+    tg::DataLoader<float> loader(filled, {.batch_size = 2, .shuffle = false});
+    CHECK(loader.batch(1).y == tg::Labels{2});
+    filled.labels.push_back(0);
+    CHECK_THROWS_MATCHES(loader.batch(0), tg::ShapeError, Says("DataLoader::batch: 3 images") && Says("but 4 labels"));
+    filled.images = xt::xarray<float>{{0.f, 1.f}, {2.f, 3.f}, {4.f, 5.f}, {6.f, 7.f}};
+    CHECK_THROWS_MATCHES(loader.batch(0), tg::ShapeError,
+                         Says("DataLoader::batch: the dataset has 4 samples but had 3 when the loader was built"));
+}
+
 TEST_CASE("load_fashion_mnist: finds the gzipped or plain files of each split", "[data][dataset]") {
     testing::TempDir dir;
     write_set(dir.file("train-images-idx3-ubyte.gz"), dir.file("train-labels-idx1-ubyte.gz"), 7, true);

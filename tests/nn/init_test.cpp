@@ -1,8 +1,11 @@
 // Initialisers: bounds and sample statistics against the formulas, and determinism.
 #include <cmath>
+#include <limits>
 
 #include <catch2/catch.hpp>
 #include <tapegrad.hpp>
+
+#include "autograd/says.hpp"
 
 namespace tg = tapegrad;
 namespace nn = tapegrad::nn;
@@ -132,4 +135,17 @@ TEST_CASE("init: the same seed gives the same model bit for bit", "[nn][init]") 
     auto x = init::kaiming_normal_(tg::zeros<double>({4, 6}), g1);
     auto y = init::kaiming_normal_(tg::zeros<double>({4, 6}), g2);
     CHECK(x.value() == y.value());
+}
+
+TEST_CASE("init: uniform_ refuses bounds that are no interval and leaves the tensor as it was", "[nn][init][errors]") {
+    tg::Generator gen(1);
+    auto w = tg::full<double>({2, 2}, 3.0);
+    const auto version = w.version();
+    CHECK_THROWS_MATCHES(init::uniform_(w, gen, 1.0, -1.0), tg::ValueError, Says("uniform_: low is 1 and high is -1"));
+    CHECK_THROWS_MATCHES(init::uniform_(w, gen, 0.0, std::numeric_limits<double>::infinity()), tg::ValueError,
+                         Says("uniform_: low is 0 and high is inf"));
+    CHECK_THROWS_MATCHES(init::uniform_(w, gen, std::numeric_limits<double>::quiet_NaN(), 1.0), tg::ValueError,
+                         Says("uniform_: low is nan"));
+    CHECK(w.value() == tg::full<double>({2, 2}, 3.0).value());
+    CHECK(w.version() == version);
 }

@@ -15,6 +15,31 @@ std::vector<std::string> names_of(const nn::Module<double>& m) {
     return out;
 }
 
+/// Multiplies its input elementwise by a weight it is given, so that two can share one.
+class Scale : public nn::Module<double> {
+public:
+    explicit Scale(tg::Tensor<double> w) : w_(register_parameter("weight", std::move(w))) {}
+    tg::Tensor<double> forward(const tg::Tensor<double>& x) override { return tg::mul(x, w_); }
+    std::string name() const override { return "Scale"; }
+
+private:
+    tg::Tensor<double> w_;
+};
+
+/// An encoder and a decoder sharing one weight, as an embedding tied to an output layer.
+class Tied : public nn::Module<double> {
+public:
+    explicit Tied(const tg::Tensor<double>& w)
+        : encoder_(register_module("encoder", std::make_shared<Scale>(w))),
+          decoder_(register_module("decoder", std::make_shared<Scale>(w))) {}
+    tg::Tensor<double> forward(const tg::Tensor<double>& x) override { return (*decoder_)((*encoder_)(x)); }
+    std::string name() const override { return "Tied"; }
+
+private:
+    ModulePtr encoder_;
+    ModulePtr decoder_;
+};
+
 }  // namespace
 
 TEST_CASE("mlp: parameters are named as PyTorch's Sequential names them", "[nn][module]") {
@@ -186,4 +211,40 @@ TEST_CASE("Sequential: built from a list or with add, and printable with <<", "[
     std::ostringstream os;
     os << net;
     CHECK(os.str() == net.to_string());
+}
+
+TEST_CASE("Module: a weight tied between two modules is listed once and stepped once per step", "[nn][module]") {
+    Tied model(tg::Tensor<double>({1.0, 2.0, -1.0}));
+    CHECK(names_of(model) == std::vector<std::string>{"encoder.weight"});
+    REQUIRE(model.parameters().size() == 1);
+    CHECK(model.num_parameters() == 3);
+    tg::optim::SGD<double> sgd(model.parameters(), {.lr = 0.1});
+    // loss = sum(x * w * w), so d loss / d w = 2 x w (both uses summed); SGD: w <- w - 0.1 * 2 x w.
+    const std::vector<double> x = {0.5, 1.0, 2.0};
+    std::vector<double> w = {1.0, 2.0, -1.0};
+    for (int step = 0; step < 2; ++step) {
+        sgd.zero_grad();
+        tg::sum(model(tg::Tensor<double>({0.5, 1.0, 2.0}))).backward();
+        sgd.step();
+        for (std::size_t k = 0; k < w.size(); ++k) w[k] -= 0.1 * 2 * x[k] * w[k];
+    }
+    const auto& got = model.parameters()[0].value();
+    for (std::size_t k = 0; k < w.size(); ++k) CHECK(got(k) == Approx(w[k]).epsilon(1e-14));
+}
+
+TEST_CASE("Sequential: the same Dense twice lists its parameters once and trains them once", "[nn][module]") {
+    tg::Generator gen(5);
+    auto dense = std::make_shared<nn::Dense<double>>(1, 1, gen);
+    nn::Sequential<double> twice{dense, dense};
+    CHECK(names_of(twice) == std::vector<std::string>{"0.weight", "0.bias"});
+    CHECK(twice.num_parameters() == 2);
+    CHECK(twice.size() == 2);
+
+    const double w = dense->weight().item(), b = dense->bias().item(), x = 0.75, lr = 0.1;
+    tg::optim::SGD<double> sgd(twice.parameters(), {.lr = lr});
+    // y = w (w x + b) + b: dy/dw = 2 w x + b and dy/db = w + 1.
+    twice(tg::full<double>({1, 1}, x)).backward();
+    sgd.step();
+    CHECK(dense->weight().item() == Approx(w - lr * (2 * w * x + b)).epsilon(1e-14));
+    CHECK(dense->bias().item() == Approx(b - lr * (w + 1)).epsilon(1e-14));
 }

@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 #include <tapegrad.hpp>
 
+#include "autograd/says.hpp"
+
 namespace tg = tapegrad;
 namespace optim = tapegrad::optim;
 
@@ -213,4 +215,90 @@ TEST_CASE("Optimizers: parameters must be leaves that require grad", "[nn][optim
     CHECK_THROWS_AS(optim::Adam<float>(std::vector<tg::Tensor<float>>{}), tg::ValueError);
     CHECK_THROWS_WITH(optim::Adam<float>({tg::ones<float>({2})}), Catch::Contains("does not require grad"));
     CHECK_THROWS_WITH(optim::Adam<float>({leaf * 2.0f}), Catch::Contains("only leaves"));
+}
+
+namespace {
+
+// Gives p a value of another shape, as code outside the optimiser can.
+void replace_value(tg::Tensor<double>& p, xt::xarray<double> value) {
+    p.mutable_value() = std::move(value);
+}
+
+std::vector<std::pair<std::string, xt::xarray<double>>> values_of(const optim::Optimizer<double>::State& state) {
+    std::vector<std::pair<std::string, xt::xarray<double>>> out;
+    for (const auto& [name, t] : state) out.emplace_back(name, t.value());
+    return out;
+}
+
+// Steps `opt` (over a 2 x 3 and a 3-element parameter) once, gives parameter 1 two elements, and
+// checks that step() and load_state() refuse before changing parameter 0 or any state.
+template <class Make>
+void check_reshaped_refused(Make make, const std::string& name) {
+    INFO(name);
+    auto a = tg::full<double>({2, 3}, 1.0, true);
+    auto b = tg::full<double>({3}, 2.0, true);
+    auto opt = make(std::vector<tg::Tensor<double>>{a, b});
+    a.mutable_grad() = tg::full<double>({2, 3}, 0.5);
+    b.mutable_grad() = tg::full<double>({3}, 0.5);
+    opt.step();  // the state now holds buffers of the old shapes
+    const auto state = opt.state();
+    replace_value(b, xt::xarray<double>{7.0, 8.0});
+    b.mutable_grad() = tg::full<double>({2}, 0.5);
+    const xt::xarray<double> a_before = a.value();
+    const auto a_version = a.version();
+    const auto b_version = b.version();
+
+    CHECK_THROWS_MATCHES(opt.step(), tg::ValueError,
+                         Says(name + "::step: parameter 1 had shape [3]") && Says("now has shape [2]"));
+    CHECK(a.value() == a_before);  // parameter 0 is checked and updated first: it was not stepped
+    CHECK(a.version() == a_version);
+    CHECK(b.value() == xt::xarray<double>{7.0, 8.0});
+    CHECK(b.version() == b_version);
+    CHECK(values_of(opt.state()) == values_of(state));
+    CHECK_THROWS_MATCHES(opt.load_state(state), tg::ValueError,
+                         Says(name + "::load_state: parameter 1 had shape [3]") && Says("[2]"));
+    CHECK(values_of(opt.state()) == values_of(state));
+}
+
+}  // namespace
+
+TEST_CASE("Optimizers: a parameter whose shape changed since construction is refused, nothing written",
+          "[nn][optim][errors]") {
+    check_reshaped_refused([](auto ps) { return optim::SGD<double>(ps, {.lr = 0.1, .momentum = 0.9}); }, "SGD");
+    check_reshaped_refused([](auto ps) { return optim::Adam<double>(ps, {.lr = 0.1}); }, "Adam");
+    check_reshaped_refused([](auto ps) { return optim::AdamW<double>(ps, {.lr = 0.1}); }, "AdamW");
+
+    // The shape is the one at construction, whether or not a step has made state yet.
+    auto p = tg::ones<double>({2, 2}, true);
+    optim::SGD<double> sgd({p}, {.lr = 0.1});
+    replace_value(p, xt::xarray<double>{{1.0, 1.0, 1.0}});
+    p.mutable_grad() = tg::ones<double>({1, 3});
+    CHECK_THROWS_MATCHES(sgd.step(), tg::ValueError, Says("SGD::step: parameter 0 had shape [2, 2]") && Says("[1, 3]"));
+    CHECK(p.value() == xt::xarray<double>{{1.0, 1.0, 1.0}});
+}
+
+TEST_CASE("Optimizers: a gradient of another shape than its parameter is a ShapeError", "[nn][optim][errors]") {
+    auto p = tg::ones<double>({3}, true);
+    optim::Adam<double> adam({p}, {.lr = 0.1});
+    p.mutable_grad() = tg::ones<double>({4});
+    CHECK_THROWS_MATCHES(adam.step(), tg::ShapeError,
+                         Says("Adam::step: parameter 0 has shape [3] but its gradient has shape [4]"));
+    CHECK(p.value() == tg::ones<double>({3}).value());
+    CHECK(adam.state().size() == 1);  // only lr: no moments were made
+}
+
+TEST_CASE("Optimizers: the same tensor twice is refused, naming both indices", "[nn][optim][errors]") {
+    auto p = tg::ones<double>({2}, true);
+    auto q = tg::ones<double>({3}, true);
+    const tg::Tensor<double> alias = p;  // another handle to the same tensor
+    CHECK_THROWS_MATCHES(optim::SGD<double>({p, p}, {.lr = 0.1}), tg::ValueError,
+                         Says("SGD: parameters 0 and 1 are the same tensor (shape [2])"));
+    CHECK_THROWS_MATCHES(optim::Adam<double>({p, q, alias}), tg::ValueError,
+                         Says("Adam: parameters 0 and 2 are the same tensor"));
+    CHECK_THROWS_MATCHES(optim::AdamW<double>({q, p, q}), tg::ValueError,
+                         Says("AdamW: parameters 0 and 2 are the same tensor (shape [3])"));
+    // Equal values are not the same tensor: a copy is a parameter of its own.
+    optim::SGD<double> two({p, p.detach().requires_grad_()}, {.lr = 0.1});
+    CHECK(two.parameters().size() == 2);
+    CHECK(p.value() == tg::ones<double>({2}).value());
 }
