@@ -256,6 +256,10 @@ CheckpointExtras load_checkpoint(const std::string& dir, Module<T>& model, optim
     return load<T>(dir, model, {&optimizer, &schedule, nullptr});
 }
 
+CheckpointExtras read_checkpoint_extras(const std::string& dir) {
+    return read_extras(dir, detail::read_manifest(dir));
+}
+
 void check_checkpoint_path(const std::string& dir) {
     const detail::TempFolder probe(detail::checked_target(dir));
 }

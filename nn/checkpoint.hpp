@@ -59,6 +59,10 @@ template <class T>
 CheckpointExtras load_checkpoint(const std::string& dir, Module<T>& model, optim::Optimizer<T>& optimizer,
                                  optim::LrSchedule& schedule);
 
+/// The extras of the checkpoint in `dir`, read and checked without loading anything: to learn how
+/// to build what it will be loaded into. Throws IoError as load_checkpoint does.
+CheckpointExtras read_checkpoint_extras(const std::string& dir);
+
 /// Checks, before a long run, that save_checkpoint(dir, ...) will be able to write: `dir` is absent
 /// or a checkpoint (not a file, nor a folder of other things), and its parent folder can be created
 /// and written to (tried by creating and removing a temporary folder there). Throws IoError naming

@@ -90,6 +90,7 @@ TEST_CASE("checkpoint: extras are saved with the model and returned by load", "[
     tg::nn::save_checkpoint(ckpt, model, sgd, extras);
     CHECK(tg::nn::load_checkpoint(ckpt, model, sgd) == extras);
     CHECK(tg::nn::load_checkpoint(ckpt, model) == extras);
+    CHECK(tg::nn::read_checkpoint_extras(ckpt) == extras);
 
     SECTION("a cut extra is refused and changes nothing") {
         fs::resize_file(ckpt + "/extra/bytes", 2);
