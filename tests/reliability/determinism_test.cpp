@@ -8,7 +8,6 @@
 
 #include "snapshot.hpp"
 
-
 namespace nn = tapegrad::nn;
 using tg::TensorF;
 
@@ -66,7 +65,10 @@ TEST_CASE("determinism: the same seed gives bitwise-identical runs", "[reliabili
 
 TEST_CASE("determinism: one and two OpenBLAS threads agree to rounding, not bit for bit",
           "[reliability][determinism]") {
-    if (tapegrad::max_num_threads() < 2) SKIP("one hardware thread");
+    if (tapegrad::max_num_threads() < 2) {  // Catch2 v2 has no SKIP
+        WARN("skipped: one hardware thread");
+        return;
+    }
     const std::size_t before = tapegrad::get_num_threads();
     tapegrad::set_num_threads(1);
     const Run one = train(9, 192, 6), one_again = train(9, 192, 6);
