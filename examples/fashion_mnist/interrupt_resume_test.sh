@@ -11,7 +11,7 @@ program=$1
 work=$2
 rm -rf "$work"
 mkdir -p "$work"
-run=(--epochs 3 --limit 20000 --batch-size 64 --threads 1 --seed 5)
+run=(--epochs 3 --limit 12000 --batch-size 64 --threads 1 --seed 5)
 
 fail() {
     echo "FAIL: $*" >&2
@@ -54,7 +54,7 @@ interrupt() {
 }
 
 "$program" "${run[@]}" --out "$work/full" >"$work/full.log" 2>&1 || fail "uninterrupted run: $(cat "$work/full.log")"
-# The signal usually lands among epoch 2's 313 steps; a few tries make sure that case is covered.
+# The signal usually lands among epoch 2's 188 steps; a few tries make sure that case is covered.
 for attempt in 1 2 3; do
     interrupt "sigint$attempt" INT "epoch 1/3:" 130
     grep -q "stopped after step" "$work/sigint$attempt.log" && break

@@ -21,7 +21,8 @@ replaced atomically after every epoch), and curve.png when gnuplot is installed.
 
 Ctrl-C (SIGINT) or SIGTERM: the current step finishes, the checkpoint is written, the program
 says how to resume and exits with 130 (SIGINT) or 143 (SIGTERM). A second signal ends it at once;
-the previous checkpoint stays intact. --resume continues bit for bit where the run stopped.
+the previous checkpoint stays intact. --resume continues from the step where the run stopped,
+bit for bit as if it had not stopped (with the same --threads).
 
   --epochs N        training epochs (default 20)
   --batch-size N    minibatch size (default 128)
@@ -32,8 +33,8 @@ the previous checkpoint stays intact. --resume continues bit for bit where the r
   --data DIR        folder of the gzipped IDX files (default /usr/share/datasets/fashion-mnist)
   --out DIR         output folder (default out/fashion_mnist)
   --limit N         train on the first N samples only, e.g. for a quick check (default: all)
-  --resume DIR      continue the run saved in checkpoint folder DIR (e.g. out/fashion_mnist/checkpoint);
-                    its settings fill in the flags not given, and a flag that differs is refused
+  --resume DIR      continue the run saved in the checkpoint folder DIR (out/fashion_mnist/checkpoint);
+                    its settings fill in the flags not given; a flag that differs is refused
   --help            this text
 )";
 
