@@ -1,7 +1,11 @@
 #include "autograd/random.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <numbers>
+#include <sstream>
+
+#include "autograd/errors.hpp"
 
 #include "autograd/errors.hpp"
 
@@ -34,6 +38,34 @@ std::uint64_t Generator::below(std::uint64_t n) {
     do r = engine_();
     while (r >= limit);
     return r % n;
+}
+
+std::string Generator::state() const {
+    std::ostringstream out;
+    out << engine_;
+    // fmt's shortest form reads back to the same double, so the spare survives bit for bit.
+    out << fmt::format(" {} {}", has_spare_ ? 1 : 0, spare_);
+    return out.str();
+}
+
+void Generator::set_state(const std::string& state) {
+    std::istringstream in(state);
+    std::mt19937_64 engine;
+    int has_spare = -1;
+    std::string spare_text;
+    in >> engine >> has_spare >> spare_text;
+    if (!in || (has_spare != 0 && has_spare != 1))
+        fail<ValueError>("Generator::set_state: state ({} characters) is not a Generator::state() string",
+                         state.size());
+    double spare = 0;
+    const auto [end, ec] = std::from_chars(spare_text.data(), spare_text.data() + spare_text.size(), spare);
+    std::string rest;
+    if (ec != std::errc() || end != spare_text.data() + spare_text.size() || (in >> rest))
+        fail<ValueError>("Generator::set_state: state ends in '{}', not a spare normal value alone",
+                         spare_text.substr(0, 40));
+    engine_ = engine;
+    has_spare_ = has_spare == 1;
+    spare_ = spare;
 }
 
 }  // namespace tapegrad

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 
 namespace tapegrad {
 
@@ -25,6 +26,12 @@ public:
     /// drawing nothing.
     std::uint64_t below(std::uint64_t n);
     std::mt19937_64& engine() noexcept { return engine_; }
+
+    /// The whole state as text (the engine's standard text form, then the normal() spare), so that a
+    /// resumed run draws exactly what the uninterrupted one would: set_state(state()) changes nothing.
+    std::string state() const;
+    /// Restores a state() string; throws ValueError naming the first bad part (nothing changes then).
+    void set_state(const std::string& state);
 
 private:
     std::mt19937_64 engine_;

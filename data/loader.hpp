@@ -85,6 +85,9 @@ public:
     /// How many epochs have been started.
     std::size_t epochs() const noexcept { return epochs_; }
     const LoaderOptions& options() const noexcept { return options_; }
+    /// The generator that draws each epoch's order. Checkpoint its state() between epochs and
+    /// set_state() it when resuming: the next epoch() then draws the order an uninterrupted run would.
+    Generator& generator() noexcept { return gen_; }
 
 private:
     const Dataset<T>* data_;

@@ -1,145 +1,65 @@
 #include "nn/checkpoint.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <map>
-#include <sstream>
+#include <iterator>
 
 #include "data/npy.hpp"
+#include "nn/checkpoint_folder.hpp"
+#include "nn/checkpoint_manifest.hpp"
 
 namespace tapegrad::nn {
 namespace {
 
 namespace fs = std::filesystem;
+using detail::Manifest;
+using detail::ManifestEntry;
 
-constexpr const char* kFormat = "tapegrad checkpoint v1";
-
-struct Entry {
-    std::string name;
-    Shape shape;
+/// What a save or load covers besides the model; null members are left out.
+template <class Optimizer, class Schedule>
+struct Parts {
+    Optimizer* optimizer = nullptr;
+    Schedule* schedule = nullptr;
+    const CheckpointExtras* extras = nullptr;
 };
-
-struct Manifest {
-    std::string dtype;
-    std::vector<Entry> parameters;
-    std::string optimizer;  // empty: no optimiser state
-    std::vector<Entry> state;
-};
-
-std::string shape_token(const Shape& shape) {
-    return fmt::format("[{}]", fmt::join(shape, ","));
-}
 
 /// Names become file names and manifest tokens: no path separators, spaces or empty names.
+template <class E = IoError>
 void check_name(const std::string& dir, const char* kind, const std::string& name) {
-    const bool ok = !name.empty() && name != "." && name != ".." && name.find_first_of("/ \t\n") == std::string::npos;
-    if (!ok) fail<IoError>("checkpoint '{}': {} name '{}' cannot be a file name", dir, kind, name);
+    const bool ok = !name.empty() && name != "." && name != ".." && name.find_first_of("/ \t\n\r") == std::string::npos;
+    if (!ok) fail<E>("checkpoint '{}': {} name '{}' cannot be a file name", dir, kind, name);
 }
 
-void sync_path(const fs::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY);
-    const bool ok = fd >= 0 && ::fsync(fd) == 0;
-    if (fd >= 0) ::close(fd);
-    if (!ok) fail<IoError>("checkpoint: cannot sync '{}': {}", path.string(), std::strerror(errno));
-}
-
-void write_manifest(const fs::path& path, const Manifest& m) {
-    std::ostringstream out;
-    out << kFormat << "\ndtype " << m.dtype << "\n";
-    for (const auto& p : m.parameters) out << "parameter " << p.name << " " << shape_token(p.shape) << "\n";
-    if (!m.optimizer.empty()) out << "optimizer " << m.optimizer << "\n";
-    for (const auto& s : m.state) out << "state " << s.name << " " << shape_token(s.shape) << "\n";
-    {
-        std::ofstream file(path, std::ios::binary);
-        file << out.str();
-        if (!file.flush()) fail<IoError>("checkpoint: cannot write '{}'", path.string());
+/// An optimiser over tensors that are not the model's parameters makes a checkpoint no model can
+/// load (and a load into it would train tensors the model never uses).
+template <class T>
+void check_optimizer_owned(const char* function, const std::string& dir, const Module<T>& model,
+                           const optim::Optimizer<T>& optimizer) {
+    const auto named = model.named_parameters();
+    const auto& params = optimizer.parameters();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        const auto same = [&](const auto& np) { return np.second.same(params[i]); };
+        if (std::any_of(named.begin(), named.end(), same)) continue;
+        std::vector<std::string> shapes;
+        for (const auto& [name, p] : named) shapes.push_back(name + " " + shape_str(p.shape()));
+        fail<ValueError>(
+            "{} '{}': {} parameter {} (shape {}) is not one of the model's parameters ({}); build the optimizer "
+            "over model.parameters()",
+            function, dir, optimizer.name(), i, shape_str(params[i].shape()), fmt::join(shapes, ", "));
     }
-    sync_path(path);
 }
 
-Shape parse_shape_token(const std::string& where, const std::string& token) {
-    if (token.size() < 2 || token.front() != '[' || token.back() != ']')
-        fail<IoError>("{}: '{}' is not a shape", where, token);
-    Shape shape;
-    std::istringstream in(token.substr(1, token.size() - 2));
-    for (std::string part; std::getline(in, part, ',');) {
-        // 19 digits always fit a 64-bit size: std::stoull would throw std::out_of_range beyond.
-        if (part.empty() || part.size() > 19 || part.find_first_not_of("0123456789") != std::string::npos)
-            fail<IoError>("{}: '{}' is not a shape", where, token);
-        shape.push_back(std::stoull(part));
-    }
-    return shape;
-}
-
-Manifest read_manifest(const std::string& dir) {
-    const fs::path path = fs::path(dir) / "manifest.txt";
-    std::ifstream in(path);
-    if (!in) fail<IoError>("checkpoint '{}': cannot open '{}' (not a tapegrad checkpoint?)", dir, path.string());
-    std::string line;
-    std::getline(in, line);
-    if (line != kFormat)
-        fail<IoError>("checkpoint '{}': '{}' starts with '{}', not '{}'", dir, path.string(), line.substr(0, 40),
-                      kFormat);
-    Manifest m;
-    for (std::size_t number = 2; std::getline(in, line); ++number) {
-        const std::string where = fmt::format("checkpoint '{}': {} line {}", dir, path.string(), number);
-        std::istringstream words(line);
-        std::string kind, name, shape, extra;
-        words >> kind >> name >> shape >> extra;
-        const bool tensor = kind == "parameter" || kind == "state";
-        if (name.empty() || !extra.empty() || tensor == shape.empty() ||
-            !(tensor || kind == "dtype" || kind == "optimizer"))
-            fail<IoError>("{}: cannot parse '{}'", where, line);
-        if (kind == "dtype") m.dtype = name;
-        if (kind == "optimizer") m.optimizer = name;
-        if (kind == "parameter") m.parameters.push_back({name, parse_shape_token(where, shape)});
-        if (kind == "state") m.state.push_back({name, parse_shape_token(where, shape)});
-    }
-    return m;
-}
-
-/// Moves the finished temporary folder to `target`: one atomic exchange when the target exists.
-void replace_dir(const fs::path& tmp, const fs::path& target) {
-    std::error_code ec;
-    if (!fs::exists(target, ec)) {
-        fs::rename(tmp, target, ec);
-        if (ec)
-            fail<IoError>("checkpoint '{}': cannot rename '{}' to it: {}", target.string(), tmp.string(), ec.message());
-    } else if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0) {
-        if (errno != EINVAL && errno != ENOSYS)
-            fail<IoError>("checkpoint '{}': cannot replace it: {}", target.string(), std::strerror(errno));
-        // The file system cannot exchange: move the old one aside, the new one in, in two steps.
-        const fs::path old = tmp.string() + ".old";
-        fs::rename(target, old, ec);
-        if (!ec) fs::rename(tmp, target, ec);
-        if (ec) fail<IoError>("checkpoint '{}': cannot replace it: {}", target.string(), ec.message());
-        fs::remove_all(old, ec);
-    }
-    fs::remove_all(tmp, ec);  // after an exchange, tmp holds the previous checkpoint
-    sync_path(target.parent_path().empty() ? fs::path(".") : target.parent_path());
-}
-
-/// `dir` without a trailing separator; refuses to replace a folder that is not a checkpoint.
-fs::path checked_target(const std::string& dir) {
-    fs::path target = fs::path(dir).lexically_normal();
-    if (!target.has_filename()) target = target.parent_path();
-    std::error_code ec;
-    if (fs::exists(target, ec) &&
-        !(fs::is_directory(target, ec) && (fs::is_empty(target, ec) || fs::exists(target / "manifest.txt", ec))))
-        fail<IoError>("checkpoint '{}': it exists and is not a checkpoint; refusing to replace it", dir);
-    return target;
+void check_schedule_owned(const char* function, const std::string& dir, const optim::LrSchedule& schedule,
+                          const optim::OptimizerBase& optimizer) {
+    if (&schedule.optimizer() != &optimizer)
+        fail<ValueError>("{} '{}': the schedule {} sets the lr of another optimizer than the {} given", function, dir,
+                         schedule.to_string(), optimizer.name());
 }
 
 template <class T>
 void write_tensors(const fs::path& folder, const char* kind,
-                   const std::vector<std::pair<std::string, Tensor<T>>>& named, std::vector<Entry>& entries) {
+                   const std::vector<std::pair<std::string, Tensor<T>>>& named, std::vector<ManifestEntry>& entries) {
     std::error_code ec;
     fs::create_directories(folder, ec);
     if (ec) fail<IoError>("checkpoint: cannot create '{}': {}", folder.string(), ec.message());
@@ -148,33 +68,62 @@ void write_tensors(const fs::path& folder, const char* kind,
         write_npy<T>((folder / (name + ".npy")).string(), tensor.value(), /*sync=*/true);
         entries.push_back({name, tensor.shape()});
     }
-    sync_path(folder);
+    detail::sync_path(folder);
+}
+
+void write_extras(const fs::path& folder, const CheckpointExtras& extras, std::vector<ManifestEntry>& entries) {
+    if (extras.empty()) return;
+    std::error_code ec;
+    fs::create_directories(folder, ec);
+    if (ec) fail<IoError>("checkpoint: cannot create '{}': {}", folder.string(), ec.message());
+    for (const auto& [name, bytes] : extras) {
+        const fs::path file = folder / name;
+        {
+            std::ofstream out(file, std::ios::binary);
+            out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+            if (!out.flush()) fail<IoError>("checkpoint: cannot write '{}'", file.string());
+        }
+        detail::sync_path(file);
+        entries.push_back({name, {bytes.size()}});
+    }
+    detail::sync_path(folder);
 }
 
 template <class T>
-void save(const std::string& dir, const Module<T>& model, const optim::Optimizer<T>* optimizer) {
-    static std::atomic<unsigned> counter{0};
-    const fs::path target = checked_target(dir);
-    const fs::path parent = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-    const fs::path tmp = parent / fmt::format(".{}.tmp-{}-{}", target.filename().string(), ::getpid(), counter++);
-    std::error_code ec;
-    fs::create_directories(parent, ec);
-    try {
-        Manifest m{dtype_name<T>(), {}, optimizer ? optimizer->name() : "", {}};
-        write_tensors<T>(tmp / "model", "parameter", model.named_parameters(), m.parameters);
-        if (optimizer) write_tensors<T>(tmp / "optimizer", "optimizer state", optimizer->state(), m.state);
-        write_manifest(tmp / "manifest.txt", m);
-        sync_path(tmp);
-        replace_dir(tmp, target);
-    } catch (...) {
-        fs::remove_all(tmp, ec);
-        throw;
+void save(const std::string& dir, const Module<T>& model,
+          const Parts<const optim::Optimizer<T>, const optim::LrSchedule>& parts) {
+    const fs::path target = detail::checked_target(dir);
+    if (parts.optimizer) check_optimizer_owned("save_checkpoint", dir, model, *parts.optimizer);
+    if (parts.schedule) {
+        check_schedule_owned("save_checkpoint", dir, *parts.schedule, *parts.optimizer);
+        check_name<ValueError>(dir, "schedule", parts.schedule->name());
     }
+    if (parts.extras)
+        for (const auto& [name, bytes] : *parts.extras) check_name<ValueError>(dir, "extra", name);
+
+    detail::TempFolder tmp(target);
+    Manifest m;
+    m.dtype = dtype_name<T>();
+    write_tensors<T>(tmp.path() / "model", "parameter", model.named_parameters(), m.parameters);
+    if (parts.optimizer) {
+        m.optimizer = parts.optimizer->name();
+        m.lr = parts.optimizer->lr();
+        write_tensors<T>(tmp.path() / "optimizer", "optimizer state", parts.optimizer->state(), m.state);
+    }
+    if (parts.schedule) {
+        m.schedule = parts.schedule->name();
+        m.schedule_epoch = parts.schedule->state().epoch;
+        m.base_lr = parts.schedule->state().base_lr;
+    }
+    if (parts.extras) write_extras(tmp.path() / "extra", *parts.extras, m.extras);
+    detail::write_manifest(tmp.path() / "manifest.txt", m);
+    detail::sync_path(tmp.path());
+    detail::replace_dir(tmp.path(), target);
 }
 
 /// Reads one tensor file and checks its shape against what the caller expects.
 template <class T>
-xt::xarray<T> read_checked(const std::string& dir, const fs::path& file, const char* kind, const Entry& entry,
+xt::xarray<T> read_checked(const std::string& dir, const fs::path& file, const char* kind, const ManifestEntry& entry,
                            const Shape& expected) {
     xt::xarray<T> value;
     try {
@@ -227,48 +176,104 @@ typename optim::Optimizer<T>::State read_state(const std::string& dir, const Man
     return state;
 }
 
+optim::LrScheduleState read_schedule(const std::string& dir, const Manifest& m, const optim::LrSchedule& schedule) {
+    if (m.schedule != schedule.name())
+        fail<IoError>("checkpoint '{}': it holds {}, the schedule is {}", dir,
+                      m.schedule.empty() ? "no schedule" : m.schedule + " state", schedule.to_string());
+    return {m.schedule_epoch, m.base_lr};
+}
+
+CheckpointExtras read_extras(const std::string& dir, const Manifest& m) {
+    CheckpointExtras extras;
+    for (const auto& entry : m.extras) {
+        check_name(dir, "extra", entry.name);
+        const fs::path file = fs::path(dir) / "extra" / entry.name;
+        std::ifstream in(file, std::ios::binary);
+        if (!in) fail<IoError>("checkpoint '{}': cannot open extra '{}'", dir, file.string());
+        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (bytes.size() != entry.shape.at(0))
+            fail<IoError>("checkpoint '{}': extra '{}' holds {} bytes, the manifest says {}", dir, file.string(),
+                          bytes.size(), entry.shape.at(0));
+        extras[entry.name] = std::move(bytes);
+    }
+    return extras;
+}
+
 template <class T>
-void load(const std::string& dir, Module<T>& model, optim::Optimizer<T>* optimizer) {
-    const Manifest m = read_manifest(dir);
+CheckpointExtras load(const std::string& dir, Module<T>& model,
+                      const Parts<optim::Optimizer<T>, optim::LrSchedule>& parts) {
+    if (parts.optimizer) check_optimizer_owned("load_checkpoint", dir, model, *parts.optimizer);
+    if (parts.schedule) check_schedule_owned("load_checkpoint", dir, *parts.schedule, *parts.optimizer);
+    const Manifest m = detail::read_manifest(dir);
     if (m.dtype != dtype_name<T>())
         fail<IoError>("checkpoint '{}': it holds {} tensors, the model is {}", dir, m.dtype, dtype_name<T>());
     std::vector<xt::xarray<T>> values = read_parameters(dir, m, model);
-    if (optimizer) {
+    const auto schedule_state = parts.schedule ? read_schedule(dir, m, *parts.schedule) : optim::LrScheduleState{};
+    CheckpointExtras extras = read_extras(dir, m);
+    if (parts.optimizer) {
         // load_state checks everything before it changes anything, so a refusal leaves it as it was.
         try {
-            optimizer->load_state(read_state(dir, m, *optimizer));
+            parts.optimizer->load_state(read_state(dir, m, *parts.optimizer));
         } catch (const ValueError& e) {
             fail<IoError>("checkpoint '{}': the optimizer refuses its state: {}", dir, e.what());
         }
     }
+    // Nothing below can throw: every value was checked when read.
     std::size_t i = 0;
     for (auto& [name, param] : model.named_parameters()) param.mutable_value() = std::move(values[i++]);
+    if (parts.schedule) parts.schedule->load_state(schedule_state);
+    if (parts.optimizer && m.lr) parts.optimizer->set_lr(*m.lr);  // exact, where state's "lr" is rounded
+    return extras;
 }
 
 }  // namespace
 
 template <class T>
 void save_checkpoint(const std::string& dir, const Module<T>& model) {
-    save<T>(dir, model, nullptr);
+    save<T>(dir, model, {});
 }
 template <class T>
-void save_checkpoint(const std::string& dir, const Module<T>& model, const optim::Optimizer<T>& optimizer) {
-    save<T>(dir, model, &optimizer);
+void save_checkpoint(const std::string& dir, const Module<T>& model, const optim::Optimizer<T>& optimizer,
+                     const CheckpointExtras& extras) {
+    save<T>(dir, model, {&optimizer, nullptr, &extras});
 }
 template <class T>
-void load_checkpoint(const std::string& dir, Module<T>& model) {
-    load<T>(dir, model, nullptr);
+void save_checkpoint(const std::string& dir, const Module<T>& model, const optim::Optimizer<T>& optimizer,
+                     const optim::LrSchedule& schedule, const CheckpointExtras& extras) {
+    save<T>(dir, model, {&optimizer, &schedule, &extras});
 }
 template <class T>
-void load_checkpoint(const std::string& dir, Module<T>& model, optim::Optimizer<T>& optimizer) {
-    load<T>(dir, model, &optimizer);
+CheckpointExtras load_checkpoint(const std::string& dir, Module<T>& model) {
+    return load<T>(dir, model, {});
+}
+template <class T>
+CheckpointExtras load_checkpoint(const std::string& dir, Module<T>& model, optim::Optimizer<T>& optimizer) {
+    return load<T>(dir, model, {&optimizer, nullptr, nullptr});
+}
+template <class T>
+CheckpointExtras load_checkpoint(const std::string& dir, Module<T>& model, optim::Optimizer<T>& optimizer,
+                                 optim::LrSchedule& schedule) {
+    return load<T>(dir, model, {&optimizer, &schedule, nullptr});
+}
+
+CheckpointExtras read_checkpoint_extras(const std::string& dir) {
+    return read_extras(dir, detail::read_manifest(dir));
+}
+
+void check_checkpoint_path(const std::string& dir) {
+    const detail::TempFolder probe(detail::checked_target(dir));
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                                                         \
     template void save_checkpoint<T>(const std::string&, const Module<T>&);                             \
-    template void save_checkpoint<T>(const std::string&, const Module<T>&, const optim::Optimizer<T>&); \
-    template void load_checkpoint<T>(const std::string&, Module<T>&);                                   \
-    template void load_checkpoint<T>(const std::string&, Module<T>&, optim::Optimizer<T>&);
+    template void save_checkpoint<T>(const std::string&, const Module<T>&, const optim::Optimizer<T>&,  \
+                                     const CheckpointExtras&);                                          \
+    template void save_checkpoint<T>(const std::string&, const Module<T>&, const optim::Optimizer<T>&,  \
+                                     const optim::LrSchedule&, const CheckpointExtras&);                \
+    template CheckpointExtras load_checkpoint<T>(const std::string&, Module<T>&);                       \
+    template CheckpointExtras load_checkpoint<T>(const std::string&, Module<T>&, optim::Optimizer<T>&); \
+    template CheckpointExtras load_checkpoint<T>(const std::string&, Module<T>&, optim::Optimizer<T>&,  \
+                                                 optim::LrSchedule&);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 #undef TAPEGRAD_INSTANTIATE

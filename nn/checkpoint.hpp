@@ -1,35 +1,72 @@
-// Checkpoints: a model's named parameters and its optimiser's state, as a folder of .npy files.
+// Checkpoints: a model's named parameters, its optimiser's and lr schedule's state, and named
+// extras of the caller's, as one folder of .npy and text files replaced atomically.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "nn/module.hpp"
 #include "nn/optimizer.hpp"
+#include "nn/schedule.hpp"
 
 namespace tapegrad::nn {
 
-/// Saves every named parameter (and the optimiser's state()) into the folder `dir`:
-///   dir/manifest.txt            "tapegrad checkpoint v1", the dtype, one line per tensor:
-///                               "parameter <name> <shape>", "optimizer <name>", "state <entry> <shape>"
+/// What else a training program must keep in step with its weights (the epoch, the data order's
+/// Generator::state(), the curve so far...), saved in the same atomic unit: name -> bytes.
+/// Names are file names (no '/', spaces or newlines); the bytes are anything.
+using CheckpointExtras = std::map<std::string, std::string>;
+
+/// Saves every named parameter (and the optimiser's state(), the schedule's state(), the extras)
+/// into the folder `dir`:
+///   dir/manifest.txt            "tapegrad checkpoint v2", the dtype, one line per item (see
+///                               nn/checkpoint_manifest.hpp): parameters and state entries with
+///                               their shapes, the optimiser with its exact lr, the schedule's
+///                               kind, epoch and base lr, each extra with its size
 ///   dir/model/<name>.npy        one per parameter, named as named_parameters() ("0.weight", ...)
 ///   dir/optimizer/<entry>.npy   one per state() entry ("lr", "step.0", "exp_avg.0", ...)
+///   dir/extra/<name>            one per extra, its bytes as given
 /// The .npy files are NumPy's format 1.0 (numpy.load reads them). Saving is atomic: everything is
-/// written (and fsync'ed) into a temporary sibling folder that then replaces `dir` by rename, so
-/// `dir` holds either the old checkpoint or the new one. An existing `dir` that is not a
-/// checkpoint is never replaced. Throws IoError (the temporary folder is removed).
+/// written (and fsync'ed) into a locked temporary sibling folder ".<dir>.tmp-<pid>-<n>" that then
+/// replaces `dir` by rename, so `dir` holds either the old checkpoint or the new one. The temporary
+/// folder is removed when the save throws; those of saves that were killed (a signal, a power cut)
+/// are removed by the next save of the same `dir`, unless a live process still holds them.
+/// Throws IoError when writing fails or `dir` exists and is not a checkpoint (never replaced), and
+/// ValueError, writing nothing, for an optimiser with a parameter that is not one of the model's
+/// (no model could load it), a schedule of another optimiser, or an extra's name that cannot be a
+/// file name.
 template <class T>
 void save_checkpoint(const std::string& dir, const Module<T>& model);
 template <class T>
-void save_checkpoint(const std::string& dir, const Module<T>& model, const optim::Optimizer<T>& optimizer);
+void save_checkpoint(const std::string& dir, const Module<T>& model, const optim::Optimizer<T>& optimizer,
+                     const CheckpointExtras& extras = {});
+template <class T>
+void save_checkpoint(const std::string& dir, const Module<T>& model, const optim::Optimizer<T>& optimizer,
+                     const optim::LrSchedule& schedule, const CheckpointExtras& extras = {});
 
-/// Loads a checkpoint saved by save_checkpoint into a model built the same way (and its
-/// optimiser). Everything is read and checked before anything changes: a missing, foreign,
-/// truncated or extended file, another dtype, a parameter missing from either side, another shape,
-/// or optimiser state of another optimiser throws IoError naming the file, the parameter and the
-/// shapes, and leaves the model and the optimiser as they were.
+/// Loads a checkpoint saved by save_checkpoint into a model built the same way (and its optimiser
+/// and schedule, whose kind and settings are the caller's); returns the extras saved with it.
+/// Everything is read and checked before anything changes: a missing, foreign, truncated or
+/// extended file, another dtype, a parameter missing from either side, another shape, optimiser
+/// state of another optimiser, no schedule or one of another kind throws IoError naming the file,
+/// the parameter and the shapes; an optimiser over other tensors than the model's, or a schedule
+/// of another optimiser, throws ValueError. Either way the model, the optimiser and the schedule
+/// stay as they were. The optimiser's lr comes back exactly (v1 checkpoints: rounded to the dtype).
 template <class T>
-void load_checkpoint(const std::string& dir, Module<T>& model);
+CheckpointExtras load_checkpoint(const std::string& dir, Module<T>& model);
 template <class T>
-void load_checkpoint(const std::string& dir, Module<T>& model, optim::Optimizer<T>& optimizer);
+CheckpointExtras load_checkpoint(const std::string& dir, Module<T>& model, optim::Optimizer<T>& optimizer);
+template <class T>
+CheckpointExtras load_checkpoint(const std::string& dir, Module<T>& model, optim::Optimizer<T>& optimizer,
+                                 optim::LrSchedule& schedule);
+
+/// The extras of the checkpoint in `dir`, read and checked without loading anything: to learn how
+/// to build what it will be loaded into. Throws IoError as load_checkpoint does.
+CheckpointExtras read_checkpoint_extras(const std::string& dir);
+
+/// Checks, before a long run, that save_checkpoint(dir, ...) will be able to write: `dir` is absent
+/// or a checkpoint (not a file, nor a folder of other things), and its parent folder can be created
+/// and written to (tried by creating and removing a temporary folder there). Throws IoError naming
+/// the path and the reason.
+void check_checkpoint_path(const std::string& dir);
 
 }  // namespace tapegrad::nn

@@ -12,6 +12,19 @@ void LrSchedule::set_epoch(std::size_t epoch) {
     optimizer_.set_lr(lr_at(epoch));
 }
 
+std::string LrSchedule::name() const {
+    const std::string text = to_string();
+    return text.substr(0, text.find('('));
+}
+
+void LrSchedule::load_state(const LrScheduleState& state) {
+    const std::string kind = name();
+    check_option(state.base_lr >= 0 && std::isfinite(state.base_lr), kind.c_str(), "base_lr", state.base_lr,
+                 ">= 0 and finite");
+    base_lr_ = state.base_lr;
+    set_epoch(state.epoch);
+}
+
 StepLR::StepLR(OptimizerBase& optimizer, std::size_t step_size, double gamma)
     : LrSchedule(optimizer), step_size_(step_size), gamma_(gamma) {
     check_option(step_size > 0, "StepLR", "step_size", static_cast<double>(step_size), "> 0");

@@ -10,6 +10,13 @@
 
 namespace tapegrad::optim {
 
+/// What a checkpoint keeps of a schedule: with the same kind and settings rebuilt by the caller,
+/// this is everything that changes as training goes.
+struct LrScheduleState {
+    std::size_t epoch = 0;  // step() calls so far
+    double base_lr = 0;     // the lr the schedule started from
+};
+
 class LrSchedule {
 public:
     virtual ~LrSchedule() = default;
@@ -23,6 +30,15 @@ public:
     /// The lr at a given epoch; epoch 0 gives base_lr.
     virtual double lr_at(std::size_t epoch) const = 0;
     virtual std::string to_string() const = 0;
+    /// The kind, "StepLR" or "CosineAnnealingLR": to_string() up to its '('.
+    virtual std::string name() const;
+    /// The optimiser whose lr this schedule sets.
+    const OptimizerBase& optimizer() const noexcept { return optimizer_; }
+
+    LrScheduleState state() const { return {epoch_, base_lr_}; }
+    /// Restores a state() and sets the optimiser's lr for its epoch. Throws ValueError for a negative
+    /// or non-finite base_lr, changing nothing.
+    void load_state(const LrScheduleState& state);
 
 protected:
     explicit LrSchedule(OptimizerBase& optimizer) : optimizer_(optimizer), base_lr_(optimizer.lr()) {}

@@ -2,6 +2,8 @@ target_sources(tapegrad PRIVATE
   nn/activations.cpp
   nn/adam.cpp
   nn/checkpoint.cpp
+  nn/checkpoint_folder.cpp
+  nn/checkpoint_manifest.cpp
   nn/clip_grad.cpp
   nn/dense.cpp
   nn/init.cpp

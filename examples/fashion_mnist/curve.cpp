@@ -30,15 +30,16 @@ std::string quoted(const std::filesystem::path& p) {
 
 }  // namespace
 
-CurveWriter::CurveWriter(const std::filesystem::path& csv) : file_(csv) {
-    if (!file_) tapegrad::fail<tapegrad::IoError>("cannot write '{}'", csv.string());
-    file_ << "epoch,train_loss,test_loss,test_accuracy,seconds\n" << std::flush;
+CurveWriter::CurveWriter(const std::filesystem::path& csv, const std::string& text)
+    : file_(csv), text_(text.empty() ? "epoch,train_loss,test_loss,test_accuracy,seconds\n" : text) {
+    if (!(file_ << text_ << std::flush)) tapegrad::fail<tapegrad::IoError>("cannot write '{}'", csv.string());
 }
 
 void CurveWriter::add(const EpochStats& s) {
-    file_ << fmt::format("{},{:.6f},{:.6f},{:.6f},{:.3f}\n", s.epoch, s.train_loss, s.test_loss, s.test_accuracy,
-                         s.seconds)
-          << std::flush;
+    const std::string row =
+        fmt::format("{},{:.6f},{:.6f},{:.6f},{:.3f}\n", s.epoch, s.train_loss, s.test_loss, s.test_accuracy, s.seconds);
+    file_ << row << std::flush;
+    text_ += row;
 }
 
 bool plot_curve(const std::filesystem::path& csv, const std::filesystem::path& png) {

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
+#include <string>
 
 namespace fashion {
 
@@ -19,11 +20,15 @@ struct EpochStats {
 /// epoch, flushed as it goes (so an interrupted run keeps its curve).
 class CurveWriter {
 public:
-    explicit CurveWriter(const std::filesystem::path& csv);
+    /// Starts the file with `text()` of an earlier writer (a resumed run), or the header alone.
+    explicit CurveWriter(const std::filesystem::path& csv, const std::string& text = "");
     void add(const EpochStats& stats);
+    /// Everything written so far, header included (what a checkpoint keeps).
+    const std::string& text() const noexcept { return text_; }
 
 private:
     std::ofstream file_;
+    std::string text_;
 };
 
 /// Plots the CSV into `png` (losses and test accuracy against the epoch) if `gnuplot` is on PATH;

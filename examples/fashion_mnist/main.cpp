@@ -1,6 +1,8 @@
 // The main job: an MLP 784-256-128-10 with ReLU, trained on Fashion-MNIST with Adam and
-// cross-entropy on logits. Reports test accuracy per epoch; writes a checkpoint, the training
-// curve as CSV and, with gnuplot installed, as a PNG.  fashion_mnist --help lists the flags.
+// cross-entropy on logits. Reports test accuracy per epoch; after every epoch, atomically replaces
+// a checkpoint holding everything a resumed run needs; writes the training curve as CSV and, with
+// gnuplot installed, as a PNG. Ctrl-C stops after the current step with a checkpoint; --resume
+// continues from it bit for bit.  fashion_mnist --help lists the flags.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -10,12 +12,15 @@
 #include <fmt/format.h>
 
 #include "curve.hpp"
+#include "interrupt.hpp"
 #include "nn/checkpoint.hpp"
 #include "options.hpp"
 #include "progress.hpp"
+#include "run_state.hpp"
 #include "tapegrad.hpp"
 
 namespace tg = tapegrad;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -45,27 +50,173 @@ Evaluation evaluate(tg::nn::Module<float>& model, const tg::Dataset<float>& data
     return {loss_sum / n, static_cast<double>(correct) / n};
 }
 
-/// One pass over the training set; returns the mean training loss.
-double train_epoch(tg::nn::Module<float>& model, tg::optim::Optimizer<float>& optimizer, tg::DataLoader<float>& loader,
-                   fashion::ProgressBar& bar) {
-    model.train();
-    double loss_sum = 0;
-    std::size_t seen = 0;
-    std::size_t done = 0;
-    for (const auto& [x, y] : loader.epoch()) {
-        optimizer.zero_grad();
-        const tg::Tensor<float> loss = tg::cross_entropy(model(x), y);
-        loss.backward();
-        optimizer.step();
-        loss_sum += loss.item() * static_cast<double>(y.size());
-        seen += y.size();
-        bar.update(++done, loss_sum / static_cast<double>(seen), seen);
+/// Everything training changes, built the same way afresh and when resuming (a checkpoint then
+/// overwrites the values). Not copyable: the schedule refers to the optimiser.
+struct Trainer {
+    Trainer(const fashion::Options& o, const tg::Dataset<float>& train)
+        : gen(o.seed),
+          model(tg::nn::mlp<float>({train.features(), 256, 128, 10}, tg::nn::Activation::ReLU, gen)),
+          adam(model.parameters(), {.lr = o.lr}),
+          loader(train, {.batch_size = o.batch_size, .seed = o.seed + 1}) {
+        if (o.schedule == "cosine") schedule = std::make_unique<tg::optim::CosineAnnealingLR>(adam, o.epochs);
     }
-    return loss_sum / static_cast<double>(seen);
+    Trainer(const Trainer&) = delete;
+
+    void save(const fs::path& dir, const fashion::Options& o, const fashion::Progress& p) const {
+        const auto extras = fashion::to_extras(o, p);
+        if (schedule) tg::nn::save_checkpoint(dir.string(), model, adam, *schedule, extras);
+        if (!schedule) tg::nn::save_checkpoint(dir.string(), model, adam, extras);
+    }
+    tg::nn::CheckpointExtras load(const std::string& dir) {
+        return schedule ? tg::nn::load_checkpoint(dir, model, adam, *schedule)
+                        : tg::nn::load_checkpoint(dir, model, adam);
+    }
+
+    tg::Generator gen;
+    tg::nn::Sequential<float> model;
+    tg::optim::Adam<float> adam;
+    std::unique_ptr<tg::optim::LrSchedule> schedule;
+    tg::DataLoader<float> loader;
+};
+
+/// Takes the steps left in epoch p.epoch + 1, updating p after each. Returns false when a signal
+/// asked to stop (after the step in progress).
+bool train_steps(Trainer& t, fashion::Progress& p, fashion::ProgressBar& bar) {
+    t.model.train();
+    t.loader.generator().set_state(p.rng);  // the order of this epoch, resumed or not
+    t.loader.epoch();
+    for (std::size_t samples = 0; p.step < t.loader.size(); ++p.step) {
+        if (fashion::interrupt_signal()) return false;
+        const auto [x, y] = t.loader.batch(p.step);
+        t.adam.zero_grad();
+        const tg::Tensor<float> loss = tg::cross_entropy(t.model(x), y);
+        loss.backward();
+        t.adam.step();
+        p.loss_sum += loss.item() * static_cast<double>(y.size());
+        p.seen += y.size();
+        samples += y.size();
+        bar.update(p.step + 1, p.loss_sum / static_cast<double>(p.seen), samples);
+    }
+    return true;
 }
 
-int run(const fashion::Options& o) {
-    if (o.threads > 0) tg::set_num_threads(o.threads);
+/// The first part of `path` that exists and is not a folder, or empty.
+fs::path file_in_the_way(const fs::path& path) {
+    fs::path prefix;
+    for (const auto& part : path) {
+        prefix /= part;
+        std::error_code ec;
+        if (fs::exists(prefix, ec) && !fs::is_directory(prefix, ec)) return prefix;
+    }
+    return {};
+}
+
+/// Refuses, before any data is read, an --out where the outputs cannot go.
+void prepare_out(const fs::path& out, const fs::path& checkpoint, const std::string& resume) {
+    if (const fs::path file = file_in_the_way(out); !file.empty())
+        tg::fail<tg::IoError>("--out '{}': '{}' is a file, where a folder must go", out.string(), file.string());
+    std::error_code ec;
+    fs::create_directories(out, ec);
+    if (ec) tg::fail<tg::IoError>("--out '{}': cannot create it: {}", out.string(), ec.message());
+    for (const char* file : {"curve.csv", "curve.png"})
+        if (fs::is_directory(out / file))
+            tg::fail<tg::IoError>("--out '{}': '{}' is a folder, where the curve goes", out.string(), file);
+    try {
+        tg::nn::check_checkpoint_path(checkpoint.string());
+    } catch (const tg::IoError& e) {
+        tg::fail<tg::IoError>("--out '{}': {}", out.string(), e.what());
+    }
+    if (fs::exists(checkpoint / "manifest.txt") && fs::path(resume).lexically_normal() != checkpoint.lexically_normal())
+        fmt::print(
+            "note: {0} holds an earlier checkpoint; this run replaces it after its first epoch "
+            "(--resume {0} would continue that run instead)\n",
+            checkpoint.string());
+}
+
+/// Says where training stopped and how to go on, having written its checkpoint unless `saved`
+/// already; returns the exit code shells expect of a program ended by `signal`.
+int stop(int signal, bool saved, const Trainer& t, const fashion::Options& o, const fashion::Progress& p,
+         const fs::path& ckpt, const std::string& program) {
+    if (!saved) t.save(ckpt, o, p);
+    const std::string where =
+        p.step == 0 ? fmt::format("epoch {}/{}", p.epoch, o.epochs)
+                    : fmt::format("step {}/{} of epoch {}/{}", p.step, t.loader.size(), p.epoch + 1, o.epochs);
+    fmt::print("{} received: stopped after {}; checkpoint written to {}\nresume with: {} --resume {} --out {}{}\n",
+               fashion::signal_name(signal), where, ckpt.string(), program, ckpt.string(), o.out,
+               o.threads > 0 ? fmt::format(" --threads {}", o.threads) : "");
+    std::fflush(stdout);
+    return 128 + signal;
+}
+
+/// Where training starts: afresh, or where the checkpoint `o.resume` (whose extras are `resumed`)
+/// left off, loaded into `t`.
+fashion::Progress start(Trainer& t, const fashion::Options& o, const tg::nn::CheckpointExtras& resumed) {
+    fashion::Progress p{.rng = t.loader.generator().state()};
+    if (o.resume.empty()) return p;
+    const auto extras = t.load(o.resume);
+    if (extras.count("run") == 0 || extras.at("run") != resumed.at("run"))
+        tg::fail<tg::IoError>("--resume '{}': the checkpoint changed while it was being read", o.resume);
+    p = fashion::read_progress(o.resume, extras);
+    if (p.epoch > o.epochs || p.step >= t.loader.size())
+        tg::fail<tg::IoError>("--resume '{}': epoch {} step {} is beyond the run ({} epochs of {} steps)", o.resume,
+                              p.epoch, p.step, o.epochs, t.loader.size());
+    t.loader.generator().set_state(p.rng);  // refuses a corrupt state before any training
+    fmt::print("resuming from {} after epoch {}, step {}\n", o.resume, p.epoch, p.step);
+    return p;
+}
+
+/// Trains the epochs left, saving the checkpoint after each; returns the exit code.
+int train_epochs(Trainer& t, fashion::Progress& p, const fashion::Options& o, const tg::Dataset<float>& test,
+                 const std::string& program) {
+    const fs::path out(o.out);
+    const fs::path ckpt = out / "checkpoint";
+    fashion::CurveWriter curve(out / "curve.csv", p.curve);
+    const auto start = std::chrono::steady_clock::now();
+    Evaluation last;
+    for (std::size_t epoch = p.epoch + 1; epoch <= o.epochs; ++epoch) {
+        fashion::ProgressBar bar(fmt::format("epoch {}/{}", epoch, o.epochs), t.loader.size());
+        const double lr = t.adam.lr();
+        p.curve = curve.text();
+        if (!train_steps(t, p, bar)) {
+            bar.finish(
+                fmt::format("epoch {}/{}: interrupted after step {}/{}", epoch, o.epochs, p.step, t.loader.size()));
+            return stop(fashion::interrupt_signal(), false, t, o, p, ckpt, program);
+        }
+        const double train_loss = p.loss_sum / static_cast<double>(p.seen);
+        if (t.schedule) t.schedule->step();
+        t.model.eval();
+        last = evaluate(t.model, test);
+        const double seconds = bar.seconds();
+        curve.add({epoch, train_loss, last.loss, last.accuracy, seconds});
+        p = {epoch, 0, 0, 0, t.loader.generator().state(), curve.text()};
+        t.save(ckpt, o, p);
+        bar.finish(
+            fmt::format("epoch {}/{}: lr {:.2e}  train loss {:.4f}  test loss {:.4f}  test accuracy {:.2f}%  "
+                        "{:.1f}s ({:.0f} samples/s)",
+                        epoch, o.epochs, lr, train_loss, last.loss, 100 * last.accuracy, seconds,
+                        static_cast<double>(t.loader.order().size()) / seconds));
+        // After the last epoch there is nothing left to stop: the run ends normally.
+        if (epoch < o.epochs && fashion::interrupt_signal())
+            return stop(fashion::interrupt_signal(), true, t, o, p, ckpt, program);
+    }
+    const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const bool plotted = fashion::plot_curve(out / "curve.csv", out / "curve.png");
+    fmt::print("final test accuracy {:.2f}% after {} epochs in {:.1f}s\nwrote {}, {}{}\n", 100 * last.accuracy,
+               o.epochs, total, (out / "curve.csv").string(), ckpt.string(),
+               plotted ? ", " + (out / "curve.png").string() : "");
+    return 0;
+}
+
+int run(fashion::Options o, const std::string& program) {
+    fashion::install_interrupt_handlers();
+    tg::nn::CheckpointExtras resumed;
+    if (!o.resume.empty()) {
+        resumed = tg::nn::read_checkpoint_extras(o.resume);
+        fashion::merge_settings(o.resume, resumed, o);
+    }
+    if (o.threads > 0) tg::set_num_threads(static_cast<std::size_t>(o.threads));
+    prepare_out(o.out, fs::path(o.out) / "checkpoint", o.resume);
+
     const auto load_start = std::chrono::steady_clock::now();
     const auto train = tg::load_fashion_mnist<float>(
         tg::Split::Train, o.data, {.mean = tg::kFashionMnistMean, .std = tg::kFashionMnistStd, .limit = o.limit});
@@ -74,42 +225,16 @@ int run(const fashion::Options& o) {
                train.features(), o.data,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());
 
-    tg::Generator gen(o.seed);
-    auto model = tg::nn::mlp<float>({train.features(), 256, 128, 10}, tg::nn::Activation::ReLU, gen);
-    tg::optim::Adam<float> adam(model.parameters(), {.lr = o.lr});
-    std::unique_ptr<tg::optim::LrSchedule> schedule;
-    if (o.schedule == "cosine") schedule = std::make_unique<tg::optim::CosineAnnealingLR>(adam, o.epochs);
-    tg::DataLoader<float> loader(train, {.batch_size = o.batch_size, .seed = o.seed + 1});
-    fmt::print("model: {} ({} parameters)\nAdam lr {}, schedule {}, batch {}, {} epochs, seed {}\n", model.to_string(),
-               model.num_parameters(), o.lr, schedule ? schedule->to_string() : "none", o.batch_size, o.epochs, o.seed);
-
-    const std::filesystem::path out(o.out);
-    std::filesystem::create_directories(out);
-    fashion::CurveWriter curve(out / "curve.csv");
-    const auto start = std::chrono::steady_clock::now();
-    Evaluation last;
-    for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
-        fashion::ProgressBar bar(fmt::format("epoch {}/{}", epoch, o.epochs), loader.size());
-        const double lr = adam.lr();
-        const double train_loss = train_epoch(model, adam, loader, bar);
-        if (schedule) schedule->step();
-        model.eval();
-        last = evaluate(model, test);
-        const double seconds = bar.seconds();
-        curve.add({epoch, train_loss, last.loss, last.accuracy, seconds});
-        bar.finish(
-            fmt::format("epoch {}/{}: lr {:.2e}  train loss {:.4f}  test loss {:.4f}  test accuracy {:.2f}%  "
-                        "{:.1f}s ({:.0f} samples/s)",
-                        epoch, o.epochs, lr, train_loss, last.loss, 100 * last.accuracy, seconds,
-                        static_cast<double>(train.size()) / seconds));
+    Trainer t(o, train);
+    fmt::print("model: {} ({} parameters)\nAdam lr {}, schedule {}, batch {}, {} epochs, seed {}\n",
+               t.model.to_string(), t.model.num_parameters(), o.lr, t.schedule ? t.schedule->to_string() : "none",
+               o.batch_size, o.epochs, o.seed);
+    fashion::Progress p = start(t, o, resumed);
+    if (p.epoch == o.epochs) {
+        fmt::print("the checkpoint holds all {} epochs; nothing left to train\n", o.epochs);
+        return 0;
     }
-    const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    tg::nn::save_checkpoint((out / "checkpoint").string(), model, adam);
-    const bool plotted = fashion::plot_curve(out / "curve.csv", out / "curve.png");
-    fmt::print("final test accuracy {:.2f}% after {} epochs in {:.1f}s\nwrote {}, {}{}\n", 100 * last.accuracy,
-               o.epochs, total, (out / "curve.csv").string(), (out / "checkpoint").string(),
-               plotted ? ", " + (out / "curve.png").string() : "");
-    return 0;
+    return train_epochs(t, p, o, test, program);
 }
 
 }  // namespace
@@ -117,7 +242,7 @@ int run(const fashion::Options& o) {
 int main(int argc, char** argv) {
     const fashion::Options options = fashion::parse_options(argc, argv);
     try {
-        return run(options);
+        return run(options, argv[0]);
     } catch (const std::exception& e) {
         std::cerr << "fashion_mnist: " << e.what() << "\n";
         return 1;

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <string>
 
 namespace fashion {
@@ -16,10 +17,13 @@ struct Options {
     int threads = 0;  // OpenBLAS threads; 0 leaves OpenBLAS's default (one per core)
     std::string data = "/usr/share/datasets/fashion-mnist";
     std::string out = "out/fashion_mnist";
-    std::size_t limit = 0;  // use only the first N training samples; 0 uses all 60000
+    std::size_t limit = 0;        // use only the first N training samples; 0 uses all 60000
+    std::string resume;           // a checkpoint folder to continue from; empty starts afresh
+    std::set<std::string> given;  // the flags on the command line, e.g. "--epochs"
 };
 
-/// Parses argv; prints usage and exits 0 on --help, prints the problem and exits 2 on a bad flag.
+/// Parses argv; prints usage and exits 0 on --help, prints the problem and exits 2 on a bad flag
+/// (--threads above this machine's hardware threads included).
 Options parse_options(int argc, char** argv);
 
 }  // namespace fashion

@@ -161,7 +161,7 @@ TEST_CASE("checkpoint: a corrupt checkpoint is refused and changes nothing", "[d
         refused("not a tapegrad checkpoint?");
     }
     SECTION("foreign manifest") {
-        overwrite_line(ckpt + "/manifest.txt", "tapegrad checkpoint v1", "hello");
+        overwrite_line(ckpt + "/manifest.txt", "tapegrad checkpoint v2", "hello");
         refused("starts with 'hello'");
     }
     SECTION("missing parameter file") {

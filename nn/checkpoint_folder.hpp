@@ -1,0 +1,39 @@
+// Checkpoint folders on disk: where a checkpoint may go, the temporary sibling it is written into,
+// and the atomic swap that publishes it. Internal to nn/checkpoint.cpp.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace tapegrad::nn::detail {
+
+/// `dir` without a trailing separator. Throws IoError when it exists but is not a checkpoint folder
+/// (a file, or a folder with other things in it), which a save must never replace.
+std::filesystem::path checked_target(const std::string& dir);
+
+/// fsync()s a file or a folder; throws IoError naming it.
+void sync_path(const std::filesystem::path& path);
+
+/// The temporary sibling a save writes into: ".<name>.tmp-<pid>-<n>" beside the target, created
+/// empty and locked (flock) for as long as this object lives, then removed with what it holds
+/// (also when the save throws). Before creating it, removes what earlier saves of the same target
+/// left behind when they were killed: only folders named as above for this target, that nobody
+/// holds locked, whose pid is this process or one no longer running.
+class TempFolder {
+public:
+    explicit TempFolder(const std::filesystem::path& target);
+    ~TempFolder();
+    TempFolder(const TempFolder&) = delete;
+    TempFolder& operator=(const TempFolder&) = delete;
+    const std::filesystem::path& path() const noexcept { return path_; }
+
+private:
+    std::filesystem::path path_;
+    int lock_fd_ = -1;
+};
+
+/// Moves the finished folder `tmp` to `target`: one atomic exchange when the target exists, so
+/// `target` always holds either the previous checkpoint or the new one.
+void replace_dir(const std::filesystem::path& tmp, const std::filesystem::path& target);
+
+}  // namespace tapegrad::nn::detail
