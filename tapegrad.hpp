@@ -1,9 +1,9 @@
 // tapegrad: reverse-mode automatic differentiation over xtensor. One include for everything.
 #pragma once
 
-#include "autograd/autograd.hpp"
-#include "ops/ops.hpp"
+#include <tapegrad/autograd/autograd.hpp>
+#include <tapegrad/ops/ops.hpp>
 
-#include "nn/nn.hpp"
+#include <tapegrad/nn/nn.hpp>
 
-#include "data/data.hpp"
+#include <tapegrad/data/data.hpp>

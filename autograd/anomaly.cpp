@@ -1,4 +1,4 @@
-#include "autograd/anomaly.hpp"
+#include <tapegrad/autograd/anomaly.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "autograd/tape.hpp"
+#include <tapegrad/autograd/tape.hpp>
 
 namespace tapegrad {
 

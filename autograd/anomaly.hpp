@@ -7,9 +7,9 @@
 #include <vector>
 #include <version>
 
-#include "autograd/anomaly_mode.hpp"
-#include "autograd/errors.hpp"
-#include "autograd/node.hpp"
+#include <tapegrad/autograd/anomaly_mode.hpp>
+#include <tapegrad/autograd/errors.hpp>
+#include <tapegrad/autograd/node.hpp>
 
 namespace tapegrad {
 

@@ -1,15 +1,15 @@
 // autograd: tensors, the tape, the backward engine, grad-mode guards and the gradient checker.
 #pragma once
 
-#include "autograd/anomaly.hpp"
-#include "autograd/broadcast.hpp"
-#include "autograd/engine.hpp"
-#include "autograd/errors.hpp"
-#include "autograd/factories.hpp"
-#include "autograd/grad_mode.hpp"
-#include "autograd/gradcheck.hpp"
-#include "autograd/node.hpp"
-#include "autograd/random.hpp"
-#include "autograd/tape.hpp"
-#include "autograd/tensor.hpp"
-#include "autograd/threads.hpp"
+#include <tapegrad/autograd/anomaly.hpp>
+#include <tapegrad/autograd/broadcast.hpp>
+#include <tapegrad/autograd/engine.hpp>
+#include <tapegrad/autograd/errors.hpp>
+#include <tapegrad/autograd/factories.hpp>
+#include <tapegrad/autograd/grad_mode.hpp>
+#include <tapegrad/autograd/gradcheck.hpp>
+#include <tapegrad/autograd/node.hpp>
+#include <tapegrad/autograd/random.hpp>
+#include <tapegrad/autograd/tape.hpp>
+#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/autograd/threads.hpp>

@@ -1,9 +1,9 @@
-#include "autograd/broadcast.hpp"
+#include <tapegrad/autograd/broadcast.hpp>
 
 #include <xtensor/xbroadcast.hpp>
 
-#include "autograd/node.hpp"
-#include "autograd/reduce_kernel.hpp"
+#include <tapegrad/autograd/node.hpp>
+#include <tapegrad/autograd/reduce_kernel.hpp>
 
 namespace tapegrad {
 

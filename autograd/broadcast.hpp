@@ -1,7 +1,7 @@
 // The two shape ops the engine itself needs: broadcasting and its adjoint, sum_to.
 #pragma once
 
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
 

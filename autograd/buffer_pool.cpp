@@ -1,4 +1,4 @@
-#include "autograd/buffer_pool.hpp"
+#include <tapegrad/autograd/buffer_pool.hpp>
 
 #include <unordered_map>
 #include <utility>

@@ -9,7 +9,7 @@
 
 #include <xtensor/xarray.hpp>
 
-#include "autograd/errors.hpp"
+#include <tapegrad/autograd/errors.hpp>
 
 namespace tapegrad {
 

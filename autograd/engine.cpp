@@ -1,4 +1,4 @@
-#include "autograd/engine.hpp"
+#include <tapegrad/autograd/engine.hpp>
 
 #include <algorithm>
 #include <array>
@@ -9,11 +9,11 @@
 
 #include <xtensor/xnoalias.hpp>
 
-#include "autograd/anomaly.hpp"
-#include "autograd/broadcast.hpp"
-#include "autograd/grad_mode.hpp"
-#include "autograd/node.hpp"
-#include "autograd/tape.hpp"
+#include <tapegrad/autograd/anomaly.hpp>
+#include <tapegrad/autograd/broadcast.hpp>
+#include <tapegrad/autograd/grad_mode.hpp>
+#include <tapegrad/autograd/node.hpp>
+#include <tapegrad/autograd/tape.hpp>
 
 namespace tapegrad {
 

@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "autograd/shape.hpp"
+#include <tapegrad/autograd/shape.hpp>
 
 namespace tapegrad {
 

@@ -1,4 +1,4 @@
-#include "autograd/factories.hpp"
+#include <tapegrad/autograd/factories.hpp>
 
 #include <cmath>
 

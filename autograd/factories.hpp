@@ -1,8 +1,8 @@
 // Tensor factories, as torch::zeros/ones/full/arange/rand/randn. The default dtype is float32.
 #pragma once
 
-#include "autograd/random.hpp"
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/random.hpp>
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
 

@@ -1,4 +1,4 @@
-#include "autograd/grad_mode.hpp"
+#include <tapegrad/autograd/grad_mode.hpp>
 
 namespace tapegrad {
 

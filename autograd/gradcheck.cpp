@@ -1,12 +1,12 @@
-#include "autograd/gradcheck.hpp"
+#include <tapegrad/autograd/gradcheck.hpp>
 
 #include <cmath>
 #include <utility>
 
-#include "autograd/engine.hpp"
-#include "autograd/factories.hpp"
-#include "autograd/grad_mode.hpp"
-#include "autograd/random.hpp"
+#include <tapegrad/autograd/engine.hpp>
+#include <tapegrad/autograd/factories.hpp>
+#include <tapegrad/autograd/grad_mode.hpp>
+#include <tapegrad/autograd/random.hpp>
 
 namespace tapegrad {
 

@@ -1,8 +1,8 @@
-#include "autograd/node.hpp"
+#include <tapegrad/autograd/node.hpp>
 
-#include "autograd/anomaly.hpp"
-#include "autograd/grad_mode.hpp"
-#include "autograd/tape.hpp"
+#include <tapegrad/autograd/anomaly.hpp>
+#include <tapegrad/autograd/grad_mode.hpp>
+#include <tapegrad/autograd/tape.hpp>
 
 namespace tapegrad {
 

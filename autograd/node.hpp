@@ -9,9 +9,9 @@
 
 #include <xtensor/xstorage.hpp>
 
-#include "autograd/anomaly_mode.hpp"
-#include "autograd/grad_mode.hpp"
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/anomaly_mode.hpp>
+#include <tapegrad/autograd/grad_mode.hpp>
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
 

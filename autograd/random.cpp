@@ -1,13 +1,13 @@
-#include "autograd/random.hpp"
+#include <tapegrad/autograd/random.hpp>
 
 #include <charconv>
 #include <cmath>
 #include <numbers>
 #include <sstream>
 
-#include "autograd/errors.hpp"
+#include <tapegrad/autograd/errors.hpp>
 
-#include "autograd/errors.hpp"
+#include <tapegrad/autograd/errors.hpp>
 
 namespace tapegrad {
 

@@ -6,8 +6,8 @@
 
 #include <xtensor/xarray.hpp>
 
-#include "autograd/buffer_pool.hpp"
-#include "autograd/errors.hpp"
+#include <tapegrad/autograd/buffer_pool.hpp>
+#include <tapegrad/autograd/errors.hpp>
 
 namespace tapegrad {
 

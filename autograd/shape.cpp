@@ -1,9 +1,9 @@
-#include "autograd/shape.hpp"
+#include <tapegrad/autograd/shape.hpp>
 
 #include <algorithm>
 #include <cstdint>
 
-#include "autograd/errors.hpp"
+#include <tapegrad/autograd/errors.hpp>
 
 namespace tapegrad {
 

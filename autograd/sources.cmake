@@ -1,4 +1,4 @@
-target_sources(tapegrad PRIVATE
+target_sources(tapegrad_autograd PRIVATE
   autograd/anomaly.cpp
   autograd/broadcast.cpp
   autograd/buffer_pool.cpp

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/node.hpp"
+#include <tapegrad/autograd/node.hpp>
 
 namespace tapegrad {
 

@@ -1,4 +1,4 @@
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tensor.hpp>
 
 #include <algorithm>
 #include <functional>
@@ -9,8 +9,8 @@
 
 #include <xtensor/xio.hpp>
 
-#include "autograd/engine.hpp"
-#include "autograd/node.hpp"
+#include <tapegrad/autograd/engine.hpp>
+#include <tapegrad/autograd/node.hpp>
 
 namespace tapegrad {
 

@@ -1,4 +1,4 @@
-#include "autograd/threads.hpp"
+#include <tapegrad/autograd/threads.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -6,7 +6,7 @@
 #include <string>
 #include <thread>
 
-#include "autograd/errors.hpp"
+#include <tapegrad/autograd/errors.hpp>
 
 namespace tapegrad {
 

@@ -1,7 +1,7 @@
 // tapegrad's side of the side-by-side benchmarks (see workloads.hpp), with default settings.
 #include <benchmark/benchmark.h>
 
-#include "autograd/anomaly.hpp"
+#include <tapegrad/autograd/anomaly.hpp>
 #include "tapegrad_mlp.hpp"
 
 namespace tg = tapegrad;

@@ -5,8 +5,8 @@
 
 #include <xtensor/xadapt.hpp>
 
-#include "autograd/autograd.hpp"
-#include "ops/ops.hpp"
+#include <tapegrad/autograd/autograd.hpp>
+#include <tapegrad/ops/ops.hpp>
 #include "workloads.hpp"
 
 namespace tgbench {

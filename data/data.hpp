@@ -1,7 +1,7 @@
 // data: the IDX and .npy file formats, in-memory datasets (Fashion-MNIST) and minibatch loaders.
 #pragma once
 
-#include "data/dataset.hpp"
-#include "data/idx.hpp"
-#include "data/loader.hpp"
-#include "data/npy.hpp"
+#include <tapegrad/data/dataset.hpp>
+#include <tapegrad/data/idx.hpp>
+#include <tapegrad/data/loader.hpp>
+#include <tapegrad/data/npy.hpp>

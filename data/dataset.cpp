@@ -1,4 +1,4 @@
-#include "data/dataset.hpp"
+#include <tapegrad/data/dataset.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -7,8 +7,8 @@
 
 #include <xtensor/xarray.hpp>
 
-#include "data/idx.hpp"
-#include "ops/loss.hpp"
+#include <tapegrad/data/idx.hpp>
+#include <tapegrad/ops/loss.hpp>
 
 namespace tapegrad {
 

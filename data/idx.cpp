@@ -1,4 +1,4 @@
-#include "data/idx.hpp"
+#include <tapegrad/data/idx.hpp>
 
 #include <algorithm>
 #include <array>

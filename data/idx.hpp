@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/errors.hpp"
+#include <tapegrad/autograd/errors.hpp>
 
 namespace tapegrad {
 

@@ -1,4 +1,4 @@
-#include "data/loader.hpp"
+#include <tapegrad/data/loader.hpp>
 
 #include <algorithm>
 #include <numeric>

@@ -6,9 +6,9 @@
 #include <iterator>
 #include <vector>
 
-#include "autograd/random.hpp"
-#include "autograd/tensor.hpp"
-#include "data/dataset.hpp"
+#include <tapegrad/autograd/random.hpp>
+#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/data/dataset.hpp>
 
 namespace tapegrad {
 

@@ -1,4 +1,4 @@
-#include "data/npy.hpp"
+#include <tapegrad/data/npy.hpp>
 
 #include <algorithm>
 #include <bit>

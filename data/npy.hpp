@@ -5,7 +5,7 @@
 
 #include <xtensor/xarray.hpp>
 
-#include "autograd/errors.hpp"
+#include <tapegrad/autograd/errors.hpp>
 
 namespace tapegrad {
 

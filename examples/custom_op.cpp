@@ -6,8 +6,8 @@
 
 #include <xtensor/xmath.hpp>
 
-#include "autograd/node.hpp"
-#include "tapegrad.hpp"
+#include <tapegrad/ops/extension.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 namespace tg = tapegrad;
 
@@ -16,8 +16,7 @@ namespace tg = tapegrad;
 /// The engine sums each gradient back to its input's shape, so the rule need not.
 template <class T>
 tg::Tensor<T> hypot(const tg::Tensor<T>& a, const tg::Tensor<T>& b) {
-    if (!a.defined() || !b.defined()) tg::fail<tg::ValueError>("hypot: {} is undefined", a.defined() ? "b" : "a");
-    tg::broadcast_shapes("hypot", a.shape(), b.shape());  // ShapeError naming both shapes
+    tg::check_broadcast("hypot", a, b);  // ValueError for an undefined input, ShapeError naming both shapes
     xt::xarray<T> value = xt::sqrt(a.value() * a.value() + b.value() * b.value());
     return tg::record<T>("hypot", {a, b}, std::move(value), [](const tg::Backward<T>& ctx) -> tg::Grads<T> {
         const tg::Tensor<T> g = ctx.grad() / ctx.output();

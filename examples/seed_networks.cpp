@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "tapegrad.hpp"
+#include <tapegrad/tapegrad.hpp>
 
 namespace tg = tapegrad;
 using Tensor = tg::Tensor<double>;

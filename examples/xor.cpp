@@ -2,7 +2,7 @@
 // is three lines, and the update is written out by hand.
 #include <cstdio>
 
-#include "tapegrad.hpp"
+#include <tapegrad/tapegrad.hpp>
 
 namespace tg = tapegrad;
 

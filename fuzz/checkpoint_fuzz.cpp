@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <filesystem>
 
+#include <tapegrad/tapegrad.hpp>
 #include "fuzz_file.hpp"
-#include "tapegrad.hpp"
 
 namespace tg = tapegrad;
 

@@ -2,7 +2,7 @@
 // a crash, a sanitizer report or any other exception is a bug.
 #include <cstdint>
 
-#include "data/idx.hpp"
+#include <tapegrad/data/idx.hpp>
 #include "fuzz_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,7 +1,7 @@
 // Fuzz target: read_npy (float and double) on arbitrary bytes. Only tapegrad::IoError may escape.
 #include <cstdint>
 
-#include "data/npy.hpp"
+#include <tapegrad/data/npy.hpp>
 #include "fuzz_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "tapegrad.hpp"
+#include <tapegrad/tapegrad.hpp>
 
 namespace tg = tapegrad;
 

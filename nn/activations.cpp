@@ -1,12 +1,12 @@
-#include "nn/activations.hpp"
+#include <tapegrad/nn/activations.hpp>
 
 #include <algorithm>
 #include <cctype>
 
 #include <fmt/format.h>
 
-#include "ops/activation.hpp"
-#include "ops/softmax.hpp"
+#include <tapegrad/ops/activation.hpp>
+#include <tapegrad/ops/softmax.hpp>
 
 namespace tapegrad::nn {
 

@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "nn/module.hpp"
+#include <tapegrad/nn/module.hpp>
 
 namespace tapegrad::nn {
 

@@ -1,9 +1,9 @@
-#include "nn/adam.hpp"
+#include <tapegrad/nn/adam.hpp>
 
 #include <cmath>
 #include <map>
 
-#include "autograd/grad_mode.hpp"
+#include <tapegrad/autograd/grad_mode.hpp>
 
 namespace tapegrad::optim {
 

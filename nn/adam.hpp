@@ -6,7 +6,7 @@
 
 #include <xtensor/xarray.hpp>
 
-#include "nn/optimizer.hpp"
+#include <tapegrad/nn/optimizer.hpp>
 
 namespace tapegrad::optim {
 

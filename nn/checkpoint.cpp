@@ -1,13 +1,13 @@
-#include "nn/checkpoint.hpp"
+#include <tapegrad/nn/checkpoint.hpp>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 
-#include "data/npy.hpp"
-#include "nn/checkpoint_folder.hpp"
-#include "nn/checkpoint_manifest.hpp"
+#include <tapegrad/data/npy.hpp>
+#include <tapegrad/nn/checkpoint_folder.hpp>
+#include <tapegrad/nn/checkpoint_manifest.hpp>
 
 namespace tapegrad::nn {
 namespace {

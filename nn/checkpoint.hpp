@@ -5,9 +5,9 @@
 #include <map>
 #include <string>
 
-#include "nn/module.hpp"
-#include "nn/optimizer.hpp"
-#include "nn/schedule.hpp"
+#include <tapegrad/nn/module.hpp>
+#include <tapegrad/nn/optimizer.hpp>
+#include <tapegrad/nn/schedule.hpp>
 
 namespace tapegrad::nn {
 

@@ -1,4 +1,4 @@
-#include "nn/checkpoint_folder.hpp"
+#include <tapegrad/nn/checkpoint_folder.hpp>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -13,7 +13,7 @@
 #include <mutex>
 #include <vector>
 
-#include "autograd/errors.hpp"
+#include <tapegrad/autograd/errors.hpp>
 
 namespace tapegrad::nn::detail {
 namespace {

@@ -1,11 +1,11 @@
-#include "nn/checkpoint_manifest.hpp"
+#include <tapegrad/nn/checkpoint_manifest.hpp>
 
 #include <charconv>
 #include <cmath>
 #include <fstream>
 #include <sstream>
 
-#include "nn/checkpoint_folder.hpp"
+#include <tapegrad/nn/checkpoint_folder.hpp>
 
 namespace tapegrad::nn::detail {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/errors.hpp"
+#include <tapegrad/autograd/errors.hpp>
 
 namespace tapegrad::nn::detail {
 

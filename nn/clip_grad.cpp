@@ -1,4 +1,4 @@
-#include "nn/clip_grad.hpp"
+#include <tapegrad/nn/clip_grad.hpp>
 
 #include <cmath>
 

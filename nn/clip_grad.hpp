@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad::nn {
 

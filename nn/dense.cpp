@@ -1,12 +1,12 @@
-#include "nn/dense.hpp"
+#include <tapegrad/nn/dense.hpp>
 
 #include <cmath>
 
 #include <fmt/format.h>
 
-#include "autograd/factories.hpp"
-#include "nn/init.hpp"
-#include "ops/matmul.hpp"
+#include <tapegrad/autograd/factories.hpp>
+#include <tapegrad/nn/init.hpp>
+#include <tapegrad/ops/matmul.hpp>
 
 namespace tapegrad::nn {
 

@@ -3,8 +3,8 @@
 
 #include <cstddef>
 
-#include "autograd/random.hpp"
-#include "nn/module.hpp"
+#include <tapegrad/autograd/random.hpp>
+#include <tapegrad/nn/module.hpp>
 
 namespace tapegrad::nn {
 

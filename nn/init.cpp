@@ -1,8 +1,8 @@
-#include "nn/init.hpp"
+#include <tapegrad/nn/init.hpp>
 
 #include <cmath>
 
-#include "autograd/grad_mode.hpp"
+#include <tapegrad/autograd/grad_mode.hpp>
 
 namespace tapegrad::nn::init {
 

@@ -6,8 +6,8 @@
 #include <cstddef>
 #include <utility>
 
-#include "autograd/random.hpp"
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/random.hpp>
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad::nn::init {
 

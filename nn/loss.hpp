@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "autograd/tensor.hpp"
-#include "ops/loss.hpp"
+#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/ops/loss.hpp>
 
 namespace tapegrad::nn {
 

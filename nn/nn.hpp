@@ -2,15 +2,15 @@
 // and checkpoints (namespace tapegrad::nn); optimisers and learning-rate schedules (tapegrad::optim).
 #pragma once
 
-#include "nn/activations.hpp"
-#include "nn/adam.hpp"
-#include "nn/checkpoint.hpp"
-#include "nn/clip_grad.hpp"
-#include "nn/dense.hpp"
-#include "nn/init.hpp"
-#include "nn/loss.hpp"
-#include "nn/module.hpp"
-#include "nn/optimizer.hpp"
-#include "nn/schedule.hpp"
-#include "nn/sequential.hpp"
-#include "nn/sgd.hpp"
+#include <tapegrad/nn/activations.hpp>
+#include <tapegrad/nn/adam.hpp>
+#include <tapegrad/nn/checkpoint.hpp>
+#include <tapegrad/nn/clip_grad.hpp>
+#include <tapegrad/nn/dense.hpp>
+#include <tapegrad/nn/init.hpp>
+#include <tapegrad/nn/loss.hpp>
+#include <tapegrad/nn/module.hpp>
+#include <tapegrad/nn/optimizer.hpp>
+#include <tapegrad/nn/schedule.hpp>
+#include <tapegrad/nn/sequential.hpp>
+#include <tapegrad/nn/sgd.hpp>

@@ -1,4 +1,4 @@
-#include "nn/optimizer.hpp"
+#include <tapegrad/nn/optimizer.hpp>
 
 #include <cctype>
 #include <cmath>

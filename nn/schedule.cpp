@@ -1,4 +1,4 @@
-#include "nn/schedule.hpp"
+#include <tapegrad/nn/schedule.hpp>
 
 #include <cmath>
 #include <numbers>

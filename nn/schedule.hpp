@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <string>
 
-#include "nn/optimizer.hpp"
+#include <tapegrad/nn/optimizer.hpp>
 
 namespace tapegrad::optim {
 

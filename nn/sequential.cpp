@@ -1,8 +1,8 @@
-#include "nn/sequential.hpp"
+#include <tapegrad/nn/sequential.hpp>
 
 #include <string>
 
-#include "nn/dense.hpp"
+#include <tapegrad/nn/dense.hpp>
 
 namespace tapegrad::nn {
 

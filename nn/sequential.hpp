@@ -6,9 +6,9 @@
 #include <memory>
 #include <vector>
 
-#include "autograd/random.hpp"
-#include "nn/activations.hpp"
-#include "nn/module.hpp"
+#include <tapegrad/autograd/random.hpp>
+#include <tapegrad/nn/activations.hpp>
+#include <tapegrad/nn/module.hpp>
 
 namespace tapegrad::nn {
 

@@ -1,8 +1,8 @@
-#include "nn/sgd.hpp"
+#include <tapegrad/nn/sgd.hpp>
 
 #include <cmath>
 
-#include "autograd/grad_mode.hpp"
+#include <tapegrad/autograd/grad_mode.hpp>
 
 namespace tapegrad::optim {
 

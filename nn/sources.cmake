@@ -1,4 +1,4 @@
-target_sources(tapegrad PRIVATE
+target_sources(tapegrad_nn PRIVATE
   nn/activations.cpp
   nn/adam.cpp
   nn/checkpoint.cpp

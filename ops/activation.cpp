@@ -1,4 +1,4 @@
-#include "ops/activation.hpp"
+#include <tapegrad/ops/activation.hpp>
 
 #include <cmath>
 #include <numbers>
@@ -6,10 +6,10 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
-#include "autograd/node.hpp"
-#include "ops/arithmetic.hpp"
-#include "ops/check.hpp"
-#include "ops/elementwise.hpp"
+#include <tapegrad/autograd/node.hpp>
+#include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/ops/check.hpp>
+#include <tapegrad/ops/elementwise.hpp>
 
 namespace tapegrad {
 

@@ -1,7 +1,7 @@
 // Activation functions.
 #pragma once
 
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
 

@@ -1,7 +1,7 @@
-#include "ops/arithmetic.hpp"
+#include <tapegrad/ops/arithmetic.hpp>
 
-#include "autograd/node.hpp"
-#include "ops/check.hpp"
+#include <tapegrad/autograd/node.hpp>
+#include <tapegrad/ops/check.hpp>
 
 #include <xtensor/xnoalias.hpp>
 

@@ -3,7 +3,7 @@
 
 #include <type_traits>
 
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
 

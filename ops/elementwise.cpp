@@ -1,4 +1,4 @@
-#include "ops/elementwise.hpp"
+#include <tapegrad/ops/elementwise.hpp>
 
 #include <cmath>
 #include <numbers>
@@ -6,11 +6,11 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
-#include "autograd/factories.hpp"
-#include "autograd/node.hpp"
-#include "ops/arithmetic.hpp"
-#include "ops/check.hpp"
-#include "ops/simd.hpp"
+#include <tapegrad/autograd/factories.hpp>
+#include <tapegrad/autograd/node.hpp>
+#include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/ops/check.hpp>
+#include <tapegrad/ops/simd.hpp>
 
 namespace tapegrad {
 

@@ -1,18 +1,18 @@
-#include "ops/loss.hpp"
+#include <tapegrad/ops/loss.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/node.hpp"
-#include "ops/activation.hpp"
-#include "ops/arithmetic.hpp"
-#include "ops/check.hpp"
-#include "ops/elementwise.hpp"
-#include "ops/reduce.hpp"
-#include "ops/simd.hpp"
-#include "ops/softmax.hpp"
+#include <tapegrad/autograd/grad_mode.hpp>
+#include <tapegrad/autograd/node.hpp>
+#include <tapegrad/ops/activation.hpp>
+#include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/ops/check.hpp>
+#include <tapegrad/ops/elementwise.hpp>
+#include <tapegrad/ops/reduce.hpp>
+#include <tapegrad/ops/simd.hpp>
+#include <tapegrad/ops/softmax.hpp>
 
 namespace tapegrad {
 

@@ -1,4 +1,4 @@
-#include "ops/matmul.hpp"
+#include <tapegrad/ops/matmul.hpp>
 
 #include <cblas.h>
 
@@ -10,11 +10,11 @@
 #include <sys/mman.h>
 #endif
 
-#include "autograd/node.hpp"
-#include "autograd/threads.hpp"
-#include "ops/check.hpp"
-#include "ops/reduce.hpp"
-#include "ops/shape.hpp"
+#include <tapegrad/autograd/node.hpp>
+#include <tapegrad/autograd/threads.hpp>
+#include <tapegrad/ops/check.hpp>
+#include <tapegrad/ops/reduce.hpp>
+#include <tapegrad/ops/shape.hpp>
 
 namespace tapegrad {
 

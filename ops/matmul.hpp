@@ -1,7 +1,7 @@
 // Matrix products, run by BLAS (OpenBLAS through cblas).
 #pragma once
 
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
 

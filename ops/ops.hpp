@@ -1,11 +1,12 @@
 // ops: every differentiable op, one family per header.
 #pragma once
 
-#include "ops/activation.hpp"
-#include "ops/arithmetic.hpp"
-#include "ops/elementwise.hpp"
-#include "ops/loss.hpp"
-#include "ops/matmul.hpp"
-#include "ops/reduce.hpp"
-#include "ops/shape.hpp"
-#include "ops/softmax.hpp"
+#include <tapegrad/ops/activation.hpp>
+#include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/ops/elementwise.hpp>
+#include <tapegrad/ops/extension.hpp>
+#include <tapegrad/ops/loss.hpp>
+#include <tapegrad/ops/matmul.hpp>
+#include <tapegrad/ops/reduce.hpp>
+#include <tapegrad/ops/shape.hpp>
+#include <tapegrad/ops/softmax.hpp>

@@ -1,4 +1,4 @@
-#include "ops/reduce.hpp"
+#include <tapegrad/ops/reduce.hpp>
 
 #include <cmath>
 #include <limits>
@@ -6,12 +6,12 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
-#include "autograd/broadcast.hpp"
-#include "autograd/node.hpp"
-#include "autograd/reduce_kernel.hpp"
-#include "ops/arithmetic.hpp"
-#include "ops/check.hpp"
-#include "ops/shape.hpp"
+#include <tapegrad/autograd/broadcast.hpp>
+#include <tapegrad/autograd/node.hpp>
+#include <tapegrad/autograd/reduce_kernel.hpp>
+#include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/ops/check.hpp>
+#include <tapegrad/ops/shape.hpp>
 
 namespace tapegrad {
 

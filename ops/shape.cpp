@@ -1,11 +1,11 @@
-#include "ops/shape.hpp"
+#include <tapegrad/ops/shape.hpp>
 
 #include <algorithm>
 
 #include <xtensor/xmanipulation.hpp>
 
-#include "autograd/node.hpp"
-#include "ops/check.hpp"
+#include <tapegrad/autograd/node.hpp>
+#include <tapegrad/ops/check.hpp>
 
 namespace tapegrad {
 

@@ -8,9 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/broadcast.hpp"
-#include "autograd/tensor.hpp"
-#include "ops/check.hpp"
+#include <tapegrad/autograd/broadcast.hpp>
+#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/ops/check.hpp>
 
 namespace tapegrad {
 

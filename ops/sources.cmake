@@ -1,4 +1,4 @@
-target_sources(tapegrad PRIVATE
+target_sources(tapegrad_ops PRIVATE
   ops/activation.cpp
   ops/arithmetic.cpp
   ops/elementwise.cpp

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "autograd/errors.hpp"
+#include <tapegrad/autograd/errors.hpp>
 
 namespace fashion {
 namespace {

@@ -11,13 +11,13 @@
 
 #include <fmt/format.h>
 
+#include <tapegrad/nn/checkpoint.hpp>
+#include <tapegrad/tapegrad.hpp>
 #include "curve.hpp"
 #include "interrupt.hpp"
-#include "nn/checkpoint.hpp"
 #include "options.hpp"
 #include "progress.hpp"
 #include "run_state.hpp"
-#include "tapegrad.hpp"
 
 namespace tg = tapegrad;
 namespace fs = std::filesystem;

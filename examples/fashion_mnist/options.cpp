@@ -7,7 +7,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "autograd/threads.hpp"
+#include <tapegrad/autograd/threads.hpp>
 
 namespace fashion {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <string>
 
-#include "nn/checkpoint.hpp"
+#include <tapegrad/nn/checkpoint.hpp>
 #include "options.hpp"
 
 namespace fashion {

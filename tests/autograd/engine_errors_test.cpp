@@ -1,9 +1,9 @@
 // Misuse of backward/grad: each is refused with a typed exception whose message says what to do.
 #include <catch2/catch.hpp>
 
-#include "autograd/autograd.hpp"
-#include "ops/arithmetic.hpp"
-#include "ops/elementwise.hpp"
+#include <tapegrad/autograd/autograd.hpp>
+#include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/ops/elementwise.hpp>
 #include "says.hpp"
 
 namespace tg = tapegrad;

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <thread>
 
-#include "autograd/autograd.hpp"
-#include "ops/arithmetic.hpp"
-#include "ops/elementwise.hpp"
+#include <tapegrad/autograd/autograd.hpp>
+#include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/ops/elementwise.hpp>
 #include "says.hpp"
 
 namespace tg = tapegrad;

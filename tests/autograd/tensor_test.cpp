@@ -4,8 +4,8 @@
 #include <limits>
 #include <sstream>
 
-#include "autograd/autograd.hpp"
-#include "ops/arithmetic.hpp"
+#include <tapegrad/autograd/autograd.hpp>
+#include <tapegrad/ops/arithmetic.hpp>
 #include "says.hpp"
 
 namespace tg = tapegrad;

@@ -1,9 +1,9 @@
 // tapegrad::set_num_threads: the one public knob for the threads ops use.
 #include <catch2/catch.hpp>
 
-#include "autograd/errors.hpp"
-#include "autograd/threads.hpp"
-#include "ops/matmul.hpp"
+#include <tapegrad/autograd/errors.hpp>
+#include <tapegrad/autograd/threads.hpp>
+#include <tapegrad/ops/matmul.hpp>
 #include "says.hpp"
 
 namespace tg = tapegrad;

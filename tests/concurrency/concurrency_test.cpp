@@ -9,7 +9,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 #include "autograd/says.hpp"
 

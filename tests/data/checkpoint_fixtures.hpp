@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "tapegrad.hpp"
+#include <tapegrad/tapegrad.hpp>
 
 namespace testing {
 

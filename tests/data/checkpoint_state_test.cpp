@@ -4,10 +4,10 @@
 
 #include <filesystem>
 
+#include <tapegrad/nn/checkpoint.hpp>
 #include "autograd/says.hpp"
 #include "data/checkpoint_fixtures.hpp"
 #include "data/files.hpp"
-#include "nn/checkpoint.hpp"
 
 namespace tg = tapegrad;
 namespace fs = std::filesystem;

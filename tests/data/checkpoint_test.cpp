@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include <tapegrad/nn/checkpoint.hpp>
+#include <tapegrad/tapegrad.hpp>
 #include "autograd/says.hpp"
 #include "data/files.hpp"
-#include "nn/checkpoint.hpp"
-#include "tapegrad.hpp"
 
 namespace tg = tapegrad;
 namespace fs = std::filesystem;

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <numeric>
 
+#include <tapegrad/tapegrad.hpp>
 #include "autograd/says.hpp"
 #include "data/files.hpp"
-#include "tapegrad.hpp"
 
 namespace tg = tapegrad;
 using testing::Bytes;

@@ -1,9 +1,9 @@
 // The IDX reader: plain and gzipped files, and every malformed file named in its message.
 #include <catch2/catch.hpp>
 
+#include <tapegrad/tapegrad.hpp>
 #include "autograd/says.hpp"
 #include "data/files.hpp"
-#include "tapegrad.hpp"
 
 namespace tg = tapegrad;
 using testing::Bytes;

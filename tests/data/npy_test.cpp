@@ -3,9 +3,9 @@
 
 #include <cstring>
 
+#include <tapegrad/tapegrad.hpp>
 #include "autograd/says.hpp"
 #include "data/files.hpp"
-#include "tapegrad.hpp"
 
 namespace tg = tapegrad;
 using testing::Bytes;

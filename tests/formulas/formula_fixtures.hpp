@@ -17,7 +17,7 @@
 #include <vector>
 #include <xtensor/xarray.hpp>
 
-#include "tapegrad.hpp"
+#include <tapegrad/tapegrad.hpp>
 
 namespace formulas {
 

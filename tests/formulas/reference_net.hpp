@@ -7,8 +7,8 @@
 #include <memory>
 #include <vector>
 
+#include <tapegrad/nn/nn.hpp>
 #include "formula_fixtures.hpp"
-#include "nn/nn.hpp"
 
 namespace formulas {
 

@@ -3,7 +3,7 @@
 #include <limits>
 
 #include <catch2/catch.hpp>
-#include <tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 #include "autograd/says.hpp"
 

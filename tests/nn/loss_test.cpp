@@ -1,6 +1,6 @@
 // Loss modules: each equals its functional op, and their options are validated.
 #include <catch2/catch.hpp>
-#include <tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 namespace tg = tapegrad;
 namespace nn = tapegrad::nn;

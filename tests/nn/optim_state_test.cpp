@@ -1,6 +1,6 @@
 // Optimiser state for checkpoints: names, round trips, and validation on load.
 #include <catch2/catch.hpp>
-#include <tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 namespace tg = tapegrad;
 namespace optim = tapegrad::optim;

@@ -3,7 +3,7 @@
 #include <numbers>
 
 #include <catch2/catch.hpp>
-#include <tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 namespace tg = tapegrad;
 namespace nn = tapegrad::nn;

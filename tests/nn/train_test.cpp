@@ -2,7 +2,7 @@
 #include <cmath>
 
 #include <catch2/catch.hpp>
-#include <tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 namespace tg = tapegrad;
 namespace nn = tapegrad::nn;

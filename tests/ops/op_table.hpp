@@ -9,7 +9,7 @@
 
 #include <xtensor/xarray.hpp>
 
-#include "tapegrad.hpp"
+#include <tapegrad/tapegrad.hpp>
 
 namespace optable {
 

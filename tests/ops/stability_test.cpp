@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "tapegrad.hpp"
+#include <tapegrad/tapegrad.hpp>
 
 namespace tg = tapegrad;
 

@@ -1,5 +1,5 @@
 #include <catch2/catch.hpp>
-#include <tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 namespace tg = tapegrad;
 

@@ -1,6 +1,6 @@
 #include <iostream>
 
-#include <tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 namespace tg = tapegrad;
 

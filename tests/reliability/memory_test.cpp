@@ -7,7 +7,7 @@
 #include <new>
 
 #include <catch2/catch.hpp>
-#include <tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 namespace {
 std::atomic<long> live{0};

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include <tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 namespace tg = tapegrad;
 

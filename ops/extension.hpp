@@ -1,0 +1,16 @@
+// Writing your own op: everything tapegrad's own ops use, in one header.
+//
+//   record(name, inputs, value, rule)   wraps an eagerly computed value as the op's output and, when
+//                                       something requires grad, puts a node with `rule` on the tape
+//   Backward<T>                         what a rule sees: grad(), input(i), output(), needs(i)
+//   Grads<T>                            what a rule returns: one gradient per input (undefined: none)
+//   check_defined / check_broadcast / check_same_shape / check_ndim / check_not_nan
+//                                       argument checks that throw with the op, argument and shapes
+//
+// Write the rule with tapegrad's ops (not raw xtensor) and gradients of gradients work too; the
+// engine sums each returned gradient back to its input's shape. examples/custom_op.cpp is a
+// complete op with gradcheck and gradgradcheck.
+#pragma once
+
+#include <tapegrad/autograd/node.hpp>
+#include <tapegrad/ops/check.hpp>
