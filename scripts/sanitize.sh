@@ -34,10 +34,8 @@ else
   dir=${TAPEGRAD_ASAN_DIR:-build-asan}
   configure "$dir" -DTAPEGRAD_SANITIZE=ON "$@"
   cmake --build "$dir" -j"$jobs"
-  # allocator_may_return_null: an allocation too large for memory is std::bad_alloc, as without ASan
-  # (tests check that tapegrad turns it into a ResourceError). halt_on_error: UBSan's checks are
-  # recoverable by default, and a report alone would not fail a test.
-  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1}
+  # halt_on_error: UBSan's checks are recoverable by default, and a report alone would not fail a test.
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
   ctest --test-dir "$dir" --output-on-failure -j"$jobs" -E "^install:"
 fi

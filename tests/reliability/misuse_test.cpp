@@ -113,6 +113,12 @@ TEST_CASE("misuse: every derivative of an integer power is finite and exact at 0
 
 TEST_CASE("misuse: running out of memory inside an op is a ResourceError naming the op, shape and bytes",
           "[reliability][misuse][oom]") {
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer's operator new reports a failed allocation and aborts instead of throwing
+    // std::bad_alloc (even with allocator_may_return_null): this runs in the Release suite only.
+    WARN("skipped under AddressSanitizer");
+    return;
+#endif
     // 2^46 float64 elements (512 TiB): more than any address space, whatever the overcommit policy.
     const std::size_t big = std::size_t{1} << 23;
     CHECK_THROWS_MATCHES(tg::zeros<double>({big, big}), tg::ResourceError,
