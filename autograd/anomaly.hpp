@@ -1,4 +1,5 @@
-// Anomaly mode: find the first op whose forward or backward produced a NaN or an infinity.
+/// \file
+/// Anomaly mode: find the first op whose forward or backward produced a NaN or an infinity.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,8 @@
 namespace tapegrad {
 
 #if defined(__cpp_lib_source_location)
+/// Where an op ran, as anomaly errors report it: std::source_location (with clang < 15, a struct
+/// with the same interface).
 using SourceLocation = std::source_location;
 #else
 /// std::source_location's interface from the compiler builtins, for clang < 15 (which cannot
@@ -61,6 +64,8 @@ public:
 /// anomaly_scope's source location and label, or else this guard's own source location.
 class DetectAnomalyGuard {
 public:
+    /// Turns detection on (or off, with `enabled` false) until the guard is destroyed. `where`, the
+    /// guard's own source location by default, is reported for ops run outside any anomaly_scope.
     explicit DetectAnomalyGuard(bool enabled = true, SourceLocation where = SourceLocation::current());
     ~DetectAnomalyGuard();
     DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
@@ -76,6 +81,7 @@ private:
 /// Does nothing (and costs one thread-local read) when anomaly mode is off at its creation.
 class [[nodiscard]] AnomalyScope {
 public:
+    /// Labels the region `label`, at `where`; use anomaly_scope(), which fills `where` in.
     AnomalyScope(std::string_view label, SourceLocation where);
     ~AnomalyScope();
     AnomalyScope(const AnomalyScope&) = delete;
@@ -86,6 +92,8 @@ private:
     std::size_t previous_place_ = 0;
 };
 
+/// An AnomalyScope labelled `label` at the caller's source location. Keep it alive for the region:
+/// `auto scope = tapegrad::anomaly_scope("layer 3");` (a discarded scope ends at once).
 inline AnomalyScope anomaly_scope(std::string_view label = {}, SourceLocation where = SourceLocation::current()) {
     return AnomalyScope(label, where);
 }

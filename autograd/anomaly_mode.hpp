@@ -1,5 +1,6 @@
-// The anomaly-mode flag alone, for the hot paths that test it (record()); the guard and the
-// checks are in anomaly.hpp.
+/// \file
+/// The anomaly-mode flag alone, for the hot paths that test it (record()); the guard and the
+/// checks are in anomaly.hpp.
 #pragma once
 
 namespace tapegrad {

@@ -1,4 +1,5 @@
-// autograd: tensors, the tape, the backward engine, grad-mode guards and the gradient checker.
+/// \file
+/// autograd: tensors, the tape, the backward engine, grad-mode guards and the gradient checker.
 #pragma once
 
 #include <tapegrad/autograd/anomaly.hpp>

@@ -1,4 +1,5 @@
-// The two shape ops the engine itself needs: broadcasting and its adjoint, sum_to.
+/// \file
+/// The two shape ops the engine itself needs: broadcasting and its adjoint, sum_to.
 #pragma once
 
 #include <tapegrad/autograd/tensor.hpp>

@@ -1,7 +1,8 @@
-// Freed tensor buffers kept for reuse, per thread. A training step allocates the same sizes every
-// step (activations, their gradients, the weight gradients), so after the first steps the ops take
-// their output buffers from here instead of malloc, and a 64 MB weight gradient is not mapped and
-// page-faulted again each step. PyTorch's CUDA caching allocator does the same for the GPU.
+/// \file
+/// Freed tensor buffers kept for reuse, per thread. A training step allocates the same sizes every
+/// step (activations, their gradients, the weight gradients), so after the first steps the ops take
+/// their output buffers from here instead of malloc, and a 64 MB weight gradient is not mapped and
+/// page-faulted again each step. PyTorch's CUDA caching allocator does the same for the GPU.
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,5 @@
-// Reverse mode: the loop that walks the tape backwards from some outputs.
+/// \file
+/// Reverse mode: the loop that walks the tape backwards from some outputs.
 #pragma once
 
 #include <optional>

@@ -1,4 +1,5 @@
-// Typed exceptions, and fail(): the one place error messages are assembled.
+/// \file
+/// Typed exceptions, and fail(): the one place error messages are assembled.
 #pragma once
 
 #include <cstddef>

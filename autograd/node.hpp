@@ -1,5 +1,6 @@
-// A node of the tape: one recorded op, its inputs, and the rule that maps its output's
-// gradient to its inputs' gradients. Ops create nodes through record().
+/// \file
+/// A node of the tape: one recorded op, its inputs, and the rule that maps its output's
+/// gradient to its inputs' gradients. Ops create nodes through record().
 #pragma once
 
 #include <functional>
@@ -15,6 +16,7 @@
 
 namespace tapegrad {
 
+/// The gradients a backward rule returns, one per input of its op.
 template <class T>
 using Grads = std::vector<Tensor<T>>;
 
@@ -29,29 +31,42 @@ using BackwardFn = std::function<Grads<T>(const Backward<T>&)>;
 /// Untyped part of a node, so that one tape can hold float and double ops.
 class NodeBase {
 public:
+    /// A node for the op `name` (a string literal: it is kept, not copied) at tape position `sequence`.
     NodeBase(const char* name, std::uint64_t sequence, bool is_double)
         : name_(name), sequence_(sequence), is_double_(is_double) {}
     virtual ~NodeBase() = default;
+    /// The op's name, e.g. "matmul": what Tensor::grad_fn_name() and error messages show.
     const char* name() const noexcept { return name_; }
+    /// The node's position on its thread's tape; later nodes have larger numbers.
     std::uint64_t sequence() const noexcept { return sequence_; }
+    /// True for a float64 op, false for a float32 one.
     bool is_double() const noexcept { return is_double_; }
+    /// True once a backward without retain_graph has freed the inputs and rule it saved.
     bool released() const noexcept { return released_; }
 
 protected:
+    /// The op's name (name()).
     const char* name_;
-    std::uint64_t sequence_;  // creation order: reverse order is a topological order
+    std::uint64_t sequence_;  ///< creation order: reverse order is a topological order
+    /// True for a float64 op (is_double()).
     bool is_double_;
+    /// Set when the saved inputs and rule are freed (released()).
     bool released_ = false;
 };
 
+/// One recorded op: its inputs (saved, with their versions, for the backward rule) and the rule.
+/// Owned by the op's output tensor and held weakly by the tape. record() makes nodes; user code
+/// writes backward rules, never nodes.
 template <class T>
 class Node : public NodeBase {
 public:
+    /// Made by record(), which also puts the node on the tape.
     Node(const char* name, std::uint64_t sequence, std::vector<Tensor<T>> inputs, BackwardFn<T> fn);
     ~Node() override;
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
 
+    /// The op's inputs, in the order given to record() (emptied when the node is released).
     const std::vector<Tensor<T>>& inputs() const noexcept { return inputs_; }
 
 private:
@@ -76,9 +91,11 @@ private:
 template <class T>
 class Backward {
 public:
+    /// Made by the engine for each rule it runs.
     Backward(const Node<T>& node, Tensor<T> output) : node_(node), output_(std::move(output)) {}
     /// Gradient of the loss with respect to the op's output (the output's shape).
     const Tensor<T>& grad() const noexcept { return node_.grad_; }
+    /// Input i of the op, as given to record(); std::out_of_range past the last.
     const Tensor<T>& input(std::size_t i) const { return node_.inputs_.at(i); }
     /// The op's output, for rules written with it (sigmoid' = y (1 - y)).
     const Tensor<T>& output() const noexcept { return output_; }

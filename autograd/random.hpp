@@ -1,4 +1,5 @@
-// A seeded random generator whose streams are the same on every platform.
+/// \file
+/// A seeded random generator whose streams are the same on every platform.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@ namespace tapegrad {
 /// same seed gives the same numbers bit for bit everywhere.
 class Generator {
 public:
+    /// A generator seeded with `seed`: the same seed gives the same stream on every platform.
     explicit Generator(std::uint64_t seed = 0) : engine_(seed) {}
 
     /// Uniform in [0, 1), 53 random bits.
@@ -25,6 +27,8 @@ public:
     /// Uniform integer in [0, n). Throws ValueError for n == 0 (there is no such integer),
     /// drawing nothing.
     std::uint64_t below(std::uint64_t n);
+    /// The std::mt19937_64 underneath, for standard algorithms that take a random engine
+    /// (std::shuffle); its draws advance this generator (state() includes them).
     std::mt19937_64& engine() noexcept { return engine_; }
 
     /// The whole state as text (the engine's standard text form, then the normal() spare), so that a

@@ -1,4 +1,5 @@
-// Shape: a tensor's dimensions, and the helpers every op uses to check and combine shapes.
+/// \file
+/// Shape: a tensor's dimensions, and the helpers every op uses to check and combine shapes.
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,5 @@
-// The tape: this thread's ordered record of the ops that were recorded and are still alive.
+/// \file
+/// The tape: this thread's ordered record of the ops that were recorded and are still alive.
 #pragma once
 
 #include <cstdint>
@@ -23,15 +24,20 @@ public:
     std::size_t size() const;
     /// Their names, oldest first.
     std::vector<std::string> op_names() const;
-    /// One line per op: "#sequence name".
+    /// One line per op: `#sequence name`.
     std::string to_string() const;
 
     // Engine interface.
+    /// One recorded op, as the engine walks it (engine interface).
     struct Entry {
+        /// The node's NodeBase::sequence().
         std::uint64_t sequence;
+        /// Expired once the node's output tensor is gone.
         std::weak_ptr<NodeBase> node;
     };
+    /// The number the next recorded node gets (engine interface: record() calls it).
     std::uint64_t next_sequence() noexcept { return next_sequence_++; }
+    /// Appends a node recorded as `sequence` (engine interface: record() calls it).
     void push(std::uint64_t sequence, std::weak_ptr<NodeBase> node);
     /// Entries in creation order; expired ones may remain until the next prune.
     const std::vector<Entry>& entries() const noexcept { return entries_; }

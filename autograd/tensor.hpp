@@ -1,4 +1,5 @@
-// Tensor: a shared handle to a value (an xtensor array), its gradient and the node that made it.
+/// \file
+/// Tensor: a shared handle to a value (an xtensor array), its gradient and the node that made it.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,7 @@ struct TensorImpl;
 
 static_assert(std::is_same_v<Shape, xt::xarray<double>::shape_type>, "a tensor's shape() is its value's shape");
 
+/// The element types a Tensor may hold: float (float32) and double (float64).
 template <class T>
 concept Scalar = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
@@ -41,7 +43,9 @@ class Tensor {
     static_assert(Scalar<T>, "tapegrad tensors hold float or double");
 
 public:
+    /// The element type: float or double.
     using value_type = T;
+    /// The xtensor array that holds the value.
     using array_type = xt::xarray<T>;
 
     Tensor() = default;
@@ -50,12 +54,18 @@ public:
     /// A 0-d tensor holding one number.
     explicit Tensor(T scalar, bool requires_grad = false);
     /// From nested braces: `Tensor<double> x = {{1, 2}, {3, 4}};`. A column literal such as
-    /// {{0.}, {1.}} is ambiguous in C++: build flat and reshape instead.
+    /// {{0.}, {1.}} is ambiguous in C++: build flat and reshape instead. Ragged lists (rows of
+    /// different lengths) throw ShapeError. This one takes a flat list: a 1-d tensor.
     Tensor(xt::nested_initializer_list_t<T, 1> values);
+    /// From two levels of braces: a matrix, one inner list per row.
     Tensor(xt::nested_initializer_list_t<T, 2> values);
+    /// From three levels of braces: a 3-d tensor.
     Tensor(xt::nested_initializer_list_t<T, 3> values);
+    /// From four levels of braces: a 4-d tensor.
     Tensor(xt::nested_initializer_list_t<T, 4> values);
 
+    /// False for an undefined tensor (`Tensor()`, a gradient never computed), on which value(),
+    /// shape() and the other accessors throw ValueError.
     bool defined() const noexcept { return impl_ != nullptr; }
 
     /// The value as an xtensor array, without a copy. Row-major and contiguous.
@@ -66,15 +76,22 @@ public:
     /// How many times mutable_value() was taken; saved by every node that uses this tensor.
     std::uint64_t version() const;
 
+    /// The dimensions, e.g. [batch, features]; [] for a 0-d tensor.
     const Shape& shape() const;
+    /// The number of dimensions (0 for a 0-d tensor).
     std::size_t ndim() const { return shape().size(); }
+    /// The number of elements (1 for a 0-d tensor).
     std::size_t numel() const;
-    /// The single value of a tensor with one element.
+    /// The single value of a tensor with one element; ValueError for any other.
     T item() const;
 
+    /// Whether gradients flow to this tensor: a leaf marked with requires_grad_(), or the output of
+    /// a recorded op. False for an undefined tensor.
     bool requires_grad() const;
     /// Marks a leaf as a parameter to differentiate; throws on a non-leaf (as PyTorch).
     Tensor& requires_grad_(bool on = true);
+    /// True unless a recorded op produced this tensor (made by the user, by detach() or to(), or
+    /// by an op that was not recorded).
     bool is_leaf() const;
     /// Name of the op that produced this tensor ("" for a leaf).
     std::string grad_fn_name() const;
@@ -103,11 +120,17 @@ public:
     void backward(const Tensor& seed = {}, std::optional<bool> retain_graph = std::nullopt,
                   bool create_graph = false) const;
 
+    /// "Tensor(float32, shape=[2, 3], requires_grad)" (or `grad_fn=<op>`) and then the values, as
+    /// operator<< and fmt print it; "Tensor(undefined)" for an undefined tensor.
     std::string to_string() const;
 
+    /// True when both handles share one state, i.e. one is a copy of the other (torch's is_same).
     bool same(const Tensor& other) const noexcept { return impl_ == other.impl_; }
+    /// The shared state behind the handle, null when undefined (engine interface).
     TensorImpl<T>* impl() const noexcept { return impl_.get(); }
+    /// The shared state as its owning pointer (engine interface).
     const std::shared_ptr<TensorImpl<T>>& impl_ptr() const noexcept { return impl_; }
+    /// A handle to existing shared state (engine interface).
     explicit Tensor(std::shared_ptr<TensorImpl<T>> impl) : impl_(std::move(impl)) {}
 
 private:
@@ -118,27 +141,39 @@ private:
 /// What a Tensor handle shares: the value, its gradient, and the node that produced it.
 template <class T>
 struct TensorImpl {
+    /// What Tensor::value() returns.
     xt::xarray<T> value;
+    /// The accumulated gradient; undefined until computed.
     Tensor<T> grad;
-    std::shared_ptr<Node<T>> grad_fn;  // null for a leaf
+    std::shared_ptr<Node<T>> grad_fn;  ///< The node that produced the value; null for a leaf.
+    /// Bumped by every Tensor::mutable_value().
     std::uint64_t version = 0;
+    /// Set by requires_grad_() on a leaf, by record() on an output.
     bool requires_grad = false;
+    /// Set by retain_grad(): a non-leaf keeps its gradient.
     bool retains_grad = false;
 
     ~TensorImpl() { detail::give_buffer(value); }  // the buffer goes back to this thread's pool
 };
 
+/// A float32 tensor, for training.
 using TensorF = Tensor<float>;
+/// A float64 tensor, for checking gradients.
 using TensorD = Tensor<double>;
 
+/// Prints to_string(): the dtype, shape, grad state and values.
 template <class T>
 std::ostream& operator<<(std::ostream& os, const Tensor<T>& t);
 
 }  // namespace tapegrad
 
+/// \cond
+// Lets fmt print tensors: `fmt::format("{}", t)` gives t.to_string(). Left out of the API
+// reference: Doxygen cannot place a specialisation inside fmt's namespace.
 template <class T>
 struct fmt::formatter<tapegrad::Tensor<T>> : fmt::formatter<std::string> {
     auto format(const tapegrad::Tensor<T>& t, format_context& ctx) const {
         return fmt::formatter<std::string>::format(t.to_string(), ctx);
     }
 };
+/// \endcond

@@ -1,4 +1,5 @@
-// How many threads tapegrad's ops may use, set once for the process (as torch::set_num_threads).
+/// \file
+/// How many threads tapegrad's ops may use, set once for the process (as torch::set_num_threads).
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,5 @@
-// data: the IDX and .npy file formats, in-memory datasets (Fashion-MNIST) and minibatch loaders.
+/// \file
+/// data: the IDX and .npy file formats, in-memory datasets (Fashion-MNIST) and minibatch loaders.
 #pragma once
 
 #include <tapegrad/data/dataset.hpp>

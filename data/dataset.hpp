@@ -1,4 +1,5 @@
-// Datasets of images and class labels in memory, read from IDX files (MNIST, Fashion-MNIST).
+/// \file
+/// Datasets of images and class labels in memory, read from IDX files (MNIST, Fashion-MNIST).
 #pragma once
 
 #include <array>
@@ -14,10 +15,10 @@ namespace tapegrad {
 
 /// How raw pixel bytes become features: x = (byte / 255 - mean) / std.
 struct DatasetOptions {
-    double mean = 0;           // subtracted after scaling to [0, 1]
-    double std = 1;            // > 0; divides after subtracting the mean
-    std::size_t classes = 10;  // every label must be below it
-    std::size_t limit = 0;     // keep only the first `limit` samples; 0 keeps all
+    double mean = 0;           ///< subtracted after scaling to [0, 1]
+    double std = 1;            ///< > 0; divides after subtracting the mean
+    std::size_t classes = 10;  ///< every label must be below it
+    std::size_t limit = 0;     ///< keep only the first `limit` samples; 0 keeps all
 };
 
 /// N samples: images flattened to rows of features (N x rows*cols, one sample per row, as every
@@ -28,13 +29,19 @@ struct DatasetOptions {
 /// place); DataLoader checks the same again when it is built and for every batch.
 template <class T = float>
 struct Dataset {
+    /// N x features, one sample per row; no samples by default.
     xt::xarray<T> images = xt::xarray<T>::from_shape({0, 0});  // no samples (not xtensor's 0-d default)
+    /// One class index per row of images.
     Labels labels;
 
+    /// An empty dataset (0 x 0 images, no labels).
     Dataset() = default;
+    /// Takes the images (N x features) and their N labels; ShapeError otherwise (see above).
     Dataset(xt::xarray<T> x, Labels y);
 
+    /// N, the number of samples (labels).
     std::size_t size() const noexcept { return labels.size(); }
+    /// Features per sample (columns of images); 0 unless images is 2-D.
     std::size_t features() const noexcept { return images.dimension() == 2 ? images.shape()[1] : 0; }
 };
 
@@ -56,12 +63,15 @@ Dataset<T> load_idx_dataset(const std::string& images_path, const std::string& l
 
 /// Where the dataset-fashion-mnist package installs the data.
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
-/// Mean and standard deviation of Fashion-MNIST's training pixels scaled to [0, 1].
+/// Mean of Fashion-MNIST's training pixels scaled to [0, 1].
 inline constexpr double kFashionMnistMean = 0.2860;
+/// Standard deviation of Fashion-MNIST's training pixels scaled to [0, 1].
 inline constexpr double kFashionMnistStd = 0.3530;
+/// Fashion-MNIST's class names, indexed by label (0 "T-shirt/top" ... 9 "Ankle boot").
 inline constexpr std::array<const char*, 10> kFashionMnistClasses = {
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
 
+/// Which file pair load_fashion_mnist reads: the training set or the test set.
 enum class Split { Train, Test };
 
 /// Fashion-MNIST's training (60000) or test (10000) set from `folder`, which holds

@@ -1,4 +1,5 @@
-// DataLoader: a dataset cut into (optionally shuffled) minibatches, epoch after epoch.
+/// \file
+/// DataLoader: a dataset cut into (optionally shuffled) minibatches, epoch after epoch.
 #pragma once
 
 #include <cstddef>
@@ -12,17 +13,20 @@
 
 namespace tapegrad {
 
+/// How a DataLoader cuts its dataset (torch.utils.data.DataLoader's arguments).
 struct LoaderOptions {
-    std::size_t batch_size = 128;  // > 0
-    bool shuffle = true;           // a new random order every epoch
-    std::uint64_t seed = 0;        // seeds the loader's own Generator
-    bool drop_last = false;        // false keeps the last, smaller batch
+    std::size_t batch_size = 128;  ///< > 0
+    bool shuffle = true;           ///< a new random order every epoch
+    std::uint64_t seed = 0;        ///< seeds the loader's own Generator
+    bool drop_last = false;        ///< false keeps the last, smaller batch
 };
 
 /// A minibatch: features (batch x features, no gradient) and one label per row.
 template <class T = float>
 struct Batch {
+    /// The samples' features, batch x features (a new tensor, no gradient).
     Tensor<T> x;
+    /// The samples' class indices, one per row of x.
     Labels y;
 };
 
@@ -30,25 +34,35 @@ struct Batch {
 /// loader's Generator (seeded by options.seed) draws a fresh permutation (Fisher-Yates), so the
 /// sequence of epochs is the same in every run with the same seed.
 ///
-///   DataLoader<float> loader(train, {.batch_size = 128, .seed = 1});
-///   for (int e = 0; e < epochs; ++e)
-///       for (const auto& [x, y] : loader.epoch()) ...
+/// ```
+/// DataLoader<float> loader(train, {.batch_size = 128, .seed = 1});
+/// for (int e = 0; e < epochs; ++e)
+///     for (const auto& [x, y] : loader.epoch()) ...
+/// ```
 ///
 /// The loader keeps a reference: the dataset must outlive it.
 template <class T = float>
 class DataLoader {
 public:
+    /// An input iterator over an epoch's batches: dereferencing makes the batch (batch(i)).
     class Iterator {
     public:
+        /// A single-pass iterator: each dereference builds its batch anew.
         using iterator_category = std::input_iterator_tag;
+        /// What dereferencing gives: a Batch, by value.
         using value_type = Batch<T>;
+        /// The distance between two positions, in batches.
         using difference_type = std::ptrdiff_t;
+        /// Batch `index` of `loader`'s current epoch (made by Epoch::begin() and Epoch::end()).
         Iterator(const DataLoader* loader, std::size_t index) : loader_(loader), index_(index) {}
+        /// The batch at this position: loader.batch(index).
         Batch<T> operator*() const { return loader_->batch(index_); }
+        /// Moves to the next batch.
         Iterator& operator++() {
             ++index_;
             return *this;
         }
+        /// Same position (iterators of one epoch).
         bool operator==(const Iterator& other) const { return index_ == other.index_; }
 
     private:
@@ -59,9 +73,13 @@ public:
     /// The batches of the current epoch, in order.
     class Epoch {
     public:
+        /// The current epoch of `loader` (made by DataLoader::epoch()).
         explicit Epoch(const DataLoader* loader) : loader_(loader) {}
+        /// The first batch.
         Iterator begin() const { return {loader_, 0}; }
+        /// Past the last batch.
         Iterator end() const { return {loader_, loader_->size()}; }
+        /// Batches in the epoch (DataLoader::size()).
         std::size_t size() const { return loader_->size(); }
 
     private:
@@ -84,6 +102,7 @@ public:
     const std::vector<std::size_t>& order() const noexcept { return order_; }
     /// How many epochs have been started.
     std::size_t epochs() const noexcept { return epochs_; }
+    /// The options it was built with.
     const LoaderOptions& options() const noexcept { return options_; }
     /// The generator that draws each epoch's order. Checkpoint its state() between epochs and
     /// set_state() it when resuming: the next epoch() then draws the order an uninterrupted run would.

@@ -1,4 +1,5 @@
-// NumPy's .npy format (version 1.0), as checkpoints store tensors: numpy.load reads these files.
+/// \file
+/// NumPy's .npy format (version 1.0), as checkpoints store tensors: numpy.load reads these files.
 #pragma once
 
 #include <string>
@@ -17,14 +18,16 @@ constexpr const char* npy_descr() {
 
 /// What a .npy header declares.
 struct NpyHeader {
-    std::string descr;  // e.g. "<f4"
+    std::string descr;  ///< e.g. `<f4`
+    /// True for column-major data (read_npy refuses it).
     bool fortran_order = false;
+    /// The array's dimensions; [] for a 0-d array.
     Shape shape;
-    std::size_t data_offset = 0;  // bytes before the data
-    std::size_t file_size = 0;    // bytes in the whole file
+    std::size_t data_offset = 0;  ///< bytes before the data
+    std::size_t file_size = 0;    ///< bytes in the whole file
 };
 
-/// Writes `array` as a .npy file: the magic "\x93NUMPY", version 1.0, a little-endian uint16 header
+/// Writes `array` as a .npy file: the magic `\x93NUMPY`, version 1.0, a little-endian uint16 header
 /// length, the header dict {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } padded with
 /// spaces and a newline to a multiple of 64 bytes, then the data row-major. With `sync` the file is
 /// flushed to disk (fsync) before returning. Throws IoError when the file cannot be written.

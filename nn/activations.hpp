@@ -1,4 +1,5 @@
-// Activation layers: parameter-free modules over the ops in ops/activation.hpp and ops/softmax.hpp.
+/// \file
+/// Activation layers: parameter-free modules over the ops in ops/activation.hpp and ops/softmax.hpp.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@ namespace tapegrad::nn {
 template <class T = float>
 class ReLU : public Module<T> {
 public:
+    /// relu(x), elementwise, any shape.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "ReLU"; }
 };
@@ -21,10 +23,13 @@ public:
 template <class T = float>
 class LeakyReLU : public Module<T> {
 public:
+    /// `negative_slope` multiplies the negative inputs (PyTorch's default 0.01).
     explicit LeakyReLU(double negative_slope = 0.01) : slope_(negative_slope) {}
+    /// leaky_relu(x, negative_slope), elementwise, any shape.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "LeakyReLU"; }
     std::string extra_repr() const override;
+    /// The factor applied to negative inputs.
     double negative_slope() const noexcept { return slope_; }
 
 private:
@@ -35,13 +40,16 @@ private:
 template <class T = float>
 class Sigmoid : public Module<T> {
 public:
+    /// sigmoid(x), elementwise, any shape.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "Sigmoid"; }
 };
 
+/// tanh(x).
 template <class T = float>
 class Tanh : public Module<T> {
 public:
+    /// tanh(x), elementwise, any shape.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "Tanh"; }
 };
@@ -50,6 +58,7 @@ public:
 template <class T = float>
 class GELU : public Module<T> {
 public:
+    /// gelu(x), elementwise, any shape.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "GELU"; }
 };
@@ -58,7 +67,9 @@ public:
 template <class T = float>
 class Softmax : public Module<T> {
 public:
+    /// Normalises along `axis` (negative counts from the end).
     explicit Softmax(std::int64_t axis = -1) : axis_(axis) {}
+    /// softmax(x, axis); ValueError when the axis is out of range for x.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "Softmax"; }
     std::string extra_repr() const override;
@@ -71,7 +82,9 @@ private:
 template <class T = float>
 class LogSoftmax : public Module<T> {
 public:
+    /// Normalises along `axis` (negative counts from the end).
     explicit LogSoftmax(std::int64_t axis = -1) : axis_(axis) {}
+    /// log_softmax(x, axis); ValueError when the axis is out of range for x.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "LogSoftmax"; }
     std::string extra_repr() const override;

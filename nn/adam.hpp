@@ -1,4 +1,5 @@
-// Adam (torch.optim.Adam, L2 weight decay) and AdamW (torch.optim.AdamW, decoupled weight decay).
+/// \file
+/// Adam (torch.optim.Adam, L2 weight decay) and AdamW (torch.optim.AdamW, decoupled weight decay).
 #pragma once
 
 #include <cstdint>
@@ -12,40 +13,54 @@ namespace tapegrad::optim {
 
 /// Defaults are PyTorch's: `Adam<float> opt(model.parameters(), {.lr = 3e-4});`
 struct AdamOptions {
-    double lr = 1e-3;         // >= 0
-    double beta1 = 0.9;       // in [0, 1)
-    double beta2 = 0.999;     // in [0, 1)
-    double eps = 1e-8;        // >= 0
-    double weight_decay = 0;  // >= 0; L2: added to the gradient (as torch.optim.Adam)
+    double lr = 1e-3;         ///< learning rate, >= 0
+    double beta1 = 0.9;       ///< decay of m, the running mean of g, in [0, 1)
+    double beta2 = 0.999;     ///< decay of v, the running mean of g^2, in [0, 1)
+    double eps = 1e-8;        ///< added to the denominator for stability, >= 0
+    double weight_decay = 0;  ///< >= 0; L2: added to the gradient (as torch.optim.Adam)
 };
 
 /// Same fields; weight decay is decoupled and on by default (1e-2), as torch.optim.AdamW.
 struct AdamWOptions {
+    /// Learning rate, >= 0.
     double lr = 1e-3;
+    /// Decay of m, the running mean of the gradient g, in [0, 1).
     double beta1 = 0.9;
+    /// Decay of v, the running mean of g^2, in [0, 1).
     double beta2 = 0.999;
+    /// Added to the denominator for stability, >= 0.
     double eps = 1e-8;
+    /// Decoupled decay, >= 0: each step first scales p by (1 - lr weight_decay).
     double weight_decay = 1e-2;
 };
 
 /// The shared Adam machinery; `decoupled` selects AdamW's weight decay. For parameter p with
 /// gradient g at its step t = 1, 2, ... (PyTorch's equations):
+/// ```
 ///   Adam:  g = g + weight_decay p            AdamW:  p = p (1 - lr weight_decay)
 ///   m = beta1 m + (1 - beta1) g              (m, v start at 0)
 ///   v = beta2 v + (1 - beta2) g^2
 ///   p = p - (lr / (1 - beta1^t)) m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-/// State: "step.<i>", "exp_avg.<i>" (m), "exp_avg_sq.<i>" (v) (see Optimizer).
+/// ```
+/// State: `step.<i>`, `exp_avg.<i>` (m), `exp_avg_sq.<i>` (v) (see Optimizer).
 template <class T>
 class AdamBase : public Optimizer<T> {
 public:
+    /// One update of every parameter that has a gradient, by the equations above.
     void step() override;
+    /// Copies of the lr and of each updated parameter's step, exp_avg and exp_avg_sq.
     typename Optimizer<T>::State state() const override;
+    /// Replaces the lr and all moments with a state() list. ValueError, changing nothing, for an
+    /// unknown entry, an index out of range, a buffer of another shape than its parameter, or a
+    /// parameter without all three of step, exp_avg and exp_avg_sq.
     void load_state(const typename Optimizer<T>::State& state) override;
 
 protected:
+    /// Checks the options (ValueError naming `name`, the option and its rule) and the parameters
+    /// (see Optimizer's constructor); `decoupled` selects AdamW's weight decay.
     AdamBase(std::vector<Tensor<T>> params, const AdamOptions& options, bool decoupled, const char* name);
 
-    AdamOptions options_;  // lr here is the initial one; lr() is current
+    AdamOptions options_;  ///< lr here is the initial one; lr() is current
 
 private:
     struct Moments {
@@ -59,18 +74,25 @@ private:
     void update(Tensor<T>& param, std::optional<Moments>& slot);
 };
 
+/// Adam (torch.optim.Adam), weight decay as an L2 term added to the gradient:
+/// `Adam<float> opt(model.parameters(), {.lr = 3e-4});`
 template <class T = float>
 class Adam : public AdamBase<T> {
 public:
+    /// Optimises `params` (e.g. model.parameters()). ValueError for an option outside its range
+    /// or a bad parameter list (see Optimizer).
     Adam(std::vector<Tensor<T>> params, AdamOptions options = {});
     std::string name() const override { return "Adam"; }
     /// The options, with lr the current learning rate.
     AdamOptions options() const;
 };
 
+/// AdamW (torch.optim.AdamW): Adam with decoupled weight decay, 1e-2 by default.
 template <class T = float>
 class AdamW : public AdamBase<T> {
 public:
+    /// Optimises `params` (e.g. model.parameters()). ValueError for an option outside its range
+    /// or a bad parameter list (see Optimizer).
     AdamW(std::vector<Tensor<T>> params, AdamWOptions options = {});
     std::string name() const override { return "AdamW"; }
     /// The options, with lr the current learning rate.

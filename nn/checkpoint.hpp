@@ -1,5 +1,6 @@
-// Checkpoints: a model's named parameters, its optimiser's and lr schedule's state, and named
-// extras of the caller's, as one folder of .npy and text files replaced atomically.
+/// \file
+/// Checkpoints: a model's named parameters, its optimiser's and lr schedule's state, and named
+/// extras of the caller's, as one folder of .npy and text files replaced atomically.
 #pragma once
 
 #include <map>
@@ -18,15 +19,14 @@ using CheckpointExtras = std::map<std::string, std::string>;
 
 /// Saves every named parameter (and the optimiser's state(), the schedule's state(), the extras)
 /// into the folder `dir`:
-///   dir/manifest.txt            "tapegrad checkpoint v2", the dtype, one line per item (see
-///                               nn/checkpoint_manifest.hpp): parameters and state entries with
-///                               their shapes, the optimiser with its exact lr, the schedule's
-///                               kind, epoch and base lr, each extra with its size
-///   dir/model/<name>.npy        one per parameter, named as named_parameters() ("0.weight", ...)
-///   dir/optimizer/<entry>.npy   one per state() entry ("lr", "step.0", "exp_avg.0", ...)
-///   dir/extra/<name>            one per extra, its bytes as given
+/// - `dir/manifest.txt`: "tapegrad checkpoint v2", the dtype, one line per item (see
+///   nn/checkpoint_manifest.hpp): parameters and state entries with their shapes, the optimiser
+///   with its exact lr, the schedule's kind, epoch and base lr, each extra with its size;
+/// - `dir/model/<name>.npy`: one per parameter, named as named_parameters() ("0.weight", ...);
+/// - `dir/optimizer/<entry>.npy`: one per state() entry ("lr", "step.0", "exp_avg.0", ...);
+/// - `dir/extra/<name>`: one per extra, its bytes as given.
 /// The .npy files are NumPy's format 1.0 (numpy.load reads them). Saving is atomic: everything is
-/// written (and fsync'ed) into a locked temporary sibling folder ".<dir>.tmp-<pid>-<n>" that then
+/// written (and fsync'ed) into a locked temporary sibling folder `.<dir>.tmp-<pid>-<n>` that then
 /// replaces `dir` by rename, so `dir` holds either the old checkpoint or the new one. The temporary
 /// folder is removed when the save throws; those of saves that were killed (a signal, a power cut)
 /// are removed by the next save of the same `dir`, unless a live process still holds them.
@@ -36,9 +36,11 @@ using CheckpointExtras = std::map<std::string, std::string>;
 /// file name.
 template <class T>
 void save_checkpoint(const std::string& dir, const Module<T>& model);
+/// The same, with the optimiser's state and the extras.
 template <class T>
 void save_checkpoint(const std::string& dir, const Module<T>& model, const optim::Optimizer<T>& optimizer,
                      const CheckpointExtras& extras = {});
+/// The same, with the optimiser's and the schedule's state and the extras.
 template <class T>
 void save_checkpoint(const std::string& dir, const Module<T>& model, const optim::Optimizer<T>& optimizer,
                      const optim::LrSchedule& schedule, const CheckpointExtras& extras = {});
@@ -53,8 +55,10 @@ void save_checkpoint(const std::string& dir, const Module<T>& model, const optim
 /// stay as they were. The optimiser's lr comes back exactly (v1 checkpoints: rounded to the dtype).
 template <class T>
 CheckpointExtras load_checkpoint(const std::string& dir, Module<T>& model);
+/// The same, restoring the optimiser's state too (the checkpoint must hold it).
 template <class T>
 CheckpointExtras load_checkpoint(const std::string& dir, Module<T>& model, optim::Optimizer<T>& optimizer);
+/// The same, restoring the optimiser's and the schedule's state (the checkpoint must hold both).
 template <class T>
 CheckpointExtras load_checkpoint(const std::string& dir, Module<T>& model, optim::Optimizer<T>& optimizer,
                                  optim::LrSchedule& schedule);

@@ -1,4 +1,5 @@
-// Gradient clipping (torch.nn.utils.clip_grad_norm_).
+/// \file
+/// Gradient clipping (torch.nn.utils.clip_grad_norm_).
 #pragma once
 
 #include <vector>

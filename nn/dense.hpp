@@ -1,4 +1,5 @@
-// Dense: the fully connected layer y = x W^T + b (PyTorch's Linear).
+/// \file
+/// Dense: the fully connected layer y = x W^T + b (PyTorch's Linear).
 #pragma once
 
 #include <cstddef>
@@ -14,8 +15,11 @@ namespace tapegrad::nn {
 template <class T = float>
 class Dense : public Module<T> {
 public:
+    /// A layer from in_features to out_features (both > 0, else ValueError), with a bias unless
+    /// `bias` is false, its parameters drawn from `gen`.
     Dense(std::size_t in_features, std::size_t out_features, Generator& gen, bool bias = true);
 
+    /// linear(x, weight, bias) for x of shape [batch, in_features]; ShapeError for any other shape.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "Dense"; }
     /// "784 -> 256, bias" or "784 -> 256, no bias".
@@ -24,11 +28,15 @@ public:
     /// Redraws the parameters as the constructor does.
     void reset_parameters(Generator& gen);
 
+    /// The weight, out_features x in_features (a parameter: it requires grad).
     const Tensor<T>& weight() const noexcept { return weight_; }
     /// Undefined when the layer has no bias.
     const Tensor<T>& bias() const noexcept { return bias_; }
+    /// Whether the layer was built with a bias.
     bool has_bias() const noexcept { return bias_.defined(); }
+    /// Features of each input sample (columns of x).
     std::size_t in_features() const noexcept { return in_; }
+    /// Features of each output sample.
     std::size_t out_features() const noexcept { return out_; }
 
 private:

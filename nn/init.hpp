@@ -1,6 +1,10 @@
-// Parameter initialisers (torch.nn.init). Each overwrites the tensor's values in place, without
-// recording anything, drawing from an explicit Generator: the same seed gives the same model
-// bit for bit. Each returns the tensor it filled.
+/// \file
+/// Parameter initialisers (torch.nn.init). Each overwrites the tensor's values in place, without
+/// recording anything, drawing from an explicit Generator: the same seed gives the same model
+/// bit for bit. Each returns the tensor it filled.
+///
+/// \namespace tapegrad::nn::init
+/// Parameter initialisers, as torch.nn.init: each fills a tensor in place from a seeded Generator.
 #pragma once
 
 #include <cstddef>
@@ -32,10 +36,13 @@ Tensor<T> uniform_(Tensor<T> t, Generator& gen, double low = 0, double high = 1)
 /// Normal with the given mean and standard deviation.
 template <class T>
 Tensor<T> normal_(Tensor<T> t, Generator& gen, double mean = 0, double stddev = 1);
+/// Every element `value` (torch.nn.init.constant_).
 template <class T>
 Tensor<T> constant_(Tensor<T> t, double value);
+/// Every element 0 (torch.nn.init.zeros_).
 template <class T>
 Tensor<T> zeros_(Tensor<T> t);
+/// Every element 1 (torch.nn.init.ones_).
 template <class T>
 Tensor<T> ones_(Tensor<T> t);
 

@@ -1,5 +1,6 @@
-// Loss modules over the loss ops in ops/loss.hpp. Each is a small callable object holding its
-// options: `CrossEntropyLoss<float> criterion; auto loss = criterion(logits, labels);`.
+/// \file
+/// Loss modules over the loss ops in ops/loss.hpp. Each is a small callable object holding its
+/// options: `CrossEntropyLoss<float> criterion; auto loss = criterion(logits, labels);`.
 #pragma once
 
 #include <string>
@@ -13,16 +14,22 @@ namespace tapegrad::nn {
 template <class T = float>
 class MSELoss {
 public:
+    /// Averages (Mean, the default) or sums the squared differences.
     explicit MSELoss(Reduction reduction = Reduction::Mean) : reduction_(reduction) {}
+    /// mse_loss(pred, target, reduction); ShapeError unless the shapes match.
     Tensor<T> forward(const Tensor<T>& pred, const Tensor<T>& target) const;
+    /// forward(pred, target).
     Tensor<T> operator()(const Tensor<T>& pred, const Tensor<T>& target) const { return forward(pred, target); }
+    /// "MSELoss(reduction=mean)".
     std::string to_string() const;
 
 private:
     Reduction reduction_;
 };
 
+/// CrossEntropyLoss's settings, as PyTorch's CrossEntropyLoss arguments.
 struct CrossEntropyOptions {
+    /// Mean over the batch (the default) or Sum.
     Reduction reduction = Reduction::Mean;
     /// In [0, 1]: the target becomes (1 - e) one_hot + e / classes. 0 (the default) is plain cross-entropy.
     double label_smoothing = 0.0;
@@ -33,10 +40,16 @@ struct CrossEntropyOptions {
 template <class T = float>
 class CrossEntropyLoss {
 public:
+    /// Checks the options: ValueError for label_smoothing outside [0, 1].
     explicit CrossEntropyLoss(CrossEntropyOptions options = {});
+    /// cross_entropy(logits, targets, reduction, label_smoothing). ShapeError unless logits is
+    /// batch x classes with one target per row; ValueError for a target outside [0, classes).
     Tensor<T> forward(const Tensor<T>& logits, const Labels& targets) const;
+    /// forward(logits, targets).
     Tensor<T> operator()(const Tensor<T>& logits, const Labels& targets) const { return forward(logits, targets); }
+    /// The options it was built with.
     const CrossEntropyOptions& options() const noexcept { return options_; }
+    /// "CrossEntropyLoss(reduction=mean, label_smoothing=0)".
     std::string to_string() const;
 
 private:
@@ -47,9 +60,13 @@ private:
 template <class T = float>
 class BCEWithLogitsLoss {
 public:
+    /// Averages (Mean, the default) or sums the per-element losses.
     explicit BCEWithLogitsLoss(Reduction reduction = Reduction::Mean) : reduction_(reduction) {}
+    /// binary_cross_entropy_with_logits(logits, target, reduction); ShapeError unless the shapes match.
     Tensor<T> forward(const Tensor<T>& logits, const Tensor<T>& target) const;
+    /// forward(logits, target).
     Tensor<T> operator()(const Tensor<T>& logits, const Tensor<T>& target) const { return forward(logits, target); }
+    /// "BCEWithLogitsLoss(reduction=mean)".
     std::string to_string() const;
 
 private:
@@ -60,11 +77,16 @@ private:
 template <class T = float>
 class NLLLoss {
 public:
+    /// Averages over the batch (Mean, the default) or sums.
     explicit NLLLoss(Reduction reduction = Reduction::Mean) : reduction_(reduction) {}
+    /// nll_loss(log_probs, targets, reduction). ShapeError unless log_probs is batch x classes
+    /// with one target per row; ValueError for a target outside [0, classes).
     Tensor<T> forward(const Tensor<T>& log_probs, const Labels& targets) const;
+    /// forward(log_probs, targets).
     Tensor<T> operator()(const Tensor<T>& log_probs, const Labels& targets) const {
         return forward(log_probs, targets);
     }
+    /// "NLLLoss(reduction=mean)".
     std::string to_string() const;
 
 private:

@@ -1,5 +1,6 @@
-// Module: the base of every layer (torch::nn::Module): named parameters, named children,
-// train/eval mode and a printable summary.
+/// \file
+/// Module: the base of every layer (torch::nn::Module): named parameters, named children,
+/// train/eval mode and a printable summary.
 #pragma once
 
 #include <cstddef>
@@ -23,14 +24,18 @@ namespace tapegrad::nn {
 template <class T = float>
 class Module {
 public:
+    /// A parameter and its dotted name, e.g. ("0.weight", tensor).
     using NamedTensor = std::pair<std::string, Tensor<T>>;
+    /// How children are held: shared, so a module can also be kept and used on its own.
     using ModulePtr = std::shared_ptr<Module<T>>;
+    /// A child and its name within this module.
     using NamedModule = std::pair<std::string, ModulePtr>;
 
     virtual ~Module() = default;
 
     /// The layer's computation on a batch (one sample per row).
     virtual Tensor<T> forward(const Tensor<T>& x) = 0;
+    /// forward(x): a module is called like a function, `model(x)`.
     Tensor<T> operator()(const Tensor<T>& x) { return forward(x); }
 
     /// Type name shown by to_string(), e.g. "Dense".
@@ -58,7 +63,9 @@ public:
     void zero_grad();
     /// Sets training mode here and in every descendant; eval() is train(false).
     void train(bool on = true);
+    /// Evaluation mode here and in every descendant: train(false).
     void eval() { train(false); }
+    /// Whether this module is in training mode (true until train(false) or eval()).
     bool is_training() const noexcept { return training_; }
     /// Calls fn on this module, then on every descendant, depth first (for custom initialisation).
     void apply(const std::function<void(Module<T>&)>& fn);
@@ -66,7 +73,7 @@ public:
 protected:
     /// Registers a parameter under `name` (marking it requires_grad) and returns its handle.
     Tensor<T> register_parameter(std::string name, Tensor<T> value);
-    /// Registers a child under `name`; its parameters appear as "name.<param>".
+    /// Registers a child under `name`; its parameters appear as `name.<param>`.
     ModulePtr register_module(std::string name, ModulePtr child);
 
 private:

@@ -1,5 +1,15 @@
-// nn: modules (Dense, activations, Sequential, mlp), initialisers, loss modules, gradient clipping
-// and checkpoints (namespace tapegrad::nn); optimisers and learning-rate schedules (tapegrad::optim).
+/// \file
+/// nn: modules (Dense, activations, Sequential, mlp), initialisers, loss modules, gradient clipping
+/// and checkpoints (namespace tapegrad::nn); optimisers and learning-rate schedules (tapegrad::optim).
+///
+/// \namespace tapegrad::nn
+/// Layers as thin over the ops as LibTorch's torch::nn: Module, Dense, the activation modules,
+/// Sequential and mlp(); loss modules; gradient clipping; checkpoints. Initialisers are in
+/// tapegrad::nn::init.
+///
+/// \namespace tapegrad::optim
+/// Optimisers (SGD, Adam, AdamW) with PyTorch's defaults and equations, and learning-rate schedules
+/// (StepLR, CosineAnnealingLR), as torch.optim.
 #pragma once
 
 #include <tapegrad/nn/activations.hpp>

@@ -1,4 +1,5 @@
-// Optimizer: the base of SGD, Adam and AdamW (torch::optim::Optimizer), with one parameter group.
+/// \file
+/// Optimizer: the base of SGD, Adam and AdamW (torch::optim::Optimizer), with one parameter group.
 #pragma once
 
 #include <cstddef>
@@ -22,7 +23,9 @@ public:
     void set_lr(double lr);
 
 protected:
+    /// Starts at learning rate `lr`, which Optimizer's constructor checks.
     explicit OptimizerBase(double lr) : lr_(lr) {}
+    /// The current learning rate: lr(), set by set_lr() and the schedules.
     double lr_;
 };
 
@@ -38,25 +41,30 @@ protected:
 /// index and both shapes; a gradient of another shape than its parameter is a ShapeError.
 ///
 /// Checkpoint state: state() lists (name, tensor) pairs, copies of the optimiser's state:
-///   "lr"                 0-d, the current learning rate
-///   "<buffer>.<i>"       a per-parameter buffer for parameter i of parameters() (the same order
-///                        as the model's parameters()), with that parameter's shape
-///   "step.<i>"           0-d, how many updates parameter i has had (Adam, AdamW)
+/// - `lr`: 0-d, the current learning rate;
+/// - `<buffer>.<i>`: a per-parameter buffer for parameter i of parameters() (the same order as the
+///   model's parameters()), with that parameter's shape;
+/// - `step.<i>`: 0-d, how many updates parameter i has had (Adam, AdamW).
 /// Buffers appear only once created (after the parameter's first update). load_state() takes
 /// such a list back: it replaces all state, and throws ValueError for an unknown name, an index
 /// out of range, a buffer whose shape differs from its parameter's, or an incomplete set.
 template <class T = float>
 class Optimizer : public OptimizerBase {
 public:
+    /// (name, tensor) pairs, as state() returns and load_state() takes them (see above).
     using State = std::vector<std::pair<std::string, Tensor<T>>>;
 
     /// One update of every parameter that has a gradient.
     virtual void step() = 0;
     /// Drops every parameter's gradient (set_to_none, PyTorch's default).
     void zero_grad();
+    /// The parameters, in the order given: the indices of state() entries refer to it.
     const std::vector<Tensor<T>>& parameters() const noexcept { return params_; }
 
+    /// Copies of the lr and of every buffer made so far, for checkpoints (see above).
     virtual State state() const = 0;
+    /// Replaces all state with a state() list; ValueError, changing nothing, for an unknown name,
+    /// an index out of range, a buffer whose shape differs from its parameter's, or an incomplete set.
     virtual void load_state(const State& state) = 0;
 
 protected:
@@ -76,11 +84,12 @@ protected:
     /// Reads the 0-d "lr" entry into lr().
     void load_lr(const Tensor<T>& value);
 
+    /// The parameters, in the order given (parameters()).
     std::vector<Tensor<T>> params_;
-    std::vector<Shape> shapes_;  // each parameter's shape when the optimiser was built
+    std::vector<Shape> shapes_;  ///< each parameter's shape when the optimiser was built
 };
 
-/// Throws ValueError "<optimizer>: <option> is <value>; it must be <rule>" unless ok.
+/// Throws ValueError `"<optimizer>: <option> is <value>; it must be <rule>"` unless ok.
 void check_option(bool ok, const char* optimizer, const char* option, double value, const char* rule);
 
 }  // namespace tapegrad::optim

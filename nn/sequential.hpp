@@ -1,4 +1,5 @@
-// Sequential: modules applied one after another, and the mlp() builder.
+/// \file
+/// Sequential: modules applied one after another, and the mlp() builder.
 #pragma once
 
 #include <cstddef>
@@ -17,9 +18,12 @@ namespace tapegrad::nn {
 template <class T = float>
 class Sequential : public Module<T> {
 public:
+    /// Children are held as shared pointers (Module::ModulePtr).
     using ModulePtr = typename Module<T>::ModulePtr;
 
     Sequential() = default;
+    /// The modules in order, named "0", "1", ...:
+    /// `Sequential<float> net{std::make_shared<Dense<float>>(784, 10, gen), std::make_shared<ReLU<float>>()};`
     Sequential(std::initializer_list<ModulePtr> modules);
 
     /// Appends a module (named by its position) and returns it.
@@ -31,10 +35,13 @@ public:
         return module;
     }
 
+    /// Each module's forward in turn, the output of one the input of the next (x itself when empty).
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "Sequential"; }
 
+    /// The number of modules.
     std::size_t size() const noexcept { return this->named_children().size(); }
+    /// True when it holds no module.
     bool empty() const noexcept { return size() == 0; }
     /// The i-th module; throws ValueError when i >= size().
     ModulePtr operator[](std::size_t i) const;

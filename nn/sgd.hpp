@@ -1,4 +1,5 @@
-// Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay (torch.optim.SGD).
+/// \file
+/// Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay (torch.optim.SGD).
 #pragma once
 
 #include <limits>
@@ -13,22 +14,27 @@ namespace tapegrad::optim {
 /// Defaults are PyTorch's. lr has no default: leaving it unset throws ValueError.
 /// Use designated initializers: `SGD<float> opt(model.parameters(), {.lr = 0.1, .momentum = 0.9});`
 struct SGDOptions {
-    double lr = std::numeric_limits<double>::quiet_NaN();  // required, >= 0
-    double momentum = 0;                                   // >= 0
+    double lr = std::numeric_limits<double>::quiet_NaN();  ///< required, >= 0
+    double momentum = 0;                                   ///< >= 0
+    /// Finite; the gradient enters the momentum buffer scaled by (1 - dampening).
     double dampening = 0;
-    double weight_decay = 0;  // >= 0; L2: weight_decay * param is added to the gradient
-    bool nesterov = false;    // needs momentum > 0 and dampening == 0
+    double weight_decay = 0;  ///< >= 0; L2: weight_decay * param is added to the gradient
+    bool nesterov = false;    ///< needs momentum > 0 and dampening == 0
 };
 
 /// For each parameter p with gradient g (PyTorch's equations):
+/// ```
 ///   g = g + weight_decay p
 ///   if momentum != 0:  b = g on the first step, else b = momentum b + (1 - dampening) g
 ///                      g = g + momentum b  (nesterov)  or  g = b
 ///   p = p - lr g
-/// State: "momentum_buffer.<i>" (see Optimizer).
+/// ```
+/// State: `momentum_buffer.<i>` (see Optimizer).
 template <class T = float>
 class SGD : public Optimizer<T> {
 public:
+    /// Optimises `params` (e.g. model.parameters()). ValueError when lr is unset or an option breaks
+    /// its rule (see SGDOptions), or for a bad parameter list (see Optimizer).
     SGD(std::vector<Tensor<T>> params, SGDOptions options);
 
     void step() override;
@@ -36,7 +42,10 @@ public:
     /// The options, with lr the current learning rate.
     SGDOptions options() const;
 
+    /// Copies of the lr and of each momentum_buffer made so far.
     typename Optimizer<T>::State state() const override;
+    /// Replaces the lr and the momentum buffers with a state() list; ValueError, changing nothing,
+    /// as Optimizer::load_state says.
     void load_state(const typename Optimizer<T>::State& state) override;
 
 private:

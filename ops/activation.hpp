@@ -1,4 +1,5 @@
-// Activation functions.
+/// \file
+/// Activation functions.
 #pragma once
 
 #include <tapegrad/autograd/tensor.hpp>

@@ -1,4 +1,5 @@
-// Argument checks shared by the ops: each throws with the op, the argument and the shapes.
+/// \file
+/// Argument checks shared by the ops: each throws with the op, the argument and the shapes.
 #pragma once
 
 #include <cmath>
@@ -7,6 +8,8 @@
 
 namespace tapegrad {
 
+/// Throws ValueError `"op: arg is an undefined tensor"` unless t is defined. These checks are
+/// the ones tapegrad's ops make; your own ops (record()) can use them for the same messages.
 template <class T>
 void check_defined(const char* op, const char* arg, const Tensor<T>& t) {
     if (!t.defined()) fail<ValueError>("{}: {} is an undefined tensor", op, arg);
@@ -22,6 +25,7 @@ Shape check_broadcast(const char* op, const Tensor<T>& a, const Tensor<T>& b) {
     return broadcast_shapes(op, a.shape(), b.shape());
 }
 
+/// Both defined and of one shape; else ShapeError naming op, both arguments and their shapes.
 template <class T>
 void check_same_shape(const char* op, const char* arg_a, const Tensor<T>& a, const char* arg_b, const Tensor<T>& b) {
     check_defined(op, arg_a, a);
@@ -32,6 +36,7 @@ void check_same_shape(const char* op, const char* arg_a, const Tensor<T>& a, con
     }
 }
 
+/// Defined, with exactly `ndim` dimensions; else ShapeError naming op, arg, its shape and ndim.
 template <class T>
 void check_ndim(const char* op, const char* arg, const Tensor<T>& t, std::size_t ndim) {
     check_defined(op, arg, t);
@@ -40,6 +45,7 @@ void check_ndim(const char* op, const char* arg, const Tensor<T>& t, std::size_t
     }
 }
 
+/// Throws ValueError naming op and arg when the scalar argument v is NaN.
 inline void check_not_nan(const char* op, const char* arg, double v) {
     if (std::isnan(v)) fail<ValueError>("{}: {} is NaN", op, arg);
 }

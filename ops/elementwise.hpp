@@ -1,4 +1,5 @@
-// Elementwise math functions.
+/// \file
+/// Elementwise math functions.
 #pragma once
 
 #include <limits>

@@ -1,4 +1,5 @@
-// Losses. Predictions are batch x ... with one sample per row.
+/// \file
+/// Losses. Predictions are batch x ... with one sample per row.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,5 @@
-// Matrix products, run by BLAS (OpenBLAS through cblas).
+/// \file
+/// Matrix products, run by BLAS (OpenBLAS through cblas).
 #pragma once
 
 #include <tapegrad/autograd/tensor.hpp>

@@ -1,4 +1,5 @@
-// ops: every differentiable op, one family per header.
+/// \file
+/// ops: every differentiable op, one family per header.
 #pragma once
 
 #include <tapegrad/ops/activation.hpp>

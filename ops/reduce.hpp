@@ -1,4 +1,5 @@
-// Reductions over given axes (negative axes count from the end) or over everything.
+/// \file
+/// Reductions over given axes (negative axes count from the end) or over everything.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 
 namespace tapegrad {
 
+/// The axes a reduction folds; negative ones count from the end (-1 is the last).
 using Axes = std::vector<std::int64_t>;
 
 /// Sum of every element (a 0-d tensor).     d/dx = broadcast of grad
@@ -22,6 +24,8 @@ Tensor<T> sum(const Tensor<T>& x, const Axes& axes, bool keepdims = false);
 /// Mean, composed as sum / count.     d/dx = grad / count, broadcast
 template <class T>
 Tensor<T> mean(const Tensor<T>& x);
+/// Mean over axes, keepdims as for sum (torch::mean with dims).
+///   d/dx = grad / count over the axes, broadcast back
 template <class T>
 Tensor<T> mean(const Tensor<T>& x, const Axes& axes, bool keepdims = false);
 
@@ -30,6 +34,7 @@ Tensor<T> mean(const Tensor<T>& x, const Axes& axes, bool keepdims = false);
 ///   d/dx = grad * [x == max] / count(x == max)
 template <class T>
 Tensor<T> max(const Tensor<T>& x);
+/// Maximum over axes, keepdims as for sum (torch::amax); ties share the gradient as above.
 template <class T>
 Tensor<T> max(const Tensor<T>& x, const Axes& axes, bool keepdims = false);
 

@@ -1,4 +1,5 @@
-// Shape ops: views of the same numbers in another arrangement (each returns a copy).
+/// \file
+/// Shape ops: views of the same numbers in another arrangement (each returns a copy).
 #pragma once
 
 #include <concepts>

@@ -1,4 +1,5 @@
-// Softmax family along one axis, stable for logits of any size (the max is subtracted).
+/// \file
+/// Softmax family along one axis, stable for logits of any size (the max is subtracted).
 #pragma once
 
 #include <cstdint>

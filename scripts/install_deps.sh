@@ -10,6 +10,7 @@ packages=(
   libopenblas-dev libfmt-dev catch2 zlib1g-dev
   dataset-fashion-mnist
   gnuplot-nox  # the main job's training-curve plot
+  doxygen      # the API reference (scripts/api_docs.sh)
 )
 for arg in "$@"; do
   case "$arg" in
