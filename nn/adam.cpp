@@ -3,8 +3,6 @@
 #include <cmath>
 #include <map>
 
-#include <tapegrad/autograd/grad_mode.hpp>
-
 namespace tapegrad::optim {
 
 namespace {
@@ -30,18 +28,11 @@ AdamBase<T>::AdamBase(std::vector<Tensor<T>> params, const AdamOptions& options,
     moments_.resize(this->params_.size());
 }
 
-template <class T>
-void AdamBase<T>::step() {
-    NoGradGuard no_grad;
-    this->check_shapes("step", /*gradients=*/true);  // every parameter before any is changed
-    for (std::size_t i = 0; i < this->params_.size(); ++i) {
-        if (this->params_[i].grad().defined()) update(this->params_[i], moments_[i]);
-    }
-}
-
 // One fused loop per parameter; the moments are made (zero) on the parameter's first update.
 template <class T>
-void AdamBase<T>::update(Tensor<T>& param, std::optional<Moments>& slot) {
+void AdamBase<T>::update(std::size_t i) {
+    Tensor<T>& param = this->params_[i];
+    std::optional<Moments>& slot = moments_[i];
     const T* g = param.grad().value().data();
     auto& value = param.mutable_value();
     if (!slot) {
@@ -70,9 +61,8 @@ void AdamBase<T>::update(Tensor<T>& param, std::optional<Moments>& slot) {
 }
 
 template <class T>
-typename Optimizer<T>::State AdamBase<T>::state() const {
+typename Optimizer<T>::State AdamBase<T>::buffers() const {
     typename Optimizer<T>::State out;
-    out.emplace_back("lr", Tensor<T>(static_cast<T>(this->lr())));
     for (std::size_t i = 0; i < moments_.size(); ++i) {
         if (!moments_[i]) continue;
         const auto index = std::to_string(i);
@@ -84,15 +74,9 @@ typename Optimizer<T>::State AdamBase<T>::state() const {
 }
 
 template <class T>
-void AdamBase<T>::load_state(const typename Optimizer<T>::State& state) {
-    this->check_shapes("load_state", /*gradients=*/false);
+void AdamBase<T>::load_buffers(const typename Optimizer<T>::State& state) {
     std::map<std::size_t, std::map<std::string, Tensor<T>>> by_param;
-    const Tensor<T>* lr = nullptr;
     for (const auto& [entry, tensor] : state) {
-        if (entry == "lr") {
-            lr = &tensor;
-            continue;
-        }
         auto [kind, i] = this->parse_state_name(entry);
         if (kind == "step") {
             const bool ok = tensor.defined() && tensor.numel() == 1 && tensor.item() >= 0 &&
@@ -116,7 +100,6 @@ void AdamBase<T>::load_state(const typename Optimizer<T>::State& state) {
         moments[i] = Moments{static_cast<std::int64_t>(parts["step"].item()), parts["exp_avg"].value(),
                              parts["exp_avg_sq"].value()};
     }
-    if (lr) this->load_lr(*lr);
     moments_ = std::move(moments);
 }
 

@@ -46,16 +46,16 @@ struct AdamWOptions {
 template <class T>
 class AdamBase : public Optimizer<T> {
 public:
-    /// One update of every parameter that has a gradient, by the equations above.
-    void step() override;
-    /// Copies of the lr and of each updated parameter's step, exp_avg and exp_avg_sq.
-    typename Optimizer<T>::State state() const override;
-    /// Replaces the lr and all moments with a state() list. ValueError, changing nothing, for an
-    /// unknown entry, an index out of range, a buffer of another shape than its parameter, or a
-    /// parameter without all three of step, exp_avg and exp_avg_sq.
-    void load_state(const typename Optimizer<T>::State& state) override;
-
 protected:
+    /// One fused loop over parameter i by the equations above.
+    void update(std::size_t i) override;
+    /// Each updated parameter's step, exp_avg and exp_avg_sq.
+    typename Optimizer<T>::State buffers() const override;
+    /// Replaces all moments. ValueError, changing nothing, for an unknown entry, an index out of
+    /// range, a buffer of another shape than its parameter, or a parameter without all three of
+    /// step, exp_avg and exp_avg_sq.
+    void load_buffers(const typename Optimizer<T>::State& buffers) override;
+
     /// Checks the options (ValueError naming `name`, the option and its rule) and the parameters
     /// (see Optimizer's constructor); `decoupled` selects AdamW's weight decay.
     AdamBase(std::vector<Tensor<T>> params, const AdamOptions& options, bool decoupled, const char* name);
@@ -70,8 +70,6 @@ private:
     };
     bool decoupled_;
     std::vector<std::optional<Moments>> moments_;  // one per parameter, made on first use
-
-    void update(Tensor<T>& param, std::optional<Moments>& slot);
 };
 
 /// Adam (torch.optim.Adam), weight decay as an L2 term added to the gradient:

@@ -2,7 +2,10 @@
 
 #include <cctype>
 #include <cmath>
+#include <optional>
 #include <unordered_map>
+
+#include <tapegrad/autograd/grad_mode.hpp>
 
 namespace tapegrad::optim {
 
@@ -87,10 +90,38 @@ void Optimizer<T>::check_buffer(const std::string& entry, const Tensor<T>& buffe
 }
 
 template <class T>
-void Optimizer<T>::load_lr(const Tensor<T>& value) {
-    if (!value.defined() || value.numel() != 1)
-        fail<ValueError>("{}::load_state: entry 'lr' must hold one number", name());
-    set_lr(static_cast<double>(value.item()));
+void Optimizer<T>::step() {
+    NoGradGuard no_grad;
+    check_shapes("step", /*gradients=*/true);  // every parameter before any is changed
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        if (params_[i].grad().defined()) update(i);
+    }
+}
+
+template <class T>
+typename Optimizer<T>::State Optimizer<T>::state() const {
+    State out{{"lr", Tensor<T>(static_cast<T>(lr()))}};
+    for (auto& entry : buffers()) out.push_back(std::move(entry));
+    return out;
+}
+
+template <class T>
+void Optimizer<T>::load_state(const State& state) {
+    check_shapes("load_state", /*gradients=*/false);
+    std::optional<double> lr;
+    State rest;
+    for (const auto& [entry, tensor] : state) {
+        if (entry != "lr") {
+            rest.emplace_back(entry, tensor);
+            continue;
+        }
+        if (!tensor.defined() || tensor.numel() != 1)
+            fail<ValueError>("{}::load_state: entry 'lr' must hold one number", name());
+        lr = static_cast<double>(tensor.item());
+        check_option(*lr >= 0 && std::isfinite(*lr), name().c_str(), "lr", *lr, ">= 0 and finite");
+    }
+    load_buffers(rest);  // replaces every buffer, or throws having changed nothing
+    if (lr) set_lr(*lr);
 }
 
 template class Optimizer<float>;

@@ -54,20 +54,29 @@ public:
     /// (name, tensor) pairs, as state() returns and load_state() takes them (see above).
     using State = std::vector<std::pair<std::string, Tensor<T>>>;
 
-    /// One update of every parameter that has a gradient.
-    virtual void step() = 0;
+    /// One update of every parameter that has a gradient: checks every parameter's shape (see
+    /// above), then update(i) for each parameter i whose gradient is defined, under NoGradGuard.
+    virtual void step();
     /// Drops every parameter's gradient (set_to_none, PyTorch's default).
     void zero_grad();
     /// The parameters, in the order given: the indices of state() entries refer to it.
     const std::vector<Tensor<T>>& parameters() const noexcept { return params_; }
 
     /// Copies of the lr and of every buffer made so far, for checkpoints (see above).
-    virtual State state() const = 0;
+    State state() const;
     /// Replaces all state with a state() list; ValueError, changing nothing, for an unknown name,
     /// an index out of range, a buffer whose shape differs from its parameter's, or an incomplete set.
-    virtual void load_state(const State& state) = 0;
+    void load_state(const State& state);
 
 protected:
+    /// Updates parameter i, whose gradient is defined and whose shapes step() has checked.
+    virtual void update(std::size_t i) = 0;
+    /// Copies of every per-parameter buffer made so far (state() adds "lr").
+    virtual State buffers() const = 0;
+    /// Replaces every per-parameter buffer with these state() entries (all but "lr"), or throws
+    /// ValueError changing nothing; the parameters' shapes are already checked.
+    virtual void load_buffers(const State& buffers) = 0;
+
     /// Throws ValueError for an empty list, an undefined tensor, a non-leaf, one that does not
     /// require grad, or a tensor given twice (a tied weight is one parameter: pass it once).
     Optimizer(std::vector<Tensor<T>> params, double lr, const char* name);
@@ -81,9 +90,6 @@ protected:
     std::pair<std::string, std::size_t> parse_state_name(const std::string& entry) const;
     /// Checks that a state buffer has parameter i's recorded shape.
     void check_buffer(const std::string& entry, const Tensor<T>& buffer, std::size_t i) const;
-    /// Reads the 0-d "lr" entry into lr().
-    void load_lr(const Tensor<T>& value);
-
     /// The parameters, in the order given (parameters()).
     std::vector<Tensor<T>> params_;
     std::vector<Shape> shapes_;  ///< each parameter's shape when the optimiser was built

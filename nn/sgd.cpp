@@ -2,8 +2,6 @@
 
 #include <cmath>
 
-#include <tapegrad/autograd/grad_mode.hpp>
-
 namespace tapegrad::optim {
 
 namespace {
@@ -36,18 +34,11 @@ SGDOptions SGD<T>::options() const {
     return o;
 }
 
-template <class T>
-void SGD<T>::step() {
-    NoGradGuard no_grad;
-    this->check_shapes("step", /*gradients=*/true);  // every parameter before any is changed
-    for (std::size_t i = 0; i < this->params_.size(); ++i) {
-        if (this->params_[i].grad().defined()) update(this->params_[i], momentum_buffer_[i]);
-    }
-}
-
 // One fused loop per parameter: no temporaries beyond the momentum buffer made on first use.
 template <class T>
-void SGD<T>::update(Tensor<T>& param, std::optional<xt::xarray<T>>& buffer) {
+void SGD<T>::update(std::size_t i) {
+    Tensor<T>& param = this->params_[i];
+    std::optional<xt::xarray<T>>& buffer = momentum_buffer_[i];
     const T* g = param.grad().value().data();
     auto& value = param.mutable_value();
     T* p = value.data();
@@ -71,9 +62,8 @@ void SGD<T>::update(Tensor<T>& param, std::optional<xt::xarray<T>>& buffer) {
 }
 
 template <class T>
-typename Optimizer<T>::State SGD<T>::state() const {
+typename Optimizer<T>::State SGD<T>::buffers() const {
     typename Optimizer<T>::State out;
-    out.emplace_back("lr", Tensor<T>(static_cast<T>(this->lr())));
     for (std::size_t i = 0; i < momentum_buffer_.size(); ++i) {
         if (momentum_buffer_[i])
             out.emplace_back("momentum_buffer." + std::to_string(i), Tensor<T>(*momentum_buffer_[i]));
@@ -82,21 +72,14 @@ typename Optimizer<T>::State SGD<T>::state() const {
 }
 
 template <class T>
-void SGD<T>::load_state(const typename Optimizer<T>::State& state) {
-    this->check_shapes("load_state", /*gradients=*/false);
+void SGD<T>::load_buffers(const typename Optimizer<T>::State& state) {
     std::vector<std::optional<xt::xarray<T>>> buffers(this->params_.size());
-    const Tensor<T>* lr = nullptr;
     for (const auto& [entry, tensor] : state) {
-        if (entry == "lr") {
-            lr = &tensor;
-            continue;
-        }
         auto [kind, i] = this->parse_state_name(entry);
         if (kind != "momentum_buffer") fail<ValueError>("SGD::load_state: unknown entry '{}'", entry);
         this->check_buffer(entry, tensor, i);
         buffers[i] = tensor.value();
     }
-    if (lr) this->load_lr(*lr);
     momentum_buffer_ = std::move(buffers);
 }
 

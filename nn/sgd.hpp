@@ -37,22 +37,21 @@ public:
     /// its rule (see SGDOptions), or for a bad parameter list (see Optimizer).
     SGD(std::vector<Tensor<T>> params, SGDOptions options);
 
-    void step() override;
     std::string name() const override { return "SGD"; }
     /// The options, with lr the current learning rate.
     SGDOptions options() const;
 
-    /// Copies of the lr and of each momentum_buffer made so far.
-    typename Optimizer<T>::State state() const override;
-    /// Replaces the lr and the momentum buffers with a state() list; ValueError, changing nothing,
-    /// as Optimizer::load_state says.
-    void load_state(const typename Optimizer<T>::State& state) override;
+protected:
+    /// One fused loop over parameter i by the equations above.
+    void update(std::size_t i) override;
+    /// Each momentum_buffer made so far.
+    typename Optimizer<T>::State buffers() const override;
+    /// Replaces the momentum buffers (see Optimizer::load_state).
+    void load_buffers(const typename Optimizer<T>::State& buffers) override;
 
 private:
     SGDOptions options_;
     std::vector<std::optional<xt::xarray<T>>> momentum_buffer_;  // one per parameter, made on first use
-
-    void update(Tensor<T>& param, std::optional<xt::xarray<T>>& buffer);
 };
 
 }  // namespace tapegrad::optim
