@@ -27,9 +27,6 @@ public:
     /// Uniform integer in [0, n). Throws ValueError for n == 0 (there is no such integer),
     /// drawing nothing.
     std::uint64_t below(std::uint64_t n);
-    /// The std::mt19937_64 underneath, for standard algorithms that take a random engine
-    /// (std::shuffle); its draws advance this generator (state() includes them).
-    std::mt19937_64& engine() noexcept { return engine_; }
 
     /// The whole state as text (the engine's standard text form, then the normal() spare), so that a
     /// resumed run draws exactly what the uninterrupted one would: set_state(state()) changes nothing.

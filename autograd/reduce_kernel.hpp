@@ -2,6 +2,7 @@
 // reducers mis-size their result for dynamic axes, so we do not use them.)
 #pragma once
 
+#include <cmath>
 #include <vector>
 
 #include <xtensor/xarray.hpp>
@@ -10,6 +11,14 @@
 #include <tapegrad/autograd/errors.hpp>
 
 namespace tapegrad {
+
+/// The larger of a running maximum and v, where NaN wins (as in numpy and PyTorch): it is kept once
+/// it is the accumulator, and taken when it is v. Every max-based op (max, softmax's shift, the
+/// fused cross-entropy) folds with this, starting from -infinity.
+template <class T>
+constexpr T nan_max(T acc, T v) {
+    return (acc >= v || std::isnan(acc)) ? acc : v;
+}
 
 /// The common case of a bias gradient (sum over the batch): the reduced axes lead and the kept
 /// ones trail, so each input row folds into the output block with a unit-stride (vectorisable)

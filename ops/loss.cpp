@@ -6,6 +6,7 @@
 
 #include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/autograd/node.hpp>
+#include <tapegrad/autograd/reduce_kernel.hpp>
 #include <tapegrad/ops/activation.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/check.hpp>
@@ -80,7 +81,7 @@ XentForward<T> xent_forward(const xt::xarray<T>& z, const Labels& targets, T smo
         const T* row = z.data() + i * classes;
         T* p = probs.data() + i * classes;
         T m = -std::numeric_limits<T>::infinity();
-        for (std::size_t j = 0; j < classes; ++j) m = (m >= row[j] || std::isnan(m)) ? m : row[j];
+        for (std::size_t j = 0; j < classes; ++j) m = nan_max(m, row[j]);
         if (std::isinf(m)) m = 0;
         simd::exp_shifted(row, m, p, classes);
         T sum_exp = 0;

@@ -89,9 +89,7 @@ Tensor<T> max_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool ke
                              shape_str(x.shape()), i);
         }
     }
-    // NaN wins (as in numpy and PyTorch): it is kept once it is the accumulator, and taken when it is v.
-    auto fold = [](T acc, T v) { return (acc >= v || std::isnan(acc)) ? acc : v; };
-    xt::xarray<T> out = reduce_axes<T>(x.value(), reduced, -std::numeric_limits<T>::infinity(), fold);
+    xt::xarray<T> out = reduce_axes<T>(x.value(), reduced, -std::numeric_limits<T>::infinity(), nan_max<T>);
     const Shape kept(out.shape().begin(), out.shape().end());
     out.reshape(reduced_shape(x.shape(), reduced, keepdims));
     return record<T>("max", {x}, std::move(out), [kept, reduced](const Backward<T>& ctx) -> Grads<T> {

@@ -32,8 +32,7 @@ template <class T>
 Shifted<T> shift_by_max(const Tensor<T>& x, std::size_t axis) {
     std::vector<bool> reduced(x.ndim(), false);
     reduced[axis] = true;
-    auto fold = [](T acc, T v) { return (acc >= v || std::isnan(acc)) ? acc : v; };
-    xt::xarray<T> m = reduce_axes<T>(x.value(), reduced, -std::numeric_limits<T>::infinity(), fold);
+    xt::xarray<T> m = reduce_axes<T>(x.value(), reduced, -std::numeric_limits<T>::infinity(), nan_max<T>);
     for (auto& v : m) v = std::isinf(v) ? T(0) : v;
     xt::xarray<T> shifted = x.value() - m;
     const xt::xarray<T> e = xt::exp(shifted);
