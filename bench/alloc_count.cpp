@@ -1,5 +1,5 @@
 // Counts heap allocations (global operator new) per MLP train step after warm-up, and checks
-// that the tape stays empty over 10,000 steps: the memory side of issue 5, for bench/RESULTS.md.
+// that the tape stays empty over 10,000 steps: the memory side of bench/RESULTS.md.
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>

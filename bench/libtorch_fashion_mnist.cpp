@@ -1,4 +1,4 @@
-// examples/fashion_mnist's recipe in LibTorch, for the epoch-time and peak-RSS comparison of issue 5:
+// examples/fashion_mnist's recipe in LibTorch, for the epoch-time and peak-RSS comparison in bench/RESULTS.md:
 // MLP 784-256-128-10 (ReLU), Adam lr 1e-3, batch 128, cross-entropy on logits, a new shuffle each
 // epoch, pixels standardised as tapegrad's loader does; the test set is evaluated after each epoch
 // in chunks of 1000 and, as in the example, counts towards the epoch's time. The epoch lines use

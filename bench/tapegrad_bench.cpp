@@ -10,7 +10,7 @@ using tgbench::make;
 
 namespace {
 
-// `anomaly`: the same workload inside a DetectAnomalyGuard (issue 6), so that the plain rows (anomaly
+// `anomaly`: the same workload inside a DetectAnomalyGuard, so that the plain rows (anomaly
 // mode off) and these ("+anomaly") show what the mode costs off and on.
 
 void mlp_step(benchmark::State& state, std::size_t batch, bool anomaly) {

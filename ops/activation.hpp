@@ -6,7 +6,7 @@
 
 namespace tapegrad {
 
-/// max(x, 0).      d/dx = grad where x > 0, else 0 (so 0 at exactly x = 0, seed 003)
+/// max(x, 0).      d/dx = grad where x > 0, else 0 (so 0 at exactly x = 0, as PyTorch)
 template <class T>
 Tensor<T> relu(const Tensor<T>& x);
 

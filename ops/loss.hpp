@@ -20,7 +20,7 @@ using Labels = std::vector<std::int64_t>;
 template <class T>
 Tensor<T> mse_loss(const Tensor<T>& pred, const Tensor<T>& target, Reduction reduction = Reduction::Mean);
 
-/// 1/2 sum (pred - target)^2: seed 001's cost. Sum: over everything; Mean: divided by the batch
+/// 1/2 sum (pred - target)^2, the classic backpropagation cost (docs/PROOFS.md F09). Sum: over everything; Mean: divided by the batch
 /// size (rows), i.e. the mean over samples of each sample's cost.   d/dpred = pred - target (/ batch)
 template <class T>
 Tensor<T> half_sum_squares(const Tensor<T>& pred, const Tensor<T>& target, Reduction reduction = Reduction::Sum);
@@ -35,7 +35,7 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Labels& targets, Reductio
                         double label_smoothing = 0.0);
 
 /// Cross-entropy from logits and a target distribution per row (same shape):
-/// -sum_j y_j log_softmax(z)_j.   d/dlogits = softmax(z) sum_j y_j - y   (seed 002 eq 19)
+/// -sum_j y_j log_softmax(z)_j.   d/dlogits = softmax(z) sum_j y_j - y   (docs/PROOFS.md)
 template <class T>
 Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<T>& target_probs, Reduction reduction = Reduction::Mean);
 
