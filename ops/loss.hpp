@@ -20,8 +20,9 @@ using Labels = std::vector<std::int64_t>;
 template <class T>
 Tensor<T> mse_loss(const Tensor<T>& pred, const Tensor<T>& target, Reduction reduction = Reduction::Mean);
 
-/// 1/2 sum (pred - target)^2, the classic backpropagation cost (docs/PROOFS.md F09). Sum: over everything; Mean: divided by the batch
-/// size (rows), i.e. the mean over samples of each sample's cost.   d/dpred = pred - target (/ batch)
+/// 1/2 sum (pred - target)^2, the classic backpropagation cost (docs/PROOFS.md F09). Sum: over everything; Mean:
+/// divided by the batch size (rows), i.e. the mean over samples of each sample's cost.   d/dpred = pred - target (/
+/// batch)
 template <class T>
 Tensor<T> half_sum_squares(const Tensor<T>& pred, const Tensor<T>& target, Reduction reduction = Reduction::Sum);
 
