@@ -17,6 +17,8 @@
 
 namespace tapegrad {
 
+using detail::TensorAccess;
+
 namespace {
 
 /// Backward passes on several threads may end in the same leaf (a shared parameter), so a leaf's
@@ -28,7 +30,7 @@ class GradLocks {
 public:
     template <class T>
     explicit GradLocks(const std::vector<std::pair<Tensor<T>, Tensor<T>>>& leaves) {
-        for (const auto& leaf : leaves) held_.set(stripe(leaf.first.impl()));
+        for (const auto& leaf : leaves) held_.set(stripe(leaf.first.id()));
         for (std::size_t i = 0; i < kStripes; ++i)
             if (held_.test(i)) table()[i].lock();
     }
@@ -71,7 +73,7 @@ public:
     /// grad() mode: gradients of these tensors are returned instead of accumulated into leaves.
     void capture(const std::vector<Tensor<T>>& inputs) {
         captured_.resize(inputs.size());
-        for (std::size_t i = 0; i < inputs.size(); ++i) capture_slot_.emplace(inputs[i].impl(), i);
+        for (std::size_t i = 0; i < inputs.size(); ++i) capture_slot_.emplace(TensorAccess::impl(inputs[i]), i);
     }
     std::vector<Tensor<T>>& captured() { return captured_; }
 
@@ -79,7 +81,7 @@ public:
         GradModeGuard mode(create_);
         std::uint64_t last = 0;
         for (std::size_t i = 0; i < roots.size(); ++i) {
-            if (const auto& node = roots[i].impl()->grad_fn) last = std::max(last, node->sequence());
+            if (const auto& node = TensorAccess::impl(roots[i])->grad_fn) last = std::max(last, node->sequence());
         }
         try {
             for (std::size_t i = 0; i < roots.size(); ++i) deliver(roots[i], seeds[i]);
@@ -91,7 +93,7 @@ public:
         // Only a pass that went through whole changes any .grad(): a failure half way leaves none.
         GradLocks locks(finished_);
         for (const auto& [t, g] : finished_) check_fits(t, g);
-        for (auto& [t, g] : finished_) accumulate_into(t.impl()->grad, std::move(g));
+        for (auto& [t, g] : finished_) accumulate_into(TensorAccess::impl(t)->grad, std::move(g));
         if (!retain_) {
             for (auto& node : touched_) node->release();
             Tape::current().prune();
@@ -129,7 +131,7 @@ private:
     void process(Node<T>& node) {
         for (std::size_t i = 0; i < node.inputs_.size(); ++i)
             check_version(node, node.inputs_[i], node.input_versions_[i], "input");
-        Tensor<T> output(node.output_.lock());
+        Tensor<T> output = TensorAccess::wrap<T>(node.output_.lock());
         check_version(node, output, node.output_version_, "output");
         auto rule = [&] { return node.backward_(Backward<T>(node, output)); };
         Grads<T> grads = is_anomaly_enabled() ? anomaly_backward(node, node.grad_, rule) : rule();
@@ -173,7 +175,7 @@ private:
     }
 
     void deliver(const Tensor<T>& t, Tensor<T> g) {
-        auto* impl = t.impl();
+        auto* impl = TensorAccess::impl(t);
         if (auto slot = capture_slot_.find(impl); slot != capture_slot_.end()) {
             captured_[slot->second] = add(captured_[slot->second], g);
         }
@@ -199,7 +201,7 @@ private:
     // handle to it and copied otherwise (it may alias a seed the user passed, or a gradient
     // still flowing elsewhere); later ones are added in place, as PyTorch accumulates into .grad.
     static void check_fits(const Tensor<T>& t, const Tensor<T>& g) {
-        const Tensor<T>& slot = t.impl()->grad;
+        const Tensor<T>& slot = TensorAccess::impl(t)->grad;
         if (slot.defined() && slot.shape() != g.shape()) {
             fail<AutogradError>(
                 "backward: a gradient of shape {} cannot be accumulated into the .grad() of shape {} of a tensor "
@@ -212,7 +214,7 @@ private:
         if (create_) {
             slot = add(slot, g);
         } else if (!slot.defined()) {
-            slot = g.impl_ptr().use_count() == 1 ? std::move(g) : Tensor<T>(xt::xarray<T>(g.value()));
+            slot = TensorAccess::impl_ptr(g).use_count() == 1 ? std::move(g) : Tensor<T>(xt::xarray<T>(g.value()));
         } else {
             slot.mutable_value() += g.value();
         }
@@ -223,7 +225,7 @@ private:
     std::size_t pending_ = 0;
     std::vector<std::shared_ptr<Node<T>>> touched_;          // kept alive until the walk ends
     std::vector<std::pair<Tensor<T>, Tensor<T>>> finished_;  // (leaf or retains_grad, gradient), in order
-    std::unordered_map<const TensorImpl<T>*, std::size_t> capture_slot_;
+    std::unordered_map<const detail::TensorImpl<T>*, std::size_t> capture_slot_;
     std::vector<Tensor<T>> captured_;
 };
 

@@ -6,6 +6,8 @@
 
 namespace tapegrad {
 
+using detail::TensorAccess;
+
 template <class T>
 Node<T>::Node(const char* name, std::uint64_t sequence, std::vector<Tensor<T>> inputs, BackwardFn<T> fn)
     : NodeBase(name, sequence, std::is_same_v<T, double>), inputs_(std::move(inputs)), backward_(std::move(fn)) {
@@ -21,8 +23,9 @@ Node<T>::~Node() {
     std::vector<std::shared_ptr<Node<T>>> orphans;
     auto adopt = [&orphans](std::vector<Tensor<T>>& inputs) {
         for (auto& in : inputs) {
-            auto* impl = in.impl();
-            if (impl && in.impl_ptr().use_count() == 1 && impl->grad_fn && impl->grad_fn.use_count() == 1) {
+            auto* impl = TensorAccess::impl(in);
+            if (impl && TensorAccess::impl_ptr(in).use_count() == 1 && impl->grad_fn &&
+                impl->grad_fn.use_count() == 1) {
                 orphans.push_back(std::move(impl->grad_fn));
             }
         }
@@ -58,9 +61,9 @@ Tensor<T> record(const char* name, std::vector<Tensor<T>> inputs, xt::xarray<T> 
     if (!any) return out;
     auto& tape = Tape::current();
     auto node = std::make_shared<Node<T>>(name, tape.next_sequence(), std::move(inputs), std::move(fn));
-    node->output_ = out.impl_ptr();
-    out.impl()->grad_fn = node;
-    out.impl()->requires_grad = true;
+    node->output_ = TensorAccess::impl_ptr(out);
+    TensorAccess::impl(out)->grad_fn = node;
+    TensorAccess::impl(out)->requires_grad = true;
     tape.push(node->sequence(), node);
     if (is_anomaly_enabled()) anomaly_note_recorded(node->sequence());
     return out;

@@ -79,7 +79,7 @@ private:
 
     std::vector<Tensor<T>> inputs_;
     xt::svector<std::uint64_t, 4> input_versions_;  // inline for up to 4 inputs: no allocation per op
-    std::weak_ptr<TensorImpl<T>> output_;           // weak: the output owns its node, not the reverse
+    std::weak_ptr<detail::TensorImpl<T>> output_;   // weak: the output owns its node, not the reverse
     std::uint64_t output_version_ = 0;
     BackwardFn<T> backward_;
     Tensor<T> grad_;  // gradient flowing into the output during a backward pass

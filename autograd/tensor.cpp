@@ -17,8 +17,8 @@ namespace tapegrad {
 namespace {
 
 template <class T>
-std::shared_ptr<TensorImpl<T>> make_impl(xt::xarray<T>&& value, bool requires_grad) {
-    auto impl = std::make_shared<TensorImpl<T>>();
+std::shared_ptr<detail::TensorImpl<T>> make_impl(xt::xarray<T>&& value, bool requires_grad) {
+    auto impl = std::make_shared<detail::TensorImpl<T>>();
     impl->value = std::move(value);
     impl->requires_grad = requires_grad;
     return impl;
@@ -70,7 +70,7 @@ template <class T>
 Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 4> values) : Tensor(rectangular<T>(values)) {}
 
 template <class T>
-TensorImpl<T>& Tensor<T>::checked(const char* what) const {
+detail::TensorImpl<T>& Tensor<T>::checked(const char* what) const {
     if (!impl_)
         fail<ValueError>("Tensor::{}: the tensor is undefined (default-constructed or a missing gradient)", what);
     return *impl_;

@@ -18,8 +18,11 @@ namespace tapegrad {
 
 template <class T>
 class Node;
+namespace detail {
 template <class T>
 struct TensorImpl;
+struct TensorAccess;
+}  // namespace detail
 
 static_assert(std::is_same_v<Shape, xt::xarray<double>::shape_type>, "a tensor's shape() is its value's shape");
 
@@ -126,19 +129,21 @@ public:
 
     /// True when both handles share one state, i.e. one is a copy of the other (torch's is_same).
     bool same(const Tensor& other) const noexcept { return impl_ == other.impl_; }
-    /// The shared state behind the handle, null when undefined (engine interface).
-    TensorImpl<T>* impl() const noexcept { return impl_.get(); }
-    /// The shared state as its owning pointer (engine interface).
-    const std::shared_ptr<TensorImpl<T>>& impl_ptr() const noexcept { return impl_; }
-    /// A handle to existing shared state (engine interface).
-    explicit Tensor(std::shared_ptr<TensorImpl<T>> impl) : impl_(std::move(impl)) {}
+    /// The identity of the shared state (null when undefined): equal for handles that are
+    /// same(), and stable for the state's lifetime, so it can key a set of distinct tensors.
+    const void* id() const noexcept { return impl_.get(); }
 
 private:
-    TensorImpl<T>& checked(const char* what) const;
-    std::shared_ptr<TensorImpl<T>> impl_;
+    friend struct detail::TensorAccess;
+    explicit Tensor(std::shared_ptr<detail::TensorImpl<T>> impl) : impl_(std::move(impl)) {}
+    detail::TensorImpl<T>& checked(const char* what) const;
+    std::shared_ptr<detail::TensorImpl<T>> impl_;
 };
 
-/// What a Tensor handle shares: the value, its gradient, and the node that produced it.
+namespace detail {
+
+/// What a Tensor handle shares: the value, its gradient, and the node that produced it. Only the
+/// engine (through TensorAccess) sees it; users see Tensor's methods.
 template <class T>
 struct TensorImpl {
     /// What Tensor::value() returns.
@@ -153,8 +158,27 @@ struct TensorImpl {
     /// Set by retain_grad(): a non-leaf keeps its gradient.
     bool retains_grad = false;
 
-    ~TensorImpl() { detail::give_buffer(value); }  // the buffer goes back to this thread's pool
+    ~TensorImpl() { give_buffer(value); }  // the buffer goes back to this thread's pool
 };
+
+/// The engine's access to a tensor's shared state (record(), nodes, the backward engine): the one
+/// friend of Tensor, so that the state stays out of the public interface.
+struct TensorAccess {
+    template <class T>
+    static TensorImpl<T>* impl(const Tensor<T>& t) noexcept {
+        return t.impl_.get();
+    }
+    template <class T>
+    static const std::shared_ptr<TensorImpl<T>>& impl_ptr(const Tensor<T>& t) noexcept {
+        return t.impl_;
+    }
+    template <class T>
+    static Tensor<T> wrap(std::shared_ptr<TensorImpl<T>> impl) {
+        return Tensor<T>(std::move(impl));
+    }
+};
+
+}  // namespace detail
 
 /// A float32 tensor, for training.
 using TensorF = Tensor<float>;

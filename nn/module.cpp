@@ -43,10 +43,10 @@ std::vector<typename Module<T>::NamedTensor> Module<T>::named_parameters() const
     collect("", all);
     // A tensor reached by two paths (a module registered twice, a tied weight) is listed once,
     // under its first name, so that an optimiser steps it once (PyTorch's remove_duplicate=True).
-    std::unordered_set<const TensorImpl<T>*> seen;
+    std::unordered_set<const void*> seen;
     std::vector<NamedTensor> out;
     for (auto& named : all) {
-        if (seen.insert(named.second.impl()).second) out.push_back(std::move(named));
+        if (seen.insert(named.second.id()).second) out.push_back(std::move(named));
     }
     return out;
 }

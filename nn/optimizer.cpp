@@ -33,9 +33,9 @@ Optimizer<T>::Optimizer(std::vector<Tensor<T>> params, double lr, const char* na
             fail<ValueError>("{}: parameter {} (shape {}) does not require grad", name, i, shape_str(p.shape()));
     }
     // The same tensor twice would be stepped twice per step(), each time with its own state.
-    std::unordered_map<const TensorImpl<T>*, std::size_t> first;
+    std::unordered_map<const void*, std::size_t> first;
     for (std::size_t i = 0; i < params_.size(); ++i) {
-        const auto [at, fresh] = first.emplace(params_[i].impl(), i);
+        const auto [at, fresh] = first.emplace(params_[i].id(), i);
         if (!fresh)
             fail<ValueError>("{}: parameters {} and {} are the same tensor (shape {}); pass each parameter once", name,
                              at->second, i, shape_str(params_[i].shape()));
