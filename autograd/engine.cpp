@@ -96,7 +96,7 @@ public:
         for (auto& [t, g] : finished_) accumulate_into(TensorAccess::impl(t)->grad, std::move(g));
         if (!retain_) {
             for (auto& node : touched_) node->release();
-            Tape::current().prune();
+            detail::TapeAccess::prune(Tape::current());
         }
     }
 

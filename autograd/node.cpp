@@ -60,11 +60,12 @@ Tensor<T> record(const char* name, std::vector<Tensor<T>> inputs, xt::xarray<T> 
     }
     if (!any) return out;
     auto& tape = Tape::current();
-    auto node = std::make_shared<Node<T>>(name, tape.next_sequence(), std::move(inputs), std::move(fn));
+    auto node =
+        std::make_shared<Node<T>>(name, detail::TapeAccess::next_sequence(tape), std::move(inputs), std::move(fn));
     node->output_ = TensorAccess::impl_ptr(out);
     TensorAccess::impl(out)->grad_fn = node;
     TensorAccess::impl(out)->requires_grad = true;
-    tape.push(node->sequence(), node);
+    detail::TapeAccess::push(tape, node->sequence(), node);
     if (is_anomaly_enabled()) anomaly_note_recorded(node->sequence());
     return out;
 }

@@ -11,6 +11,10 @@
 
 namespace tapegrad {
 
+namespace detail {
+struct TapeAccess;
+}  // namespace detail
+
 /// Nodes are owned by the tensors they produced (so a graph nobody holds is freed at once,
 /// as in PyTorch); the tape holds them weakly in creation order, which is what lets
 /// backward be a single reverse loop. Each thread has its own tape.
@@ -27,27 +31,43 @@ public:
     /// One line per op: `#sequence name`.
     std::string to_string() const;
 
-    // Engine interface.
-    /// One recorded op, as the engine walks it (engine interface).
+    /// One recorded op, as the engine walks it.
     struct Entry {
         /// The node's NodeBase::sequence().
         std::uint64_t sequence;
         /// Expired once the node's output tensor is gone.
         std::weak_ptr<NodeBase> node;
     };
-    /// The number the next recorded node gets (engine interface: record() calls it).
-    std::uint64_t next_sequence() noexcept { return next_sequence_++; }
-    /// Appends a node recorded as `sequence` (engine interface: record() calls it).
-    void push(std::uint64_t sequence, std::weak_ptr<NodeBase> node);
-    /// Entries in creation order; expired ones may remain until the next prune.
+    /// Entries in creation order, read-only; expired ones may remain until the next backward
+    /// prunes them (size() counts only live ones).
     const std::vector<Entry>& entries() const noexcept { return entries_; }
+
+private:
+    friend struct detail::TapeAccess;
+    /// The number the next recorded node gets.
+    std::uint64_t next_sequence() noexcept { return next_sequence_++; }
+    /// Appends a node recorded as `sequence`.
+    void push(std::uint64_t sequence, std::weak_ptr<NodeBase> node);
     /// Drops entries whose node is gone or released.
     void prune();
 
-private:
     std::vector<Entry> entries_;
     std::size_t live_after_prune_ = 0;
     std::uint64_t next_sequence_ = 0;
 };
+
+namespace detail {
+
+/// The engine's access to the tape's writers: record() numbers and appends nodes, a backward
+/// without retain_graph prunes (the one friend of Tape).
+struct TapeAccess {
+    static std::uint64_t next_sequence(Tape& tape) noexcept { return tape.next_sequence(); }
+    static void push(Tape& tape, std::uint64_t sequence, std::weak_ptr<NodeBase> node) {
+        tape.push(sequence, std::move(node));
+    }
+    static void prune(Tape& tape) { tape.prune(); }
+};
+
+}  // namespace detail
 
 }  // namespace tapegrad
