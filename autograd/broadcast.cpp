@@ -2,6 +2,7 @@
 
 #include <xtensor/xbroadcast.hpp>
 
+#include <tapegrad/autograd/evaluate.hpp>
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/autograd/reduce_kernel.hpp>
 
@@ -13,7 +14,7 @@ Tensor<T> broadcast_to(const Tensor<T>& x, const Shape& shape) {
         fail<ShapeError>("broadcast_to: x has shape {}, which does not broadcast to {}", shape_str(x.shape()),
                          shape_str(shape));
     }
-    xt::xarray<T> out = xt::broadcast(x.value(), shape);
+    xt::xarray<T> out = detail::evaluate<T>("broadcast_to", xt::broadcast(x.value(), shape));
     return record<T>("broadcast_to", {x}, std::move(out),
                      [](const Backward<T>& ctx) -> Grads<T> { return {sum_to(ctx.grad(), ctx.input(0).shape())}; });
 }
@@ -28,7 +29,7 @@ Tensor<T> sum_to(const Tensor<T>& x, const Shape& shape) {
     const std::size_t lead = from.size() - shape.size();
     std::vector<bool> reduced(from.size(), false);
     for (std::size_t i = 0; i < from.size(); ++i) reduced[i] = i < lead || (shape[i - lead] == 1 && from[i] != 1);
-    xt::xarray<T> out = reduce_axes<T>(x.value(), reduced, T(0), [](T acc, T v) { return acc + v; });
+    xt::xarray<T> out = reduce_axes<T>("sum_to", x.value(), reduced, T(0), [](T acc, T v) { return acc + v; });
     out.reshape(shape);
     return record<T>("sum_to", {x}, std::move(out), [](const Backward<T>& ctx) -> Grads<T> {
         return {broadcast_to(ctx.grad(), ctx.input(0).shape())};

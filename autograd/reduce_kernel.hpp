@@ -44,13 +44,13 @@ bool reduce_leading(const xt::xarray<T>& x, const std::vector<bool>& reduced, xt
 /// Folds x over the axes where reduced[axis] is true, starting each output element at init.
 /// The result keeps the reduced axes with size 1 (keepdims); reshape to drop them.
 template <class T, class F>
-xt::xarray<T> reduce_axes(const xt::xarray<T>& x, const std::vector<bool>& reduced, T init, F fold) {
+xt::xarray<T> reduce_axes(const char* op, const xt::xarray<T>& x, const std::vector<bool>& reduced, T init, F fold) {
     const std::size_t nd = x.dimension();
     Shape out_shape(x.shape().begin(), x.shape().end());
     for (std::size_t i = 0; i < nd; ++i) {
         if (reduced[i]) out_shape[i] = 1;
     }
-    xt::xarray<T> out = detail::take_buffer<T>("reduce", out_shape);
+    xt::xarray<T> out = detail::take_buffer<T>(op, out_shape);
     out.fill(init);
     if (reduce_leading(x, reduced, out, fold)) return out;
     // Output offset of each input element: row-major strides with 0 on reduced axes.

@@ -6,6 +6,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
+#include <tapegrad/autograd/evaluate.hpp>
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/check.hpp>
@@ -67,10 +68,11 @@ Tensor<T> sigmoid(const Tensor<T>& x) {
 template <class T>
 Tensor<T> tanh(const Tensor<T>& x) {
     check_defined("tanh", "x", x);
-    return record<T>("tanh", {x}, xt::tanh(x.value()), [](const Backward<T>& ctx) -> Grads<T> {
-        const auto& y = ctx.output();
-        return {mul(ctx.grad(), T(1) - mul(y, y))};
-    });
+    return record<T>("tanh", {x}, detail::evaluate<T>("tanh", xt::tanh(x.value())),
+                     [](const Backward<T>& ctx) -> Grads<T> {
+                         const auto& y = ctx.output();
+                         return {mul(ctx.grad(), T(1) - mul(y, y))};
+                     });
 }
 
 template <class T>

@@ -1,5 +1,6 @@
 #include <tapegrad/ops/arithmetic.hpp>
 
+#include <tapegrad/autograd/evaluate.hpp>
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/ops/check.hpp>
 
@@ -80,7 +81,8 @@ Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
 template <class T>
 Tensor<T> neg(const Tensor<T>& x) {
     check_defined("neg", "x", x);
-    return record<T>("neg", {x}, -x.value(), [](const Backward<T>& ctx) -> Grads<T> { return {neg(ctx.grad())}; });
+    return record<T>("neg", {x}, detail::evaluate<T>("neg", -x.value()),
+                     [](const Backward<T>& ctx) -> Grads<T> { return {neg(ctx.grad())}; });
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                 \

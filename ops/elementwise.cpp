@@ -6,6 +6,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
+#include <tapegrad/autograd/evaluate.hpp>
 #include <tapegrad/autograd/factories.hpp>
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
@@ -26,14 +27,14 @@ Tensor<T> exp(const Tensor<T>& x) {
 template <class T>
 Tensor<T> log(const Tensor<T>& x) {
     check_defined("log", "x", x);
-    return record<T>("log", {x}, xt::log(x.value()),
+    return record<T>("log", {x}, detail::evaluate<T>("log", xt::log(x.value())),
                      [](const Backward<T>& ctx) -> Grads<T> { return {div(ctx.grad(), ctx.input(0))}; });
 }
 
 template <class T>
 Tensor<T> sqrt(const Tensor<T>& x) {
     check_defined("sqrt", "x", x);
-    return record<T>("sqrt", {x}, xt::sqrt(x.value()),
+    return record<T>("sqrt", {x}, detail::evaluate<T>("sqrt", xt::sqrt(x.value())),
                      [](const Backward<T>& ctx) -> Grads<T> { return {div(ctx.grad(), ctx.output() * T(2))}; });
 }
 
@@ -41,22 +42,24 @@ template <class T>
 Tensor<T> pow(const Tensor<T>& x, std::type_identity_t<T> p) {
     check_defined("pow", "x", x);
     check_not_nan("pow", "exponent p", p);
-    return record<T>("pow", {x}, xt::pow(x.value(), p), [p](const Backward<T>& ctx) -> Grads<T> {
-        // x^0 is constant: a zero gradient, not 0 * x^-1 (NaN at 0). So every derivative of an
-        // integer power n >= 0 ends in this branch and is finite and exact at 0, as PyTorch's.
-        if (p == 0) return {zeros_like(ctx.input(0))};
-        return {mul(ctx.grad(), pow(ctx.input(0), p - 1) * p)};
-    });
+    return record<T>("pow", {x}, detail::evaluate<T>("pow", xt::pow(x.value(), p)),
+                     [p](const Backward<T>& ctx) -> Grads<T> {
+                         // x^0 is constant: a zero gradient, not 0 * x^-1 (NaN at 0). So every derivative of an
+                         // integer power n >= 0 ends in this branch and is finite and exact at 0, as PyTorch's.
+                         if (p == 0) return {zeros_like(ctx.input(0))};
+                         return {mul(ctx.grad(), pow(ctx.input(0), p - 1) * p)};
+                     });
 }
 
 template <class T>
 Tensor<T> abs(const Tensor<T>& x) {
     check_defined("abs", "x", x);
-    return record<T>("abs", {x}, xt::abs(x.value()), [](const Backward<T>& ctx) -> Grads<T> {
-        const auto& v = ctx.input(0).value();
-        Tensor<T> sign(xt::xarray<T>(xt::where(v > T(0), T(1), xt::where(v < T(0), T(-1), T(0)))));
-        return {mul(ctx.grad(), sign)};
-    });
+    return record<T>("abs", {x}, detail::evaluate<T>("abs", xt::abs(x.value())),
+                     [](const Backward<T>& ctx) -> Grads<T> {
+                         const auto& v = ctx.input(0).value();
+                         Tensor<T> sign(xt::xarray<T>(xt::where(v > T(0), T(1), xt::where(v < T(0), T(-1), T(0)))));
+                         return {mul(ctx.grad(), sign)};
+                     });
 }
 
 template <class T>
@@ -70,7 +73,7 @@ Tensor<T> clamp(const Tensor<T>& x, std::type_identity_t<T> low, std::type_ident
     check_defined("clamp", "x", x);
     if (!(low <= high)) fail<ValueError>("clamp: low {} must not exceed high {}", low, high);
     // std::min/max keep NaN (comparisons with NaN are false), so a NaN input stays NaN.
-    xt::xarray<T> out = x.value();
+    xt::xarray<T> out = detail::evaluate<T>("clamp", x.value());
     for (auto& v : out) v = std::min(std::max(v, low), high);
     return record<T>("clamp", {x}, std::move(out), [low, high](const Backward<T>& ctx) -> Grads<T> {
         const auto& v = ctx.input(0).value();
@@ -82,10 +85,11 @@ Tensor<T> clamp(const Tensor<T>& x, std::type_identity_t<T> low, std::type_ident
 template <class T>
 Tensor<T> erf(const Tensor<T>& x) {
     check_defined("erf", "x", x);
-    return record<T>("erf", {x}, xt::erf(x.value()), [](const Backward<T>& ctx) -> Grads<T> {
-        const auto& x_ = ctx.input(0);
-        return {mul(ctx.grad(), exp(neg(square(x_))) * T(2 / std::sqrt(std::numbers::pi)))};
-    });
+    return record<T>("erf", {x}, detail::evaluate<T>("erf", xt::erf(x.value())),
+                     [](const Backward<T>& ctx) -> Grads<T> {
+                         const auto& x_ = ctx.input(0);
+                         return {mul(ctx.grad(), exp(neg(square(x_))) * T(2 / std::sqrt(std::numbers::pi)))};
+                     });
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                       \

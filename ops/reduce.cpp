@@ -7,6 +7,7 @@
 #include <xtensor/xoperation.hpp>
 
 #include <tapegrad/autograd/broadcast.hpp>
+#include <tapegrad/autograd/evaluate.hpp>
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/autograd/reduce_kernel.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
@@ -55,7 +56,7 @@ Tensor<T> expand_back(const Tensor<T>& grad, const Shape& kept, const Shape& x_s
 
 template <class T>
 Tensor<T> sum_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool keepdims) {
-    xt::xarray<T> out = reduce_axes<T>(x.value(), reduced, T(0), [](T acc, T v) { return acc + v; });
+    xt::xarray<T> out = reduce_axes<T>("sum", x.value(), reduced, T(0), [](T acc, T v) { return acc + v; });
     const Shape kept(out.shape().begin(), out.shape().end());
     out.reshape(reduced_shape(x.shape(), reduced, keepdims));
     return record<T>("sum", {x}, std::move(out), [kept](const Backward<T>& ctx) -> Grads<T> {
@@ -76,8 +77,9 @@ Tensor<T> mean_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool k
 /// as equal to a NaN maximum, so a NaN slice sends its gradient to its NaNs), else 0.
 template <class T>
 xt::xarray<T> max_weights(const xt::xarray<T>& x, const xt::xarray<T>& kept_max, const std::vector<bool>& reduced) {
-    xt::xarray<T> mask = xt::where(xt::equal(x, kept_max) || (xt::isnan(x) && xt::isnan(kept_max)), T(1), T(0));
-    const xt::xarray<T> count = reduce_axes<T>(mask, reduced, T(0), [](T acc, T v) { return acc + v; });
+    xt::xarray<T> mask = detail::evaluate<T>(
+        "max", xt::where(xt::equal(x, kept_max) || (xt::isnan(x) && xt::isnan(kept_max)), T(1), T(0)));
+    const xt::xarray<T> count = reduce_axes<T>("max", mask, reduced, T(0), [](T acc, T v) { return acc + v; });
     return mask / count;
 }
 
@@ -89,7 +91,7 @@ Tensor<T> max_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool ke
                              shape_str(x.shape()), i);
         }
     }
-    xt::xarray<T> out = reduce_axes<T>(x.value(), reduced, -std::numeric_limits<T>::infinity(), nan_max<T>);
+    xt::xarray<T> out = reduce_axes<T>("max", x.value(), reduced, -std::numeric_limits<T>::infinity(), nan_max<T>);
     const Shape kept(out.shape().begin(), out.shape().end());
     out.reshape(reduced_shape(x.shape(), reduced, keepdims));
     return record<T>("max", {x}, std::move(out), [kept, reduced](const Backward<T>& ctx) -> Grads<T> {

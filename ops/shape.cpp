@@ -4,6 +4,7 @@
 
 #include <xtensor/xmanipulation.hpp>
 
+#include <tapegrad/autograd/evaluate.hpp>
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/ops/check.hpp>
 
@@ -78,7 +79,7 @@ Tensor<T> reshape(const Tensor<T>& x, const Shape& shape) {
         fail<ShapeError>("reshape: x has shape {} ({} elements), which cannot be reshaped to {} ({} elements)",
                          shape_str(x.shape()), x.numel(), shape_str(shape), numel("reshape", shape));
     }
-    xt::xarray<T> out = x.value();
+    xt::xarray<T> out = detail::evaluate<T>("reshape", x.value());
     out.reshape(shape);
     return record<T>("reshape", {x}, std::move(out),
                      [](const Backward<T>& ctx) -> Grads<T> { return {reshape(ctx.grad(), ctx.input(0).shape())}; });
@@ -95,7 +96,7 @@ Tensor<T> permute(const Tensor<T>& x, const std::vector<std::size_t>& dims) {
         fail<ValueError>("permute: dims [{}] is not a permutation of the {} axes of x (shape {})",
                          fmt::join(dims, ", "), x.ndim(), shape_str(x.shape()));
     }
-    xt::xarray<T> out = xt::transpose(x.value(), dims);
+    xt::xarray<T> out = detail::evaluate<T>("permute", xt::transpose(x.value(), dims));
     return record<T>("permute", {x}, std::move(out),
                      [inverse](const Backward<T>& ctx) -> Grads<T> { return {permute(ctx.grad(), inverse)}; });
 }

@@ -6,6 +6,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
+#include <tapegrad/autograd/evaluate.hpp>
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/autograd/reduce_kernel.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
@@ -29,14 +30,14 @@ struct Shifted {
 };
 
 template <class T>
-Shifted<T> shift_by_max(const Tensor<T>& x, std::size_t axis) {
+Shifted<T> shift_by_max(const char* op, const Tensor<T>& x, std::size_t axis) {
     std::vector<bool> reduced(x.ndim(), false);
     reduced[axis] = true;
-    xt::xarray<T> m = reduce_axes<T>(x.value(), reduced, -std::numeric_limits<T>::infinity(), nan_max<T>);
+    xt::xarray<T> m = reduce_axes<T>(op, x.value(), reduced, -std::numeric_limits<T>::infinity(), nan_max<T>);
     for (auto& v : m) v = std::isinf(v) ? T(0) : v;
-    xt::xarray<T> shifted = x.value() - m;
-    const xt::xarray<T> e = xt::exp(shifted);
-    xt::xarray<T> s = reduce_axes<T>(e, reduced, T(0), [](T acc, T v) { return acc + v; });
+    xt::xarray<T> shifted = detail::evaluate<T>(op, x.value() - m);
+    const xt::xarray<T> e = detail::evaluate<T>(op, xt::exp(shifted));
+    xt::xarray<T> s = reduce_axes<T>(op, e, reduced, T(0), [](T acc, T v) { return acc + v; });
     return {std::move(shifted), std::move(m), std::move(s)};
 }
 
@@ -51,8 +52,8 @@ std::size_t checked_axis(const char* op, const Tensor<T>& x, std::int64_t axis) 
 template <class T>
 Tensor<T> softmax(const Tensor<T>& x, std::int64_t axis) {
     const std::size_t a = checked_axis("softmax", x, axis);
-    const Shifted<T> s = shift_by_max(x, a);
-    xt::xarray<T> y = xt::exp(s.shifted) / s.sum_exp;
+    const Shifted<T> s = shift_by_max("softmax", x, a);
+    xt::xarray<T> y = detail::evaluate<T>("softmax", xt::exp(s.shifted) / s.sum_exp);
     return record<T>("softmax", {x}, std::move(y), [a](const Backward<T>& ctx) -> Grads<T> {
         const auto& y_ = ctx.output();
         const auto& g = ctx.grad();
@@ -63,8 +64,8 @@ Tensor<T> softmax(const Tensor<T>& x, std::int64_t axis) {
 template <class T>
 Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t axis) {
     const std::size_t a = checked_axis("log_softmax", x, axis);
-    const Shifted<T> s = shift_by_max(x, a);
-    xt::xarray<T> y = s.shifted - xt::log(s.sum_exp);
+    const Shifted<T> s = shift_by_max("log_softmax", x, a);
+    xt::xarray<T> y = detail::evaluate<T>("log_softmax", s.shifted - xt::log(s.sum_exp));
     return record<T>("log_softmax", {x}, std::move(y), [a](const Backward<T>& ctx) -> Grads<T> {
         const auto ax = static_cast<std::int64_t>(a);
         const auto& g = ctx.grad();
@@ -75,8 +76,8 @@ Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t axis) {
 template <class T>
 Tensor<T> logsumexp(const Tensor<T>& x, std::int64_t axis, bool keepdims) {
     const std::size_t a = checked_axis("logsumexp", x, axis);
-    const Shifted<T> s = shift_by_max(x, a);
-    xt::xarray<T> out = s.shift + xt::log(s.sum_exp);
+    const Shifted<T> s = shift_by_max("logsumexp", x, a);
+    xt::xarray<T> out = detail::evaluate<T>("logsumexp", s.shift + xt::log(s.sum_exp));
     const Shape kept(out.shape().begin(), out.shape().end());
     if (!keepdims) {
         Shape dropped = kept;

@@ -126,6 +126,8 @@ TEST_CASE("misuse: running out of memory inside an op is a ResourceError naming 
     const TensorF column = tg::ones<float>({big, 1}), row = tg::ones<float>({1, big});
     CHECK_THROWS_MATCHES(tg::add(column, row), tg::ResourceError, Says("add") && Says("float32"));
     CHECK_THROWS_MATCHES(tg::matmul(column, row), tg::ResourceError, Says("gemm"));
+    CHECK_THROWS_MATCHES(tg::broadcast_to(tg::ones<double>({1}), {big, big}), tg::ResourceError,
+                         Says("broadcast_to") && Says("[8388608, 8388608]"));
     // What the README recommends catches it.
     bool caught = false;
     try {
