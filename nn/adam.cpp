@@ -11,20 +11,24 @@ const AdamOptions& validated(const AdamOptions& o, const char* name) {
     check_option(o.beta1 >= 0 && o.beta1 < 1, name, "beta1", o.beta1, "in [0, 1)");
     check_option(o.beta2 >= 0 && o.beta2 < 1, name, "beta2", o.beta2, "in [0, 1)");
     check_option(o.eps >= 0 && std::isfinite(o.eps), name, "eps", o.eps, ">= 0 and finite");
-    check_option(o.weight_decay >= 0 && std::isfinite(o.weight_decay), name, "weight_decay", o.weight_decay,
+    check_option(*o.weight_decay >= 0 && std::isfinite(*o.weight_decay), name, "weight_decay", *o.weight_decay,
                  ">= 0 and finite");
     return o;
 }
 
-AdamOptions from_adamw(const AdamWOptions& o) {
-    return {o.lr, o.beta1, o.beta2, o.eps, o.weight_decay};
+/// The options with weight_decay resolved: unset is PyTorch's default, 0 for Adam, 1e-2 for AdamW.
+AdamOptions with_decay(AdamOptions o, bool decoupled) {
+    o.weight_decay = o.weight_decay.value_or(decoupled ? 1e-2 : 0.0);
+    return o;
 }
 
 }  // namespace
 
 template <class T>
 AdamBase<T>::AdamBase(std::vector<Tensor<T>> params, const AdamOptions& options, bool decoupled, const char* name)
-    : Optimizer<T>(std::move(params), validated(options, name).lr, name), options_(options), decoupled_(decoupled) {
+    : Optimizer<T>(std::move(params), validated(with_decay(options, decoupled), name).lr, name),
+      options_(with_decay(options, decoupled)),
+      decoupled_(decoupled) {
     moments_.resize(this->params_.size());
 }
 
@@ -47,8 +51,9 @@ void AdamBase<T>::update(std::size_t i) {
     const auto bc2_sqrt = static_cast<T>(std::sqrt(1 - std::pow(options_.beta2, t)));
     const auto eps = static_cast<T>(options_.eps);
     // Adam adds weight_decay p to the gradient (L2); AdamW shrinks p directly (decoupled).
-    const auto l2 = static_cast<T>(decoupled_ ? 0 : options_.weight_decay);
-    const auto shrink = static_cast<T>(decoupled_ ? 1 - lr * options_.weight_decay : 1);
+    const double decay = *options_.weight_decay;
+    const auto l2 = static_cast<T>(decoupled_ ? 0 : decay);
+    const auto shrink = static_cast<T>(decoupled_ ? 1 - lr * decay : 1);
     T* p = value.data();
     T* m = slot->exp_avg.data();
     T* v = slot->exp_avg_sq.data();
@@ -108,20 +113,14 @@ Adam<T>::Adam(std::vector<Tensor<T>> params, AdamOptions options)
     : AdamBase<T>(std::move(params), options, /*decoupled=*/false, "Adam") {}
 
 template <class T>
-AdamOptions Adam<T>::options() const {
-    AdamOptions o = this->options_;
+AdamW<T>::AdamW(std::vector<Tensor<T>> params, AdamWOptions options)
+    : AdamBase<T>(std::move(params), options, /*decoupled=*/true, "AdamW") {}
+
+template <class T>
+AdamOptions AdamBase<T>::options() const {
+    AdamOptions o = options_;
     o.lr = this->lr();
     return o;
-}
-
-template <class T>
-AdamW<T>::AdamW(std::vector<Tensor<T>> params, AdamWOptions options)
-    : AdamBase<T>(std::move(params), from_adamw(options), /*decoupled=*/true, "AdamW") {}
-
-template <class T>
-AdamWOptions AdamW<T>::options() const {
-    const AdamOptions& o = this->options_;
-    return {this->lr(), o.beta1, o.beta2, o.eps, o.weight_decay};
 }
 
 #define TAPEGRAD_INSTANTIATE(T) \

@@ -11,28 +11,21 @@
 
 namespace tapegrad::optim {
 
-/// Defaults are PyTorch's: `Adam<float> opt(model.parameters(), {.lr = 3e-4});`
+/// The options of Adam and AdamW, one struct. Defaults are PyTorch's:
+/// `Adam<float> opt(model.parameters(), {.lr = 3e-4});`, `AdamW<float> opt(params, {.weight_decay = 0.05});`
 struct AdamOptions {
-    double lr = 1e-3;         ///< learning rate, >= 0
-    double beta1 = 0.9;       ///< decay of m, the running mean of g, in [0, 1)
-    double beta2 = 0.999;     ///< decay of v, the running mean of g^2, in [0, 1)
-    double eps = 1e-8;        ///< added to the denominator for stability, >= 0
-    double weight_decay = 0;  ///< >= 0; L2: added to the gradient (as torch.optim.Adam)
+    double lr = 1e-3;      ///< learning rate, >= 0
+    double beta1 = 0.9;    ///< decay of m, the running mean of g, in [0, 1)
+    double beta2 = 0.999;  ///< decay of v, the running mean of g^2, in [0, 1)
+    double eps = 1e-8;     ///< added to the denominator for stability, >= 0
+    /// >= 0. Adam: an L2 term added to the gradient (torch.optim.Adam); AdamW: decoupled, each step
+    /// first scales p by (1 - lr weight_decay). Unset: each optimiser's PyTorch default, 0 for Adam
+    /// and 1e-2 for AdamW; options() reports the value in use.
+    std::optional<double> weight_decay;
 };
 
-/// Same fields; weight decay is decoupled and on by default (1e-2), as torch.optim.AdamW.
-struct AdamWOptions {
-    /// Learning rate, >= 0.
-    double lr = 1e-3;
-    /// Decay of m, the running mean of the gradient g, in [0, 1).
-    double beta1 = 0.9;
-    /// Decay of v, the running mean of g^2, in [0, 1).
-    double beta2 = 0.999;
-    /// Added to the denominator for stability, >= 0.
-    double eps = 1e-8;
-    /// Decoupled decay, >= 0: each step first scales p by (1 - lr weight_decay).
-    double weight_decay = 1e-2;
-};
+/// AdamW's options: the same struct as Adam's (its weight_decay defaults to 1e-2).
+using AdamWOptions = AdamOptions;
 
 /// The shared Adam machinery; `decoupled` selects AdamW's weight decay. For parameter p with
 /// gradient g at its step t = 1, 2, ... (PyTorch's equations):
@@ -46,6 +39,9 @@ struct AdamWOptions {
 template <class T>
 class AdamBase : public Optimizer<T> {
 public:
+    /// The options, with lr the current learning rate and weight_decay the one in use.
+    AdamOptions options() const;
+
 protected:
     /// One fused loop over parameter i by the equations above.
     void update(std::size_t i) override;
@@ -60,7 +56,7 @@ protected:
     /// (see Optimizer's constructor); `decoupled` selects AdamW's weight decay.
     AdamBase(std::vector<Tensor<T>> params, const AdamOptions& options, bool decoupled, const char* name);
 
-    AdamOptions options_;  ///< lr here is the initial one; lr() is current
+    AdamOptions options_;  ///< lr here is the initial one (lr() is current); weight_decay is always set
 
 private:
     struct Moments {
@@ -81,8 +77,6 @@ public:
     /// or a bad parameter list (see Optimizer).
     Adam(std::vector<Tensor<T>> params, AdamOptions options = {});
     std::string name() const override { return "Adam"; }
-    /// The options, with lr the current learning rate.
-    AdamOptions options() const;
 };
 
 /// AdamW (torch.optim.AdamW): Adam with decoupled weight decay, 1e-2 by default.
@@ -93,8 +87,6 @@ public:
     /// or a bad parameter list (see Optimizer).
     AdamW(std::vector<Tensor<T>> params, AdamWOptions options = {});
     std::string name() const override { return "AdamW"; }
-    /// The options, with lr the current learning rate.
-    AdamWOptions options() const;
 };
 
 }  // namespace tapegrad::optim
