@@ -86,17 +86,23 @@ Tensor<T> reshape(const Tensor<T>& x, const Shape& shape) {
 }
 
 template <class T>
-Tensor<T> permute(const Tensor<T>& x, const std::vector<std::size_t>& dims) {
+Tensor<T> permute(const Tensor<T>& x, const std::vector<std::int64_t>& dims) {
     check_defined("permute", "x", x);
-    std::vector<std::size_t> inverse(dims.size(), dims.size());
-    for (std::size_t i = 0; i < dims.size(); ++i) {
-        if (dims[i] < dims.size() && inverse[dims[i]] == dims.size()) inverse[dims[i]] = i;
+    const auto n = static_cast<std::int64_t>(dims.size());
+    std::vector<std::size_t> axes(dims.size());
+    std::vector<std::int64_t> inverse(dims.size(), n);
+    bool ok = dims.size() == x.ndim();
+    for (std::size_t i = 0; ok && i < dims.size(); ++i) {
+        ok = dims[i] >= -n && dims[i] < n;
+        axes[i] = static_cast<std::size_t>(ok && dims[i] < 0 ? dims[i] + n : dims[i]);
+        ok = ok && inverse[axes[i]] == n;
+        if (ok) inverse[axes[i]] = static_cast<std::int64_t>(i);
     }
-    if (dims.size() != x.ndim() || std::count(inverse.begin(), inverse.end(), dims.size()) != 0) {
+    if (!ok) {
         fail<ValueError>("permute: dims [{}] is not a permutation of the {} axes of x (shape {})",
                          fmt::join(dims, ", "), x.ndim(), shape_str(x.shape()));
     }
-    xt::xarray<T> out = detail::evaluate<T>("permute", xt::transpose(x.value(), dims));
+    xt::xarray<T> out = detail::evaluate<T>("permute", xt::transpose(x.value(), axes));
     return record<T>("permute", {x}, std::move(out),
                      [inverse](const Backward<T>& ctx) -> Grads<T> { return {permute(ctx.grad(), inverse)}; });
 }
@@ -106,8 +112,8 @@ Tensor<T> transpose(const Tensor<T>& x, std::int64_t dim0, std::int64_t dim1) {
     check_defined("transpose", "x", x);
     const std::size_t a = normalize_axis("transpose", dim0, x.ndim());
     const std::size_t b = normalize_axis("transpose", dim1, x.ndim());
-    std::vector<std::size_t> dims(x.ndim());
-    for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = i;
+    std::vector<std::int64_t> dims(x.ndim());
+    for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = static_cast<std::int64_t>(i);
     std::swap(dims[a], dims[b]);
     return permute(x, dims);
 }
@@ -205,7 +211,7 @@ Tensor<T> squeeze(const Tensor<T>& x, std::int64_t axis) {
 
 #define TAPEGRAD_INSTANTIATE(T)                                                         \
     template Tensor<T> reshape(const Tensor<T>&, const Shape&);                         \
-    template Tensor<T> permute(const Tensor<T>&, const std::vector<std::size_t>&);      \
+    template Tensor<T> permute(const Tensor<T>&, const std::vector<std::int64_t>&);      \
     template Tensor<T> transpose(const Tensor<T>&, std::int64_t, std::int64_t);         \
     template Tensor<T> slice(const Tensor<T>&, std::int64_t, std::size_t, std::size_t); \
     template Tensor<T> concat(const std::vector<Tensor<T>>&, std::int64_t);             \

@@ -40,9 +40,10 @@ Tensor<T> reshape(const Tensor<T>& x, const std::vector<std::int64_t, A>& shape)
     return reshape(x, infer_shape("reshape", std::span<const std::int64_t>(shape.data(), shape.size()), x.shape()));
 }
 
-/// Reorders axes: output axis i is input axis dims[i].   d/dx = permute(grad, inverse(dims))
+/// Reorders axes: output axis i is input axis dims[i] (negative counts from the end, as PyTorch).
+///   d/dx = permute(grad, inverse(dims))
 template <class T>
-Tensor<T> permute(const Tensor<T>& x, const std::vector<std::size_t>& dims);
+Tensor<T> permute(const Tensor<T>& x, const std::vector<std::int64_t>& dims);
 
 /// Swaps two axes (composed with permute).   d/dx = transpose(grad, dim0, dim1)
 template <class T>
