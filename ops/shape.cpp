@@ -192,8 +192,8 @@ Tensor<T> unsqueeze(const Tensor<T>& x, std::int64_t axis) {
                          shape_str(x.shape()), -n - 1, n);
     }
     const auto a = static_cast<std::size_t>(axis < 0 ? axis + n + 1 : axis);
-    Shape shape = x.shape();
-    shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(a), 1);
+    Shape shape(x.ndim() + 1, 1);  // x's dimensions with a 1 at a
+    for (std::size_t i = 0; i < x.ndim(); ++i) shape[i < a ? i : i + 1] = x.shape()[i];
     return reshape(x, shape);
 }
 
