@@ -211,7 +211,7 @@ Tensor<T> squeeze(const Tensor<T>& x, std::int64_t axis) {
 
 #define TAPEGRAD_INSTANTIATE(T)                                                         \
     template Tensor<T> reshape(const Tensor<T>&, const Shape&);                         \
-    template Tensor<T> permute(const Tensor<T>&, const std::vector<std::int64_t>&);      \
+    template Tensor<T> permute(const Tensor<T>&, const std::vector<std::int64_t>&);     \
     template Tensor<T> transpose(const Tensor<T>&, std::int64_t, std::int64_t);         \
     template Tensor<T> slice(const Tensor<T>&, std::int64_t, std::size_t, std::size_t); \
     template Tensor<T> concat(const std::vector<Tensor<T>>&, std::int64_t);             \
