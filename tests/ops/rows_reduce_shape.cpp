@@ -176,18 +176,26 @@ std::vector<OpInfo> shape_rows() {
            {"permute", "dims", "[2, 3, 2]"}}}},
         {"permute ({-1, 0, -2}, negative dims count from the end)",
          "permute",
-         op([](const auto& in) { return tg::permute(in[0], {-1, 0, -2}); }),
+         op([](const auto& in) {
+             return tg::permute(in[0], {-1, 0, -2});
+         }),
          {{{2, 3, 4}}, {{1, 2, 1}}},
          {Domain{}},
-         [](const std::vector<Array>& x) { return ref::permute(x[0], {2, 0, 1}); },
+         [](const std::vector<Array>& x) {
+             return ref::permute(x[0], {2, 0, 1});
+         },
          {{"dim out of range",
            {{2, 3, 4}},
-           [](const Inputs64& in) { tg::permute(in[0], {-4, 0, 1}); },
+           [](const Inputs64& in) {
+               tg::permute(in[0], {-4, 0, 1});
+           },
            Expect::Value,
            {"permute", "[-4, 0, 1]", "[2, 3, 4]"}},
           {"the same axis twice through a negative dim",
            {{2, 3, 4}},
-           [](const Inputs64& in) { tg::permute(in[0], {2, -1, 0}); },
+           [](const Inputs64& in) {
+               tg::permute(in[0], {2, -1, 0});
+           },
            Expect::Value,
            {"permute", "[2, -1, 0]", "not a permutation"}}}},
         {"transpose (last two)",
