@@ -1,14 +1,17 @@
-#include <tapegrad/autograd/anomaly.hpp>
+#include <tapegrad/autograd/anomaly_hooks.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
 #include <string>
 #include <unordered_map>
 
 #include <tapegrad/autograd/tape.hpp>
 
 namespace tapegrad {
+
+using detail::NodeBase;
 
 namespace {
 
@@ -95,7 +98,7 @@ bool all_finite(const T* data, std::size_t n) {
 }
 
 template <class T>
-std::string inputs_str(const std::vector<Tensor<T>>& inputs) {
+std::string inputs_str(std::span<const Tensor<T>> inputs) {
     std::string out;
     for (std::size_t i = 0; i < inputs.size(); ++i) out += fmt::format("\n  input {}: {}", i, stats_str(inputs[i]));
     return out;
@@ -112,10 +115,11 @@ std::string origin_str(const NodeBase& node) {
 void prune_origins() {
     auto& s = state();
     if (s.origins.size() < 2 * s.live_after_prune + 1024) return;
-    const auto& entries = Tape::current().entries();
+    const auto& entries = detail::TapeAccess::entries(Tape::current());
     std::erase_if(s.origins, [&entries](const auto& kv) {
-        auto it = std::lower_bound(entries.begin(), entries.end(), kv.first,
-                                   [](const Tape::Entry& e, std::uint64_t seq) { return e.sequence < seq; });
+        auto it =
+            std::lower_bound(entries.begin(), entries.end(), kv.first,
+                             [](const detail::TapeAccess::Entry& e, std::uint64_t seq) { return e.sequence < seq; });
         if (it == entries.end() || it->sequence != kv.first) return true;
         auto node = it->node.lock();
         return !node || node->released();
@@ -172,7 +176,7 @@ void anomaly_check_incoming(const NodeBase& node, const Tensor<T>& incoming) {
 }
 
 template <class T>
-void anomaly_check_backward(const NodeBase& node, const std::vector<Tensor<T>>& inputs, const Tensor<T>& incoming,
+void anomaly_check_backward(const NodeBase& node, std::span<const Tensor<T>> inputs, const Tensor<T>& incoming,
                             const Grads<T>& grads) {
     for (std::size_t i = 0; i < grads.size(); ++i) {
         const auto& g = grads[i];
@@ -184,10 +188,8 @@ void anomaly_check_backward(const NodeBase& node, const std::vector<Tensor<T>>& 
     }
 }
 
-}  // namespace detail
-
 template <class T>
-void anomaly_check_forward(const char* op, const std::vector<Tensor<T>>& inputs, const xt::xarray<T>& value) {
+void anomaly_check_forward(const char* op, std::span<const Tensor<T>> inputs, const xt::xarray<T>& value) {
     auto& s = state();
     // Inside a backward rule, the rule's whole result is checked once it returns, and reported
     // with the node, its inputs and its incoming gradient: more useful than the inner op's name.
@@ -208,13 +210,15 @@ void anomaly_note_recorded(std::uint64_t sequence) {
     prune_origins();
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                                                                                    \
-    template void anomaly_check_forward(const char*, const std::vector<Tensor<T>>&, const xt::xarray<T>&);         \
-    template void detail::anomaly_check_incoming(const NodeBase&, const Tensor<T>&);                               \
-    template void detail::anomaly_check_backward(const NodeBase&, const std::vector<Tensor<T>>&, const Tensor<T>&, \
-                                                 const Grads<T>&);
+#define TAPEGRAD_INSTANTIATE(T)                                                                         \
+    template void anomaly_check_forward(const char*, std::span<const Tensor<T>>, const xt::xarray<T>&); \
+    template void anomaly_check_incoming(const NodeBase&, const Tensor<T>&);                            \
+    template void anomaly_check_backward(const NodeBase&, std::span<const Tensor<T>>, const Tensor<T>&, \
+                                         const Grads<T>&);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 #undef TAPEGRAD_INSTANTIATE
+
+}  // namespace detail
 
 }  // namespace tapegrad

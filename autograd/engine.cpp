@@ -5,11 +5,12 @@
 #include <bitset>
 #include <cstdint>
 #include <mutex>
+#include <span>
 #include <unordered_map>
 
 #include <xtensor/xnoalias.hpp>
 
-#include <tapegrad/autograd/anomaly.hpp>
+#include <tapegrad/autograd/anomaly_hooks.hpp>
 #include <tapegrad/autograd/broadcast.hpp>
 #include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/autograd/node.hpp>
@@ -17,6 +18,8 @@
 
 namespace tapegrad {
 
+using detail::Node;
+using detail::PoolAllocator;
 using detail::TensorAccess;
 
 namespace {
@@ -28,8 +31,8 @@ namespace {
 /// accumulation, and gives them back when it is done.
 class GradLocks {
 public:
-    template <class T>
-    explicit GradLocks(const std::vector<std::pair<Tensor<T>, Tensor<T>>>& leaves) {
+    template <class Leaves>
+    explicit GradLocks(const Leaves& leaves) {
         for (const auto& leaf : leaves) held_.set(stripe(leaf.first.id()));
         for (std::size_t i = 0; i < kStripes; ++i)
             if (held_.test(i)) table()[i].lock();
@@ -57,12 +60,20 @@ private:
 // being recorded (create_graph), so accumulated gradients stay differentiable.
 template <class T>
 Tensor<T> accumulate(const Tensor<T>& a, const Tensor<T>& b) {
-    return record<T>("accumulate", {a, b}, a.value() + b.value(), [](const Backward<T>& ctx) -> Grads<T> {
+    xt::xarray<T> sum = detail::take_buffer_like("accumulate", a.value());
+    xt::noalias(sum) = a.value() + b.value();
+    return record<T>("accumulate", {a, b}, std::move(sum), [](const Backward<T>& ctx) -> Grads<T> {
         return {ctx.grad(), ctx.grad()};
     });
 }
 
+// A std::vector whose storage comes from the small pool: the engine's work lists cost no malloc.
+template <class U>
+using PoolVector = std::vector<U, PoolAllocator<U>>;
+
 }  // namespace
+
+namespace detail {
 
 /// One backward pass: delivers gradients to tensors and walks the tape once, in reverse.
 template <class T>
@@ -71,13 +82,13 @@ public:
     Engine(bool retain_graph, bool create_graph) : retain_(retain_graph), create_(create_graph) {}
 
     /// grad() mode: gradients of these tensors are returned instead of accumulated into leaves.
-    void capture(const std::vector<Tensor<T>>& inputs) {
+    void capture(std::span<const Tensor<T>> inputs) {
         captured_.resize(inputs.size());
         for (std::size_t i = 0; i < inputs.size(); ++i) capture_slot_.emplace(TensorAccess::impl(inputs[i]), i);
     }
-    std::vector<Tensor<T>>& captured() { return captured_; }
+    Grads<T>& captured() { return captured_; }
 
-    void run(const std::vector<Tensor<T>>& roots, const std::vector<Tensor<T>>& seeds) {
+    void run(std::span<const Tensor<T>> roots, std::span<const Tensor<T>> seeds) {
         GradModeGuard mode(create_);
         std::uint64_t last = 0;
         for (std::size_t i = 0; i < roots.size(); ++i) {
@@ -96,22 +107,23 @@ public:
         for (auto& [t, g] : finished_) accumulate_into(TensorAccess::impl(t)->grad, std::move(g));
         if (!retain_) {
             for (auto& node : touched_) node->release();
-            detail::TapeAccess::prune(Tape::current());
+            TapeAccess::prune(Tape::current());
         }
     }
 
 private:
     void walk(std::uint64_t last) {
-        const auto& entries = Tape::current().entries();
+        using Entry = TapeAccess::Entry;
+        const auto& entries = TapeAccess::entries(Tape::current());
         auto end = std::upper_bound(entries.begin(), entries.end(), last,
-                                    [](std::uint64_t seq, const Tape::Entry& e) { return seq < e.sequence; });
+                                    [](std::uint64_t seq, const Entry& e) { return seq < e.sequence; });
         // A create_graph backward records new ops onto the same tape (which may reallocate it):
         // walk a snapshot then. Otherwise grad mode is off and nothing is pushed during the walk.
-        std::vector<Tape::Entry> snapshot;
+        PoolVector<Entry> snapshot;
         if (create_) snapshot.assign(entries.begin(), end);
-        const Tape::Entry* first = create_ ? snapshot.data() : entries.data();
-        const Tape::Entry* stop = first + (end - entries.begin());
-        for (const Tape::Entry* it = stop; it != first && pending_ > 0;) {
+        const Entry* first = create_ ? snapshot.data() : entries.data();
+        const Entry* stop = first + (end - entries.begin());
+        for (const Entry* it = stop; it != first && pending_ > 0;) {
             --it;
             auto base = it->node.lock();
             if (!base || base->is_double() != std::is_same_v<T, double>) continue;
@@ -133,7 +145,7 @@ private:
             check_version(node, node.inputs_[i], node.input_versions_[i], "input");
         Tensor<T> output = TensorAccess::wrap<T>(node.output_.lock());
         check_version(node, output, node.output_version_, "output");
-        auto rule = [&] { return node.backward_(Backward<T>(node, output)); };
+        auto rule = [&] { return node.apply(Backward<T>(node, output)); };
         Grads<T> grads = is_anomaly_enabled() ? anomaly_backward(node, node.grad_, rule) : rule();
         if (grads.size() != node.inputs_.size()) {
             fail<AutogradError>("backward of '{}' returned {} gradients for {} inputs", node.name(), grads.size(),
@@ -169,7 +181,7 @@ private:
     Tensor<T> add(const Tensor<T>& sum, const Tensor<T>& g) const {
         if (!sum.defined()) return g;
         if (create_) return accumulate(sum, g);
-        xt::xarray<T> out = detail::take_buffer_like("backward", sum.value());
+        xt::xarray<T> out = take_buffer_like("backward", sum.value());
         xt::noalias(out) = sum.value() + g.value();
         return Tensor<T>(std::move(out));
     }
@@ -214,7 +226,13 @@ private:
         if (create_) {
             slot = add(slot, g);
         } else if (!slot.defined()) {
-            slot = TensorAccess::impl_ptr(g).use_count() == 1 ? std::move(g) : Tensor<T>(xt::xarray<T>(g.value()));
+            if (TensorAccess::impl_ptr(g).use_count() == 1) {
+                slot = std::move(g);
+            } else {
+                xt::xarray<T> copy = take_buffer_like("backward", g.value());
+                xt::noalias(copy) = g.value();
+                slot = Tensor<T>(std::move(copy));
+            }
         } else {
             slot.mutable_value() += g.value();
         }
@@ -223,22 +241,26 @@ private:
     bool retain_;
     bool create_;
     std::size_t pending_ = 0;
-    std::vector<std::shared_ptr<Node<T>>> touched_;          // kept alive until the walk ends
-    std::vector<std::pair<Tensor<T>, Tensor<T>>> finished_;  // (leaf or retains_grad, gradient), in order
-    std::unordered_map<const detail::TensorImpl<T>*, std::size_t> capture_slot_;
-    std::vector<Tensor<T>> captured_;
+    PoolVector<std::shared_ptr<Node<T>>> touched_;          // kept alive until the walk ends
+    PoolVector<std::pair<Tensor<T>, Tensor<T>>> finished_;  // (leaf or retains_grad, gradient), in order
+    using Slot = std::pair<const TensorImpl<T>* const, std::size_t>;
+    std::unordered_map<const TensorImpl<T>*, std::size_t, std::hash<const TensorImpl<T>*>,
+                       std::equal_to<const TensorImpl<T>*>, PoolAllocator<Slot>>
+        capture_slot_;
+    Grads<T> captured_;
 };
+
+}  // namespace detail
 
 namespace {
 
 template <class T>
-std::vector<Tensor<T>> checked_seeds(const char* op, const std::vector<Tensor<T>>& roots,
-                                     const std::vector<Tensor<T>>& seeds) {
+Grads<T> checked_seeds(const char* op, std::span<const Tensor<T>> roots, std::span<const Tensor<T>> seeds) {
     if (roots.empty()) fail<ValueError>("{}: no outputs given", op);
     if (!seeds.empty() && seeds.size() != roots.size()) {
         fail<ValueError>("{}: {} outputs but {} seed gradients", op, roots.size(), seeds.size());
     }
-    std::vector<Tensor<T>> out(roots.size());
+    Grads<T> out(roots.size());
     for (std::size_t i = 0; i < roots.size(); ++i) {
         const auto& root = roots[i];
         if (!root.defined()) fail<ValueError>("{}: output {} is undefined", op, i);
@@ -256,7 +278,9 @@ std::vector<Tensor<T>> checked_seeds(const char* op, const std::vector<Tensor<T>
             }
             out[i] = seed;
         } else if (root.numel() == 1) {
-            out[i] = Tensor<T>(xt::xarray<T>(xt::ones<T>(root.shape())));
+            xt::xarray<T> one = detail::take_buffer<T>(op, root.shape());
+            one.fill(T(1));
+            out[i] = Tensor<T>(std::move(one));
         } else {
             fail<AutogradError>(
                 "{}: output {} has shape {}; only an output with one element is seeded with 1, "
@@ -269,28 +293,38 @@ std::vector<Tensor<T>> checked_seeds(const char* op, const std::vector<Tensor<T>
 
 }  // namespace
 
+namespace detail {
+
 template <class T>
-void backward(const std::vector<Tensor<T>>& roots, const std::vector<Tensor<T>>& seeds,
-              std::optional<bool> retain_graph, bool create_graph) {
-    auto checked = checked_seeds("backward", roots, seeds);
+void run_backward(std::span<const Tensor<T>> roots, std::span<const Tensor<T>> seeds, std::optional<bool> retain_graph,
+                  bool create_graph) {
+    const auto checked = checked_seeds("backward", roots, seeds);
     Engine<T> engine(retain_graph.value_or(create_graph), create_graph);
     engine.run(roots, checked);
 }
 
+}  // namespace detail
+
 template <class T>
-std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,
-                            const std::vector<Tensor<T>>& grad_outputs, std::optional<bool> retain_graph,
-                            bool create_graph, bool allow_unused) {
-    auto checked = checked_seeds("grad", outputs, grad_outputs);
+void backward(const std::vector<Tensor<T>>& roots, const std::vector<Tensor<T>>& seeds,
+              std::optional<bool> retain_graph, bool create_graph) {
+    detail::run_backward<T>(roots, seeds, retain_graph, create_graph);
+}
+
+template <class T>
+Grads<T> grad(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,
+              const std::vector<Tensor<T>>& grad_outputs, std::optional<bool> retain_graph, bool create_graph,
+              bool allow_unused) {
+    const auto checked = checked_seeds<T>("grad", outputs, grad_outputs);
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         if (!inputs[i].defined() || !inputs[i].requires_grad()) {
             fail<AutogradError>("grad: input {} does not require grad, so it has no gradient", i);
         }
     }
-    Engine<T> engine(retain_graph.value_or(create_graph), create_graph);
+    detail::Engine<T> engine(retain_graph.value_or(create_graph), create_graph);
     engine.capture(inputs);
     engine.run(outputs, checked);
-    auto result = std::move(engine.captured());
+    Grads<T> result = std::move(engine.captured());
     for (std::size_t i = 0; i < result.size(); ++i) {
         if (!result[i].defined() && !allow_unused) {
             fail<AutogradError>("grad: input {} (shape {}) was not used to compute the outputs; pass allow_unused=true",
@@ -301,9 +335,11 @@ std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::ve
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                                                                      \
+    template void detail::run_backward(std::span<const Tensor<T>>, std::span<const Tensor<T>>, std::optional<bool>,  \
+                                       bool);                                                                        \
     template void backward(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&, std::optional<bool>, bool); \
-    template std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&,               \
-                                         const std::vector<Tensor<T>>&, std::optional<bool>, bool, bool);
+    template Grads<T> grad(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&,                             \
+                           const std::vector<Tensor<T>>&, std::optional<bool>, bool, bool);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 #undef TAPEGRAD_INSTANTIATE

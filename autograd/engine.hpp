@@ -3,9 +3,10 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <vector>
 
-#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/autograd/node.hpp>
 
 namespace tapegrad {
 
@@ -19,10 +20,17 @@ void backward(const std::vector<Tensor<T>>& roots, const std::vector<Tensor<T>>&
 /// (torch::autograd::grad). With create_graph the results carry their own graph, so they
 /// can be differentiated again. An input the outputs do not depend on gets an undefined
 /// tensor when allow_unused, and an error otherwise.
+/// The result is Grads<T>, a std::vector with a pooled allocator (`auto g = grad(...)`).
 template <class T>
-std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,
-                            const std::vector<Tensor<T>>& grad_outputs = {},
-                            std::optional<bool> retain_graph = std::nullopt, bool create_graph = false,
-                            bool allow_unused = false);
+Grads<T> grad(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,
+              const std::vector<Tensor<T>>& grad_outputs = {}, std::optional<bool> retain_graph = std::nullopt,
+              bool create_graph = false, bool allow_unused = false);
+
+namespace detail {
+/// backward() over spans: what Tensor::backward() calls without building vectors.
+template <class T>
+void run_backward(std::span<const Tensor<T>> roots, std::span<const Tensor<T>> seeds, std::optional<bool> retain_graph,
+                  bool create_graph);
+}  // namespace detail
 
 }  // namespace tapegrad

@@ -128,8 +128,8 @@ private:
         }
         for (std::size_t i : checked_) wrt.push_back(inputs_[i]);
         std::vector<Values> out(checked_.size());
-        const Inputs grads =
-            roots.empty() ? Inputs(wrt.size()) : grad<double>(roots, wrt, root_seeds, true, false, true);
+        const Grads<double> grads =
+            roots.empty() ? Grads<double>(wrt.size()) : grad<double>(roots, wrt, root_seeds, true, false, true);
         for (std::size_t c = 0; c < checked_.size(); ++c) {
             out[c].assign(wrt[c].numel(), 0.0);
             if (grads[c].defined()) std::copy(grads[c].value().begin(), grads[c].value().end(), out[c].begin());
@@ -252,12 +252,13 @@ Inputs vector_jacobian_product(const CheckedFunction<double>& f, const Inputs& x
     for (const auto& x : xs) {
         if (x.requires_grad()) wrt.push_back(x);
     }
-    Inputs grads = y.requires_grad() ? grad<double>({y}, wrt, {xs_and_u.back()}, std::nullopt, record_outer, true)
-                                     : Inputs(wrt.size());
-    for (std::size_t c = 0; c < wrt.size(); ++c) {
-        if (!grads[c].defined()) grads[c] = zeros<double>(wrt[c].shape());
-    }
-    return grads;
+    const Grads<double> grads = y.requires_grad()
+                                    ? grad<double>({y}, wrt, {xs_and_u.back()}, std::nullopt, record_outer, true)
+                                    : Grads<double>(wrt.size());
+    Inputs out;
+    for (std::size_t c = 0; c < wrt.size(); ++c)
+        out.push_back(grads[c].defined() ? grads[c] : zeros<double>(wrt[c].shape()));
+    return out;
 }
 
 GradcheckResult gradgradcheck_double(const CheckedFunction<double>& f, const Inputs& inputs,

@@ -1,16 +1,14 @@
 #include <tapegrad/autograd/node.hpp>
 
-#include <tapegrad/autograd/anomaly.hpp>
+#include <tapegrad/autograd/anomaly_hooks.hpp>
 #include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/autograd/tape.hpp>
 
-namespace tapegrad {
-
-using detail::TensorAccess;
+namespace tapegrad::detail {
 
 template <class T>
-Node<T>::Node(const char* name, std::uint64_t sequence, std::vector<Tensor<T>> inputs, BackwardFn<T> fn)
-    : NodeBase(name, sequence, std::is_same_v<T, double>), inputs_(std::move(inputs)), backward_(std::move(fn)) {
+Node<T>::Node(const char* name, Grads<T> inputs)
+    : NodeBase(name, std::is_same_v<T, double>), inputs_(std::move(inputs)) {
     input_versions_.reserve(inputs_.size());
     for (const auto& in : inputs_) input_versions_.push_back(in.version());
 }
@@ -20,8 +18,8 @@ Node<T>::Node(const char* name, std::uint64_t sequence, std::vector<Tensor<T>> i
 // owns are unlinked onto a local stack and destroyed in a loop.
 template <class T>
 Node<T>::~Node() {
-    std::vector<std::shared_ptr<Node<T>>> orphans;
-    auto adopt = [&orphans](std::vector<Tensor<T>>& inputs) {
+    std::vector<std::shared_ptr<Node<T>>, PoolAllocator<std::shared_ptr<Node<T>>>> orphans;
+    auto adopt = [&orphans](Grads<T>& inputs) {
         for (auto& in : inputs) {
             auto* impl = TensorAccess::impl(in);
             if (impl && TensorAccess::impl_ptr(in).use_count() == 1 && impl->grad_fn &&
@@ -41,38 +39,47 @@ Node<T>::~Node() {
 
 template <class T>
 void Node<T>::release() {
-    inputs_.clear();
-    inputs_.shrink_to_fit();
-    backward_ = nullptr;
+    Grads<T>().swap(inputs_);
+    drop_rule();
     grad_ = Tensor<T>();
-    released_ = true;
+    NodeAccess::mark_released(*this);
 }
 
 template <class T>
-Tensor<T> record(const char* name, std::vector<Tensor<T>> inputs, xt::xarray<T> value, BackwardFn<T> fn) {
-    if (is_anomaly_enabled()) anomaly_check_forward<T>(name, inputs, value);
-    Tensor<T> out(std::move(value));
-    if (!is_grad_enabled()) return out;
+void check_forward(const char* name, const Grads<T>& inputs, const xt::xarray<T>& value) {
+    anomaly_check_forward<T>(name, inputs, value);
+}
+
+template <class T>
+bool needs_node(const char* name, const Grads<T>& inputs) {
+    if (!is_grad_enabled()) return false;
     bool any = false;
     for (const auto& in : inputs) {
         if (!in.defined()) fail<ValueError>("{}: an input tensor is undefined", name);
         any = any || in.requires_grad();
     }
-    if (!any) return out;
-    auto& tape = Tape::current();
-    auto node =
-        std::make_shared<Node<T>>(name, detail::TapeAccess::next_sequence(tape), std::move(inputs), std::move(fn));
-    node->output_ = TensorAccess::impl_ptr(out);
-    TensorAccess::impl(out)->grad_fn = node;
-    TensorAccess::impl(out)->requires_grad = true;
-    detail::TapeAccess::push(tape, node->sequence(), node);
-    if (is_anomaly_enabled()) anomaly_note_recorded(node->sequence());
-    return out;
+    return any;
 }
 
-template class Node<float>;
-template class Node<double>;
-template Tensor<float> record(const char*, std::vector<Tensor<float>>, xt::xarray<float>, BackwardFn<float>);
-template Tensor<double> record(const char*, std::vector<Tensor<double>>, xt::xarray<double>, BackwardFn<double>);
+template <class T>
+void attach(Tensor<T>& out, std::shared_ptr<Node<T>> node) {
+    auto& tape = Tape::current();
+    NodeAccess::set_sequence(*node, TapeAccess::next_sequence(tape));
+    node->output_ = TensorAccess::impl_ptr(out);
+    auto* impl = TensorAccess::impl(out);
+    impl->requires_grad = true;
+    TapeAccess::push(tape, node->sequence(), node);
+    if (is_anomaly_enabled()) anomaly_note_recorded(node->sequence());
+    impl->grad_fn = std::move(node);
+}
 
-}  // namespace tapegrad
+#define TAPEGRAD_INSTANTIATE(T)                                                      \
+    template class Node<T>;                                                          \
+    template void check_forward(const char*, const Grads<T>&, const xt::xarray<T>&); \
+    template bool needs_node(const char*, const Grads<T>&);                          \
+    template void attach(Tensor<T>&, std::shared_ptr<Node<T>>);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+#undef TAPEGRAD_INSTANTIATE
+
+}  // namespace tapegrad::detail

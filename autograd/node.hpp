@@ -1,40 +1,52 @@
 /// \file
-/// A node of the tape: one recorded op, its inputs, and the rule that maps its output's
-/// gradient to its inputs' gradients. Ops create nodes through record().
+/// Recording an op: record() wraps its eagerly computed value as the output tensor and puts a
+/// node holding its inputs and backward rule on the tape; the rule sees a Backward context and
+/// returns Grads. What an op author (and <tapegrad/ops/extension.hpp>) needs from the engine.
 #pragma once
 
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
+#include <type_traits>
 #include <vector>
 
 #include <xtensor/xstorage.hpp>
 
 #include <tapegrad/autograd/anomaly_mode.hpp>
 #include <tapegrad/autograd/grad_mode.hpp>
+#include <tapegrad/autograd/small_pool.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
 
-/// The gradients a backward rule returns, one per input of its op.
+/// The gradients a backward rule returns, one per input of its op: a std::vector whose storage
+/// comes from a per-thread pool, so a training step does not call malloc for it.
 template <class T>
-using Grads = std::vector<Tensor<T>>;
+using Grads = std::vector<Tensor<T>, detail::PoolAllocator<Tensor<T>>>;
 
 template <class T>
 class Backward;
 
-/// A backward rule: one gradient per input (undefined where not needed). Pure: it never
-/// mutates its inputs or the tape; the engine un-broadcasts, validates and accumulates.
+/// A backward rule stored as a std::function, for code that keeps rules in variables; record()
+/// takes any callable `Grads<T>(const Backward<T>&)`, and a lambda passed directly is stored
+/// without the std::function's heap allocation.
 template <class T>
 using BackwardFn = std::function<Grads<T>(const Backward<T>&)>;
+
+namespace detail {
+
+template <class T>
+class Engine;
 
 /// Untyped part of a node, so that one tape can hold float and double ops.
 class NodeBase {
 public:
-    /// A node for the op `name` (a string literal: it is kept, not copied) at tape position `sequence`.
-    NodeBase(const char* name, std::uint64_t sequence, bool is_double)
-        : name_(name), sequence_(sequence), is_double_(is_double) {}
+    /// A node for the op `name` (a string literal: it is kept, not copied).
+    NodeBase(const char* name, bool is_double) : name_(name), is_double_(is_double) {}
     virtual ~NodeBase() = default;
+    NodeBase(const NodeBase&) = delete;
+    NodeBase& operator=(const NodeBase&) = delete;
     /// The op's name, e.g. "matmul": what Tensor::grad_fn_name() and error messages show.
     const char* name() const noexcept { return name_; }
     /// The node's position on its thread's tape; later nodes have larger numbers.
@@ -44,55 +56,101 @@ public:
     /// True once a backward without retain_graph has freed the inputs and rule it saved.
     bool released() const noexcept { return released_; }
 
-protected:
-    /// The op's name (name()).
+private:
+    friend struct NodeAccess;
     const char* name_;
-    std::uint64_t sequence_;  ///< creation order: reverse order is a topological order
-    /// True for a float64 op (is_double()).
+    std::uint64_t sequence_ = 0;  // creation order: reverse order is a topological order
     bool is_double_;
-    /// Set when the saved inputs and rule are freed (released()).
     bool released_ = false;
 };
 
+/// What record() and the engine set on a node: its tape position, its release.
+struct NodeAccess {
+    static void set_sequence(NodeBase& node, std::uint64_t sequence) noexcept { node.sequence_ = sequence; }
+    static void mark_released(NodeBase& node) noexcept { node.released_ = true; }
+};
+
 /// One recorded op: its inputs (saved, with their versions, for the backward rule) and the rule.
-/// Owned by the op's output tensor and held weakly by the tape. record() makes nodes; user code
-/// writes backward rules, never nodes.
+/// Owned by the op's output tensor and held weakly by the tape.
 template <class T>
 class Node : public NodeBase {
 public:
-    /// Made by record(), which also puts the node on the tape.
-    Node(const char* name, std::uint64_t sequence, std::vector<Tensor<T>> inputs, BackwardFn<T> fn);
+    /// Saves the inputs and their versions.
+    Node(const char* name, Grads<T> inputs);
     ~Node() override;
-    Node(const Node&) = delete;
-    Node& operator=(const Node&) = delete;
 
     /// The op's inputs, in the order given to record() (emptied when the node is released).
-    const std::vector<Tensor<T>>& inputs() const noexcept { return inputs_; }
+    const Grads<T>& inputs() const noexcept { return inputs_; }
+
+protected:
+    /// Runs the stored rule.
+    virtual Grads<T> apply(const Backward<T>& ctx) const = 0;
+    /// Destroys the stored rule (and what it captured).
+    virtual void drop_rule() noexcept = 0;
 
 private:
     template <class>
-    friend class Backward;
+    friend class tapegrad::Backward;
     template <class>
     friend class Engine;
     template <class U>
-    friend Tensor<U> record(const char*, std::vector<Tensor<U>>, xt::xarray<U>, BackwardFn<U>);
+    friend void attach(Tensor<U>&, std::shared_ptr<Node<U>>);
 
-    std::vector<Tensor<T>> inputs_;
+    Grads<T> inputs_;
     xt::svector<std::uint64_t, 4> input_versions_;  // inline for up to 4 inputs: no allocation per op
-    std::weak_ptr<detail::TensorImpl<T>> output_;   // weak: the output owns its node, not the reverse
+    std::weak_ptr<TensorImpl<T>> output_;           // weak: the output owns its node, not the reverse
     std::uint64_t output_version_ = 0;
-    BackwardFn<T> backward_;
     Tensor<T> grad_;  // gradient flowing into the output during a backward pass
 
     void release();  // drop saved inputs and the rule once backward has used them
 };
+
+/// A node with its rule stored inline: node, rule and shared_ptr control block are one block from
+/// the small pool, where a std::function would have allocated the closure separately.
+template <class T, class F>
+class RuleNode final : public Node<T> {
+public:
+    RuleNode(const char* name, Grads<T> inputs, F rule) : Node<T>(name, std::move(inputs)), rule_(std::move(rule)) {}
+
+private:
+    Grads<T> apply(const Backward<T>& ctx) const override { return (*rule_)(ctx); }
+    void drop_rule() noexcept override { rule_.reset(); }
+    std::optional<F> rule_;
+};
+
+/// The untyped half of record(), compiled once: the anomaly scan of the forward value.
+template <class T>
+void check_forward(const char* name, const Grads<T>& inputs, const xt::xarray<T>& value);
+
+/// Whether an op with these inputs is recorded (grad mode on and some input requires grad);
+/// ValueError naming the op for an undefined input.
+template <class T>
+bool needs_node(const char* name, const Grads<T>& inputs);
+
+/// Makes `node` the producer of `out` and appends it to this thread's tape.
+template <class T>
+void attach(Tensor<T>& out, std::shared_ptr<Node<T>> node);
+
+template <class T, class F>
+Tensor<T> record_inputs(const char* name, Grads<T> inputs, xt::xarray<T> value, F&& fn) {
+    static_assert(std::is_invocable_r_v<Grads<T>, F&, const Backward<T>&>,
+                  "a backward rule is callable as Grads<T>(const Backward<T>&)");
+    if (is_anomaly_enabled()) check_forward(name, inputs, value);
+    Tensor<T> out(std::move(value));
+    if (!needs_node(name, inputs)) return out;
+    using Stored = RuleNode<T, std::decay_t<F>>;
+    attach<T>(out, std::allocate_shared<Stored>(PoolAllocator<Stored>{}, name, std::move(inputs), std::forward<F>(fn)));
+    return out;
+}
+
+}  // namespace detail
 
 /// What a backward rule sees: the incoming gradient, the op's inputs and its output.
 template <class T>
 class Backward {
 public:
     /// Made by the engine for each rule it runs.
-    Backward(const Node<T>& node, Tensor<T> output) : node_(node), output_(std::move(output)) {}
+    Backward(const detail::Node<T>& node, Tensor<T> output) : node_(node), output_(std::move(output)) {}
     /// Gradient of the loss with respect to the op's output (the output's shape).
     const Tensor<T>& grad() const noexcept { return node_.grad_; }
     /// Input i of the op, as given to record(); std::out_of_range past the last.
@@ -103,22 +161,26 @@ public:
     bool needs(std::size_t i) const { return node_.inputs_.at(i).requires_grad(); }
 
 private:
-    const Node<T>& node_;
+    const detail::Node<T>& node_;
     Tensor<T> output_;
 };
 
-/// Wraps an op's eagerly computed value as its output tensor and, when grad mode is on and
-/// some input requires grad, records a node on the thread's tape with the backward rule.
-template <class T>
-Tensor<T> record(const char* name, std::vector<Tensor<T>> inputs, xt::xarray<T> value, BackwardFn<T> fn);
-
-/// The same for a braced list of inputs, `record<T>("mul", {a, b}, value, rule)`: with grad mode
-/// off (inference, and every backward without create_graph) it only wraps the value, building
-/// neither the input list nor the std::function.
+/// Wraps an op's eagerly computed value as its output tensor and, when grad mode is on and some
+/// input requires grad, records a node on the thread's tape with the backward rule `fn` (any
+/// callable `Grads<T>(const Backward<T>&)`): `record<T>("mul", {a, b}, value, rule)`. With grad
+/// mode off (inference, and every backward without create_graph) it only wraps the value.
 template <class T, class F>
 Tensor<T> record(const char* name, std::initializer_list<Tensor<T>> inputs, xt::xarray<T> value, F&& fn) {
     if (!is_grad_enabled() && !is_anomaly_enabled()) return Tensor<T>(std::move(value));
-    return record<T>(name, std::vector<Tensor<T>>(inputs), std::move(value), BackwardFn<T>(std::forward<F>(fn)));
+    return detail::record_inputs<T>(name, Grads<T>(inputs), std::move(value), std::forward<F>(fn));
+}
+
+/// The same for a list of inputs built at run time (concat's).
+template <class T, class F>
+Tensor<T> record(const char* name, const std::vector<Tensor<T>>& inputs, xt::xarray<T> value, F&& fn) {
+    if (!is_grad_enabled() && !is_anomaly_enabled()) return Tensor<T>(std::move(value));
+    return detail::record_inputs<T>(name, Grads<T>(inputs.begin(), inputs.end()), std::move(value),
+                                    std::forward<F>(fn));
 }
 
 }  // namespace tapegrad

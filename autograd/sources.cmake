@@ -9,6 +9,7 @@ target_sources(tapegrad_autograd PRIVATE
   autograd/node.cpp
   autograd/random.cpp
   autograd/shape.cpp
+  autograd/small_pool.cpp
   autograd/tape.cpp
   autograd/tensor.cpp
   autograd/threads.cpp)

@@ -11,7 +11,7 @@ Tape& Tape::current() {
     return tape;
 }
 
-void Tape::push(std::uint64_t sequence, std::weak_ptr<NodeBase> node) {
+void Tape::push(std::uint64_t sequence, std::weak_ptr<detail::NodeBase> node) {
     entries_.push_back({sequence, std::move(node)});
     // Outputs that die leave expired entries; sweep when they could outnumber live ones,
     // which keeps the tape's size proportional to the live graph (amortised O(1) per op).

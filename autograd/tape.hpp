@@ -31,23 +31,17 @@ public:
     /// One line per op: `#sequence name`.
     std::string to_string() const;
 
-    /// One recorded op, as the engine walks it.
-    struct Entry {
-        /// The node's NodeBase::sequence().
-        std::uint64_t sequence;
-        /// Expired once the node's output tensor is gone.
-        std::weak_ptr<NodeBase> node;
-    };
-    /// Entries in creation order, read-only; expired ones may remain until the next backward
-    /// prunes them (size() counts only live ones).
-    const std::vector<Entry>& entries() const noexcept { return entries_; }
-
 private:
     friend struct detail::TapeAccess;
+    // One recorded op, as the engine walks it; expired once the node's output tensor is gone.
+    struct Entry {
+        std::uint64_t sequence;
+        std::weak_ptr<detail::NodeBase> node;
+    };
     /// The number the next recorded node gets.
     std::uint64_t next_sequence() noexcept { return next_sequence_++; }
     /// Appends a node recorded as `sequence`.
-    void push(std::uint64_t sequence, std::weak_ptr<NodeBase> node);
+    void push(std::uint64_t sequence, std::weak_ptr<detail::NodeBase> node);
     /// Drops entries whose node is gone or released.
     void prune();
 
@@ -58,11 +52,14 @@ private:
 
 namespace detail {
 
-/// The engine's access to the tape's writers: record() numbers and appends nodes, a backward
-/// without retain_graph prunes (the one friend of Tape).
+/// The engine's access to the tape: record() numbers and appends nodes, backward walks the entries
+/// (in creation order; expired ones remain until the next prune) and, without retain_graph, prunes.
+/// The one friend of Tape.
 struct TapeAccess {
+    using Entry = Tape::Entry;
+    static const std::vector<Entry>& entries(const Tape& tape) noexcept { return tape.entries_; }
     static std::uint64_t next_sequence(Tape& tape) noexcept { return tape.next_sequence(); }
-    static void push(Tape& tape, std::uint64_t sequence, std::weak_ptr<NodeBase> node) {
+    static void push(Tape& tape, std::uint64_t sequence, std::weak_ptr<detail::NodeBase> node) {
         tape.push(sequence, std::move(node));
     }
     static void prune(Tape& tape) { tape.prune(); }

@@ -4,6 +4,7 @@
 #include <functional>
 #include <initializer_list>
 #include <ostream>
+#include <span>
 #include <sstream>
 #include <vector>
 
@@ -18,10 +19,17 @@ namespace {
 
 template <class T>
 std::shared_ptr<detail::TensorImpl<T>> make_impl(xt::xarray<T>&& value, bool requires_grad) {
-    auto impl = std::make_shared<detail::TensorImpl<T>>();
-    impl->value = std::move(value);
-    impl->requires_grad = requires_grad;
-    return impl;
+    // From the small pool: a tensor's shared state costs no malloc once a step has run.
+    return std::allocate_shared<detail::TensorImpl<T>>(detail::PoolAllocator<detail::TensorImpl<T>>{}, std::move(value),
+                                                       requires_grad);
+}
+
+// A 0-d array from the buffer pool (xarray's own scalar constructor would malloc its element).
+template <class T>
+xt::xarray<T> scalar_array(T scalar) {
+    xt::xarray<T> out = detail::take_buffer<T>("Tensor", Shape{});
+    out() = scalar;
+    return out;
 }
 
 // The length of every list at each nesting depth (lengths[d] for depth d); a number ends a branch.
@@ -58,7 +66,7 @@ template <class T>
 Tensor<T>::Tensor(array_type value, bool requires_grad) : impl_(make_impl<T>(std::move(value), requires_grad)) {}
 
 template <class T>
-Tensor<T>::Tensor(T scalar, bool requires_grad) : Tensor(array_type(scalar), requires_grad) {}
+Tensor<T>::Tensor(T scalar, bool requires_grad) : Tensor(scalar_array(scalar), requires_grad) {}
 
 template <class T>
 Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 1> values) : Tensor(rectangular<T>(values)) {}
@@ -174,7 +182,8 @@ Tensor<U> Tensor<T>::to(bool requires_grad) const {
 
 template <class T>
 void Tensor<T>::backward(const Tensor& seed, std::optional<bool> retain_graph, bool create_graph) const {
-    tapegrad::backward<T>({*this}, {seed}, retain_graph, create_graph);
+    detail::run_backward<T>(std::span<const Tensor>(this, 1), std::span<const Tensor>(&seed, 1), retain_graph,
+                            create_graph);
 }
 
 template <class T>

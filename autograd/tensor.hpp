@@ -16,9 +16,9 @@
 
 namespace tapegrad {
 
+namespace detail {
 template <class T>
 class Node;
-namespace detail {
 template <class T>
 struct TensorImpl;
 struct TensorAccess;
@@ -146,6 +146,8 @@ namespace detail {
 /// engine (through TensorAccess) sees it; users see Tensor's methods.
 template <class T>
 struct TensorImpl {
+    /// Takes the value (a default xarray would allocate its one 0-d element first).
+    TensorImpl(xt::xarray<T>&& v, bool grad) : value(std::move(v)), requires_grad(grad) {}
     /// What Tensor::value() returns.
     xt::xarray<T> value;
     /// The accumulated gradient; undefined until computed.

@@ -34,22 +34,44 @@ struct Mlp {
         }
     }
 
-    /// Forward, cross-entropy with logits, backward, then plain SGD as an optimiser does it: in
-    /// place, outside the graph, dropping each gradient (set_to_none). Returns the loss.
+    /// The step with a gradient penalty (create_graph): loss + 1e-3 * sum ||dloss/dp||^2, whose
+    /// backward goes through the recorded first backward. The output list is reused, as a
+    /// caller that cares about allocations would.
+    float penalty_step(const tg::TensorF& x, const tg::Labels& y) {
+        auto& p = params;
+        auto h1 = tg::relu(tg::linear(x, p[0], p[1]));
+        auto h2 = tg::relu(tg::linear(h1, p[2], p[3]));
+        outputs.assign(1, tg::cross_entropy(tg::linear(h2, p[4], p[5]), y));
+        const auto grads = tg::grad<float>(outputs, p, {}, std::nullopt, /*create_graph=*/true);
+        tg::TensorF total = outputs[0];
+        for (const auto& g : grads) total = total + tg::sum(tg::square(g)) * 1e-3F;
+        total.backward();
+        sgd();
+        return total.item();
+    }
+
+    std::vector<tg::TensorF> outputs;
+
+    /// Forward, cross-entropy with logits, backward, then sgd(). Returns the loss.
     float step(const tg::TensorF& x, const tg::Labels& y) {
         auto& p = params;
         auto h1 = tg::relu(tg::linear(x, p[0], p[1]));
         auto h2 = tg::relu(tg::linear(h1, p[2], p[3]));
         auto loss = tg::cross_entropy(tg::linear(h2, p[4], p[5]), y);
         loss.backward();
+        sgd();
+        return loss.item();
+    }
+
+    /// Plain SGD as an optimiser does it: in place, outside the graph, dropping each gradient.
+    void sgd() {
         tg::NoGradGuard no_grad;
-        for (auto& t : p) {
+        for (auto& t : params) {
             const float* g = t.grad().value().data();
             float* v = t.mutable_value().data();
             for (std::size_t k = 0, n = t.numel(); k < n; ++k) v[k] -= wl::kLr * g[k];
             t.zero_grad();
         }
-        return loss.item();
     }
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
 
 #include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/autograd/node.hpp>
@@ -62,6 +63,8 @@ xt::xarray<T> bce_terms(const xt::xarray<T>& p, const xt::xarray<T>& y) {
     return out;
 }
 
+using PooledLabels = std::vector<std::int64_t, detail::PoolAllocator<std::int64_t>>;
+
 /// Cross-entropy with labels computed in one pass per row: the loss summed over rows, and the
 /// softmax probabilities the backward needs. The row maximum is subtracted first (an infinite
 /// maximum shifts by 0, as in softmax.cpp), so no exponential overflows.
@@ -104,7 +107,7 @@ XentForward<T> xent_forward(const xt::xarray<T>& z, const Labels& targets, T smo
 
 /// The target distribution (1 - e) onehot + e / classes.
 template <class T>
-xt::xarray<T> xent_target(const Shape& shape, const Labels& targets, T smoothing) {
+xt::xarray<T> xent_target(const Shape& shape, std::span<const std::int64_t> targets, T smoothing) {
     xt::xarray<T> target = detail::take_buffer<T>("cross_entropy", shape);
     target.fill(smoothing / static_cast<T>(shape[1]));
     for (std::size_t i = 0; i < shape[0]; ++i) {
@@ -115,7 +118,7 @@ xt::xarray<T> xent_target(const Shape& shape, const Labels& targets, T smoothing
 
 /// (probs - target distribution) * factor, in one pass.
 template <class T>
-xt::xarray<T> xent_grad(const xt::xarray<T>& probs, const Labels& targets, T smoothing, T factor) {
+xt::xarray<T> xent_grad(const xt::xarray<T>& probs, std::span<const std::int64_t> targets, T smoothing, T factor) {
     const std::size_t classes = probs.shape()[1];
     const T uniform = smoothing / static_cast<T>(classes);
     xt::xarray<T> out = detail::take_buffer_like("cross_entropy", probs);
@@ -174,12 +177,17 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Labels& targets, Reductio
     XentForward<T> f = xent_forward(logits.value(), targets, e);
     // d/dlogits = (softmax - target distribution) * scale. Without create_graph it is computed
     // straight from the saved probabilities; with it, from ops, so it can be differentiated again.
-    auto rule = [targets, e, scale, probs = std::move(f.probs)](const Backward<T>& ctx) -> Grads<T> {
-        if (!is_grad_enabled()) return {Tensor<T>(xent_grad(probs, targets, e, ctx.grad().item() * scale))};
-        const Tensor<T> target(xent_target<T>(ctx.input(0).shape(), targets, e));
+    // The rule keeps its own copy of the labels in pooled storage, and the probabilities as a tensor
+    // (whose buffer goes back to the pool with it): no malloc per step.
+    auto rule = [labels = PooledLabels(targets.begin(), targets.end()), e, scale,
+                 probs = Tensor<T>(std::move(f.probs))](const Backward<T>& ctx) -> Grads<T> {
+        if (!is_grad_enabled()) return {Tensor<T>(xent_grad(probs.value(), labels, e, ctx.grad().item() * scale))};
+        const Tensor<T> target(xent_target<T>(ctx.input(0).shape(), labels, e));
         return {mul(ctx.grad() * scale, softmax(ctx.input(0), 1) - target)};
     };
-    return record<T>("cross_entropy", {logits}, xt::xarray<T>(f.total * scale), std::move(rule));
+    xt::xarray<T> loss = detail::take_buffer<T>("cross_entropy", Shape{});
+    loss() = f.total * scale;
+    return record<T>("cross_entropy", {logits}, std::move(loss), std::move(rule));
 }
 
 template <class T>

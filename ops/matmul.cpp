@@ -199,8 +199,6 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
                          shape_str(bias.shape()), shape_str(weight.shape()), out);
     }
     const bool has_bias = bias.defined();
-    std::vector<Tensor<T>> inputs = {x, weight};
-    if (has_bias) inputs.push_back(bias);
     auto rule = [has_bias](const Backward<T>& ctx) -> Grads<T> {
         const auto& g = ctx.grad();
         Grads<T> grads(has_bias ? 3 : 2);
@@ -209,7 +207,9 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
         if (has_bias && ctx.needs(2)) grads[2] = sum(g, {0}, ctx.input(2).ndim() == 2);
         return grads;
     };
-    return record<T>("linear", std::move(inputs), linear_value(x, weight, bias), std::move(rule));
+    auto value = linear_value(x, weight, bias);
+    if (has_bias) return record<T>("linear", {x, weight, bias}, std::move(value), std::move(rule));
+    return record<T>("linear", {x, weight}, std::move(value), std::move(rule));
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                              \
