@@ -2,9 +2,9 @@
 /// tapegrad: reverse-mode automatic differentiation over xtensor. One include for everything.
 ///
 /// \namespace tapegrad
-/// The whole public API: Tensor and the autograd engine, every differentiable op, datasets and
-/// loaders. Layers, losses, initialisers and checkpoints are in tapegrad::nn; optimisers and
-/// learning-rate schedules in tapegrad::optim.
+/// The whole public API: Tensor and the autograd engine, and every differentiable op. File formats,
+/// datasets and loaders are in tapegrad::data; layers, losses, initialisers and checkpoints in
+/// tapegrad::nn; optimisers and learning-rate schedules in tapegrad::optim.
 #pragma once
 
 #include <tapegrad/autograd/autograd.hpp>

@@ -11,8 +11,8 @@ namespace tapegrad {
 template <class T>
 Tensor<T> broadcast_to(const Tensor<T>& x, const Shape& shape);
 
-/// Sums x down to `shape`, which must broadcast to x's shape: over leading extra axes and
-/// over axes where `shape` has 1. The engine uses it to un-broadcast gradients.
+/// Sums x down to `shape`, which must broadcast to x's shape: over leading extra dims and
+/// over dims where `shape` has 1. The engine uses it to un-broadcast gradients.
 ///   d/dx = broadcast_to(grad, x.shape)
 template <class T>
 Tensor<T> sum_to(const Tensor<T>& x, const Shape& shape);

@@ -27,7 +27,7 @@ public:
     using Error::Error;
 };
 
-/// An argument value outside what the op accepts (axis out of range, negative lr, bad index).
+/// An argument value outside what the op accepts (dim out of range, negative lr, bad index).
 class ValueError : public Error {
 public:
     using Error::Error;

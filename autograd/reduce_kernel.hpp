@@ -1,5 +1,5 @@
 // One strided reduction loop, shared by sum_to and ops/reduce. (xtensor 0.24.3's immediate
-// reducers mis-size their result for dynamic axes, so we do not use them.)
+// reducers mis-size their result for dynamic axes (xtensor's word for dims), so we do not use them.)
 #pragma once
 
 #include <cmath>
@@ -20,9 +20,9 @@ constexpr T nan_max(T acc, T v) {
     return (acc >= v || std::isnan(acc)) ? acc : v;
 }
 
-/// The common case of a bias gradient (sum over the batch): the reduced axes lead and the kept
+/// The common case of a bias gradient (sum over the batch): the reduced dims lead and the kept
 /// ones trail, so each input row folds into the output block with a unit-stride (vectorisable)
-/// loop instead of the general odometer. Returns false when the axes do not have that form.
+/// loop instead of the general odometer. Returns false when the dims do not have that form.
 template <class T, class F>
 bool reduce_leading(const xt::xarray<T>& x, const std::vector<bool>& reduced, xt::xarray<T>& out, F fold) {
     std::size_t lead = 0;
@@ -41,10 +41,10 @@ bool reduce_leading(const xt::xarray<T>& x, const std::vector<bool>& reduced, xt
     return true;
 }
 
-/// Folds x over the axes where reduced[axis] is true, starting each output element at init.
-/// The result keeps the reduced axes with size 1 (keepdims); reshape to drop them.
+/// Folds x over the dims where reduced[dim] is true, starting each output element at init.
+/// The result keeps the reduced dims with size 1 (keepdim); reshape to drop them.
 template <class T, class F>
-xt::xarray<T> reduce_axes(const char* op, const xt::xarray<T>& x, const std::vector<bool>& reduced, T init, F fold) {
+xt::xarray<T> reduce_dims(const char* op, const xt::xarray<T>& x, const std::vector<bool>& reduced, T init, F fold) {
     const std::size_t nd = x.dimension();
     Shape out_shape(x.shape().begin(), x.shape().end());
     for (std::size_t i = 0; i < nd; ++i) {
@@ -53,7 +53,7 @@ xt::xarray<T> reduce_axes(const char* op, const xt::xarray<T>& x, const std::vec
     xt::xarray<T> out = detail::take_buffer<T>(op, out_shape);
     out.fill(init);
     if (reduce_leading(x, reduced, out, fold)) return out;
-    // Output offset of each input element: row-major strides with 0 on reduced axes.
+    // Output offset of each input element: row-major strides with 0 on reduced dims.
     std::vector<std::size_t> stride(nd, 0);
     std::size_t s = 1;
     for (std::size_t i = nd; i-- > 0;) {
@@ -66,7 +66,7 @@ xt::xarray<T> reduce_axes(const char* op, const xt::xarray<T>& x, const std::vec
     T* dst = out.data();
     for (std::size_t k = 0, n = x.size(); k < n; ++k) {
         dst[offset] = fold(dst[offset], in[k]);
-        for (std::size_t i = nd; i-- > 0;) {  // odometer increment, last axis fastest
+        for (std::size_t i = nd; i-- > 0;) {  // odometer increment, last dim fastest
             offset += stride[i];
             if (++index[i] < x.shape()[i]) break;
             offset -= stride[i] * index[i];

@@ -7,12 +7,15 @@
 
 namespace tapegrad {
 
-std::size_t normalize_axis(const char* op, std::int64_t axis, std::size_t ndim) {
-    const auto n = static_cast<std::int64_t>(ndim);
-    if (axis < -n || axis >= n || (n == 0)) {
-        fail<ValueError>("{}: axis {} is out of range for a tensor with {} dimensions", op, axis, ndim);
+std::size_t normalize_dim(const char* op, const char* arg, std::int64_t dim, const Shape& shape) {
+    const auto n = static_cast<std::int64_t>(shape.size());
+    if (n == 0)
+        fail<ValueError>("{}: dim {} is out of range for {} of shape [] (a 0-d tensor has no dims)", op, dim, arg);
+    if (dim < -n || dim >= n) {
+        fail<ValueError>("{}: dim {} is out of range for {} of shape {} (expected {}..{})", op, dim, arg,
+                         shape_str(shape), -n, n - 1);
     }
-    return static_cast<std::size_t>(axis < 0 ? axis + n : axis);
+    return static_cast<std::size_t>(dim < 0 ? dim + n : dim);
 }
 
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {

@@ -1,5 +1,6 @@
 /// \file
-/// Shape: a tensor's dimensions, and the helpers every op uses to check and combine shapes.
+/// Shape and Dims: a tensor's sizes and the dims an op takes, and the helpers every op uses to
+/// check and combine shapes.
 #pragma once
 
 #include <cstddef>
@@ -7,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -18,13 +20,20 @@ namespace tapegrad {
 /// tensor's shape() is its value's shape, never a copy that could go stale.
 using Shape = xt::svector<std::size_t, 4, std::allocator<std::size_t>, true>;
 
+/// The dims an op takes, e.g. `sum(x, {0, -1})` or `permute(x, {1, 0})`: signed, and a negative
+/// dim counts from the end (-1 is the last), as PyTorch's `IntArrayRef dims`.
+using Dims = std::vector<std::int64_t>;
+
 /// "[2, 3]" for a shape; "[]" for a 0-d tensor.
 inline std::string shape_str(const Shape& shape) {
     return fmt::format("[{}]", fmt::join(shape, ", "));
 }
 
-/// Resolves a possibly negative axis against ndim, or throws ValueError naming the op.
-std::size_t normalize_axis(const char* op, std::int64_t axis, std::size_t ndim);
+/// Resolves a possibly negative dim (-1 is the last) of the argument `arg` of shape `shape`, or
+/// throws ValueError naming the op, the dim, the argument, its shape and the valid range
+/// -ndim..ndim-1, e.g. "slice: dim 2 is out of range for x of shape [2, 4] (expected -2..1)"; a
+/// 0-d tensor has no dim to name.
+std::size_t normalize_dim(const char* op, const char* arg, std::int64_t dim, const Shape& shape);
 
 /// Numpy broadcast of two shapes, or a ShapeError naming the op and both shapes.
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);

@@ -22,8 +22,8 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-constexpr double kMean = 0.2860;  // tapegrad::kFashionMnistMean
-constexpr double kStd = 0.3530;   // tapegrad::kFashionMnistStd
+constexpr double kMean = 0.2860;  // tapegrad::data::kFashionMnistMean
+constexpr double kStd = 0.3530;   // tapegrad::data::kFashionMnistStd
 constexpr std::int64_t kBatch = 128;
 constexpr std::int64_t kEvalChunk = 1000;
 

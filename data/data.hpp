@@ -1,5 +1,11 @@
 /// \file
-/// data: the IDX and .npy file formats, in-memory datasets (Fashion-MNIST) and minibatch loaders.
+/// data: the IDX and .npy file formats, in-memory datasets (Fashion-MNIST) and minibatch loaders,
+/// all in namespace tapegrad::data.
+///
+/// \namespace tapegrad::data
+/// Reading data and feeding it to a model: the IDX reader (MNIST, Fashion-MNIST), NumPy's .npy
+/// reader and writer (checkpoints use it), Dataset and DataLoader (minibatches, shuffled with a
+/// seeded Generator), as torch::data.
 #pragma once
 
 #include <tapegrad/data/dataset.hpp>

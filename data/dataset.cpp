@@ -4,7 +4,7 @@
 #include <cmath>
 #include <filesystem>
 
-namespace tapegrad {
+namespace tapegrad::data {
 namespace {
 
 void check_options(const DatasetOptions& options) {
@@ -106,4 +106,4 @@ TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 #undef TAPEGRAD_INSTANTIATE
 
-}  // namespace tapegrad
+}  // namespace tapegrad::data

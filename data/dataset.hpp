@@ -11,7 +11,7 @@
 #include <tapegrad/data/idx.hpp>
 #include <tapegrad/ops/loss.hpp>
 
-namespace tapegrad {
+namespace tapegrad::data {
 
 /// How raw pixel bytes become features: x = (byte / 255 - mean) / std.
 struct DatasetOptions {
@@ -81,4 +81,4 @@ template <class T = float>
 Dataset<T> load_fashion_mnist(Split split, const std::string& folder = kFashionMnistDir,
                               const DatasetOptions& options = {.mean = kFashionMnistMean, .std = kFashionMnistStd});
 
-}  // namespace tapegrad
+}  // namespace tapegrad::data

@@ -9,7 +9,7 @@
 
 #include <zlib.h>
 
-namespace tapegrad {
+namespace tapegrad::data {
 namespace {
 
 constexpr std::uint8_t kUnsignedByte = 0x08;
@@ -163,4 +163,4 @@ IdxArray read_idx(const std::string& path, std::size_t ndims) {
     return array;
 }
 
-}  // namespace tapegrad
+}  // namespace tapegrad::data

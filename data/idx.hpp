@@ -8,7 +8,7 @@
 
 #include <tapegrad/autograd/errors.hpp>
 
-namespace tapegrad {
+namespace tapegrad::data {
 
 /// The contents of an IDX file of unsigned bytes: its dimensions and its data, row-major.
 struct IdxArray {
@@ -34,4 +34,4 @@ inline IdxArray read_idx_labels(const std::string& path) {
     return read_idx(path, 1);
 }
 
-}  // namespace tapegrad
+}  // namespace tapegrad::data

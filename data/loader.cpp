@@ -4,7 +4,7 @@
 #include <numeric>
 #include <utility>
 
-namespace tapegrad {
+namespace tapegrad::data {
 
 template <class T>
 DataLoader<T>::DataLoader(const Dataset<T>& data, LoaderOptions options)
@@ -61,4 +61,4 @@ Batch<T> DataLoader<T>::batch(std::size_t i) const {
 template class DataLoader<float>;
 template class DataLoader<double>;
 
-}  // namespace tapegrad
+}  // namespace tapegrad::data

@@ -11,7 +11,7 @@
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/data/dataset.hpp>
 
-namespace tapegrad {
+namespace tapegrad::data {
 
 /// How a DataLoader cuts its dataset (torch.utils.data.DataLoader's arguments).
 struct LoaderOptions {
@@ -116,4 +116,4 @@ private:
     std::size_t epochs_ = 0;
 };
 
-}  // namespace tapegrad
+}  // namespace tapegrad::data

@@ -11,7 +11,7 @@
 
 #include <unistd.h>
 
-namespace tapegrad {
+namespace tapegrad::data {
 namespace {
 
 static_assert(std::endian::native == std::endian::little, "the .npy writer stores the host's bytes as little-endian");
@@ -166,4 +166,4 @@ template void write_npy<double>(const std::string&, const xt::xarray<double>&, b
 template xt::xarray<float> read_npy<float>(const std::string&);
 template xt::xarray<double> read_npy<double>(const std::string&);
 
-}  // namespace tapegrad
+}  // namespace tapegrad::data

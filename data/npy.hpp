@@ -8,7 +8,7 @@
 
 #include <tapegrad/autograd/errors.hpp>
 
-namespace tapegrad {
+namespace tapegrad::data {
 
 /// "<f4" for float, "<f8" for double: NumPy's little-endian dtype strings.
 template <class T>
@@ -44,4 +44,4 @@ NpyHeader read_npy_header(const std::string& path);
 template <class T>
 xt::xarray<T> read_npy(const std::string& path);
 
-}  // namespace tapegrad
+}  // namespace tapegrad::data

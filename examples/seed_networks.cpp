@@ -51,7 +51,7 @@ Fell seed_001(tg::Generator& gen) {
 Fell seed_002(tg::Generator& gen) {
     std::puts("seed 002: softmax / cross-entropy MLP 2-16-3, minibatch SGD (three blobs)");
     const std::size_t n = 300;
-    tg::Dataset<double> data;
+    tg::data::Dataset<double> data;
     data.images = tg::randn<double>({n, 2}, gen, 0, 0.5).value();
     for (std::size_t i = 0; i < n; ++i) {
         const auto c = static_cast<std::int64_t>(i % 3);
@@ -61,7 +61,7 @@ Fell seed_002(tg::Generator& gen) {
     }
     auto net = tg::nn::mlp<double>({2, 16, 3}, tg::nn::Activation::Sigmoid, gen);
     tg::optim::SGD<double> sgd(net.parameters(), {.lr = 0.5});
-    tg::DataLoader<double> loader(data, {.batch_size = 16, .seed = 2});
+    tg::data::DataLoader<double> loader(data, {.batch_size = 16, .seed = 2});
     Fell fell;
     for (int epoch = 1; epoch <= 20; ++epoch) {
         double sum = 0;

@@ -10,7 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzzing::write_file(path, data, size);
     for (std::size_t ndims : {1, 3}) {
         try {
-            const auto array = tapegrad::read_idx(path, ndims);
+            const auto array = tapegrad::data::read_idx(path, ndims);
             std::size_t n = 1;
             for (auto d : array.shape) n *= d;
             if (n != array.data.size()) __builtin_trap();  // the shape must describe the data

@@ -1,4 +1,4 @@
-// Fuzz target: tensors built from user-given shapes and axes, through the shape-handling ops.
+// Fuzz target: tensors built from user-given shapes and dims, through the shape-handling ops.
 // Only tapegrad::Error may escape. Element counts are capped so that a legitimately huge shape
 // does not exhaust memory (that is std::bad_alloc, not a bug); overflowing counts are not capped.
 #include <cstdint>
@@ -26,7 +26,7 @@ struct Bytes {
     }
 };
 
-// Zero dimensions are skipped: an empty [0, 2^35] is fine, but its sum over axis 0 is not small.
+// Zero dimensions are skipped: an empty [0, 2^35] is fine, but its sum over dim 0 is not small.
 bool fits(const tg::Shape& s, std::size_t limit) {
     std::size_t n = 1;
     for (auto d : s) {
@@ -58,7 +58,7 @@ void run(Bytes& in) {
         }
         tg::TensorD a = tg::ones<double>(sa, true);
         tg::TensorD b = small(sb) ? tg::full<double>(sb, 2.0, true) : tg::TensorD(1.0);
-        const std::int64_t axis = static_cast<std::int8_t>(in.next()) % 5;
+        const std::int64_t dim = static_cast<std::int8_t>(in.next()) % 5;  // negative ones too
         switch (in.next() % 10) {
             case 0:
                 tg::sum(a * b).backward();
@@ -70,22 +70,24 @@ void run(Bytes& in) {
                 tg::sum(tg::reshape(a, sb)).backward();
                 break;
             case 3:
-                tg::sum(tg::sum(a, {axis}, in.next() & 1)).backward();
+                tg::sum(tg::sum(a, {dim}, in.next() & 1)).backward();
                 break;
             case 4:
-                tg::sum(tg::softmax(a, axis) + b).backward();
+                tg::sum(tg::softmax(a, dim) + b).backward();
                 break;
             case 5:
-                tg::sum(tg::concat(std::vector<tg::TensorD>{a, b}, axis)).backward();
+                tg::sum(tg::concat(std::vector<tg::TensorD>{a, b}, dim)).backward();
                 break;
             case 6:
-                tg::sum(tg::transpose(a, axis, static_cast<std::int8_t>(in.next()) % 5)).backward();
+                tg::sum(tg::transpose(a, dim, static_cast<std::int8_t>(in.next()) % 5)).backward();
                 break;
             case 7:
-                tg::sum(tg::max(a, {axis})).backward();
+                tg::sum(tg::max(a, {dim})).backward();
                 break;
             case 8:
-                tg::sum(tg::slice(a, axis, in.next() % 4, in.next() % 5)).backward();
+                tg::sum(
+                    tg::slice(a, dim, static_cast<std::int8_t>(in.next()) % 6, static_cast<std::int8_t>(in.next()) % 6))
+                    .backward();
                 break;
             default:
                 tg::sum(tg::linear(a, b)).backward();

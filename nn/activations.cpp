@@ -42,22 +42,22 @@ Tensor<T> GELU<T>::forward(const Tensor<T>& x) {
 
 template <class T>
 Tensor<T> Softmax<T>::forward(const Tensor<T>& x) {
-    return softmax(x, axis_);
+    return softmax(x, dim_);
 }
 
 template <class T>
 std::string Softmax<T>::extra_repr() const {
-    return fmt::format("axis={}", axis_);
+    return fmt::format("dim={}", dim_);
 }
 
 template <class T>
 Tensor<T> LogSoftmax<T>::forward(const Tensor<T>& x) {
-    return log_softmax(x, axis_);
+    return log_softmax(x, dim_);
 }
 
 template <class T>
 std::string LogSoftmax<T>::extra_repr() const {
-    return fmt::format("axis={}", axis_);
+    return fmt::format("dim={}", dim_);
 }
 
 template <class T>

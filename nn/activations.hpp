@@ -63,34 +63,35 @@ public:
     std::string name() const override { return "GELU"; }
 };
 
-/// softmax along `axis` (default: the last, i.e. over classes for batch x classes input).
+/// softmax along `dim` (default: the last, i.e. over classes for batch x classes input), as
+/// torch::nn::Softmax(dim).
 template <class T = float>
 class Softmax : public Module<T> {
 public:
-    /// Normalises along `axis` (negative counts from the end).
-    explicit Softmax(std::int64_t axis = -1) : axis_(axis) {}
-    /// softmax(x, axis); ValueError when the axis is out of range for x.
+    /// Normalises along `dim` (negative counts from the end).
+    explicit Softmax(std::int64_t dim = -1) : dim_(dim) {}
+    /// softmax(x, dim); ValueError when the dim is out of range for x.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "Softmax"; }
     std::string extra_repr() const override;
 
 private:
-    std::int64_t axis_;
+    std::int64_t dim_;
 };
 
-/// log_softmax along `axis` (pairs with NLLLoss).
+/// log_softmax along `dim` (pairs with NLLLoss), as torch::nn::LogSoftmax(dim).
 template <class T = float>
 class LogSoftmax : public Module<T> {
 public:
-    /// Normalises along `axis` (negative counts from the end).
-    explicit LogSoftmax(std::int64_t axis = -1) : axis_(axis) {}
-    /// log_softmax(x, axis); ValueError when the axis is out of range for x.
+    /// Normalises along `dim` (negative counts from the end).
+    explicit LogSoftmax(std::int64_t dim = -1) : dim_(dim) {}
+    /// log_softmax(x, dim); ValueError when the dim is out of range for x.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "LogSoftmax"; }
     std::string extra_repr() const override;
 
 private:
-    std::int64_t axis_;
+    std::int64_t dim_;
 };
 
 /// The hidden-layer activations mlp() can place between Dense layers.

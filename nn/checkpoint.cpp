@@ -65,7 +65,7 @@ void write_tensors(const fs::path& folder, const char* kind,
     if (ec) fail<IoError>("checkpoint: cannot create '{}': {}", folder.string(), ec.message());
     for (const auto& [name, tensor] : named) {
         check_name(folder.string(), kind, name);
-        write_npy<T>((folder / (name + ".npy")).string(), tensor.value(), /*sync=*/true);
+        data::write_npy<T>((folder / (name + ".npy")).string(), tensor.value(), /*sync=*/true);
         entries.push_back({name, tensor.shape()});
     }
     detail::sync_path(folder);
@@ -127,7 +127,7 @@ xt::xarray<T> read_checked(const std::string& dir, const fs::path& file, const c
                            const Shape& expected) {
     xt::xarray<T> value;
     try {
-        value = read_npy<T>(file.string());
+        value = data::read_npy<T>(file.string());
     } catch (const IoError& e) {
         fail<IoError>("checkpoint '{}': {} '{}' {}: {}", dir, kind, entry.name, shape_str(expected), e.what());
     }

@@ -80,7 +80,7 @@ GemmDims gemm_dims(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb, std
         fail<ShapeError>("gemm: a has shape {}, b has shape {}; expected two 2-D or two 3-D (batched) tensors",
                          shape_str(sa), shape_str(sb));
     }
-    const std::size_t r = sa.size() - 2;  // the first matrix axis
+    const std::size_t r = sa.size() - 2;  // the first matrix dim
     if (r == 1 && sa[0] != sb[0]) {
         fail<ShapeError>("gemm: a has shape {}, b has shape {}; batch sizes {} and {} differ", shape_str(sa),
                          shape_str(sb), sa[0], sb[0]);

@@ -6,7 +6,7 @@
 
 namespace tapegrad {
 
-/// op(a) op(b) where op transposes the last two axes when asked; 2-D x 2-D or batched
+/// op(a) op(b) where op transposes the last two dims when asked; 2-D x 2-D or batched
 /// 3-D x 3-D. The transposes are handed to GEMM, never materialised. For C = A B:
 ///   d/dA = grad B^T      d/dB = A^T grad      (each itself a gemm with transpose flags)
 template <class T>

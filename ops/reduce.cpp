@@ -18,36 +18,36 @@ namespace tapegrad {
 
 namespace {
 
-/// Which axes of x the op reduces: every listed axis (negative ones count from the end), each once.
+/// Which dims of x the op reduces: every listed dim (negative ones count from the end), each once.
 template <class T>
-std::vector<bool> reduced_axes(const char* op, const Tensor<T>& x, const Axes& axes) {
+std::vector<bool> reduced_dims(const char* op, const Tensor<T>& x, const Dims& dims) {
     check_defined(op, "x", x);
     std::vector<bool> reduced(x.ndim(), false);
-    for (auto axis : axes) {
-        const std::size_t a = normalize_axis(op, axis, x.ndim());
-        if (reduced[a]) {
-            fail<ValueError>("{}: axis {} is listed twice in axes [{}] (x has shape {})", op, a, fmt::join(axes, ", "),
+    for (auto dim : dims) {
+        const std::size_t d = normalize_dim(op, "x", dim, x.shape());
+        if (reduced[d]) {
+            fail<ValueError>("{}: dim {} is listed twice in dims [{}] (x has shape {})", op, d, fmt::join(dims, ", "),
                              shape_str(x.shape()));
         }
-        reduced[a] = true;
+        reduced[d] = true;
     }
     return reduced;
 }
 
-/// The result's shape: reduced axes kept with size 1 (keepdims) or dropped.
-Shape reduced_shape(const Shape& shape, const std::vector<bool>& reduced, bool keepdims) {
+/// The result's shape: reduced dims kept with size 1 (keepdim) or dropped.
+Shape reduced_shape(const Shape& shape, const std::vector<bool>& reduced, bool keepdim) {
     Shape out;
     for (std::size_t i = 0; i < shape.size(); ++i) {
         if (!reduced[i]) {
             out.push_back(shape[i]);
-        } else if (keepdims) {
+        } else if (keepdim) {
             out.push_back(1);
         }
     }
     return out;
 }
 
-/// grad (the result's shape) brought back to x's shape: the reduced axes restored as size 1, then broadcast.
+/// grad (the result's shape) brought back to x's shape: the reduced dims restored as size 1, then broadcast.
 template <class T>
 Tensor<T> expand_back(const Tensor<T>& grad, const Shape& kept, const Shape& x_shape) {
     const Tensor<T> g = grad.shape() == kept ? grad : reshape(grad, kept);
@@ -55,22 +55,22 @@ Tensor<T> expand_back(const Tensor<T>& grad, const Shape& kept, const Shape& x_s
 }
 
 template <class T>
-Tensor<T> sum_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool keepdims) {
-    xt::xarray<T> out = reduce_axes<T>("sum", x.value(), reduced, T(0), [](T acc, T v) { return acc + v; });
+Tensor<T> sum_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool keepdim) {
+    xt::xarray<T> out = reduce_dims<T>("sum", x.value(), reduced, T(0), [](T acc, T v) { return acc + v; });
     const Shape kept(out.shape().begin(), out.shape().end());
-    out.reshape(reduced_shape(x.shape(), reduced, keepdims));
+    out.reshape(reduced_shape(x.shape(), reduced, keepdim));
     return record<T>("sum", {x}, std::move(out), [kept](const Backward<T>& ctx) -> Grads<T> {
         return {expand_back(ctx.grad(), kept, ctx.input(0).shape())};
     });
 }
 
 template <class T>
-Tensor<T> mean_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool keepdims) {
+Tensor<T> mean_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool keepdim) {
     std::size_t count = 1;
     for (std::size_t i = 0; i < reduced.size(); ++i) count *= reduced[i] ? x.shape()[i] : 1;
     // An empty reduction gives 0 * inf = NaN, numpy's and PyTorch's mean of nothing.
     const T scale = count == 0 ? std::numeric_limits<T>::infinity() : T(1) / static_cast<T>(count);
-    return sum_over(x, reduced, keepdims) * scale;
+    return sum_over(x, reduced, keepdim) * scale;
 }
 
 /// Each element's share of the gradient: 1/count where it equals its slice's maximum (NaN counts
@@ -79,21 +79,21 @@ template <class T>
 xt::xarray<T> max_weights(const xt::xarray<T>& x, const xt::xarray<T>& kept_max, const std::vector<bool>& reduced) {
     xt::xarray<T> mask = detail::evaluate<T>(
         "max", xt::where(xt::equal(x, kept_max) || (xt::isnan(x) && xt::isnan(kept_max)), T(1), T(0)));
-    const xt::xarray<T> count = reduce_axes<T>("max", mask, reduced, T(0), [](T acc, T v) { return acc + v; });
+    const xt::xarray<T> count = reduce_dims<T>("max", mask, reduced, T(0), [](T acc, T v) { return acc + v; });
     return mask / count;
 }
 
 template <class T>
-Tensor<T> max_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool keepdims) {
+Tensor<T> max_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool keepdim) {
     for (std::size_t i = 0; i < reduced.size(); ++i) {
         if (reduced[i] && x.shape()[i] == 0) {
-            fail<ValueError>("max: x has shape {}; cannot take the maximum over axis {} of size 0 (no elements)",
+            fail<ValueError>("max: x has shape {}; cannot take the maximum over dim {} of size 0 (no elements)",
                              shape_str(x.shape()), i);
         }
     }
-    xt::xarray<T> out = reduce_axes<T>("max", x.value(), reduced, -std::numeric_limits<T>::infinity(), nan_max<T>);
+    xt::xarray<T> out = reduce_dims<T>("max", x.value(), reduced, -std::numeric_limits<T>::infinity(), nan_max<T>);
     const Shape kept(out.shape().begin(), out.shape().end());
-    out.reshape(reduced_shape(x.shape(), reduced, keepdims));
+    out.reshape(reduced_shape(x.shape(), reduced, keepdim));
     return record<T>("max", {x}, std::move(out), [kept, reduced](const Backward<T>& ctx) -> Grads<T> {
         xt::xarray<T> kept_max = ctx.output().value();
         kept_max.reshape(kept);
@@ -103,7 +103,7 @@ Tensor<T> max_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool ke
 }
 
 template <class T>
-std::vector<bool> all_axes(const char* op, const Tensor<T>& x) {
+std::vector<bool> all_dims(const char* op, const Tensor<T>& x) {
     check_defined(op, "x", x);
     return std::vector<bool>(x.ndim(), true);
 }
@@ -112,41 +112,41 @@ std::vector<bool> all_axes(const char* op, const Tensor<T>& x) {
 
 template <class T>
 Tensor<T> sum(const Tensor<T>& x) {
-    return sum_over(x, all_axes("sum", x), false);
+    return sum_over(x, all_dims("sum", x), false);
 }
 
 template <class T>
-Tensor<T> sum(const Tensor<T>& x, const Axes& axes, bool keepdims) {
-    return sum_over(x, reduced_axes("sum", x, axes), keepdims);
+Tensor<T> sum(const Tensor<T>& x, const Dims& dims, bool keepdim) {
+    return sum_over(x, reduced_dims("sum", x, dims), keepdim);
 }
 
 template <class T>
 Tensor<T> mean(const Tensor<T>& x) {
-    return mean_over(x, all_axes("mean", x), false);
+    return mean_over(x, all_dims("mean", x), false);
 }
 
 template <class T>
-Tensor<T> mean(const Tensor<T>& x, const Axes& axes, bool keepdims) {
-    return mean_over(x, reduced_axes("mean", x, axes), keepdims);
+Tensor<T> mean(const Tensor<T>& x, const Dims& dims, bool keepdim) {
+    return mean_over(x, reduced_dims("mean", x, dims), keepdim);
 }
 
 template <class T>
 Tensor<T> max(const Tensor<T>& x) {
-    return max_over(x, all_axes("max", x), false);
+    return max_over(x, all_dims("max", x), false);
 }
 
 template <class T>
-Tensor<T> max(const Tensor<T>& x, const Axes& axes, bool keepdims) {
-    return max_over(x, reduced_axes("max", x, axes), keepdims);
+Tensor<T> max(const Tensor<T>& x, const Dims& dims, bool keepdim) {
+    return max_over(x, reduced_dims("max", x, dims), keepdim);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                   \
     template Tensor<T> sum(const Tensor<T>&);                     \
-    template Tensor<T> sum(const Tensor<T>&, const Axes&, bool);  \
+    template Tensor<T> sum(const Tensor<T>&, const Dims&, bool);  \
     template Tensor<T> mean(const Tensor<T>&);                    \
-    template Tensor<T> mean(const Tensor<T>&, const Axes&, bool); \
+    template Tensor<T> mean(const Tensor<T>&, const Dims&, bool); \
     template Tensor<T> max(const Tensor<T>&);                     \
-    template Tensor<T> max(const Tensor<T>&, const Axes&, bool);
+    template Tensor<T> max(const Tensor<T>&, const Dims&, bool);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 #undef TAPEGRAD_INSTANTIATE

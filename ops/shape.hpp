@@ -5,6 +5,7 @@
 #include <concepts>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <span>
 #include <utility>
 #include <vector>
@@ -40,33 +41,45 @@ Tensor<T> reshape(const Tensor<T>& x, const std::vector<std::int64_t, A>& shape)
     return reshape(x, infer_shape("reshape", std::span<const std::int64_t>(shape.data(), shape.size()), x.shape()));
 }
 
-/// Reorders axes: output axis i is input axis dims[i] (negative counts from the end, as PyTorch).
+/// Reorders dims: output dim i is input dim dims[i] (torch::permute; negative dims count from the
+/// end). dims that are not a permutation of x's dims are a ValueError.
 ///   d/dx = permute(grad, inverse(dims))
 template <class T>
-Tensor<T> permute(const Tensor<T>& x, const std::vector<std::int64_t>& dims);
+Tensor<T> permute(const Tensor<T>& x, const Dims& dims);
 
-/// Swaps two axes (composed with permute).   d/dx = transpose(grad, dim0, dim1)
+/// Swaps dims dim0 and dim1 (torch::transpose; composed with permute). By default the last two,
+/// as a matrix transpose.   d/dx = transpose(grad, dim0, dim1)
 template <class T>
 Tensor<T> transpose(const Tensor<T>& x, std::int64_t dim0 = -2, std::int64_t dim1 = -1);
 
-/// Elements start <= i < stop along axis.   d/dx = grad placed back at [start, stop), zeros elsewhere
+/// Elements start <= i < end along dim, as PyTorch's `x.slice(dim, start, end)` (`x[start:end]`
+/// along dim): a negative start or end counts from the end (adds the dim's size), then both are
+/// clamped to [0, size], and an end before start gives an empty result. So `slice(x, 0, -1)` drops
+/// the last row, `slice(x, 0, 2)` keeps rows from 2 on, and `slice(x, 0, 1, 100)` stops at the last
+/// row. A dim out of range is a ValueError naming slice, the dim and x's shape.
+///   d/dx = grad placed back at [start, end), zeros elsewhere
 template <class T>
-Tensor<T> slice(const Tensor<T>& x, std::int64_t axis, std::size_t start, std::size_t stop);
+Tensor<T> slice(const Tensor<T>& x, std::int64_t dim, std::int64_t start,
+                std::int64_t end = std::numeric_limits<std::int64_t>::max());
 
-/// Joins tensors along an existing axis.   d/dx_k = slice of grad at x_k's rows along axis
+/// Joins tensors along an existing dim (torch::cat); every other dim must match (else ShapeError).
+///   d/dx_k = slice of grad at x_k's rows along dim
 template <class T>
-Tensor<T> concat(const std::vector<Tensor<T>>& xs, std::int64_t axis = 0);
+Tensor<T> concat(const std::vector<Tensor<T>>& xs, std::int64_t dim = 0);
 
-/// Joins tensors along a new axis (composed: unsqueeze then concat).   d/dx_k = grad's k-th slice
+/// Joins tensors of one shape along a new dim (torch::stack; composed: unsqueeze then concat); dim
+/// may be -(ndim + 1)..ndim, as the result has one more dim.   d/dx_k = grad's k-th slice
 template <class T>
-Tensor<T> stack(const std::vector<Tensor<T>>& xs, std::int64_t axis = 0);
+Tensor<T> stack(const std::vector<Tensor<T>>& xs, std::int64_t dim = 0);
 
-/// Inserts an axis of size 1 (composed with reshape).
+/// Inserts a dim of size 1 at dim (torch::unsqueeze; composed with reshape); dim may be
+/// -(ndim + 1)..ndim, -1 appending it last.   d/dx = reshape(grad, x.shape)
 template <class T>
-Tensor<T> unsqueeze(const Tensor<T>& x, std::int64_t axis);
+Tensor<T> unsqueeze(const Tensor<T>& x, std::int64_t dim);
 
-/// Removes an axis of size 1 (composed with reshape).
+/// Removes dim, which must have size 1 (composed with reshape). Where torch::squeeze(x, dim)
+/// returns x unchanged for a dim of another size, this is a ShapeError.   d/dx = reshape(grad, x.shape)
 template <class T>
-Tensor<T> squeeze(const Tensor<T>& x, std::int64_t axis);
+Tensor<T> squeeze(const Tensor<T>& x, std::int64_t dim);
 
 }  // namespace tapegrad

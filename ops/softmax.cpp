@@ -18,75 +18,75 @@ namespace tapegrad {
 
 namespace {
 
-/// x with each slice along the axis shifted by its maximum (kept with size 1 in `shift`), and
+/// x with each slice along the dim shifted by its maximum (kept with size 1 in `shift`), and
 /// the sum of the exponentials of the shifted slice; every exponent is then <= 0, so nothing
 /// overflows. An infinite maximum shifts by 0 instead (PyTorch's logsumexp rule), so a slice
 /// of -inf keeps logsumexp = -inf and one holding +inf gives +inf, not NaN from inf - inf.
 template <class T>
 struct Shifted {
     xt::xarray<T> shifted;  // x - shift
-    xt::xarray<T> shift;    // the maximum per slice, axis kept with size 1
+    xt::xarray<T> shift;    // the maximum per slice, dim kept with size 1
     xt::xarray<T> sum_exp;  // sum of e^shifted per slice, same shape as shift
 };
 
 template <class T>
-Shifted<T> shift_by_max(const char* op, const Tensor<T>& x, std::size_t axis) {
+Shifted<T> shift_by_max(const char* op, const Tensor<T>& x, std::size_t dim) {
     std::vector<bool> reduced(x.ndim(), false);
-    reduced[axis] = true;
-    xt::xarray<T> m = reduce_axes<T>(op, x.value(), reduced, -std::numeric_limits<T>::infinity(), nan_max<T>);
+    reduced[dim] = true;
+    xt::xarray<T> m = reduce_dims<T>(op, x.value(), reduced, -std::numeric_limits<T>::infinity(), nan_max<T>);
     for (auto& v : m) v = std::isinf(v) ? T(0) : v;
     xt::xarray<T> shifted = detail::evaluate<T>(op, x.value() - m);
     const xt::xarray<T> e = detail::evaluate<T>(op, xt::exp(shifted));
-    xt::xarray<T> s = reduce_axes<T>(op, e, reduced, T(0), [](T acc, T v) { return acc + v; });
+    xt::xarray<T> s = reduce_dims<T>(op, e, reduced, T(0), [](T acc, T v) { return acc + v; });
     return {std::move(shifted), std::move(m), std::move(s)};
 }
 
 template <class T>
-std::size_t checked_axis(const char* op, const Tensor<T>& x, std::int64_t axis) {
+std::size_t checked_dim(const char* op, const Tensor<T>& x, std::int64_t dim) {
     check_defined(op, "x", x);
-    return normalize_axis(op, axis, x.ndim());
+    return normalize_dim(op, "x", dim, x.shape());
 }
 
 }  // namespace
 
 template <class T>
-Tensor<T> softmax(const Tensor<T>& x, std::int64_t axis) {
-    const std::size_t a = checked_axis("softmax", x, axis);
-    const Shifted<T> s = shift_by_max("softmax", x, a);
+Tensor<T> softmax(const Tensor<T>& x, std::int64_t dim) {
+    const std::size_t d = checked_dim("softmax", x, dim);
+    const Shifted<T> s = shift_by_max("softmax", x, d);
     xt::xarray<T> y = detail::evaluate<T>("softmax", xt::exp(s.shifted) / s.sum_exp);
-    return record<T>("softmax", {x}, std::move(y), [a](const Backward<T>& ctx) -> Grads<T> {
+    return record<T>("softmax", {x}, std::move(y), [d](const Backward<T>& ctx) -> Grads<T> {
         const auto& y_ = ctx.output();
         const auto& g = ctx.grad();
-        return {mul(y_, g - sum(mul(g, y_), {static_cast<std::int64_t>(a)}, true))};
+        return {mul(y_, g - sum(mul(g, y_), {static_cast<std::int64_t>(d)}, true))};
     });
 }
 
 template <class T>
-Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t axis) {
-    const std::size_t a = checked_axis("log_softmax", x, axis);
-    const Shifted<T> s = shift_by_max("log_softmax", x, a);
+Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t dim) {
+    const std::size_t d = checked_dim("log_softmax", x, dim);
+    const Shifted<T> s = shift_by_max("log_softmax", x, d);
     xt::xarray<T> y = detail::evaluate<T>("log_softmax", s.shifted - xt::log(s.sum_exp));
-    return record<T>("log_softmax", {x}, std::move(y), [a](const Backward<T>& ctx) -> Grads<T> {
-        const auto ax = static_cast<std::int64_t>(a);
+    return record<T>("log_softmax", {x}, std::move(y), [d](const Backward<T>& ctx) -> Grads<T> {
+        const auto sd = static_cast<std::int64_t>(d);
         const auto& g = ctx.grad();
-        return {g - mul(softmax(ctx.input(0), ax), sum(g, {ax}, true))};
+        return {g - mul(softmax(ctx.input(0), sd), sum(g, {sd}, true))};
     });
 }
 
 template <class T>
-Tensor<T> logsumexp(const Tensor<T>& x, std::int64_t axis, bool keepdims) {
-    const std::size_t a = checked_axis("logsumexp", x, axis);
-    const Shifted<T> s = shift_by_max("logsumexp", x, a);
+Tensor<T> logsumexp(const Tensor<T>& x, std::int64_t dim, bool keepdim) {
+    const std::size_t d = checked_dim("logsumexp", x, dim);
+    const Shifted<T> s = shift_by_max("logsumexp", x, d);
     xt::xarray<T> out = detail::evaluate<T>("logsumexp", s.shift + xt::log(s.sum_exp));
     const Shape kept(out.shape().begin(), out.shape().end());
-    if (!keepdims) {
+    if (!keepdim) {
         Shape dropped = kept;
-        dropped.erase(dropped.begin() + static_cast<std::ptrdiff_t>(a));
+        dropped.erase(dropped.begin() + static_cast<std::ptrdiff_t>(d));
         out.reshape(dropped);
     }
-    return record<T>("logsumexp", {x}, std::move(out), [a, kept](const Backward<T>& ctx) -> Grads<T> {
+    return record<T>("logsumexp", {x}, std::move(out), [d, kept](const Backward<T>& ctx) -> Grads<T> {
         const Tensor<T> g = ctx.grad().shape() == kept ? ctx.grad() : reshape(ctx.grad(), kept);
-        return {mul(g, softmax(ctx.input(0), static_cast<std::int64_t>(a)))};
+        return {mul(g, softmax(ctx.input(0), static_cast<std::int64_t>(d)))};
     });
 }
 

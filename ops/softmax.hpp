@@ -1,5 +1,6 @@
 /// \file
-/// Softmax family along one axis, stable for logits of any size (the max is subtracted).
+/// Softmax family along one dim (negative counts from the end; -1, the default, is the last),
+/// stable for logits of any size (the max is subtracted). A dim out of range is a ValueError.
 #pragma once
 
 #include <cstdint>
@@ -8,16 +9,19 @@
 
 namespace tapegrad {
 
-/// y = e^(x - max) / sum e^(x - max).     d/dx = y * (grad - sum(grad * y, axis))
+/// y = e^(x - max) / sum e^(x - max) along dim (torch::softmax(x, dim)).
+///   d/dx = y * (grad - sum(grad * y, dim))
 template <class T>
-Tensor<T> softmax(const Tensor<T>& x, std::int64_t axis = -1);
+Tensor<T> softmax(const Tensor<T>& x, std::int64_t dim = -1);
 
-/// y = x - logsumexp(x).     d/dx = grad - softmax(x) * sum(grad, axis)
+/// y = x - logsumexp(x) along dim (torch::log_softmax(x, dim)).
+///   d/dx = grad - softmax(x) * sum(grad, dim)
 template <class T>
-Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t axis = -1);
+Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t dim = -1);
 
-/// log sum e^x = max + log sum e^(x - max).     d/dx = grad * softmax(x)
+/// log sum e^x = max + log sum e^(x - max) along dim (torch::logsumexp(x, dim, keepdim)); keepdim
+/// leaves dim with size 1.     d/dx = grad * softmax(x)
 template <class T>
-Tensor<T> logsumexp(const Tensor<T>& x, std::int64_t axis = -1, bool keepdims = false);
+Tensor<T> logsumexp(const Tensor<T>& x, std::int64_t dim = -1, bool keepdim = false);
 
 }  // namespace tapegrad

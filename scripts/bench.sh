@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side benchmarks (issue 5): builds bench/ (Google Benchmark; LibTorch's program only when
+# Side-by-side benchmarks: builds bench/ (Google Benchmark; LibTorch's program only when
 # libtorch-dev is installed), runs tapegrad, the raw-BLAS floor and LibTorch alternately in
 # separate processes for several rounds, prints min/median and ratios, writes bench/RESULTS.md.
 # Then trains on Fashion-MNIST with the example's recipe, tapegrad's example and its LibTorch port

@@ -30,9 +30,9 @@ struct Evaluation {
 };
 
 /// Mean cross-entropy and accuracy over a dataset, in chunks, without recording anything.
-Evaluation evaluate(tg::nn::Module<float>& model, const tg::Dataset<float>& data) {
+Evaluation evaluate(tg::nn::Module<float>& model, const tg::data::Dataset<float>& data) {
     tg::NoGradGuard no_grad;
-    tg::DataLoader<float> loader(data, {.batch_size = 1000, .shuffle = false});
+    tg::data::DataLoader<float> loader(data, {.batch_size = 1000, .shuffle = false});
     double loss_sum = 0;
     std::size_t correct = 0;
     for (const auto& [x, y] : loader.epoch()) {
@@ -53,7 +53,7 @@ Evaluation evaluate(tg::nn::Module<float>& model, const tg::Dataset<float>& data
 /// Everything training changes, built the same way afresh and when resuming (a checkpoint then
 /// overwrites the values). Not copyable: the schedule refers to the optimiser.
 struct Trainer {
-    Trainer(const fashion::Options& o, const tg::Dataset<float>& train)
+    Trainer(const fashion::Options& o, const tg::data::Dataset<float>& train)
         : gen(o.seed),
           model(tg::nn::mlp<float>({train.features(), 256, 128, 10}, tg::nn::Activation::ReLU, gen)),
           adam(model.parameters(), {.lr = o.lr}),
@@ -76,7 +76,7 @@ struct Trainer {
     tg::nn::Sequential<float> model;
     tg::optim::Adam<float> adam;
     std::unique_ptr<tg::optim::LrSchedule> schedule;
-    tg::DataLoader<float> loader;
+    tg::data::DataLoader<float> loader;
 };
 
 /// Takes the steps left in epoch p.epoch + 1, updating p after each. Returns false when a signal
@@ -166,7 +166,7 @@ fashion::Progress start(Trainer& t, const fashion::Options& o, const tg::nn::Che
 }
 
 /// Trains the epochs left, saving the checkpoint after each; returns the exit code.
-int train_epochs(Trainer& t, fashion::Progress& p, const fashion::Options& o, const tg::Dataset<float>& test,
+int train_epochs(Trainer& t, fashion::Progress& p, const fashion::Options& o, const tg::data::Dataset<float>& test,
                  const std::string& program) {
     const fs::path out(o.out);
     const fs::path ckpt = out / "checkpoint";
@@ -218,9 +218,10 @@ int run(fashion::Options o, const std::string& program) {
     prepare_out(o.out, fs::path(o.out) / "checkpoint", o.resume);
 
     const auto load_start = std::chrono::steady_clock::now();
-    const auto train = tg::load_fashion_mnist<float>(
-        tg::Split::Train, o.data, {.mean = tg::kFashionMnistMean, .std = tg::kFashionMnistStd, .limit = o.limit});
-    const auto test = tg::load_fashion_mnist<float>(tg::Split::Test, o.data);
+    const auto train = tg::data::load_fashion_mnist<float>(
+        tg::data::Split::Train, o.data,
+        {.mean = tg::data::kFashionMnistMean, .std = tg::data::kFashionMnistStd, .limit = o.limit});
+    const auto test = tg::data::load_fashion_mnist<float>(tg::data::Split::Test, o.data);
     fmt::print("data: {} training and {} test images of {} pixels from {} ({:.1f}s)\n", train.size(), test.size(),
                train.features(), o.data,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());

@@ -133,13 +133,13 @@ TEST_CASE("Generator: set_state(state()) continues the same stream, and a foreig
 }
 
 TEST_CASE("DataLoader: restoring its generator's state resumes the same epoch orders", "[data][loader]") {
-    tg::Dataset<float> data{xt::zeros<float>({50, 2}), tg::Labels(50, 0)};
-    tg::DataLoader<float> a(data, {.batch_size = 8, .seed = 3});
+    tg::data::Dataset<float> data{xt::zeros<float>({50, 2}), tg::Labels(50, 0)};
+    tg::data::DataLoader<float> a(data, {.batch_size = 8, .seed = 3});
     a.epoch();
     const std::string after_one = a.generator().state();
     a.epoch();
     const auto second = a.order();
-    tg::DataLoader<float> b(data, {.batch_size = 8, .seed = 99});
+    tg::data::DataLoader<float> b(data, {.batch_size = 8, .seed = 99});
     b.generator().set_state(after_one);
     b.epoch();
     CHECK(b.order() == second);

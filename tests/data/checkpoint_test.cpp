@@ -177,11 +177,11 @@ TEST_CASE("checkpoint: a corrupt checkpoint is refused and changes nothing", "[d
         refused("extra bytes");
     }
     SECTION("float64 parameter file") {
-        tg::write_npy<double>(weight, xt::zeros<double>({3, 8}));
+        tg::data::write_npy<double>(weight, xt::zeros<double>({3, 8}));
         refused("dtype '<f8', expected '<f4'");
     }
     SECTION("parameter file of another shape") {
-        tg::write_npy<float>(weight, xt::zeros<float>({8, 3}));
+        tg::data::write_npy<float>(weight, xt::zeros<float>({8, 3}));
         refused("parameter '2.weight': file '" + weight + "' has shape [8, 3], expected [3, 8]");
     }
     SECTION("foreign parameter file") {

@@ -24,12 +24,12 @@ TEST_CASE("read_idx: images and labels, plain and gzipped", "[data][idx]") {
     const bool gzip = GENERATE(false, true);
     testing::TempDir dir;
     const Bytes pixels = testing::counting(3 * 2 * 4, 200);  // wraps past 255: every byte value kind
-    const auto images = tg::read_idx_images(write(dir, idx_bytes({3, 2, 4}, pixels), gzip));
+    const auto images = tg::data::read_idx_images(write(dir, idx_bytes({3, 2, 4}, pixels), gzip));
     CHECK(images.shape == tg::Shape{3, 2, 4});
     CHECK(images.data == pixels);
 
     const Bytes classes = {9, 0, 3};
-    const auto labels = tg::read_idx_labels(write(dir, idx_bytes({3}, classes), gzip));
+    const auto labels = tg::data::read_idx_labels(write(dir, idx_bytes({3}, classes), gzip));
     CHECK(labels.shape == tg::Shape{3});
     CHECK(labels.data == classes);
 }
@@ -37,7 +37,7 @@ TEST_CASE("read_idx: images and labels, plain and gzipped", "[data][idx]") {
 TEST_CASE("read_idx: a file larger than the reader's chunks is read whole", "[data][idx]") {
     testing::TempDir dir;
     const Bytes pixels = testing::counting(70 * 300 * 1000, 7);  // 21 MB: more than one 16 MB chunk
-    const auto images = tg::read_idx_images(write(dir, idx_bytes({70, 300, 1000}, pixels), true));
+    const auto images = tg::data::read_idx_images(write(dir, idx_bytes({70, 300, 1000}, pixels), true));
     CHECK(images.shape == tg::Shape{70, 300, 1000});
     CHECK(images.data == pixels);
 }
@@ -48,7 +48,7 @@ TEST_CASE("read_idx: malformed files are refused with the file and the fault nam
     const Bytes good = idx_bytes({2, 3, 4}, testing::counting(24));
     auto refused = [&](Bytes bytes, const std::string& fault) {
         const std::string path = write(dir, bytes, gzip);
-        CHECK_THROWS_MATCHES(tg::read_idx_images(path), tg::IoError, Says(path) && Says(fault));
+        CHECK_THROWS_MATCHES(tg::data::read_idx_images(path), tg::IoError, Says(path) && Says(fault));
     };
     SECTION("bad magic") {
         Bytes bytes = good;
@@ -87,14 +87,14 @@ TEST_CASE("read_idx: labels read as images is a dimension error", "[data][idx][e
     testing::TempDir dir;
     const std::string path = dir.file("labels");
     testing::write_plain(path, idx_bytes({5}, Bytes(5)));
-    CHECK_THROWS_MATCHES(tg::read_idx_images(path), tg::IoError, Says("expected 3 (magic 0x00000803)"));
-    CHECK(tg::read_idx_labels(path).shape == tg::Shape{5});
+    CHECK_THROWS_MATCHES(tg::data::read_idx_images(path), tg::IoError, Says("expected 3 (magic 0x00000803)"));
+    CHECK(tg::data::read_idx_labels(path).shape == tg::Shape{5});
 }
 
 TEST_CASE("read_idx: a missing file and a cut gzip stream", "[data][idx][errors]") {
     testing::TempDir dir;
     const std::string missing = dir.file("nothing-here.gz");
-    CHECK_THROWS_MATCHES(tg::read_idx_labels(missing), tg::IoError, Says(missing) && Says("cannot open"));
+    CHECK_THROWS_MATCHES(tg::data::read_idx_labels(missing), tg::IoError, Says(missing) && Says("cannot open"));
 
     // A cut .gz loses its trailer (and data): zlib reports the stream cut, we name the file.
     const std::string path = dir.file("cut.gz");
@@ -102,5 +102,5 @@ TEST_CASE("read_idx: a missing file and a cut gzip stream", "[data][idx][errors]
     Bytes compressed = testing::read_all(path);
     compressed.resize(compressed.size() - 6);
     testing::write_plain(path, compressed);
-    CHECK_THROWS_MATCHES(tg::read_idx_images(path), tg::IoError, Says(path) && Says("truncated .gz"));
+    CHECK_THROWS_MATCHES(tg::data::read_idx_images(path), tg::IoError, Says(path) && Says("truncated .gz"));
 }

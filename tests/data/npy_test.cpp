@@ -33,7 +33,7 @@ Bytes npy_by_hand(const std::string& dict, const Bytes& data) {
 TEST_CASE("write_npy: NumPy's version 1.0 bytes", "[data][npy]") {
     testing::TempDir dir;
     xt::xarray<float> a = {{1.5f, -2.f, 3.f}, {4.f, 5.f, 6.25f}};
-    tg::write_npy<float>(dir.file("a.npy"), a);
+    tg::data::write_npy<float>(dir.file("a.npy"), a);
     const Bytes bytes = testing::read_all(dir.file("a.npy"));
     REQUIRE(bytes.size() > 10);
     CHECK(Bytes(bytes.begin(), bytes.begin() + 8) == Bytes{0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0});
@@ -46,10 +46,10 @@ TEST_CASE("write_npy: NumPy's version 1.0 bytes", "[data][npy]") {
     std::memcpy(data, bytes.data() + 10 + header.size(), sizeof data);
     CHECK(std::vector<float>(data, data + 6) == std::vector<float>{1.5f, -2.f, 3.f, 4.f, 5.f, 6.25f});
 
-    tg::write_npy<double>(dir.file("v.npy"), xt::xarray<double>{1, 2, 3, 4, 5});
+    tg::data::write_npy<double>(dir.file("v.npy"), xt::xarray<double>{1, 2, 3, 4, 5});
     CHECK(header_text(testing::read_all(dir.file("v.npy"))).find("'descr': '<f8'") != std::string::npos);
     CHECK(header_text(testing::read_all(dir.file("v.npy"))).find("'shape': (5,)") != std::string::npos);
-    tg::write_npy<double>(dir.file("s.npy"), xt::xarray<double>(2.5));
+    tg::data::write_npy<double>(dir.file("s.npy"), xt::xarray<double>(2.5));
     CHECK(header_text(testing::read_all(dir.file("s.npy"))).find("'shape': ()") != std::string::npos);
 }
 
@@ -61,12 +61,12 @@ TEST_CASE("read_npy: reads what NumPy writes, 0-d to 3-d", "[data][npy]") {
     // NumPy's own spacing, with no trailing comma before the brace and 2.0's bigger length field unused.
     testing::write_plain(dir.file("n.npy"),
                          npy_by_hand("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2, 1), }", data));
-    const auto a = tg::read_npy<double>(dir.file("n.npy"));
+    const auto a = tg::data::read_npy<double>(dir.file("n.npy"));
     REQUIRE(a.shape() == std::vector<std::size_t>{2, 2, 1});
     CHECK(a(1, 0, 0) == 1e300);
 
-    tg::write_npy<float>(dir.file("s.npy"), xt::xarray<float>(7.f));
-    const auto s = tg::read_npy<float>(dir.file("s.npy"));
+    tg::data::write_npy<float>(dir.file("s.npy"), xt::xarray<float>(7.f));
+    const auto s = tg::data::read_npy<float>(dir.file("s.npy"));
     CHECK(s.dimension() == 0);
     CHECK(s() == 7.f);
 }
@@ -74,11 +74,11 @@ TEST_CASE("read_npy: reads what NumPy writes, 0-d to 3-d", "[data][npy]") {
 TEST_CASE("read_npy: foreign, mistyped, cut and extended files are refused", "[data][npy][errors]") {
     testing::TempDir dir;
     const std::string path = dir.file("x.npy");
-    tg::write_npy<float>(path, xt::xarray<float>{{1, 2}, {3, 4}});
+    tg::data::write_npy<float>(path, xt::xarray<float>{{1, 2}, {3, 4}});
     const Bytes good = testing::read_all(path);
     auto refused = [&](const Bytes& bytes, const std::string& fault) {
         testing::write_plain(path, bytes);
-        CHECK_THROWS_MATCHES(tg::read_npy<float>(path), tg::IoError, Says(path) && Says(fault));
+        CHECK_THROWS_MATCHES(tg::data::read_npy<float>(path), tg::IoError, Says(path) && Says(fault));
     };
     SECTION("foreign") {
         refused(testing::idx_bytes({4}, Bytes(4)), "not a .npy file");
@@ -95,8 +95,9 @@ TEST_CASE("read_npy: foreign, mistyped, cut and extended files are refused", "[d
         refused(bytes, "extra bytes for shape [2, 2]: 16 bytes of data expected, 17 present");
     }
     SECTION("another dtype") {
-        tg::write_npy<double>(path, xt::xarray<double>{{1, 2}, {3, 4}});
-        CHECK_THROWS_MATCHES(tg::read_npy<float>(path), tg::IoError, Says("dtype '<f8', expected '<f4' (float32)"));
+        tg::data::write_npy<double>(path, xt::xarray<double>{{1, 2}, {3, 4}});
+        CHECK_THROWS_MATCHES(tg::data::read_npy<float>(path), tg::IoError,
+                             Says("dtype '<f8', expected '<f4' (float32)"));
     }
     SECTION("Fortran order") {
         refused(npy_by_hand("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", Bytes(16)), "Fortran order");
@@ -109,6 +110,6 @@ TEST_CASE("read_npy: foreign, mistyped, cut and extended files are refused", "[d
                 "cannot parse the shape");
     }
     SECTION("missing") {
-        CHECK_THROWS_MATCHES(tg::read_npy<float>(dir.file("none.npy")), tg::IoError, Says("cannot open"));
+        CHECK_THROWS_MATCHES(tg::data::read_npy<float>(dir.file("none.npy")), tg::IoError, Says("cannot open"));
     }
 }

@@ -252,7 +252,7 @@ inline Mat central_differences(const std::function<double(const Mat&)>& f, const
     return g;
 }
 
-/// The erratum check of the issue: the literal expression disagrees with the tape's gradient and
+/// The erratum check: the literal expression disagrees with the tape's gradient and
 /// with central differences, while the tape agrees with the differences (so both references are
 /// sound). float64 only.
 inline void require_erratum(const Mat& literal, const Mat& tape, const Mat& numeric, const std::string& what) {

@@ -79,8 +79,8 @@ TEST_CASE("Module: to_string of leaves names their settings", "[nn][module]") {
     CHECK(nn::Dense<float>(784, 256, gen).to_string() == "Dense(784 -> 256, bias)");
     CHECK(nn::ReLU<float>().to_string() == "ReLU()");
     CHECK(nn::LeakyReLU<float>(0.2).to_string() == "LeakyReLU(negative_slope=0.2)");
-    CHECK(nn::Softmax<float>(1).to_string() == "Softmax(axis=1)");
-    CHECK(nn::LogSoftmax<float>().to_string() == "LogSoftmax(axis=-1)");
+    CHECK(nn::Softmax<float>(1).to_string() == "Softmax(dim=1)");
+    CHECK(nn::LogSoftmax<float>().to_string() == "LogSoftmax(dim=-1)");
     CHECK(nn::GELU<float>().to_string() == "GELU()");
 }
 

@@ -106,7 +106,7 @@ std::vector<OpInfo> softmax_rows() {
                          {{2, 3}},
                          [call](const Inputs64& in) { call(in[0]); },
                          Expect::Value,
-                         {name, "axis", "2"}};
+                         {name, "dim", "2"}};
     };
     return {
         {"softmax (axis -1)",

@@ -10,11 +10,8 @@ using Axes = std::vector<std::size_t>;
 const Domain distinct{-2.0, 2.0, {}, 0.01, true};  // max: no ties, so the gradient is unique
 
 ErrorCase bad_axis(const std::string& name, std::function<void(const tg::TensorD&)> call, const std::string& axis) {
-    return {"axis out of range",
-            {{2, 3}},
-            [call](const Inputs64& in) { call(in[0]); },
-            Expect::Value,
-            {name, "axis", axis}};
+    return {
+        "axis out of range", {{2, 3}}, [call](const Inputs64& in) { call(in[0]); }, Expect::Value, {name, "dim", axis}};
 }
 
 Array mean_ref(const Array& x, const Axes& axes, bool keepdims) {
@@ -47,7 +44,7 @@ std::vector<OpInfo> reduce_rows() {
                tg::sum(in[0], {1, -1});
            },
            Expect::Value,
-           {"sum", "axis", "1"}}}},
+           {"sum", "dim", "1"}}}},
         {"sum (axes {0, -1}, keepdims)",
          "sum",
          op([](const auto& in) {
@@ -234,16 +231,11 @@ std::vector<OpInfo> shape_rows() {
              }
              return out;
          },
-         {{"stop past the end",
-           {{2, 4}},
-           [](const Inputs64& in) { tg::slice(in[0], 1, 1, 5); },
-           Expect::Value,
-           {"slice", "5", "[2, 4]"}},
-          {"axis out of range",
+         {{"axis out of range",
            {{2, 4}},
            [](const Inputs64& in) { tg::slice(in[0], 2, 0, 1); },
            Expect::Value,
-           {"slice", "axis"}}}},
+           {"slice", "dim", "[2, 4]"}}}},
         {"concat (axis 0)",
          "concat",
          op([](const auto& in) { return tg::concat(in, 0); }),

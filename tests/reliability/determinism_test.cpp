@@ -27,8 +27,8 @@ Run train(std::uint64_t seed, std::size_t width, int steps) {
     const TensorF x = tg::randn<float>({256, 32}, gen);
     tg::Labels y(256);
     for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<std::int64_t>(gen.below(4));
-    tg::Dataset<float> data{x.value(), y};
-    tg::DataLoader<float> loader(data, {.batch_size = 64, .shuffle = true, .seed = seed});
+    tg::data::Dataset<float> data{x.value(), y};
+    tg::data::DataLoader<float> loader(data, {.batch_size = 64, .shuffle = true, .seed = seed});
     Run run;
     for (int s = 0; s < steps; ++s) {
         if (static_cast<std::size_t>(s) % loader.size() == 0) loader.epoch();

@@ -153,11 +153,11 @@ TEST_CASE("reliability: IDX files with corrupt headers leave the caller's data u
           "[reliability][errors][files]") {
     testing::TempDir dir;
     const std::string path = dir.file("images.idx");
-    const tg::IdxArray kept = {{2, 2, 2}, testing::counting(8)};
-    tg::IdxArray data = kept;
+    const tg::data::IdxArray kept = {{2, 2, 2}, testing::counting(8)};
+    tg::data::IdxArray data = kept;
     auto refused = [&](const testing::Bytes& bytes, const std::string& fault) {
         testing::write_plain(path, bytes);
-        CHECK_THROWS_MATCHES(data = tg::read_idx_images(path), tg::IoError, Says(path) && Says(fault));
+        CHECK_THROWS_MATCHES(data = tg::data::read_idx_images(path), tg::IoError, Says(path) && Says(fault));
         CHECK(data.shape == kept.shape);
         CHECK(data.data == kept.data);
     };
@@ -173,7 +173,7 @@ TEST_CASE("reliability: IDX files with corrupt headers leave the caller's data u
     }
     SECTION("a directory instead of a file") {
         fs::create_directories(path);
-        CHECK_THROWS_AS(data = tg::read_idx_images(path), tg::IoError);
+        CHECK_THROWS_AS(data = tg::data::read_idx_images(path), tg::IoError);
         CHECK(data.data == kept.data);
     }
 }

@@ -1,6 +1,7 @@
 // Misuses a new user hit that were not refused cleanly: a value reshaped behind the tensor's back,
 // ragged brace literals, pow's derivatives at 0, running out of memory, shapes too large to
-// index, and reshape's -1. Each test failed (or crashed under ASan) before its fix.
+// index, reshape's -1, and dims (negative ones, out-of-range ones, slice's bounds). Each test
+// failed (or crashed under ASan) before its fix.
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -164,4 +165,102 @@ TEST_CASE("misuse: reshape infers one -1 dimension, as PyTorch", "[reliability][
                          Says("reshape") && Says("[2, 3, 4]") && Says("[-1, 5]"));
     CHECK_THROWS_MATCHES(tg::reshape(x, {-2, 12}), tg::ShapeError, Says("reshape") && Says("non-negative"));
     CHECK_THROWS_MATCHES(tg::reshape(tg::zeros<double>({0, 3}), {-1, 0}), tg::ShapeError, Says("reshape"));
+}
+
+TEST_CASE("misuse: every op that takes a dim accepts a negative one, counted from the end as PyTorch",
+          "[reliability][misuse][dims]") {
+    const TensorD x(xt::xarray<double>(xt::arange<double>(24).reshape({2, 3, 4})) / 7.0);
+    const auto same = [](const TensorD& a, const TensorD& b) {
+        return a.shape() == b.shape() && a.value() == b.value();
+    };
+    CHECK(same(tg::sum(x, {-1}), tg::sum(x, {2})));
+    CHECK(same(tg::sum(x, {0, -2}, true), tg::sum(x, {0, 1}, true)));
+    CHECK(same(tg::mean(x, {-3}), tg::mean(x, {0})));
+    CHECK(same(tg::max(x, {-2}, true), tg::max(x, {1}, true)));
+    CHECK(same(tg::softmax(x, -2), tg::softmax(x, 1)));
+    CHECK(same(tg::log_softmax(x, -3), tg::log_softmax(x, 0)));
+    CHECK(same(tg::logsumexp(x, -1, true), tg::logsumexp(x, 2, true)));
+    CHECK(same(tg::permute(x, {-1, 0, -2}), tg::permute(x, {2, 0, 1})));
+    CHECK(same(tg::transpose(x, -3, -1), tg::transpose(x, 0, 2)));
+    CHECK(same(tg::slice(x, -2, 1, 3), tg::slice(x, 1, 1, 3)));
+    CHECK(same(tg::concat(std::vector<TensorD>{x, x}, -1), tg::concat(std::vector<TensorD>{x, x}, 2)));
+    CHECK(same(tg::stack(std::vector<TensorD>{x, x}, -1), tg::stack(std::vector<TensorD>{x, x}, 3)));
+    CHECK(same(tg::stack(std::vector<TensorD>{x, x}, -4), tg::stack(std::vector<TensorD>{x, x}, 0)));
+    CHECK(tg::unsqueeze(x, -1).shape() == tg::Shape{2, 3, 4, 1});
+    CHECK(tg::unsqueeze(x, -4).shape() == tg::Shape{1, 2, 3, 4});
+    CHECK(tg::squeeze(tg::unsqueeze(x, 1), -3).shape() == tg::Shape{2, 3, 4});
+    CHECK(same(tg::nn::Softmax<double>(-2)(x), tg::softmax(x, 1)));
+    CHECK(same(tg::nn::LogSoftmax<double>(-3)(x), tg::log_softmax(x, 0)));
+}
+
+TEST_CASE("misuse: a dim out of range is a ValueError naming the op, the dim, the argument and its shape",
+          "[reliability][misuse][dims]") {
+    const TensorD x = tg::ones<double>({2, 3});
+    const std::vector<TensorD> xs = {x, x};
+    // One Says (a combined matcher returned from here would point at destroyed temporaries).
+    const auto names = [](const char* op, const char* dim, const char* arg = "x") {
+        return Says(std::string(op) + ": dim " + dim + " is out of range for " + arg + " of shape [2, 3]");
+    };
+    for (const std::int64_t d : {2, -3}) {
+        const std::string ds = std::to_string(d);
+        const char* dim = ds.c_str();
+        INFO("dim " << d);
+        CHECK_THROWS_MATCHES(tg::sum(x, {d}), tg::ValueError, names("sum", dim));
+        CHECK_THROWS_MATCHES(tg::mean(x, {0, d}), tg::ValueError, names("mean", dim));
+        CHECK_THROWS_MATCHES(tg::max(x, {d}, true), tg::ValueError, names("max", dim));
+        CHECK_THROWS_MATCHES(tg::softmax(x, d), tg::ValueError, names("softmax", dim) && Says("expected -2..1"));
+        CHECK_THROWS_MATCHES(tg::log_softmax(x, d), tg::ValueError, names("log_softmax", dim));
+        CHECK_THROWS_MATCHES(tg::logsumexp(x, d), tg::ValueError, names("logsumexp", dim));
+        CHECK_THROWS_MATCHES(tg::transpose(x, 0, d), tg::ValueError, names("transpose", dim));
+        CHECK_THROWS_MATCHES(tg::slice(x, d, 0, 1), tg::ValueError, names("slice", dim));
+        CHECK_THROWS_MATCHES(tg::concat(xs, d), tg::ValueError, names("concat", dim, "xs[0]"));
+        CHECK_THROWS_MATCHES(tg::squeeze(x, d), tg::ValueError, names("squeeze", dim));
+        CHECK_THROWS_MATCHES(tg::nn::Softmax<double>(d)(x), tg::ValueError, names("softmax", dim));
+    }
+    // One dim more than x's for the ops that insert one.
+    CHECK_THROWS_MATCHES(tg::stack(xs, 3), tg::ValueError,
+                         Says("stack: dim 3 is out of range for xs[0] of shape [2, 3]") && Says("-3..2"));
+    CHECK_THROWS_MATCHES(tg::stack(xs, -4), tg::ValueError,
+                         Says("stack: dim -4 is out of range for xs[0] of shape [2, 3]"));
+    CHECK_THROWS_MATCHES(tg::unsqueeze(x, 3), tg::ValueError, names("unsqueeze", "3") && Says("-3..2"));
+    CHECK_THROWS_MATCHES(tg::unsqueeze(x, -4), tg::ValueError, Says("unsqueeze: dim -4 is out of range"));
+    CHECK_THROWS_MATCHES(tg::permute(x, {0, 2}), tg::ValueError,
+                         Says("permute: dims [0, 2] is not a permutation") && Says("[2, 3]"));
+    CHECK_THROWS_MATCHES(tg::permute(x, {-1, 1}), tg::ValueError, Says("permute: dims [-1, 1]"));
+    // A 0-d tensor has no dim at all.
+    const TensorD s(2.0);
+    CHECK_THROWS_MATCHES(tg::sum(s, {0}), tg::ValueError, Says("sum: dim 0 is out of range for x of shape []"));
+    CHECK_THROWS_MATCHES(tg::slice(s, -1, 0, 1), tg::ValueError, Says("slice: dim -1") && Says("[]"));
+    CHECK_THROWS_MATCHES(tg::softmax(s), tg::ValueError, Says("softmax: dim -1") && Says("[]"));
+}
+
+TEST_CASE("misuse: slice takes PyTorch's start and end: negative from the end, clamped to the size",
+          "[reliability][misuse][dims][slice]") {
+    TensorD x(xt::xarray<double>{0, 1, 2, 3, 4}, true);
+    const auto values = [](const TensorD& t) { return std::vector<double>(t.value().begin(), t.value().end()); };
+    using V = std::vector<double>;
+    CHECK(values(tg::slice(x, 0, 1, 3)) == V{1, 2});
+    CHECK(values(tg::slice(x, 0, -2)) == V{3, 4});         // x[-2:]
+    CHECK(values(tg::slice(x, 0, 1, -1)) == V{1, 2, 3});   // x[1:-1]
+    CHECK(values(tg::slice(x, 0, -3, -1)) == V{2, 3});     // x[-3:-1]
+    CHECK(values(tg::slice(x, 0, -100, 2)) == V{0, 1});    // start clamped to 0
+    CHECK(values(tg::slice(x, 0, 2, 100)) == V{2, 3, 4});  // end clamped to the size
+    CHECK(values(tg::slice(x, 0, 0, INT64_MAX)) == V{0, 1, 2, 3, 4});
+    CHECK(values(tg::slice(x, 0, INT64_MIN, -INT64_MAX)).empty());
+    // Empty results: an end at or before start, a start past the end.
+    CHECK(tg::slice(x, 0, 3, 1).shape() == tg::Shape{0});
+    CHECK(tg::slice(x, 0, 3, 3).shape() == tg::Shape{0});
+    CHECK(tg::slice(x, 0, 7, 9).shape() == tg::Shape{0});
+    CHECK(tg::slice(x, 0, -1, -4).shape() == tg::Shape{0});
+    // The gradient lands where the elements came from, whatever the bounds' spelling.
+    tg::sum(tg::slice(x, 0, -3, -1) * 2.0).backward();
+    CHECK(values(x.grad()) == V{0, 0, 2, 2, 0});
+    x.zero_grad();
+    tg::sum(tg::slice(x, 0, 4, 2)).backward();  // empty: a zero gradient of x's shape
+    CHECK(values(x.grad()) == V{0, 0, 0, 0, 0});
+    // Along an inner dim, negative.
+    const TensorD m(xt::xarray<double>(xt::arange<double>(12).reshape({3, 4})));
+    const TensorD cols = tg::slice(m, -1, -2, 10);
+    CHECK(cols.shape() == tg::Shape{3, 2});
+    CHECK(values(cols) == V{2, 3, 6, 7, 10, 11});
 }
