@@ -27,7 +27,7 @@ Tensor<T> sum_to(const Tensor<T>& x, const Shape& shape) {
                          shape_str(from), shape_str(shape));
     }
     const std::size_t lead = from.size() - shape.size();
-    std::vector<bool> reduced(from.size(), false);
+    DimMask reduced(from.size(), false);
     for (std::size_t i = 0; i < from.size(); ++i) reduced[i] = i < lead || (shape[i - lead] == 1 && from[i] != 1);
     xt::xarray<T> out = reduce_dims<T>("sum_to", x.value(), reduced, T(0), [](T acc, T v) { return acc + v; });
     out.reshape(shape);

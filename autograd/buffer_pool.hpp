@@ -19,7 +19,7 @@ inline constexpr std::size_t kBufferPoolBytes = std::size_t{256} << 20;
 /// Most freed buffers kept per element count. Not every array is made from the pool (xtensor
 /// expressions allocate their own), so without a bound a size given back more often than taken
 /// would pile up; a step rarely holds more buffers of one size than this at once.
-inline constexpr std::size_t kBuffersPerSize = 16;
+inline constexpr std::size_t kBuffersPerSize = 64;
 
 /// Frees every buffer this thread's pool holds (torch.cuda.empty_cache), e.g. after training.
 void release_cached_buffers();
@@ -58,6 +58,28 @@ auto allocating(const char* op, const Shape& shape, F&& make) -> decltype(make()
 /// thread is exiting, or the build runs under AddressSanitizer (which must see every free).
 template <class T>
 void give_buffer(xt::xarray<T>& array) noexcept;
+
+/// An op's intermediate array: taken from the pool like an output, and given back when it goes out
+/// of scope (an output goes back through its tensor). Without it, a scratch array taken from the
+/// pool would be freed to malloc, and the pool would come up short the next step.
+template <class T>
+class Scratch {
+public:
+    /// Adopts an array (from take_buffer, evaluate or reduce_dims).
+    Scratch(xt::xarray<T>&& array) : array_(std::move(array)) {}
+    ~Scratch() { give_buffer(array_); }
+    Scratch(Scratch&&) noexcept = default;
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+    Scratch& operator=(Scratch&&) = delete;
+    /// The array.
+    xt::xarray<T>& operator*() noexcept { return array_; }
+    /// The array, read-only.
+    const xt::xarray<T>& operator*() const noexcept { return array_; }
+
+private:
+    xt::xarray<T> array_;
+};
 
 }  // namespace detail
 

@@ -234,7 +234,7 @@ private:
                 slot = Tensor<T>(std::move(copy));
             }
         } else {
-            slot.mutable_value() += g.value();
+            xt::noalias(slot.mutable_value()) += g.value();  // plain += would evaluate into a temporary
         }
     }
 

@@ -3,14 +3,17 @@
 #pragma once
 
 #include <cmath>
-#include <vector>
 
 #include <xtensor/xarray.hpp>
+#include <xtensor/xstorage.hpp>
 
 #include <tapegrad/autograd/buffer_pool.hpp>
 #include <tapegrad/autograd/errors.hpp>
 
 namespace tapegrad {
+
+/// Which dims a reduction folds, one flag per dim of its input; inline for up to 8 dims.
+using DimMask = xt::svector<bool, 8>;
 
 /// The larger of a running maximum and v, where NaN wins (as in numpy and PyTorch): it is kept once
 /// it is the accumulator, and taken when it is v. Every max-based op (max, softmax's shift, the
@@ -24,7 +27,7 @@ constexpr T nan_max(T acc, T v) {
 /// ones trail, so each input row folds into the output block with a unit-stride (vectorisable)
 /// loop instead of the general odometer. Returns false when the dims do not have that form.
 template <class T, class F>
-bool reduce_leading(const xt::xarray<T>& x, const std::vector<bool>& reduced, xt::xarray<T>& out, F fold) {
+bool reduce_leading(const xt::xarray<T>& x, const DimMask& reduced, xt::xarray<T>& out, F fold) {
     std::size_t lead = 0;
     while (lead < reduced.size() && reduced[lead]) ++lead;
     for (std::size_t i = lead; i < reduced.size(); ++i) {
@@ -44,7 +47,7 @@ bool reduce_leading(const xt::xarray<T>& x, const std::vector<bool>& reduced, xt
 /// Folds x over the dims where reduced[dim] is true, starting each output element at init.
 /// The result keeps the reduced dims with size 1 (keepdim); reshape to drop them.
 template <class T, class F>
-xt::xarray<T> reduce_dims(const char* op, const xt::xarray<T>& x, const std::vector<bool>& reduced, T init, F fold) {
+xt::xarray<T> reduce_dims(const char* op, const xt::xarray<T>& x, const DimMask& reduced, T init, F fold) {
     const std::size_t nd = x.dimension();
     Shape out_shape(x.shape().begin(), x.shape().end());
     for (std::size_t i = 0; i < nd; ++i) {
@@ -54,13 +57,13 @@ xt::xarray<T> reduce_dims(const char* op, const xt::xarray<T>& x, const std::vec
     out.fill(init);
     if (reduce_leading(x, reduced, out, fold)) return out;
     // Output offset of each input element: row-major strides with 0 on reduced dims.
-    std::vector<std::size_t> stride(nd, 0);
+    xt::svector<std::size_t, 8> stride(nd, 0);
     std::size_t s = 1;
     for (std::size_t i = nd; i-- > 0;) {
         stride[i] = reduced[i] ? 0 : s;
         s *= out_shape[i];
     }
-    std::vector<std::size_t> index(nd, 0);
+    xt::svector<std::size_t, 8> index(nd, 0);
     std::size_t offset = 0;
     const T* in = x.data();
     T* dst = out.data();

@@ -21,8 +21,10 @@ namespace tapegrad {
 using Shape = xt::svector<std::size_t, 4, std::allocator<std::size_t>, true>;
 
 /// The dims an op takes, e.g. `sum(x, {0, -1})` or `permute(x, {1, 0})`: signed, and a negative
-/// dim counts from the end (-1 is the last), as PyTorch's `IntArrayRef dims`.
-using Dims = std::vector<std::int64_t>;
+/// dim counts from the end (-1 is the last), as PyTorch's `IntArrayRef dims`. Inline storage for up
+/// to 6 dims, so passing them costs no allocation; build one from any container with
+/// `Dims(v.begin(), v.end())`.
+using Dims = xt::svector<std::int64_t, 6>;
 
 /// "[2, 3]" for a shape; "[]" for a 0-d tensor.
 inline std::string shape_str(const Shape& shape) {

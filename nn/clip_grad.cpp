@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <xtensor/xnoalias.hpp>
+
 namespace tapegrad::nn {
 
 template <class T>
@@ -22,7 +24,7 @@ double clip_grad_norm(const std::vector<Tensor<T>>& params, double max_norm) {
     const double coef = max_norm / (total + 1e-6);  // 1e-6 as PyTorch, so a zero norm is safe
     if (coef >= 1) return total;
     for (auto p : params) {
-        if (p.defined() && p.grad().defined()) p.mutable_grad().mutable_value() *= static_cast<T>(coef);
+        if (p.defined() && p.grad().defined()) xt::noalias(p.mutable_grad().mutable_value()) *= static_cast<T>(coef);
     }
     return total;
 }

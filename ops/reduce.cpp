@@ -1,5 +1,6 @@
 #include <tapegrad/ops/reduce.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -20,9 +21,9 @@ namespace {
 
 /// Which dims of x the op reduces: every listed dim (negative ones count from the end), each once.
 template <class T>
-std::vector<bool> reduced_dims(const char* op, const Tensor<T>& x, const Dims& dims) {
+DimMask reduced_dims(const char* op, const Tensor<T>& x, const Dims& dims) {
     check_defined(op, "x", x);
-    std::vector<bool> reduced(x.ndim(), false);
+    DimMask reduced(x.ndim(), false);
     for (auto dim : dims) {
         const std::size_t d = normalize_dim(op, "x", dim, x.shape());
         if (reduced[d]) {
@@ -35,7 +36,7 @@ std::vector<bool> reduced_dims(const char* op, const Tensor<T>& x, const Dims& d
 }
 
 /// The result's shape: reduced dims kept with size 1 (keepdim) or dropped.
-Shape reduced_shape(const Shape& shape, const std::vector<bool>& reduced, bool keepdim) {
+Shape reduced_shape(const Shape& shape, const DimMask& reduced, bool keepdim) {
     Shape out;
     for (std::size_t i = 0; i < shape.size(); ++i) {
         if (!reduced[i]) {
@@ -55,7 +56,7 @@ Tensor<T> expand_back(const Tensor<T>& grad, const Shape& kept, const Shape& x_s
 }
 
 template <class T>
-Tensor<T> sum_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool keepdim) {
+Tensor<T> sum_over(const Tensor<T>& x, const DimMask& reduced, bool keepdim) {
     xt::xarray<T> out = reduce_dims<T>("sum", x.value(), reduced, T(0), [](T acc, T v) { return acc + v; });
     const Shape kept(out.shape().begin(), out.shape().end());
     out.reshape(reduced_shape(x.shape(), reduced, keepdim));
@@ -65,7 +66,7 @@ Tensor<T> sum_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool ke
 }
 
 template <class T>
-Tensor<T> mean_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool keepdim) {
+Tensor<T> mean_over(const Tensor<T>& x, const DimMask& reduced, bool keepdim) {
     std::size_t count = 1;
     for (std::size_t i = 0; i < reduced.size(); ++i) count *= reduced[i] ? x.shape()[i] : 1;
     // An empty reduction gives 0 * inf = NaN, numpy's and PyTorch's mean of nothing.
@@ -76,15 +77,15 @@ Tensor<T> mean_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool k
 /// Each element's share of the gradient: 1/count where it equals its slice's maximum (NaN counts
 /// as equal to a NaN maximum, so a NaN slice sends its gradient to its NaNs), else 0.
 template <class T>
-xt::xarray<T> max_weights(const xt::xarray<T>& x, const xt::xarray<T>& kept_max, const std::vector<bool>& reduced) {
-    xt::xarray<T> mask = detail::evaluate<T>(
+xt::xarray<T> max_weights(const xt::xarray<T>& x, const xt::xarray<T>& kept_max, const DimMask& reduced) {
+    detail::Scratch<T> mask = detail::evaluate<T>(
         "max", xt::where(xt::equal(x, kept_max) || (xt::isnan(x) && xt::isnan(kept_max)), T(1), T(0)));
-    const xt::xarray<T> count = reduce_dims<T>("max", mask, reduced, T(0), [](T acc, T v) { return acc + v; });
-    return mask / count;
+    const detail::Scratch<T> count = reduce_dims<T>("max", *mask, reduced, T(0), [](T acc, T v) { return acc + v; });
+    return detail::evaluate<T>("max", *mask / *count);
 }
 
 template <class T>
-Tensor<T> max_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool keepdim) {
+Tensor<T> max_over(const Tensor<T>& x, const DimMask& reduced, bool keepdim) {
     for (std::size_t i = 0; i < reduced.size(); ++i) {
         if (reduced[i] && x.shape()[i] == 0) {
             fail<ValueError>("max: x has shape {}; cannot take the maximum over dim {} of size 0 (no elements)",
@@ -95,17 +96,19 @@ Tensor<T> max_over(const Tensor<T>& x, const std::vector<bool>& reduced, bool ke
     const Shape kept(out.shape().begin(), out.shape().end());
     out.reshape(reduced_shape(x.shape(), reduced, keepdim));
     return record<T>("max", {x}, std::move(out), [kept, reduced](const Backward<T>& ctx) -> Grads<T> {
-        xt::xarray<T> kept_max = ctx.output().value();
-        kept_max.reshape(kept);
-        const Tensor<T> weights(max_weights<T>(ctx.input(0).value(), kept_max, reduced));
+        // The maximum with the reduced dims kept with size 1 (the output's elements, reshaped).
+        const auto& y = ctx.output().value();
+        detail::Scratch<T> kept_max = detail::take_buffer<T>("max", kept);
+        std::copy(y.begin(), y.end(), (*kept_max).begin());
+        const Tensor<T> weights(max_weights<T>(ctx.input(0).value(), *kept_max, reduced));
         return {mul(expand_back(ctx.grad(), kept, ctx.input(0).shape()), weights)};
     });
 }
 
 template <class T>
-std::vector<bool> all_dims(const char* op, const Tensor<T>& x) {
+DimMask all_dims(const char* op, const Tensor<T>& x) {
     check_defined(op, "x", x);
-    return std::vector<bool>(x.ndim(), true);
+    return DimMask(x.ndim(), true);
 }
 
 }  // namespace

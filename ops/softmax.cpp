@@ -24,20 +24,20 @@ namespace {
 /// of -inf keeps logsumexp = -inf and one holding +inf gives +inf, not NaN from inf - inf.
 template <class T>
 struct Shifted {
-    xt::xarray<T> shifted;  // x - shift
-    xt::xarray<T> shift;    // the maximum per slice, dim kept with size 1
-    xt::xarray<T> sum_exp;  // sum of e^shifted per slice, same shape as shift
+    detail::Scratch<T> shifted;  // x - shift
+    detail::Scratch<T> shift;    // the maximum per slice, dim kept with size 1
+    detail::Scratch<T> sum_exp;  // sum of e^shifted per slice, same shape as shift
 };
 
 template <class T>
 Shifted<T> shift_by_max(const char* op, const Tensor<T>& x, std::size_t dim) {
-    std::vector<bool> reduced(x.ndim(), false);
+    DimMask reduced(x.ndim(), false);
     reduced[dim] = true;
-    xt::xarray<T> m = reduce_dims<T>(op, x.value(), reduced, -std::numeric_limits<T>::infinity(), nan_max<T>);
-    for (auto& v : m) v = std::isinf(v) ? T(0) : v;
-    xt::xarray<T> shifted = detail::evaluate<T>(op, x.value() - m);
-    const xt::xarray<T> e = detail::evaluate<T>(op, xt::exp(shifted));
-    xt::xarray<T> s = reduce_dims<T>(op, e, reduced, T(0), [](T acc, T v) { return acc + v; });
+    detail::Scratch<T> m = reduce_dims<T>(op, x.value(), reduced, -std::numeric_limits<T>::infinity(), nan_max<T>);
+    for (auto& v : *m) v = std::isinf(v) ? T(0) : v;
+    detail::Scratch<T> shifted = detail::evaluate<T>(op, x.value() - *m);
+    const detail::Scratch<T> e = detail::evaluate<T>(op, xt::exp(*shifted));
+    detail::Scratch<T> s = reduce_dims<T>(op, *e, reduced, T(0), [](T acc, T v) { return acc + v; });
     return {std::move(shifted), std::move(m), std::move(s)};
 }
 
@@ -53,7 +53,7 @@ template <class T>
 Tensor<T> softmax(const Tensor<T>& x, std::int64_t dim) {
     const std::size_t d = checked_dim("softmax", x, dim);
     const Shifted<T> s = shift_by_max("softmax", x, d);
-    xt::xarray<T> y = detail::evaluate<T>("softmax", xt::exp(s.shifted) / s.sum_exp);
+    xt::xarray<T> y = detail::evaluate<T>("softmax", xt::exp(*s.shifted) / *s.sum_exp);
     return record<T>("softmax", {x}, std::move(y), [d](const Backward<T>& ctx) -> Grads<T> {
         const auto& y_ = ctx.output();
         const auto& g = ctx.grad();
@@ -65,7 +65,7 @@ template <class T>
 Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t dim) {
     const std::size_t d = checked_dim("log_softmax", x, dim);
     const Shifted<T> s = shift_by_max("log_softmax", x, d);
-    xt::xarray<T> y = detail::evaluate<T>("log_softmax", s.shifted - xt::log(s.sum_exp));
+    xt::xarray<T> y = detail::evaluate<T>("log_softmax", *s.shifted - xt::log(*s.sum_exp));
     return record<T>("log_softmax", {x}, std::move(y), [d](const Backward<T>& ctx) -> Grads<T> {
         const auto sd = static_cast<std::int64_t>(d);
         const auto& g = ctx.grad();
@@ -77,7 +77,7 @@ template <class T>
 Tensor<T> logsumexp(const Tensor<T>& x, std::int64_t dim, bool keepdim) {
     const std::size_t d = checked_dim("logsumexp", x, dim);
     const Shifted<T> s = shift_by_max("logsumexp", x, d);
-    xt::xarray<T> out = detail::evaluate<T>("logsumexp", s.shift + xt::log(s.sum_exp));
+    xt::xarray<T> out = detail::evaluate<T>("logsumexp", *s.shift + xt::log(*s.sum_exp));
     const Shape kept(out.shape().begin(), out.shape().end());
     if (!keepdim) {
         Shape dropped = kept;
