@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <tuple>
 
 namespace optable {
 
@@ -34,15 +36,54 @@ Array sample(const Shape& shape, const Domain& d, tg::Generator& gen) {
 
 }  // namespace
 
+namespace {
+
+std::vector<Family>& registry() {
+    static std::vector<Family> families;
+    return families;
+}
+
+}  // namespace
+
+RegisterFamily::RegisterFamily(Family family, std::source_location where) {
+    family.file = where.file_name();
+    registry().push_back(std::move(family));
+}
+
+std::vector<const Family*> families() {
+    std::vector<const Family*> out;
+    for (const auto& f : registry()) out.push_back(&f);
+    std::sort(out.begin(), out.end(), [](const Family* a, const Family* b) {
+        return std::tie(a->order, a->name) < std::tie(b->order, b->name);
+    });
+    return out;
+}
+
 const std::vector<OpInfo>& op_table() {
     static const std::vector<OpInfo> table = [] {
         std::vector<OpInfo> rows;
-        for (auto family : {elementwise_rows, reduce_shape_rows, matmul_softmax_rows, loss_rows}) {
-            for (auto& row : family()) rows.push_back(std::move(row));
+        for (const Family* family : families()) {
+            for (auto& row : family->rows()) {
+                if (row.name.empty()) row.name = row.op;
+                if (row.op.empty() || !row.fn.f64 || !row.fn.f32 || !row.reference || row.cases.empty()) {
+                    throw std::logic_error(fmt::format("op table ({}): row \"{}\" lacks its op, fn, reference or cases",
+                                                       family->file, row.name));
+                }
+                rows.push_back(std::move(row));
+            }
         }
         return rows;
     }();
     return table;
+}
+
+std::string readme_table() {
+    std::string out = "| op | forward | backward |\n|---|---|---|\n";
+    for (const auto& row : op_table()) {
+        const auto& r = row.readme;
+        if (!r.call.empty()) out += fmt::format("| {} | {} | {} |\n", r.call, r.forward, r.backward);
+    }
+    return out;
 }
 
 Inputs64 make_inputs(const OpInfo& row, const std::vector<Shape>& shapes, std::uint64_t seed) {

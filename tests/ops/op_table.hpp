@@ -1,9 +1,13 @@
 // The op table (PyTorch's OpInfo): one row per public op, iterated by the generic tests in
-// op_table_test.cpp. Adding an op = one row here.
+// op_table_test.cpp (and by tests/reliability). Rows live in one table file per op family,
+// tests/ops/rows_<family>.cpp, each built with designated initialisers and registered by a
+// `Family` object in that file; the build finds the files by their name, and op_table() collects
+// the families. Adding an op = one row in its family's file.
 #pragma once
 
 #include <functional>
 #include <limits>
+#include <source_location>
 #include <string>
 #include <vector>
 
@@ -62,26 +66,53 @@ struct Tolerances {
     double fwd32 = 2e-6;   // the same for float32 (inputs rounded to float first)
 };
 
+/// The op's line in README.md's op table (scripts/update_readme_ops.sh writes it there). Only rows
+/// with a `call` emit a line, so one line can stand for several rows (sum with and without axes).
+struct ReadmeLine {
+    std::string call;      // "`sum(x[, axes, keepdims])`"
+    std::string forward;   // markdown, as the README shows it
+    std::string backward;  // the derivative, with g the incoming gradient and y the output
+};
+
+/// One row; build it with designated initialisers, its error cases inline:
+///   OpInfo{.name = "max (all)", .op = "max", .fn = op(...), .cases = {...}, .reference = ..., .errors = {...}}
 struct OpInfo {
-    std::string name;  // shown in failures: "sum (axes {0}, keepdims)"
+    std::string name;  // shown in failures: "sum (axes {0}, keepdims)"; empty: the op's name
     std::string op;    // the declared function name, for the coverage test
-    OpFn fn;
-    std::vector<std::vector<Shape>> cases;  // input shapes, one list per case
-    std::vector<Domain> domains;            // one per input, or one for all
-    Reference reference;
+    ReadmeLine readme = {};
+    OpFn fn = {};
+    std::vector<std::vector<Shape>> cases = {};  // input shapes, one list per case
+    std::vector<Domain> domains = {Domain{}};    // one per input, or one for all
+    Reference reference = {};
     std::vector<ErrorCase> errors = {};
     std::vector<bool> differentiable = {};  // per input; empty: all
     Tolerances tol = {};
 };
 
-/// Rows by op family, each defined in its own file.
-std::vector<OpInfo> elementwise_rows();
-std::vector<OpInfo> reduce_shape_rows();
-std::vector<OpInfo> matmul_softmax_rows();
-std::vector<OpInfo> loss_rows();
+/// An op family's table: its rows, and where they go in the table (families are listed by `order`,
+/// then name; that is also the order of README.md's op table).
+struct Family {
+    std::string name;
+    int order = 0;
+    std::vector<OpInfo> (*rows)() = nullptr;
+    std::string file = {};  // the table file that registered it (filled in by RegisterFamily)
+};
 
-/// Every row.
+/// Registers a family during static initialisation. Each tests/ops/rows_<family>.cpp holds one, at
+/// namespace scope: `const RegisterFamily registered{{.name = "loss", .order = 40, .rows = loss_rows}};`
+/// (the files are linked as objects, never from an archive, so every registration runs).
+struct RegisterFamily {
+    explicit RegisterFamily(Family family, std::source_location where = std::source_location::current());
+};
+
+/// Every registered family, in order.
+std::vector<const Family*> families();
+
+/// Every row of every family, in order (built on first use).
 const std::vector<OpInfo>& op_table();
+
+/// README.md's op table, generated from the rows' `readme` lines (header included).
+std::string readme_table();
 
 /// Inputs for case `c` of a row, drawn from its domains with a fixed seed.
 Inputs64 make_inputs(const OpInfo& row, const std::vector<Shape>& shapes, std::uint64_t seed);

@@ -21,6 +21,11 @@ const char* suffix(Reduction r) {
     return r == Reduction::Mean ? "mean" : "sum";
 }
 
+// README.md shows each loss once: its Reduction::Mean row carries the line.
+ReadmeLine mean_only(Reduction r, ReadmeLine line) {
+    return r == Reduction::Mean ? line : ReadmeLine{};
+}
+
 // Sum over all elements of f(a, b), divided by `count` for Mean.
 template <class F>
 Array elementwise_loss(const Array& a, const Array& b, Reduction r, std::size_t count, F f) {
@@ -74,117 +79,148 @@ std::vector<ErrorCase> label_errors(const std::string& name,
             {"1-D logits", {{4}}, [f](const Inputs64& in) { f(in[0], {0}); }, Expect::Shape, {name, "[4]"}}};
 }
 
-std::vector<OpInfo> regression_rows(Reduction r) {
+std::vector<OpInfo> squared_error_rows(Reduction r) {
     return {
-        {fmt::format("mse_loss ({})", suffix(r)),
-         "mse_loss",
-         op([r](const auto& in) { return tg::mse_loss(in[0], in[1], r); }),
-         {{{2, 3}, {2, 3}}, {{4}, {4}}, {{}, {}}},
-         {Domain{}},
-         [r](const std::vector<Array>& x) {
-             return elementwise_loss(x[0], x[1], r, x[0].size(), [](double p, double t) { return (p - t) * (p - t); });
-         },
-         {mismatch("mse_loss", [r](const Inputs64& in) { tg::mse_loss(in[0], in[1], r); })}},
-        {fmt::format("half_sum_squares ({})", suffix(r)),
-         "half_sum_squares",
-         op([r](const auto& in) { return tg::half_sum_squares(in[0], in[1], r); }),
-         {{{2, 3}, {2, 3}}, {{4, 1}, {4, 1}}},
-         {Domain{}},
-         [r](const std::vector<Array>& x) {
-             return elementwise_loss(x[0], x[1], r, x[0].shape()[0],
-                                     [](double p, double t) { return 0.5 * (p - t) * (p - t); });
-         },
-         {mismatch("half_sum_squares", [r](const Inputs64& in) { tg::half_sum_squares(in[0], in[1], r); })}},
-        {fmt::format("binary_cross_entropy ({})", suffix(r)),
-         "binary_cross_entropy",
-         op([r](const auto& in) { return tg::binary_cross_entropy(in[0], in[1], r); }),
-         {{{2, 3}, {2, 3}}, {{4}, {4}}, {{}, {}}},
-         {probability, unit},
-         [r](const std::vector<Array>& x) {
-             return elementwise_loss(x[0], x[1], r, x[0].size(),
-                                     [](double p, double y) { return -(y * std::log(p) + (1 - y) * std::log(1 - p)); });
-         },
-         {mismatch("binary_cross_entropy", [r](const Inputs64& in) { tg::binary_cross_entropy(in[0], in[1], r); }),
-          {"p outside [0, 1]",
-           {{2}},
-           [r](const Inputs64& in) {
-               tg::binary_cross_entropy(tg::TensorD({0.5, 1.5}), in[0], r);
-           },
-           Expect::Value,
-           {"binary_cross_entropy", "p", "1.5"}}}},
-        {fmt::format("binary_cross_entropy_with_logits ({})", suffix(r)),
-         "binary_cross_entropy_with_logits",
-         op([r](const auto& in) { return tg::binary_cross_entropy_with_logits(in[0], in[1], r); }),
-         {{{2, 3}, {2, 3}}, {{4}, {4}}, {{}, {}}},
-         {Domain{-3.0, 3.0}, unit},
-         [r](const std::vector<Array>& x) {
-             return elementwise_loss(x[0], x[1], r, x[0].size(),
-                                     [](double z, double y) { return std::log1p(std::exp(z)) - y * z; });
-         },
-         {mismatch("binary_cross_entropy_with_logits",
-                   [r](const Inputs64& in) { tg::binary_cross_entropy_with_logits(in[0], in[1], r); })}},
+        OpInfo{.name = fmt::format("mse_loss ({})", suffix(r)),
+               .op = "mse_loss",
+               .readme = mean_only(r, {"`mse_loss(p, t)`", "mean (p - t)²", "dp = 2 (p - t) / n"}),
+               .fn = op([r](const auto& in) { return tg::mse_loss(in[0], in[1], r); }),
+               .cases = {{{2, 3}, {2, 3}}, {{4}, {4}}, {{}, {}}},
+               .reference =
+                   [r](const std::vector<Array>& x) {
+                       return elementwise_loss(x[0], x[1], r, x[0].size(),
+                                               [](double p, double t) { return (p - t) * (p - t); });
+                   },
+               .errors = {mismatch("mse_loss", [r](const Inputs64& in) { tg::mse_loss(in[0], in[1], r); })}},
+        OpInfo{.name = fmt::format("half_sum_squares ({})", suffix(r)),
+               .op = "half_sum_squares",
+               .readme = mean_only(r, {"`half_sum_squares(p, t)`", "½ Σ (p - t)² (seed 001's cost)", "dp = p - t"}),
+               .fn = op([r](const auto& in) { return tg::half_sum_squares(in[0], in[1], r); }),
+               .cases = {{{2, 3}, {2, 3}}, {{4, 1}, {4, 1}}},
+               .reference =
+                   [r](const std::vector<Array>& x) {
+                       return elementwise_loss(x[0], x[1], r, x[0].shape()[0],
+                                               [](double p, double t) { return 0.5 * (p - t) * (p - t); });
+                   },
+               .errors = {mismatch("half_sum_squares",
+                                   [r](const Inputs64& in) { tg::half_sum_squares(in[0], in[1], r); })}},
     };
 }
 
 std::vector<OpInfo> classification_rows(Reduction r) {
     return {
-        {fmt::format("cross_entropy (labels, {})", suffix(r)),
-         "cross_entropy",
-         op([r](const auto& in) { return tg::cross_entropy(in[0], labels_for(in[0].shape()), r); }),
-         logits_cases,
-         {Domain{}},
-         [r](const std::vector<Array>& x) { return cross_entropy_ref(x[0], r, 0.0); },
-         label_errors("cross_entropy", [r](const tg::TensorD& x, const tg::Labels& l) { tg::cross_entropy(x, l, r); })},
-        {fmt::format("cross_entropy (probabilities, {})", suffix(r)),
-         "cross_entropy",
-         op([r](const auto& in) { return tg::cross_entropy(in[0], in[1], r); }),
-         {{{3, 4}, {3, 4}}, {{1, 2}, {1, 2}}},
-         {Domain{}, unit},
-         [r](const std::vector<Array>& x) {
-             const Array ls = ref::log_softmax(x[0], 1);
-             return elementwise_loss(ls, x[1], r, x[0].shape()[0], [](double l, double y) { return -y * l; });
-         },
-         {{"shapes differ",
-           {{3, 4}, {3, 3}},
-           [r](const Inputs64& in) { tg::cross_entropy(in[0], in[1], r); },
-           Expect::Shape,
-           {"cross_entropy", "[3, 4]", "[3, 3]"}}}},
-        {fmt::format("nll_loss ({})", suffix(r)),
-         "nll_loss",
-         op([r](const auto& in) { return tg::nll_loss(in[0], labels_for(in[0].shape()), r); }),
-         logits_cases,
-         {Domain{}},
-         [r](const std::vector<Array>& x) {
-             const auto labels = labels_for(ref::shape_of(x[0]));
-             double total = 0;
-             for (std::size_t i = 0; i < labels.size(); ++i) total -= x[0](i, static_cast<std::size_t>(labels[i]));
-             return Array(reduce_by(r, total, labels.size()));
-         },
-         label_errors("nll_loss", [r](const tg::TensorD& x, const tg::Labels& l) { tg::nll_loss(x, l, r); })},
+        OpInfo{.name = fmt::format("cross_entropy (labels, {})", suffix(r)),
+               .op = "cross_entropy",
+               .readme = mean_only(
+                   r, {"`cross_entropy(z, labels)`", "-log softmax(z)[label], optional label smoothing, one fused pass",
+                       "dz = softmax(z) - onehot (closed form)"}),
+               .fn = op([r](const auto& in) { return tg::cross_entropy(in[0], labels_for(in[0].shape()), r); }),
+               .cases = logits_cases,
+               .reference = [r](const std::vector<Array>& x) { return cross_entropy_ref(x[0], r, 0.0); },
+               .errors = label_errors("cross_entropy",
+                                      [r](const tg::TensorD& x, const tg::Labels& l) { tg::cross_entropy(x, l, r); })},
+        OpInfo{.name = fmt::format("cross_entropy (probabilities, {})", suffix(r)),
+               .op = "cross_entropy",
+               .readme = mean_only(r, {"`cross_entropy(z, probs)`", "-Σ y log softmax(z)", "dz = softmax(z) Σ y - y"}),
+               .fn = op([r](const auto& in) { return tg::cross_entropy(in[0], in[1], r); }),
+               .cases = {{{3, 4}, {3, 4}}, {{1, 2}, {1, 2}}},
+               .domains = {Domain{}, unit},
+               .reference =
+                   [r](const std::vector<Array>& x) {
+                       const Array ls = ref::log_softmax(x[0], 1);
+                       return elementwise_loss(ls, x[1], r, x[0].shape()[0], [](double l, double y) { return -y * l; });
+                   },
+               .errors = {{"shapes differ",
+                           {{3, 4}, {3, 3}},
+                           [r](const Inputs64& in) { tg::cross_entropy(in[0], in[1], r); },
+                           Expect::Shape,
+                           {"cross_entropy", "[3, 4]", "[3, 3]"}}}},
+        OpInfo{.name = fmt::format("nll_loss ({})", suffix(r)),
+               .op = "nll_loss",
+               .readme = mean_only(r, {"`nll_loss(logp, labels)`", "-logp[label]", "dlogp = -1 at the label"}),
+               .fn = op([r](const auto& in) { return tg::nll_loss(in[0], labels_for(in[0].shape()), r); }),
+               .cases = logits_cases,
+               .reference =
+                   [r](const std::vector<Array>& x) {
+                       const auto labels = labels_for(ref::shape_of(x[0]));
+                       double total = 0;
+                       for (std::size_t i = 0; i < labels.size(); ++i)
+                           total -= x[0](i, static_cast<std::size_t>(labels[i]));
+                       return Array(reduce_by(r, total, labels.size()));
+                   },
+               .errors =
+                   label_errors("nll_loss", [r](const tg::TensorD& x, const tg::Labels& l) { tg::nll_loss(x, l, r); })},
     };
 }
 
-}  // namespace
+std::vector<OpInfo> binary_rows(Reduction r) {
+    return {
+        OpInfo{
+            .name = fmt::format("binary_cross_entropy ({})", suffix(r)),
+            .op = "binary_cross_entropy",
+            .readme = mean_only(r, {"`binary_cross_entropy(p, y)`", "-(y log p + (1-y) log(1-p)), logs clamped at -100",
+                                    "dp = g (p - y) / max(p(1-p), 1e-12)"}),
+            .fn = op([r](const auto& in) { return tg::binary_cross_entropy(in[0], in[1], r); }),
+            .cases = {{{2, 3}, {2, 3}}, {{4}, {4}}, {{}, {}}},
+            .domains = {probability, unit},
+            .reference =
+                [r](const std::vector<Array>& x) {
+                    return elementwise_loss(x[0], x[1], r, x[0].size(), [](double p, double y) {
+                        return -(y * std::log(p) + (1 - y) * std::log(1 - p));
+                    });
+                },
+            .errors = {mismatch("binary_cross_entropy",
+                                [r](const Inputs64& in) { tg::binary_cross_entropy(in[0], in[1], r); }),
+                       {"p outside [0, 1]",
+                        {{2}},
+                        [r](const Inputs64& in) {
+                            tg::binary_cross_entropy(tg::TensorD({0.5, 1.5}), in[0], r);
+                        },
+                        Expect::Value,
+                        {"binary_cross_entropy", "p", "1.5"}}}},
+        OpInfo{
+            .name = fmt::format("binary_cross_entropy_with_logits ({})", suffix(r)),
+            .op = "binary_cross_entropy_with_logits",
+            .readme = mean_only(r, {"`binary_cross_entropy_with_logits(z, y)`", "softplus(z) - y z, stable",
+                                    "dz = g (sigmoid(z) - y)"}),
+            .fn = op([r](const auto& in) { return tg::binary_cross_entropy_with_logits(in[0], in[1], r); }),
+            .cases = {{{2, 3}, {2, 3}}, {{4}, {4}}, {{}, {}}},
+            .domains = {Domain{-3.0, 3.0}, unit},
+            .reference =
+                [r](const std::vector<Array>& x) {
+                    return elementwise_loss(x[0], x[1], r, x[0].size(),
+                                            [](double z, double y) { return std::log1p(std::exp(z)) - y * z; });
+                },
+            .errors = {mismatch("binary_cross_entropy_with_logits",
+                                [r](const Inputs64& in) { tg::binary_cross_entropy_with_logits(in[0], in[1], r); })}},
+    };
+}
 
 std::vector<OpInfo> loss_rows() {
     std::vector<OpInfo> rows;
     for (Reduction r : {Reduction::Mean, Reduction::Sum}) {
-        for (auto& row : regression_rows(r)) rows.push_back(std::move(row));
-        for (auto& row : classification_rows(r)) rows.push_back(std::move(row));
+        for (auto family : {squared_error_rows, classification_rows, binary_rows}) {
+            for (auto& row : family(r)) rows.push_back(std::move(row));
+        }
     }
-    rows.push_back(
-        {"cross_entropy (labels, label_smoothing 0.1)",
-         "cross_entropy",
-         op([](const auto& in) { return tg::cross_entropy(in[0], labels_for(in[0].shape()), Reduction::Mean, 0.1); }),
-         logits_cases,
-         {Domain{}},
-         [](const std::vector<Array>& x) { return cross_entropy_ref(x[0], Reduction::Mean, 0.1); },
-         {{"label_smoothing above 1",
-           {{3, 4}},
-           [](const Inputs64& in) { tg::cross_entropy(in[0], labels_for(in[0].shape()), Reduction::Mean, 1.5); },
-           Expect::Value,
-           {"cross_entropy", "label_smoothing", "1.5"}}}});
+    rows.push_back(OpInfo{
+        .name = "cross_entropy (labels, label_smoothing 0.1)",
+        .op = "cross_entropy",
+        .fn = op(
+            [](const auto& in) { return tg::cross_entropy(in[0], labels_for(in[0].shape()), Reduction::Mean, 0.1); }),
+        .cases = logits_cases,
+        .reference = [](const std::vector<Array>& x) { return cross_entropy_ref(x[0], Reduction::Mean, 0.1); },
+        .errors = {
+            {"label_smoothing above 1",
+             {{3, 4}},
+             [](const Inputs64& in) { tg::cross_entropy(in[0], labels_for(in[0].shape()), Reduction::Mean, 1.5); },
+             Expect::Value,
+             {"cross_entropy", "label_smoothing", "1.5"}}}});
     return rows;
 }
+
+const RegisterFamily registered{{.name = "loss", .order = 40, .rows = loss_rows}};
+
+}  // namespace
 
 }  // namespace optable

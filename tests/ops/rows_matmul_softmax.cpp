@@ -40,62 +40,71 @@ std::vector<OpInfo> matmul_rows() {
         shape_error("batch sizes differ", {{2, 2, 3}, {3, 3, 2}}, [](const Inputs64& in) { tg::gemm(in[0], in[1]); },
                     {"gemm", "[2, 2, 3]", "[3, 3, 2]"})};
     return {
-        {"gemm",
-         "gemm",
-         op([](const auto& in) { return tg::gemm(in[0], in[1]); }),
-         {{{2, 3}, {3, 4}}, {{2, 2, 3}, {2, 3, 2}}, {{1, 3}, {3, 1}}},
-         {Domain{}},
-         [](const std::vector<Array>& x) { return ref::matmul(x[0], x[1]); },
-         gemm_errors},
-        {"gemm (transpose_a)",
-         "gemm",
-         op([](const auto& in) { return tg::gemm(in[0], in[1], true, false); }),
-         {{{3, 2}, {3, 4}}, {{2, 3, 2}, {2, 3, 2}}},
-         {Domain{}},
-         [](const std::vector<Array>& x) { return ref::matmul(ref::transpose_last(x[0]), x[1]); }},
-        {"gemm (transpose_b)",
-         "gemm",
-         op([](const auto& in) { return tg::gemm(in[0], in[1], false, true); }),
-         {{{2, 3}, {4, 3}}, {{2, 2, 3}, {2, 2, 3}}},
-         {Domain{}},
-         [](const std::vector<Array>& x) { return ref::matmul(x[0], ref::transpose_last(x[1])); }},
-        {"gemm (transpose_a, transpose_b)",
-         "gemm",
-         op([](const auto& in) { return tg::gemm(in[0], in[1], true, true); }),
-         {{{3, 2}, {4, 3}}, {{2, 3, 2}, {2, 2, 3}}},
-         {Domain{}},
-         [](const std::vector<Array>& x) { return ref::matmul(ref::transpose_last(x[0]), ref::transpose_last(x[1])); },
-         {shape_error("inner dimensions differ after transposing", {{3, 2}, {4, 2}},
-                      [](const Inputs64& in) { tg::gemm(in[0], in[1], true, true); }, {"gemm", "[3, 2]", "[4, 2]"})}},
-        {"matmul",
-         "matmul",
-         op([](const auto& in) { return tg::matmul(in[0], in[1]); }),
-         {{{2, 3}, {3, 4}}, {{2, 3}, {3}}, {{3}, {3, 2}}, {{2, 2, 3}, {2, 3, 2}}, {{2, 2, 3}, {3, 2}}},
-         {Domain{}},
-         [](const std::vector<Array>& x) { return matmul_ref(x[0], x[1]); },
-         {shape_error("inner dimensions differ", {{2, 3}, {4, 5}}, [](const Inputs64& in) { tg::matmul(in[0], in[1]); },
-                      {"matmul", "[2, 3]", "[4, 5]"}),
-          shape_error("vector of the wrong length", {{2, 3}, {4}}, [](const Inputs64& in) { tg::matmul(in[0], in[1]); },
-                      {"matmul", "[2, 3]", "[4]"})}},
-        {"linear",
-         "linear",
-         op([](const auto& in) { return tg::linear(in[0], in[1], in[2]); }),
-         {{{2, 3}, {4, 3}, {4}}, {{1, 3}, {2, 3}, {2}}, {{2, 3}, {4, 3}, {1, 4}}},  // bias [out] or [1, out]
-         {Domain{}},
-         [](const std::vector<Array>& x) {
-             const Array y = ref::matmul(x[0], ref::transpose_last(x[1]));
-             return ref::zip(y, x[2], [](double a, double b) { return a + b; });
-         },
-         {shape_error("features differ", {{2, 3}, {4, 5}, {4}},
-                      [](const Inputs64& in) { tg::linear(in[0], in[1], in[2]); }, {"linear", "[2, 3]", "[4, 5]"}),
-          shape_error("bias of the wrong size", {{2, 3}, {4, 3}, {3}},
-                      [](const Inputs64& in) { tg::linear(in[0], in[1], in[2]); }, {"linear", "bias", "[3]"})}},
-        {"linear (no bias)",
-         "linear",
-         op([](const auto& in) { return tg::linear(in[0], in[1]); }),
-         {{{2, 3}, {4, 3}}, {{3, 1}, {1, 1}}},
-         {Domain{}},
-         [](const std::vector<Array>& x) { return ref::matmul(x[0], ref::transpose_last(x[1])); }},
+        OpInfo{.name = "gemm",
+               .op = "gemm",
+               .readme = {"`gemm(a, b, ta, tb)`", "op(a) op(b), BLAS",
+                          "for C = AB: dA = g Bᵀ, dB = Aᵀ g (transposes go to GEMM as flags)"},
+               .fn = op([](const auto& in) { return tg::gemm(in[0], in[1]); }),
+               .cases = {{{2, 3}, {3, 4}}, {{2, 2, 3}, {2, 3, 2}}, {{1, 3}, {3, 1}}},
+               .reference = [](const std::vector<Array>& x) { return ref::matmul(x[0], x[1]); },
+               .errors = gemm_errors},
+        OpInfo{.name = "gemm (transpose_a)",
+               .op = "gemm",
+               .fn = op([](const auto& in) { return tg::gemm(in[0], in[1], true, false); }),
+               .cases = {{{3, 2}, {3, 4}}, {{2, 3, 2}, {2, 3, 2}}},
+               .reference = [](const std::vector<Array>& x) { return ref::matmul(ref::transpose_last(x[0]), x[1]); }},
+        OpInfo{.name = "gemm (transpose_b)",
+               .op = "gemm",
+               .fn = op([](const auto& in) { return tg::gemm(in[0], in[1], false, true); }),
+               .cases = {{{2, 3}, {4, 3}}, {{2, 2, 3}, {2, 2, 3}}},
+               .reference = [](const std::vector<Array>& x) { return ref::matmul(x[0], ref::transpose_last(x[1])); }},
+        OpInfo{.name = "gemm (transpose_a, transpose_b)",
+               .op = "gemm",
+               .fn = op([](const auto& in) { return tg::gemm(in[0], in[1], true, true); }),
+               .cases = {{{3, 2}, {4, 3}}, {{2, 3, 2}, {2, 2, 3}}},
+               .reference =
+                   [](const std::vector<Array>& x) {
+                       return ref::matmul(ref::transpose_last(x[0]), ref::transpose_last(x[1]));
+                   },
+               .errors = {shape_error("inner dimensions differ after transposing", {{3, 2}, {4, 2}},
+                                      [](const Inputs64& in) { tg::gemm(in[0], in[1], true, true); },
+                                      {"gemm", "[3, 2]", "[4, 2]"})}},
+        OpInfo{
+            .name = "matmul",
+            .op = "matmul",
+            .readme = {"`matmul(a, b)`", "2-D, matrix-vector, batched 3-D (composed from gemm)", "as gemm"},
+            .fn = op([](const auto& in) { return tg::matmul(in[0], in[1]); }),
+            .cases = {{{2, 3}, {3, 4}}, {{2, 3}, {3}}, {{3}, {3, 2}}, {{2, 2, 3}, {2, 3, 2}}, {{2, 2, 3}, {3, 2}}},
+            .reference = [](const std::vector<Array>& x) { return matmul_ref(x[0], x[1]); },
+            .errors = {shape_error("inner dimensions differ", {{2, 3}, {4, 5}},
+                                   [](const Inputs64& in) { tg::matmul(in[0], in[1]); },
+                                   {"matmul", "[2, 3]", "[4, 5]"}),
+                       shape_error("vector of the wrong length", {{2, 3}, {4}},
+                                   [](const Inputs64& in) { tg::matmul(in[0], in[1]); }, {"matmul", "[2, 3]", "[4]"})}},
+        OpInfo{.name = "linear",
+               .op = "linear",
+               .readme = {"`linear(x, W, b)`", "x Wᵀ + b, one GEMM (the bias is its C)",
+                          "dx = g W, dW = gᵀ x, db = Σ_rows g"},
+               .fn = op([](const auto& in) { return tg::linear(in[0], in[1], in[2]); }),
+               .cases = {{{2, 3}, {4, 3}, {4}}, {{1, 3}, {2, 3}, {2}}, {{2, 3}, {4, 3}, {1, 4}}},
+               .domains =  // bias [out] or [1, out]
+               {Domain{}},
+               .reference =
+                   [](const std::vector<Array>& x) {
+                       const Array y = ref::matmul(x[0], ref::transpose_last(x[1]));
+                       return ref::zip(y, x[2], [](double a, double b) { return a + b; });
+                   },
+               .errors = {shape_error("features differ", {{2, 3}, {4, 5}, {4}},
+                                      [](const Inputs64& in) { tg::linear(in[0], in[1], in[2]); },
+                                      {"linear", "[2, 3]", "[4, 5]"}),
+                          shape_error("bias of the wrong size", {{2, 3}, {4, 3}, {3}},
+                                      [](const Inputs64& in) { tg::linear(in[0], in[1], in[2]); },
+                                      {"linear", "bias", "[3]"})}},
+        OpInfo{.name = "linear (no bias)",
+               .op = "linear",
+               .fn = op([](const auto& in) { return tg::linear(in[0], in[1]); }),
+               .cases = {{{2, 3}, {4, 3}}, {{3, 1}, {1, 1}}},
+               .reference = [](const std::vector<Array>& x) { return ref::matmul(x[0], ref::transpose_last(x[1])); }},
     };
 }
 
@@ -109,61 +118,64 @@ std::vector<OpInfo> softmax_rows() {
                          {name, "dim", "2"}};
     };
     return {
-        {"softmax (axis -1)",
-         "softmax",
-         op([](const auto& in) { return tg::softmax(in[0]); }),
-         cases,
-         {Domain{}},
-         [](const std::vector<Array>& x) {
-             return ref::map(ref::log_softmax(x[0], x[0].dimension() - 1), [](double v) { return std::exp(v); });
-         },
-         {bad("softmax", [](const tg::TensorD& x) { tg::softmax(x, 2); })}},
-        {"softmax (axis 0)",
-         "softmax",
-         op([](const auto& in) { return tg::softmax(in[0], 0); }),
-         {{{3, 2}}},
-         {Domain{}},
-         [](const std::vector<Array>& x) {
-             return ref::map(ref::log_softmax(x[0], 0), [](double v) { return std::exp(v); });
-         }},
-        {"log_softmax (axis -1)",
-         "log_softmax",
-         op([](const auto& in) { return tg::log_softmax(in[0]); }),
-         cases,
-         {Domain{}},
-         [](const std::vector<Array>& x) { return ref::log_softmax(x[0], x[0].dimension() - 1); },
-         {bad("log_softmax", [](const tg::TensorD& x) { tg::log_softmax(x, 2); })}},
-        {"log_softmax (axis 0)",
-         "log_softmax",
-         op([](const auto& in) { return tg::log_softmax(in[0], 0); }),
-         {{{3, 2}}},
-         {Domain{}},
-         [](const std::vector<Array>& x) { return ref::log_softmax(x[0], 0); }},
-        {"logsumexp (axis -1)",
-         "logsumexp",
-         op([](const auto& in) { return tg::logsumexp(in[0]); }),
-         cases,
-         {Domain{}},
-         [](const std::vector<Array>& x) {
-             const std::size_t axis = x[0].dimension() - 1;
-             return ref::reshaped(ref::logsumexp(x[0], axis), ref::shape_of(ref::sum(x[0], {axis})));
-         },
-         {bad("logsumexp", [](const tg::TensorD& x) { tg::logsumexp(x, 2); })}},
-        {"logsumexp (axis 0, keepdims)",
-         "logsumexp",
-         op([](const auto& in) { return tg::logsumexp(in[0], 0, true); }),
-         {{{3, 2}}, {{2, 2, 2}}},
-         {Domain{}},
-         [](const std::vector<Array>& x) { return ref::logsumexp(x[0], 0); }},
+        OpInfo{.name = "softmax (axis -1)",
+               .op = "softmax",
+               .readme = {"`softmax(x, axis)`", "e^(x-max) / Σ e^(x-max)", "dx = y (g - Σ g y)"},
+               .fn = op([](const auto& in) { return tg::softmax(in[0]); }),
+               .cases = cases,
+               .reference =
+                   [](const std::vector<Array>& x) {
+                       return ref::map(ref::log_softmax(x[0], x[0].dimension() - 1),
+                                       [](double v) { return std::exp(v); });
+                   },
+               .errors = {bad("softmax", [](const tg::TensorD& x) { tg::softmax(x, 2); })}},
+        OpInfo{.name = "softmax (axis 0)",
+               .op = "softmax",
+               .fn = op([](const auto& in) { return tg::softmax(in[0], 0); }),
+               .cases = {{{3, 2}}},
+               .reference =
+                   [](const std::vector<Array>& x) {
+                       return ref::map(ref::log_softmax(x[0], 0), [](double v) { return std::exp(v); });
+                   }},
+        OpInfo{.name = "log_softmax (axis -1)",
+               .op = "log_softmax",
+               .readme = {"`log_softmax(x, axis)`", "x - logsumexp(x)", "dx = g - softmax(x) Σ g"},
+               .fn = op([](const auto& in) { return tg::log_softmax(in[0]); }),
+               .cases = cases,
+               .reference = [](const std::vector<Array>& x) { return ref::log_softmax(x[0], x[0].dimension() - 1); },
+               .errors = {bad("log_softmax", [](const tg::TensorD& x) { tg::log_softmax(x, 2); })}},
+        OpInfo{.name = "log_softmax (axis 0)",
+               .op = "log_softmax",
+               .fn = op([](const auto& in) { return tg::log_softmax(in[0], 0); }),
+               .cases = {{{3, 2}}},
+               .reference = [](const std::vector<Array>& x) { return ref::log_softmax(x[0], 0); }},
+        OpInfo{.name = "logsumexp (axis -1)",
+               .op = "logsumexp",
+               .readme = {"`logsumexp(x, axis)`", "max + log Σ e^(x-max)", "dx = g softmax(x)"},
+               .fn = op([](const auto& in) { return tg::logsumexp(in[0]); }),
+               .cases = cases,
+               .reference =
+                   [](const std::vector<Array>& x) {
+                       const std::size_t axis = x[0].dimension() - 1;
+                       return ref::reshaped(ref::logsumexp(x[0], axis), ref::shape_of(ref::sum(x[0], {axis})));
+                   },
+               .errors = {bad("logsumexp", [](const tg::TensorD& x) { tg::logsumexp(x, 2); })}},
+        OpInfo{.name = "logsumexp (axis 0, keepdims)",
+               .op = "logsumexp",
+               .fn = op([](const auto& in) { return tg::logsumexp(in[0], 0, true); }),
+               .cases = {{{3, 2}}, {{2, 2, 2}}},
+               .reference = [](const std::vector<Array>& x) { return ref::logsumexp(x[0], 0); }},
     };
 }
-
-}  // namespace
 
 std::vector<OpInfo> matmul_softmax_rows() {
     auto rows = matmul_rows();
     for (auto& row : softmax_rows()) rows.push_back(std::move(row));
     return rows;
 }
+
+const RegisterFamily registered{{.name = "matmul_softmax", .order = 30, .rows = matmul_softmax_rows}};
+
+}  // namespace
 
 }  // namespace optable

@@ -1,0 +1,31 @@
+# README.md's op table, between its two marker lines, is what op_table_readme prints.
+#   cmake -DGENERATOR=<op_table_readme> -DREADME=<README.md> -DMODE=check|update -P readme_ops.cmake
+# check: fails, showing both, when they differ; update: rewrites the block (scripts/update_readme_ops.sh).
+set(begin_marker "<!-- op table: generated from tests/ops/rows_*.cpp by scripts/update_readme_ops.sh, do not edit -->\n")
+set(end_marker "<!-- end of the generated op table -->\n")
+execute_process(COMMAND ${GENERATOR} RESULT_VARIABLE rc OUTPUT_VARIABLE generated ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${GENERATOR} failed (${rc}): ${err}")
+endif()
+file(READ ${README} readme)
+string(FIND "${readme}" "${begin_marker}" begin)
+string(FIND "${readme}" "${end_marker}" end)
+if(begin EQUAL -1 OR end EQUAL -1 OR end LESS begin)
+  message(FATAL_ERROR "${README} has no op table between the lines\n${begin_marker}${end_marker}")
+endif()
+string(LENGTH "${begin_marker}" length)
+math(EXPR from "${begin} + ${length}")
+math(EXPR count "${end} - ${from}")
+string(SUBSTRING "${readme}" ${from} ${count} current)
+string(APPEND generated "\n")  # a blank line ends the table before the end marker
+if(current STREQUAL generated)
+  message(STATUS "README.md's op table is up to date")
+elseif(MODE STREQUAL "update")
+  string(SUBSTRING "${readme}" 0 ${from} head)
+  string(SUBSTRING "${readme}" ${end} -1 tail)
+  file(WRITE ${README} "${head}${generated}${tail}")
+  message(STATUS "rewrote the op table in ${README}")
+else()
+  message(FATAL_ERROR "README.md's op table differs from the op table's rows: run scripts/update_readme_ops.sh\n"
+    "--- README.md:\n${current}--- generated:\n${generated}")
+endif()
