@@ -147,7 +147,7 @@ namespace detail {
 template <class T>
 struct TensorImpl {
     /// Takes the value (a default xarray would allocate its one 0-d element first).
-    TensorImpl(xt::xarray<T>&& v, bool grad) : value(std::move(v)), requires_grad(grad) {}
+    TensorImpl(xt::xarray<T>&& v, bool wants_grad) : value(std::move(v)), requires_grad(wants_grad) {}
     /// What Tensor::value() returns.
     xt::xarray<T> value;
     /// The accumulated gradient; undefined until computed.

@@ -120,7 +120,7 @@ std::vector<OpInfo> softmax_rows() {
     return {
         OpInfo{.name = "softmax (axis -1)",
                .op = "softmax",
-               .readme = {"`softmax(x, axis)`", "e^(x-max) / Σ e^(x-max)", "dx = y (g - Σ g y)"},
+               .readme = {"`softmax(x, dim)`", "e^(x-max) / Σ e^(x-max)", "dx = y (g - Σ g y)"},
                .fn = op([](const auto& in) { return tg::softmax(in[0]); }),
                .cases = cases,
                .reference =
@@ -139,7 +139,7 @@ std::vector<OpInfo> softmax_rows() {
                    }},
         OpInfo{.name = "log_softmax (axis -1)",
                .op = "log_softmax",
-               .readme = {"`log_softmax(x, axis)`", "x - logsumexp(x)", "dx = g - softmax(x) Σ g"},
+               .readme = {"`log_softmax(x, dim)`", "x - logsumexp(x)", "dx = g - softmax(x) Σ g"},
                .fn = op([](const auto& in) { return tg::log_softmax(in[0]); }),
                .cases = cases,
                .reference = [](const std::vector<Array>& x) { return ref::log_softmax(x[0], x[0].dimension() - 1); },
@@ -151,7 +151,7 @@ std::vector<OpInfo> softmax_rows() {
                .reference = [](const std::vector<Array>& x) { return ref::log_softmax(x[0], 0); }},
         OpInfo{.name = "logsumexp (axis -1)",
                .op = "logsumexp",
-               .readme = {"`logsumexp(x, axis)`", "max + log Σ e^(x-max)", "dx = g softmax(x)"},
+               .readme = {"`logsumexp(x, dim[, keepdim])`", "max + log Σ e^(x-max)", "dx = g softmax(x)"},
                .fn = op([](const auto& in) { return tg::logsumexp(in[0]); }),
                .cases = cases,
                .reference =
