@@ -65,6 +65,31 @@ fi
 echo "bench: counting heap allocations per step"
 "$build/bench/bench_alloc" >"$out/alloc.md"
 
+# What a consumer pays to compile one translation unit that includes the umbrella header, beside
+# the xtensor headers alone (Release flags, the build tree's include roots; best of 3).
+echo "bench: timing a consumer translation unit's compilation"
+compile_seconds() {
+  local best=""
+  for _ in 1 2 3; do
+    local t0 t1
+    t0=$(date +%s.%N)
+    ${CXX:-c++} -std=c++20 -O2 -I"$build/layers/umbrella" -I"$build/layers/nn" -I"$build/layers/data" \
+      -I"$build/layers/ops" -I"$build/layers/autograd" -I"$build/generated/ops" -c "$1" -o /dev/null
+    t1=$(date +%s.%N)
+    best=$(echo "$t0 $t1 $best" | awk '{d = $2 - $1; if ($3 == "" || d < $3) print d; else print $3}')
+  done
+  echo "$best"
+}
+umbrella=$(compile_seconds bench/compile/umbrella.cpp)
+xtensor=$(compile_seconds bench/compile/xtensor_only.cpp)
+{
+  echo "| translation unit | compile time (g++ -O2, best of 3) |"
+  echo "|---|---|"
+  echo "| \`#include <tapegrad/tapegrad.hpp>\` and a backward (bench/compile/umbrella.cpp) | ${umbrella} s |"
+  echo "| \`#include <xtensor/xarray.hpp>\`, \`<xtensor/xmath.hpp>\`, the same arithmetic (bench/compile/xtensor_only.cpp) | ${xtensor} s |"
+  echo "| ratio | $(echo "$umbrella $xtensor" | awk '{printf "%.2fx", $1 / $2}') |"
+} >"$out/compile.md"
+
 machine="$out/machine.md"
 {
   echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores ($(lscpu | sed -n 's/^Flags:.*\(avx512f\).*/AVX-512/p'))"
