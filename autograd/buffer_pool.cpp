@@ -4,15 +4,13 @@
 #include <utility>
 #include <vector>
 
+#include <tapegrad/autograd/small_pool.hpp>
+
 namespace tapegrad {
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kPooling = false;  // reused memory would hide use-after-free from ASan
-#else
-constexpr bool kPooling = true;
-#endif
+using detail::kPooling;
 
 // Set by the first pool destroyed at thread exit: tensors destroyed after it (statics, other
 // thread_locals) free their buffers instead. A trivially destructible flag stays readable then.

@@ -7,12 +7,6 @@ namespace tapegrad::detail {
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kPooling = false;  // reused memory would hide use-after-free from ASan
-#else
-constexpr bool kPooling = true;
-#endif
-
 constexpr std::size_t kMinBlock = 16;  // operator new's alignment: every block keeps it
 constexpr std::size_t kMaxBlock = std::size_t{1} << 16;
 constexpr std::size_t kClasses = 13;                          // 16 B, 32 B, ..., 64 KiB

@@ -10,6 +10,14 @@
 
 namespace tapegrad::detail {
 
+/// Whether the pools (this one and the tensor buffer pool) keep freed memory: not under
+/// AddressSanitizer, where reused memory would hide a use after free, so everything is freed.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kPooling = false;
+#else
+inline constexpr bool kPooling = true;
+#endif
+
 /// A block of at least `bytes` bytes (aligned for any standard type): a freed one of its size class
 /// (powers of two from 16 bytes to 64 KiB) when this thread has one, else new memory. Larger
 /// requests go straight to operator new. Throws std::bad_alloc as operator new does.

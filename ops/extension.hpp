@@ -1,9 +1,13 @@
 // Writing your own op: everything tapegrad's own ops use, in one header.
 //
 //   record(name, inputs, value, rule)   wraps an eagerly computed value as the op's output and, when
-//                                       something requires grad, puts a node with `rule` on the tape
+//                                       something requires grad, puts a node with `rule` on the tape;
+//                                       `rule` is any callable (a lambda is stored inside the node,
+//                                       with no allocation of its own)
 //   Backward<T>                         what a rule sees: grad(), input(i), output(), needs(i)
-//   Grads<T>                            what a rule returns: one gradient per input (undefined: none)
+//   Grads<T>                            what a rule returns: one gradient per input (undefined: none);
+//                                       a std::vector with a pooled allocator, built as `{ga, gb}`
+//   detail::take_buffer(op, shape)      an uninitialised output buffer from the per-thread pool
 //   check_defined / check_broadcast / check_same_shape / check_ndim / check_not_nan
 //                                       argument checks that throw with the op, argument and shapes
 //
