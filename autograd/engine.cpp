@@ -107,6 +107,7 @@ public:
         for (auto& [t, g] : finished_) accumulate_into(TensorAccess::impl(t)->grad, std::move(g));
         if (!retain_) {
             for (auto& node : touched_) node->release();
+            touched_.clear();  // nodes nobody else holds die here, so the prune finds them expired
             TapeAccess::prune(Tape::current());
         }
     }
@@ -145,7 +146,7 @@ private:
             check_version(node, node.inputs_[i], node.input_versions_[i], "input");
         Tensor<T> output = TensorAccess::wrap<T>(node.output_.lock());
         check_version(node, output, node.output_version_, "output");
-        auto rule = [&] { return node.apply(Backward<T>(node, output)); };
+        auto rule = [&] { return node.apply(Backward<T>(node, std::move(output))); };
         Grads<T> grads = is_anomaly_enabled() ? anomaly_backward(node, node.grad_, rule) : rule();
         if (grads.size() != node.inputs_.size()) {
             fail<AutogradError>("backward of '{}' returned {} gradients for {} inputs", node.name(), grads.size(),
@@ -178,7 +179,7 @@ private:
                             node.name(), i, shape_str(g.shape()), shape_str(input.shape()));
     }
 
-    Tensor<T> add(const Tensor<T>& sum, const Tensor<T>& g) const {
+    Tensor<T> add(const Tensor<T>& sum, Tensor<T> g) const {
         if (!sum.defined()) return g;
         if (create_) return accumulate(sum, g);
         xt::xarray<T> out = take_buffer_like("backward", sum.value());
@@ -202,8 +203,8 @@ private:
                 ++pending_;
                 touched_.push_back(node);
             }
-            node->grad_ = add(node->grad_, g);
             if (impl->retains_grad && capture_slot_.empty()) finished_.emplace_back(t, g);
+            node->grad_ = add(node->grad_, std::move(g));
         } else if (impl->requires_grad && capture_slot_.empty()) {
             finished_.emplace_back(t, std::move(g));
         }

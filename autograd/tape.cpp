@@ -20,6 +20,7 @@ void Tape::push(std::uint64_t sequence, std::weak_ptr<detail::NodeBase> node) {
 
 void Tape::prune() {
     std::erase_if(entries_, [](const Entry& e) {
+        if (e.node.expired()) return true;  // most are, after a backward: no lock (two atomics) for them
         auto node = e.node.lock();
         return !node || node->released();
     });

@@ -5,8 +5,8 @@
 
 #include <cstring>
 #include <memory>
-#include <utility>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <tapegrad/tapegrad.hpp>
@@ -37,7 +37,7 @@ TEST_CASE("autograd: small pool: requests beyond 64 KiB and null frees pass stra
     void* a = pool_allocate(big);
     std::memset(a, 0, big);
     pool_free(a, big);
-    pool_free(nullptr, 16);  // no-op, as operator delete(nullptr)
+    pool_free(nullptr, 16);      // no-op, as operator delete(nullptr)
     void* b = pool_allocate(0);  // a zero-byte request is a valid, distinct block
     void* c = pool_allocate(0);
     CHECK(b != c);
@@ -45,24 +45,30 @@ TEST_CASE("autograd: small pool: requests beyond 64 KiB and null frees pass stra
     pool_free(c, 0);
 }
 
-TEST_CASE("autograd: small pool: a block allocated on one thread may be freed on another, and a tensor may "
-          "outlive the thread that made it",
-          "[autograd][small_pool]") {
+TEST_CASE(
+    "autograd: small pool: a block allocated on one thread may be freed on another, and a tensor may "
+    "outlive the thread that made it",
+    "[autograd][small_pool]") {
     std::vector<void*> blocks;
     tg::TensorD survivor;
+    tg::TensorD x_grad;
     std::thread maker([&] {
         for (int i = 0; i < 100; ++i) blocks.push_back(pool_allocate(48));
         tg::TensorD x({1.0, 2.0}, true);
         survivor = tg::sum(x * x);  // its node, control block and rule were pooled on this thread
+        survivor.backward();        // a graph is differentiated on the thread that recorded it
+        x_grad = x.grad();
     });
-    maker.join();  // the maker's free lists are gone; what it made is still valid
+    maker.join();                             // the maker's free lists are gone; what it made is still valid
     for (void* p : blocks) pool_free(p, 48);  // now on this thread's list
     void* again = pool_allocate(48);
     if (kPooling) CHECK(again == blocks.back());
     pool_free(again, 48);
-    survivor.backward();
     CHECK(survivor.item() == 5.0);
     CHECK(survivor.grad_fn_name() == "sum");
+    CHECK(x_grad.value() == xt::xarray<double>{2.0, 4.0});
+    survivor = tg::TensorD();  // its pooled blocks are freed here, onto this thread's lists
+    x_grad = tg::TensorD();
 }
 
 TEST_CASE("autograd: small pool: PoolAllocator serves standard containers and allocate_shared",
