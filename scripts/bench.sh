@@ -30,7 +30,10 @@ mkdir -p "$out"
 for ((r = 1; r <= rounds; r++)); do
   for p in "${programs[@]}"; do
     echo "bench: round $r/$rounds: $p"
+    # A warm-up per benchmark (each program alike): the first iterations of a large workload pay for
+    # mapping fresh memory, which pools and allocators only serve from the second one on.
     "$build/bench/bench_$p" --benchmark_filter="$filter" --benchmark_min_time="${BENCH_MIN_TIME:-0.3}" \
+      --benchmark_min_warmup_time="${BENCH_WARMUP_TIME:-0.5}" \
       --benchmark_format=json --benchmark_out="$out/$p-round$r.json" --benchmark_out_format=json >/dev/null
   done
 done
@@ -85,8 +88,8 @@ xtensor=$(compile_seconds bench/compile/xtensor_only.cpp)
 {
   echo "| translation unit | compile time (g++ -O2, best of 3) |"
   echo "|---|---|"
-  echo "| \`#include <tapegrad/tapegrad.hpp>\` and a backward (bench/compile/umbrella.cpp) | ${umbrella} s |"
-  echo "| \`#include <xtensor/xarray.hpp>\`, \`<xtensor/xmath.hpp>\`, the same arithmetic (bench/compile/xtensor_only.cpp) | ${xtensor} s |"
+  echo "| \`#include <tapegrad/tapegrad.hpp>\` and a backward (bench/compile/umbrella.cpp) | $(printf %.2f "$umbrella") s |"
+  echo "| \`#include <xtensor/xarray.hpp>\`, \`<xtensor/xmath.hpp>\`, the same arithmetic (bench/compile/xtensor_only.cpp) | $(printf %.2f "$xtensor") s |"
   echo "| ratio | $(echo "$umbrella $xtensor" | awk '{printf "%.2fx", $1 / $2}') |"
 } >"$out/compile.md"
 
