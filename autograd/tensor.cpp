@@ -8,7 +8,9 @@
 #include <sstream>
 #include <vector>
 
+#include <xtensor/xbroadcast.hpp>
 #include <xtensor/xio.hpp>
+#include <xtensor/xnoalias.hpp>
 
 #include <tapegrad/autograd/engine.hpp>
 #include <tapegrad/autograd/node.hpp>
@@ -118,6 +120,149 @@ T Tensor<T>::item() const {
         fail<ValueError>("item: the tensor has shape {} ({} elements); item needs exactly one", shape_str(shape()),
                          v.size());
     return v.data()[0];
+}
+
+template <class T>
+template <class F>
+Tensor<T>& Tensor<T>::update(const char* op, const Tensor* other, F f) {
+    auto& impl = checked(op);
+    if (other && !other->defined()) fail<ValueError>("{}: other is undefined", op);
+    if (is_grad_enabled()) {
+        if (impl.requires_grad && !impl.grad_fn) {
+            fail<AutogradError>(
+                "{}: this leaf (shape {}) requires grad and cannot be changed in place while grad mode is on "
+                "(wrap the update in NoGradGuard, as optimisers do)",
+                op, shape_str(shape()));
+        }
+        if (impl.requires_grad) {
+            fail<AutogradError>(
+                "{}: this tensor (shape {}) is the output of '{}' and requires grad; tapegrad does not record "
+                "in-place ops (PyTorch would rewrite its history): use the out-of-place op, or NoGradGuard",
+                op, shape_str(shape()), impl.grad_fn->name());
+        }
+        if (other && other->requires_grad()) {
+            fail<AutogradError>(
+                "{}: other (shape {}) requires grad, and an in-place op is not recorded, so no gradient "
+                "could reach it: use the out-of-place op, or NoGradGuard",
+                op, shape_str(other->shape()));
+        }
+    }
+    if (other && !broadcastable_to(other->shape(), shape())) {
+        fail<ShapeError>(
+            "{}: other has shape {}, which does not broadcast to this tensor's shape {} (an in-place "
+            "result keeps its shape)",
+            op, shape_str(other->shape()), shape_str(shape()));
+    }
+    ++impl.version;
+    f(impl.value, other ? &other->value() : nullptr);
+    return *this;
+}
+
+namespace {
+
+// v = op(v, o) elementwise, o broadcast to v's shape: a plain loop for the same shape or one
+// element (also when o is v itself: each element is read before it is written), xtensor otherwise.
+template <class T, class Op>
+void apply_inplace(xt::xarray<T>& v, const xt::xarray<T>& o, Op op) {
+    T* p = v.data();
+    const std::size_t n = v.size();
+    if (o.shape() == v.shape()) {
+        const T* q = o.data();
+        for (std::size_t i = 0; i < n; ++i) p[i] = op(p[i], q[i]);
+    } else if (o.size() == 1) {
+        const T q = o.data()[0];
+        for (std::size_t i = 0; i < n; ++i) p[i] = op(p[i], q);
+    } else {
+        xt::noalias(v) = op(v, xt::broadcast(o, v.shape()));
+    }
+}
+
+template <class T, class Op>
+void apply_scalar(xt::xarray<T>& v, Op op) {
+    for (auto& x : v) x = op(x);
+}
+
+}  // namespace
+
+template <class T>
+Tensor<T>& Tensor<T>::add_(const Tensor& other, T alpha) {
+    return update("add_", &other, [alpha](xt::xarray<T>& v, const xt::xarray<T>* o) {
+        apply_inplace(v, *o, [alpha](const auto& a, const auto& b) { return a + alpha * b; });
+    });
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::add_(T scalar) {
+    return update("add_", nullptr, [scalar](xt::xarray<T>& v, const xt::xarray<T>*) {
+        apply_scalar(v, [scalar](T x) { return x + scalar; });
+    });
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::sub_(const Tensor& other, T alpha) {
+    return update("sub_", &other, [alpha](xt::xarray<T>& v, const xt::xarray<T>* o) {
+        apply_inplace(v, *o, [alpha](const auto& a, const auto& b) { return a - alpha * b; });
+    });
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::sub_(T scalar) {
+    return update("sub_", nullptr, [scalar](xt::xarray<T>& v, const xt::xarray<T>*) {
+        apply_scalar(v, [scalar](T x) { return x - scalar; });
+    });
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::mul_(const Tensor& other) {
+    return update("mul_", &other, [](xt::xarray<T>& v, const xt::xarray<T>* o) {
+        apply_inplace(v, *o, [](const auto& a, const auto& b) { return a * b; });
+    });
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::mul_(T scalar) {
+    return update("mul_", nullptr, [scalar](xt::xarray<T>& v, const xt::xarray<T>*) {
+        apply_scalar(v, [scalar](T x) { return x * scalar; });
+    });
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::div_(const Tensor& other) {
+    return update("div_", &other, [](xt::xarray<T>& v, const xt::xarray<T>* o) {
+        apply_inplace(v, *o, [](const auto& a, const auto& b) { return a / b; });
+    });
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::div_(T scalar) {
+    return update("div_", nullptr, [scalar](xt::xarray<T>& v, const xt::xarray<T>*) {
+        apply_scalar(v, [scalar](T x) { return x / scalar; });
+    });
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::clamp_(T low, T high) {
+    if (low > high) fail<ValueError>("clamp_: low {} is greater than high {}", low, high);
+    return update("clamp_", nullptr, [low, high](xt::xarray<T>& v, const xt::xarray<T>*) {
+        apply_scalar(v, [low, high](T x) { return x < low ? low : x > high ? high : x; });  // NaN stays NaN
+    });
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::zero_() {
+    return fill_(T(0));
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::fill_(T value) {
+    return update("fill_", nullptr, [value](xt::xarray<T>& v, const xt::xarray<T>*) { v.fill(value); });
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::copy_(const Tensor& src) {
+    return update("copy_", &src, [](xt::xarray<T>& v, const xt::xarray<T>* o) {
+        apply_inplace(v, *o, [](const auto&, const auto& b) { return b; });
+    });
 }
 
 template <class T>

@@ -108,6 +108,57 @@ public:
     /// Non-leaf tensors keep their gradient too, after the next backward.
     Tensor& retain_grad();
 
+    /// \name In-place updates
+    /// PyTorch's `add_`, `mul_`, ...: each changes the value where it is, bumps the version counter
+    /// (so a backward through a graph that saved this tensor is refused) and returns *this. They
+    /// are not recorded on the tape. With grad mode on they refuse (AutogradError) a tensor that
+    /// requires grad: a leaf, as PyTorch does, and also an op's output, whose history PyTorch
+    /// would rewrite and tapegrad does not (use the out-of-place op); and an operand that requires
+    /// grad. Under NoGradGuard, as optimisers run, anything goes. `other` must broadcast to this
+    /// tensor's shape (ShapeError naming the op and both shapes); nothing changes when a call throws.
+    ///@{
+    /// this += alpha * other.
+    Tensor& add_(const Tensor& other, T alpha = T(1));
+    /// this += scalar.
+    Tensor& add_(T scalar);
+    /// this -= alpha * other.
+    Tensor& sub_(const Tensor& other, T alpha = T(1));
+    /// this -= scalar.
+    Tensor& sub_(T scalar);
+    /// this *= other.
+    Tensor& mul_(const Tensor& other);
+    /// this *= scalar.
+    Tensor& mul_(T scalar);
+    /// this /= other.
+    Tensor& div_(const Tensor& other);
+    /// this /= scalar.
+    Tensor& div_(T scalar);
+    /// Each element limited to [low, high] (NaN stays NaN, as torch.clamp_); ValueError if low > high.
+    Tensor& clamp_(T low, T high);
+    /// Every element 0.
+    Tensor& zero_();
+    /// Every element `value`.
+    Tensor& fill_(T value);
+    /// Copies src's values (broadcast to this tensor's shape); src may be this tensor.
+    Tensor& copy_(const Tensor& src);
+    /// add_(other): `x += y` changes x in place, as in PyTorch.
+    Tensor& operator+=(const Tensor& other) { return add_(other); }
+    /// add_(scalar).
+    Tensor& operator+=(T scalar) { return add_(scalar); }
+    /// sub_(other).
+    Tensor& operator-=(const Tensor& other) { return sub_(other); }
+    /// sub_(scalar).
+    Tensor& operator-=(T scalar) { return sub_(scalar); }
+    /// mul_(other).
+    Tensor& operator*=(const Tensor& other) { return mul_(other); }
+    /// mul_(scalar).
+    Tensor& operator*=(T scalar) { return mul_(scalar); }
+    /// div_(other).
+    Tensor& operator/=(const Tensor& other) { return div_(other); }
+    /// div_(scalar).
+    Tensor& operator/=(T scalar) { return div_(scalar); }
+    ///@}
+
     /// A new leaf sharing nothing with the graph: same value (copied), no grad_fn.
     Tensor detach() const;
     /// A float32/float64 copy as a new leaf. Not recorded on the tape: gradients do not flow
@@ -137,6 +188,9 @@ private:
     friend struct detail::TensorAccess;
     explicit Tensor(std::shared_ptr<detail::TensorImpl<T>> impl) : impl_(std::move(impl)) {}
     detail::TensorImpl<T>& checked(const char* what) const;
+    // The shared checks and the version bump of every in-place update; f(value, other's value or null).
+    template <class F>
+    Tensor& update(const char* op, const Tensor* other, F f);
     std::shared_ptr<detail::TensorImpl<T>> impl_;
 };
 
