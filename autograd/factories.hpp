@@ -2,6 +2,10 @@
 /// Tensor factories, as torch::zeros/ones/full/arange/rand/randn. The default dtype is float32.
 #pragma once
 
+#include <cstdint>
+#include <optional>
+#include <type_traits>
+
 #include <tapegrad/autograd/random.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 
@@ -30,15 +34,63 @@ Tensor<T> rand(const Shape& shape, Generator& gen, T low = 0, T high = 1, bool r
 /// for a negative stddev.
 template <class T = float>
 Tensor<T> randn(const Shape& shape, Generator& gen, T mean = 0, T stddev = 1, bool requires_grad = false);
-/// Zeros of x's shape and dtype (torch::zeros_like), a leaf that does not require grad.
+/// rand() from the default generator (see manual_seed()).
+template <class T = float>
+Tensor<T> rand(const Shape& shape, T low = 0, T high = 1, bool requires_grad = false);
+/// randn() from the default generator (see manual_seed()).
+template <class T = float>
+Tensor<T> randn(const Shape& shape, T mean = 0, T stddev = 1, bool requires_grad = false);
+
+/// `steps` values from start to end inclusive, evenly spaced (torch::linspace; the second half is
+/// computed from the end, as PyTorch does, so the last value is exactly `end`). ValueError for
+/// negative steps or a non-finite bound.
+template <class T = float>
+Tensor<T> linspace(T start, T end, std::int64_t steps, bool requires_grad = false);
+/// The n x m identity (torch::eye): ones on the main diagonal; m defaults to n.
+template <class T = float>
+Tensor<T> eye(std::size_t n, std::optional<std::size_t> m = std::nullopt, bool requires_grad = false);
+/// 1 with probability p, else 0, per element of p (torch::bernoulli), drawn from `gen`; not
+/// differentiable (as in PyTorch). ValueError naming the element when a p is not in [0, 1].
 template <class T>
-Tensor<T> zeros_like(const Tensor<T>& x) {
-    return zeros<T>(x.shape());
+Tensor<T> bernoulli(const Tensor<T>& p, Generator& gen);
+/// bernoulli() from the default generator.
+template <class T>
+Tensor<T> bernoulli(const Tensor<T>& p);
+
+/// Zeros of x's shape and dtype (torch::zeros_like), a leaf.
+template <class T>
+Tensor<T> zeros_like(const Tensor<T>& x, bool requires_grad = false) {
+    return zeros<T>(x.shape(), requires_grad);
 }
-/// Ones of x's shape and dtype (torch::ones_like), a leaf that does not require grad.
+/// Ones of x's shape and dtype (torch::ones_like), a leaf.
 template <class T>
-Tensor<T> ones_like(const Tensor<T>& x) {
-    return ones<T>(x.shape());
+Tensor<T> ones_like(const Tensor<T>& x, bool requires_grad = false) {
+    return ones<T>(x.shape(), requires_grad);
+}
+/// `value` in x's shape and dtype (torch::full_like), a leaf.
+template <class T>
+Tensor<T> full_like(const Tensor<T>& x, std::type_identity_t<T> value, bool requires_grad = false) {
+    return full<T>(x.shape(), value, requires_grad);
+}
+/// Uniform in [0, 1) in x's shape and dtype (torch::rand_like), from `gen`.
+template <class T>
+Tensor<T> rand_like(const Tensor<T>& x, Generator& gen, bool requires_grad = false) {
+    return rand<T>(x.shape(), gen, T(0), T(1), requires_grad);
+}
+/// rand_like() from the default generator.
+template <class T>
+Tensor<T> rand_like(const Tensor<T>& x, bool requires_grad = false) {
+    return rand<T>(x.shape(), T(0), T(1), requires_grad);
+}
+/// Standard normal in x's shape and dtype (torch::randn_like), from `gen`.
+template <class T>
+Tensor<T> randn_like(const Tensor<T>& x, Generator& gen, bool requires_grad = false) {
+    return randn<T>(x.shape(), gen, T(0), T(1), requires_grad);
+}
+/// randn_like() from the default generator.
+template <class T>
+Tensor<T> randn_like(const Tensor<T>& x, bool requires_grad = false) {
+    return randn<T>(x.shape(), T(0), T(1), requires_grad);
 }
 
 }  // namespace tapegrad

@@ -7,8 +7,6 @@
 
 #include <tapegrad/autograd/errors.hpp>
 
-#include <tapegrad/autograd/errors.hpp>
-
 namespace tapegrad {
 
 double Generator::normal() {
@@ -66,6 +64,20 @@ void Generator::set_state(const std::string& state) {
     engine_ = engine;
     has_spare_ = has_spare == 1;
     spare_ = spare;
+}
+
+std::mutex& detail::default_generator_mutex() {
+    static std::mutex mutex;
+    return mutex;
+}
+
+Generator& detail::default_generator_unlocked() {
+    static Generator gen(kDefaultSeed);
+    return gen;
+}
+
+void manual_seed(std::uint64_t seed) {
+    with_default_generator([seed](Generator& gen) { gen = Generator(seed); });
 }
 
 }  // namespace tapegrad

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <random>
 #include <string>
+#include <utility>
 
 namespace tapegrad {
 
@@ -39,5 +41,27 @@ private:
     double spare_ = 0;
     bool has_spare_ = false;
 };
+
+/// PyTorch's default seed (torch.initial_seed() of a fresh process): the default generator's
+/// seed until manual_seed() changes it. The streams are tapegrad's own, not PyTorch's numbers.
+inline constexpr std::uint64_t kDefaultSeed = 67280421310721;
+
+/// Reseeds the default generator (torch::manual_seed): the factories and initialisers that are
+/// given no Generator then draw the same numbers as Generator(seed) would.
+void manual_seed(std::uint64_t seed);
+
+namespace detail {
+std::mutex& default_generator_mutex();
+Generator& default_generator_unlocked();
+}  // namespace detail
+
+/// Runs f(gen) on the process-wide default generator (PyTorch's default CPU generator), holding its
+/// lock, so that threads drawing from it get disjoint parts of one stream. Factories without a
+/// Generator argument draw through this; code that wants its own stream passes a Generator.
+template <class F>
+decltype(auto) with_default_generator(F&& f) {
+    std::lock_guard<std::mutex> lock(detail::default_generator_mutex());
+    return std::forward<F>(f)(detail::default_generator_unlocked());
+}
 
 }  // namespace tapegrad
