@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <span>
 
 #include <tapegrad/autograd/grad_mode.hpp>
@@ -13,6 +14,7 @@
 #include <tapegrad/ops/check.hpp>
 #include <tapegrad/ops/elementwise.hpp>
 #include <tapegrad/ops/reduce.hpp>
+#include <tapegrad/ops/shape.hpp>
 #include <tapegrad/ops/simd.hpp>
 #include <tapegrad/ops/softmax.hpp>
 
@@ -23,15 +25,31 @@ namespace {
 /// The mean or the sum of every element (a 0-d tensor).
 template <class T>
 Tensor<T> reduce_all(const Tensor<T>& terms, Reduction reduction) {
+    if (reduction == Reduction::None) return terms;
     return reduction == Reduction::Mean ? mean(terms) : sum(terms);
 }
 
-/// The sum of per-sample terms, divided by the batch size for Mean (NaN for an empty batch,
-/// as PyTorch's mean of nothing).
+/// Per-sample terms (shape [batch]) reduced: their sum, divided by the batch size for Mean (NaN for
+/// an empty batch, as PyTorch's mean of nothing), or themselves for None.
 template <class T>
-Tensor<T> reduce_batch(const Tensor<T>& total, std::size_t batch, Reduction reduction) {
-    if (reduction == Reduction::Sum) return total;
-    return total * (batch == 0 ? std::numeric_limits<T>::quiet_NaN() : T(1) / static_cast<T>(batch));
+Tensor<T> reduce_samples(const Tensor<T>& per_sample, Reduction reduction) {
+    if (reduction == Reduction::None) return per_sample;
+    return reduction == Reduction::Mean ? mean(per_sample) : sum(per_sample);
+}
+
+/// What a per-sample loss's scalar result is divided by: the batch size for Mean (NaN for an empty
+/// batch), else 1.
+template <class T>
+T batch_scale(Reduction reduction, std::size_t batch) {
+    if (reduction != Reduction::Mean) return T(1);
+    return batch == 0 ? std::numeric_limits<T>::quiet_NaN() : T(1) / static_cast<T>(batch);
+}
+
+/// grad as a column [batch, 1] when the loss kept one value per sample (None), so that it scales
+/// each row of a [batch, classes] gradient; the 0-d grad of a reduced loss as it is.
+template <class T>
+Tensor<T> per_row(const Tensor<T>& grad) {
+    return grad.ndim() == 1 ? reshape(grad, {static_cast<std::int64_t>(grad.numel()), std::int64_t{1}}) : grad;
 }
 
 /// Scores are batch x classes and there is one label in [0, classes) per row.
@@ -65,12 +83,12 @@ xt::xarray<T> bce_terms(const xt::xarray<T>& p, const xt::xarray<T>& y) {
 
 using PooledLabels = std::vector<std::int64_t, detail::PoolAllocator<std::int64_t>>;
 
-/// Cross-entropy with labels computed in one pass per row: the loss summed over rows, and the
-/// softmax probabilities the backward needs. The row maximum is subtracted first (an infinite
-/// maximum shifts by 0, as in softmax.cpp), so no exponential overflows.
+/// Cross-entropy with labels computed in one pass per row: each row's loss, and the softmax
+/// probabilities the backward needs. The row maximum is subtracted first (an infinite maximum
+/// shifts by 0, as in softmax.cpp), so no exponential overflows.
 template <class T>
 struct XentForward {
-    T total;
+    xt::xarray<T> rows;  // [batch]
     xt::xarray<T> probs;
 };
 
@@ -79,7 +97,7 @@ XentForward<T> xent_forward(const xt::xarray<T>& z, const Labels& targets, T smo
     const std::size_t batch = z.shape()[0];
     const std::size_t classes = z.shape()[1];
     xt::xarray<T> probs = detail::take_buffer_like("cross_entropy", z);
-    T total = 0;
+    xt::xarray<T> rows = detail::take_buffer<T>("cross_entropy", {batch});
     for (std::size_t i = 0; i < batch; ++i) {
         const T* row = z.data() + i * classes;
         T* p = probs.data() + i * classes;
@@ -100,9 +118,9 @@ XentForward<T> xent_forward(const xt::xarray<T>& z, const Labels& targets, T smo
         const T nll = log_sum - (row[t] - m);
         T loss = (T(1) - smoothing) * nll;
         if (smoothing != 0) loss += smoothing * (log_sum - sum_z / static_cast<T>(classes));
-        total += loss;
+        rows(i) = loss;
     }
-    return {total, std::move(probs)};
+    return {std::move(rows), std::move(probs)};
 }
 
 /// The target distribution (1 - e) onehot + e / classes.
@@ -116,15 +134,20 @@ xt::xarray<T> xent_target(const Shape& shape, std::span<const std::int64_t> targ
     return target;
 }
 
-/// (probs - target distribution) * factor, in one pass.
+/// (probs - target distribution) * factor, in one pass; the factor is grad * scale, one per row
+/// (Reduction::None) or one for all.
 template <class T>
-xt::xarray<T> xent_grad(const xt::xarray<T>& probs, std::span<const std::int64_t> targets, T smoothing, T factor) {
+xt::xarray<T> xent_grad(const xt::xarray<T>& probs, std::span<const std::int64_t> targets, T smoothing,
+                        const xt::xarray<T>& grad, T scale) {
     const std::size_t classes = probs.shape()[1];
     const T uniform = smoothing / static_cast<T>(classes);
     xt::xarray<T> out = detail::take_buffer_like("cross_entropy", probs);
-    for (std::size_t k = 0, n = out.size(); k < n; ++k) out.data()[k] = (probs.data()[k] - uniform) * factor;
     for (std::size_t i = 0; i < targets.size(); ++i) {
-        out.data()[i * classes + static_cast<std::size_t>(targets[i])] -= (T(1) - smoothing) * factor;
+        const T factor = grad.data()[grad.size() == 1 ? 0 : i] * scale;
+        T* o = out.data() + i * classes;
+        const T* p = probs.data() + i * classes;
+        for (std::size_t j = 0; j < classes; ++j) o[j] = (p[j] - uniform) * factor;
+        o[static_cast<std::size_t>(targets[i])] -= (T(1) - smoothing) * factor;
     }
     return out;
 }
@@ -140,8 +163,11 @@ Tensor<T> mse_loss(const Tensor<T>& pred, const Tensor<T>& target, Reduction red
 template <class T>
 Tensor<T> half_sum_squares(const Tensor<T>& pred, const Tensor<T>& target, Reduction reduction) {
     check_same_shape("half_sum_squares", "pred", pred, "target", target);
-    const std::size_t batch = pred.ndim() == 0 ? 1 : pred.shape()[0];
-    return reduce_batch(sum(square(pred - target)) * T(0.5), batch, reduction);
+    const Tensor<T> terms = square(pred - target) * T(0.5);
+    if (pred.ndim() == 0) return terms;  // one sample: its cost, whatever the reduction
+    Dims features;
+    for (std::size_t d = 1; d < pred.ndim(); ++d) features.push_back(static_cast<std::int64_t>(d));
+    return reduce_samples(features.empty() ? terms : tapegrad::sum(terms, features), reduction);  // not xt::sum by ADL
 }
 
 template <class T>
@@ -149,18 +175,24 @@ Tensor<T> nll_loss(const Tensor<T>& log_probs, const Labels& targets, Reduction 
     check_labels("nll_loss", "log_probs", log_probs, targets);
     const std::size_t batch = log_probs.shape()[0];
     const std::size_t classes = log_probs.shape()[1];
-    // d/dlog_probs, fixed by the labels: -1/scale at each target.
-    const T scale = reduction == Reduction::Mean ? static_cast<T>(batch) : T(1);
-    xt::xarray<T> weights = xt::zeros<T>(log_probs.shape());
-    T total = 0;
+    // d/dlog_probs, fixed by the labels: -scale at each target (times each row's grad for None).
+    const T scale = batch_scale<T>(reduction, batch);
+    xt::xarray<T> weights = detail::take_buffer<T>("nll_loss", log_probs.shape());
+    weights.fill(T(0));
+    xt::xarray<T> rows = detail::take_buffer<T>("nll_loss", {batch});
     for (std::size_t i = 0; i < batch; ++i) {
         const auto t = static_cast<std::size_t>(targets[i]);
-        total -= log_probs.value().data()[i * classes + t];
-        weights.data()[i * classes + t] = T(-1) / scale;
+        rows(i) = -log_probs.value().data()[i * classes + t];
+        weights.data()[i * classes + t] = -scale;
     }
-    const Tensor<T> w(std::move(weights));
-    return record<T>("nll_loss", {log_probs}, xt::xarray<T>(total / scale),
-                     [w](const Backward<T>& ctx) -> Grads<T> { return {mul(ctx.grad(), w)}; });
+    auto rule = [w = Tensor<T>(std::move(weights))](const Backward<T>& ctx) -> Grads<T> {
+        return {mul(per_row(ctx.grad()), w)};
+    };
+    if (reduction == Reduction::None) return record<T>("nll_loss", {log_probs}, std::move(rows), std::move(rule));
+    xt::xarray<T> loss = detail::take_buffer<T>("nll_loss", Shape{});
+    loss() = std::accumulate(rows.begin(), rows.end(), T(0)) * scale;
+    detail::give_buffer(rows);
+    return record<T>("nll_loss", {log_probs}, std::move(loss), std::move(rule));
 }
 
 template <class T>
@@ -171,9 +203,7 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Labels& targets, Reductio
     }
     const std::size_t batch = logits.shape()[0];
     const auto e = static_cast<T>(label_smoothing);
-    const T scale = reduction == Reduction::Sum ? T(1)
-                    : batch == 0                ? std::numeric_limits<T>::quiet_NaN()
-                                                : T(1) / static_cast<T>(batch);
+    const T scale = batch_scale<T>(reduction, batch);
     XentForward<T> f = xent_forward(logits.value(), targets, e);
     // d/dlogits = (softmax - target distribution) * scale. Without create_graph it is computed
     // straight from the saved probabilities; with it, from ops, so it can be differentiated again.
@@ -181,12 +211,14 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Labels& targets, Reductio
     // (whose buffer goes back to the pool with it): no malloc per step.
     auto rule = [labels = PooledLabels(targets.begin(), targets.end()), e, scale,
                  probs = Tensor<T>(std::move(f.probs))](const Backward<T>& ctx) -> Grads<T> {
-        if (!is_grad_enabled()) return {Tensor<T>(xent_grad(probs.value(), labels, e, ctx.grad().item() * scale))};
+        if (!is_grad_enabled()) return {Tensor<T>(xent_grad(probs.value(), labels, e, ctx.grad().value(), scale))};
         const Tensor<T> target(xent_target<T>(ctx.input(0).shape(), labels, e));
-        return {mul(ctx.grad() * scale, softmax(ctx.input(0), 1) - target)};
+        return {mul(per_row(ctx.grad()) * scale, softmax(ctx.input(0), 1) - target)};
     };
+    if (reduction == Reduction::None) return record<T>("cross_entropy", {logits}, std::move(f.rows), std::move(rule));
     xt::xarray<T> loss = detail::take_buffer<T>("cross_entropy", Shape{});
-    loss() = f.total * scale;
+    loss() = std::accumulate(f.rows.begin(), f.rows.end(), T(0)) * scale;
+    detail::give_buffer(f.rows);
     return record<T>("cross_entropy", {logits}, std::move(loss), std::move(rule));
 }
 
@@ -194,7 +226,7 @@ template <class T>
 Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<T>& target_probs, Reduction reduction) {
     check_ndim("cross_entropy", "logits", logits, 2);
     check_same_shape("cross_entropy", "logits", logits, "target_probs", target_probs);
-    return reduce_batch(-sum(mul(target_probs, log_softmax(logits, 1))), logits.shape()[0], reduction);
+    return reduce_samples(-sum(mul(target_probs, log_softmax(logits, 1)), {1}), reduction);
 }
 
 template <class T>

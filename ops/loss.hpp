@@ -9,8 +9,11 @@
 
 namespace tapegrad {
 
-/// How a loss combines its per-element (or per-sample) terms.
-enum class Reduction { Mean, Sum };
+/// How a loss combines its per-element (or per-sample) terms: their mean, their sum, or None: the
+/// terms themselves (PyTorch's reduction='none'; what per-sample weighting and DP-SGD need), per
+/// element for mse_loss and the binary cross-entropies, per sample (shape [batch]) for
+/// cross_entropy, nll_loss and half_sum_squares.
+enum class Reduction { Mean, Sum, None };
 
 /// Class indices, one per row, each in [0, classes).
 using Labels = std::vector<std::int64_t>;
@@ -21,8 +24,8 @@ template <class T>
 Tensor<T> mse_loss(const Tensor<T>& pred, const Tensor<T>& target, Reduction reduction = Reduction::Mean);
 
 /// 1/2 sum (pred - target)^2, the classic backpropagation cost (docs/PROOFS.md F09). Sum: over everything; Mean:
-/// divided by the batch size (rows), i.e. the mean over samples of each sample's cost.   d/dpred = pred - target (/
-/// batch)
+/// divided by the batch size (rows), i.e. the mean over samples of each sample's cost; None: each sample's cost
+/// (shape [batch]).   d/dpred = pred - target (/ batch)
 template <class T>
 Tensor<T> half_sum_squares(const Tensor<T>& pred, const Tensor<T>& target, Reduction reduction = Reduction::Sum);
 

@@ -75,7 +75,7 @@ TEST_CASE("autograd: an in-place update bumps the version, so a backward that sa
 }
 
 TEST_CASE(
-    "autograd: with grad mode on, in-place updates refuse tensors that require grad; under NoGradGuard "
+    "autograd: with grad mode on, in-place updates refuse tensors that require grad, and under NoGradGuard "
     "they run",
     "[autograd][inplace]") {
     TensorD w({1.0, 2.0}, true);

@@ -13,12 +13,17 @@ const Domain probability{0.05, 0.95};
 const Domain unit{0.0, 1.0};
 const std::vector<std::vector<Shape>> logits_cases = {{{3, 4}}, {{1, 2}}, {{2, 5}}};
 
-double reduce_by(Reduction r, double total, std::size_t count) {
-    return r == Reduction::Mean ? total / static_cast<double>(count) : total;
+// The terms (per element or per sample) reduced as the loss does: their sum, divided by `count`
+// for Mean, or the terms themselves for None.
+Array reduce_by(Reduction r, const Array& terms, std::size_t count) {
+    if (r == Reduction::None) return terms;
+    double total = 0;
+    for (double v : terms) total += v;
+    return Array(r == Reduction::Mean ? total / static_cast<double>(count) : total);
 }
 
 const char* suffix(Reduction r) {
-    return r == Reduction::Mean ? "mean" : "sum";
+    return r == Reduction::Mean ? "mean" : r == Reduction::Sum ? "sum" : "none";
 }
 
 // README.md shows each loss once: its Reduction::Mean row carries the line.
@@ -26,27 +31,40 @@ ReadmeLine mean_only(Reduction r, ReadmeLine line) {
     return r == Reduction::Mean ? line : ReadmeLine{};
 }
 
-// Sum over all elements of f(a, b), divided by `count` for Mean.
+// f(a, b) per element, reduced (None: per element; Mean: divided by `count`).
 template <class F>
 Array elementwise_loss(const Array& a, const Array& b, Reduction r, std::size_t count, F f) {
-    double total = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) total += f(a.data()[i], b.data()[i]);
-    return Array(reduce_by(r, total, count));
+    Array terms = ref::empty(ref::shape_of(a));
+    for (std::size_t i = 0; i < a.size(); ++i) terms.data()[i] = f(a.data()[i], b.data()[i]);
+    return reduce_by(r, terms, count);
 }
 
-// -sum_i ((1 - e) log_softmax[i, t_i] + e/C sum_j log_softmax[i, j]), over the batch.
+// f(a, b) summed over each sample's (row's) elements, reduced over the rows (None: one per row).
+template <class F>
+Array per_sample_loss(const Array& a, const Array& b, Reduction r, F f) {
+    const std::size_t batch = a.shape()[0], width = a.size() / batch;
+    Array rows = ref::empty({batch});
+    for (std::size_t i = 0; i < batch; ++i) {
+        double row = 0;
+        for (std::size_t j = 0; j < width; ++j) row += f(a.data()[i * width + j], b.data()[i * width + j]);
+        rows(i) = row;
+    }
+    return reduce_by(r, rows, batch);
+}
+
+// -((1 - e) log_softmax[i, t_i] + e/C sum_j log_softmax[i, j]) per row, reduced over the batch.
 Array cross_entropy_ref(const Array& logits, Reduction r, double smoothing) {
     const Array ls = ref::log_softmax(logits, 1);
     const std::size_t batch = logits.shape()[0], classes = logits.shape()[1];
     const auto labels = labels_for(ref::shape_of(logits));
-    double total = 0;
+    Array rows = ref::empty({batch});
     for (std::size_t i = 0; i < batch; ++i) {
         double row = 0;
         for (std::size_t j = 0; j < classes; ++j) row += ls(i, j);
         const double target = ls(i, static_cast<std::size_t>(labels[i]));
-        total -= (1 - smoothing) * target + smoothing / static_cast<double>(classes) * row;
+        rows(i) = -((1 - smoothing) * target + smoothing / static_cast<double>(classes) * row);
     }
-    return Array(reduce_by(r, total, batch));
+    return reduce_by(r, rows, batch);
 }
 
 ErrorCase mismatch(const std::string& name, std::function<void(const Inputs64&)> call) {
@@ -94,13 +112,14 @@ std::vector<OpInfo> squared_error_rows(Reduction r) {
                .errors = {mismatch("mse_loss", [r](const Inputs64& in) { tg::mse_loss(in[0], in[1], r); })}},
         OpInfo{.name = fmt::format("half_sum_squares ({})", suffix(r)),
                .op = "half_sum_squares",
-               .readme = mean_only(r, {"`half_sum_squares(p, t)`", "½ Σ (p - t)² (seed 001's cost)", "dp = p - t"}),
+               .readme = mean_only(r, {"`half_sum_squares(p, t)`",
+                                       "½ Σ (p - t)², per sample (the classic backpropagation cost)", "dp = p - t"}),
                .fn = op([r](const auto& in) { return tg::half_sum_squares(in[0], in[1], r); }),
                .cases = {{{2, 3}, {2, 3}}, {{4, 1}, {4, 1}}},
                .reference =
                    [r](const std::vector<Array>& x) {
-                       return elementwise_loss(x[0], x[1], r, x[0].shape()[0],
-                                               [](double p, double t) { return 0.5 * (p - t) * (p - t); });
+                       return per_sample_loss(x[0], x[1], r,
+                                              [](double p, double t) { return 0.5 * (p - t) * (p - t); });
                    },
                .errors = {mismatch("half_sum_squares",
                                    [r](const Inputs64& in) { tg::half_sum_squares(in[0], in[1], r); })}},
@@ -128,7 +147,7 @@ std::vector<OpInfo> classification_rows(Reduction r) {
                .reference =
                    [r](const std::vector<Array>& x) {
                        const Array ls = ref::log_softmax(x[0], 1);
-                       return elementwise_loss(ls, x[1], r, x[0].shape()[0], [](double l, double y) { return -y * l; });
+                       return per_sample_loss(ls, x[1], r, [](double l, double y) { return -y * l; });
                    },
                .errors = {{"shapes differ",
                            {{3, 4}, {3, 3}},
@@ -143,10 +162,10 @@ std::vector<OpInfo> classification_rows(Reduction r) {
                .reference =
                    [r](const std::vector<Array>& x) {
                        const auto labels = labels_for(ref::shape_of(x[0]));
-                       double total = 0;
+                       Array rows = ref::empty({labels.size()});
                        for (std::size_t i = 0; i < labels.size(); ++i)
-                           total -= x[0](i, static_cast<std::size_t>(labels[i]));
-                       return Array(reduce_by(r, total, labels.size()));
+                           rows(i) = -x[0](i, static_cast<std::size_t>(labels[i]));
+                       return reduce_by(r, rows, labels.size());
                    },
                .errors =
                    label_errors("nll_loss", [r](const tg::TensorD& x, const tg::Labels& l) { tg::nll_loss(x, l, r); })},
@@ -198,24 +217,25 @@ std::vector<OpInfo> binary_rows(Reduction r) {
 
 std::vector<OpInfo> loss_rows() {
     std::vector<OpInfo> rows;
-    for (Reduction r : {Reduction::Mean, Reduction::Sum}) {
+    for (Reduction r : {Reduction::Mean, Reduction::Sum, Reduction::None}) {
         for (auto family : {squared_error_rows, classification_rows, binary_rows}) {
             for (auto& row : family(r)) rows.push_back(std::move(row));
         }
     }
-    rows.push_back(OpInfo{
-        .name = "cross_entropy (labels, label_smoothing 0.1)",
-        .op = "cross_entropy",
-        .fn = op(
-            [](const auto& in) { return tg::cross_entropy(in[0], labels_for(in[0].shape()), Reduction::Mean, 0.1); }),
-        .cases = logits_cases,
-        .reference = [](const std::vector<Array>& x) { return cross_entropy_ref(x[0], Reduction::Mean, 0.1); },
-        .errors = {
-            {"label_smoothing above 1",
-             {{3, 4}},
-             [](const Inputs64& in) { tg::cross_entropy(in[0], labels_for(in[0].shape()), Reduction::Mean, 1.5); },
-             Expect::Value,
-             {"cross_entropy", "label_smoothing", "1.5"}}}});
+    for (Reduction r : {Reduction::Mean, Reduction::None}) {
+        rows.push_back(OpInfo{
+            .name = fmt::format("cross_entropy (labels, label_smoothing 0.1, {})", suffix(r)),
+            .op = "cross_entropy",
+            .fn = op([r](const auto& in) { return tg::cross_entropy(in[0], labels_for(in[0].shape()), r, 0.1); }),
+            .cases = logits_cases,
+            .reference = [r](const std::vector<Array>& x) { return cross_entropy_ref(x[0], r, 0.1); },
+            .errors = {
+                {"label_smoothing above 1",
+                 {{3, 4}},
+                 [](const Inputs64& in) { tg::cross_entropy(in[0], labels_for(in[0].shape()), Reduction::Mean, 1.5); },
+                 Expect::Value,
+                 {"cross_entropy", "label_smoothing", "1.5"}}}});
+    }
     return rows;
 }
 
