@@ -1,6 +1,8 @@
 #include <tapegrad/ops/activation.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include <xtensor/xmath.hpp>
@@ -11,18 +13,43 @@
 #include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/check.hpp>
 #include <tapegrad/ops/elementwise.hpp>
+#include <tapegrad/ops/map.hpp>
 
 namespace tapegrad {
 
 namespace {
 
-/// f applied to every element of x, into a new array.
-template <class T, class F>
-xt::xarray<T> map(const Tensor<T>& x, F f) {
-    xt::xarray<T> out = detail::take_buffer<T>("activation", x.shape());
-    const T* in = x.value().data();
-    for (std::size_t i = 0, n = out.size(); i < n; ++i) out.data()[i] = f(in[i]);
-    return out;
+/// 1 / (1 + e^-v) without overflow: e^-|v| never overflows, and underflows to 0 for large |v|,
+/// giving the exact limits 1 and 0.
+template <class T>
+T sigmoid_of(T v) {
+    if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
+    const T e = std::exp(v);  // also the NaN branch: NaN stays NaN
+    return e / (T(1) + e);
+}
+
+/// log(1 + e^v) = max(v, 0) + log1p(e^-|v|), finite for any |v|.
+template <class T>
+T softplus_of(T v) {
+    return (v > T(0) ? v : T(0)) + std::log1p(std::exp(-std::abs(v)));
+}
+
+/// PyTorch's elu kernel, which elu, selu and celu share: scale x where x > 0, else
+/// scale alpha (e^(x input_scale) - 1). Its derivative is scale where x > 0, else (at x = 0 too)
+/// scale alpha input_scale e^(x input_scale) = input_scale (y + scale alpha), written with y so
+/// that no e^x of a large positive x (inf, times a zero mask: NaN) is ever computed.
+template <class T>
+Tensor<T> elu_kernel(const char* op, const Tensor<T>& x, T alpha, T scale, T input_scale) {
+    check_defined(op, "x", x);
+    auto value =
+        detail::map(op, x, [=](T v) { return v > T(0) ? scale * v : scale * alpha * std::expm1(v * input_scale); });
+    return record<T>(op, {x}, std::move(value), [op, alpha, scale, input_scale](const Backward<T>& ctx) -> Grads<T> {
+        const auto& x_ = ctx.input(0);
+        const Tensor<T> positive = detail::mask(op, x_, [](T v) { return v > T(0); });
+        const Tensor<T> negative = detail::mask(op, x_, [](T v) { return !(v > T(0)); });
+        const Tensor<T> slope = positive * scale + mul(negative, ctx.output() + scale * alpha) * input_scale;
+        return {mul(ctx.grad(), slope)};
+    });
 }
 
 }  // namespace
@@ -31,10 +58,9 @@ template <class T>
 Tensor<T> relu(const Tensor<T>& x) {
     check_defined("relu", "x", x);
     // Written as !(v <= 0) so that NaN, which fails every comparison, passes through as NaN.
-    auto value = map(x, [](T v) { return !(v <= T(0)) ? v : T(0); });
+    auto value = detail::map("relu", x, [](T v) { return !(v <= T(0)) ? v : T(0); });
     return record<T>("relu", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
-        const Tensor<T> positive(map(ctx.input(0), [](T v) { return v > T(0) ? T(1) : T(0); }));
-        return {mul(ctx.grad(), positive)};
+        return {mul(ctx.grad(), detail::mask("relu", ctx.input(0), [](T v) { return v > T(0); }))};
     });
 }
 
@@ -43,9 +69,10 @@ Tensor<T> leaky_relu(const Tensor<T>& x, std::type_identity_t<T> negative_slope)
     check_defined("leaky_relu", "x", x);
     check_not_nan("leaky_relu", "negative_slope", negative_slope);
     const T slope = negative_slope;
-    auto value = map(x, [slope](T v) { return v > T(0) ? v : slope * v; });
+    auto value = detail::map("leaky_relu", x, [slope](T v) { return v > T(0) ? v : slope * v; });
     return record<T>("leaky_relu", {x}, std::move(value), [slope](const Backward<T>& ctx) -> Grads<T> {
-        const Tensor<T> factor(map(ctx.input(0), [slope](T v) { return v > T(0) ? T(1) : slope; }));
+        const Tensor<T> factor(
+            detail::map("leaky_relu", ctx.input(0), [slope](T v) { return v > T(0) ? T(1) : slope; }));
         return {mul(ctx.grad(), factor)};
     });
 }
@@ -53,13 +80,7 @@ Tensor<T> leaky_relu(const Tensor<T>& x, std::type_identity_t<T> negative_slope)
 template <class T>
 Tensor<T> sigmoid(const Tensor<T>& x) {
     check_defined("sigmoid", "x", x);
-    // e^-|x| never overflows; it underflows to 0 for large |x|, giving the exact limits 1 and 0.
-    auto value = map(x, [](T v) {
-        if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
-        const T e = std::exp(v);  // also the NaN branch: NaN stays NaN
-        return e / (T(1) + e);
-    });
-    return record<T>("sigmoid", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
+    return record<T>("sigmoid", {x}, detail::map("sigmoid", x, sigmoid_of<T>), [](const Backward<T>& ctx) -> Grads<T> {
         const auto& y = ctx.output();
         return {mul(ctx.grad(), mul(y, T(1) - y))};
     });
@@ -76,27 +97,153 @@ Tensor<T> tanh(const Tensor<T>& x) {
 }
 
 template <class T>
-Tensor<T> softplus(const Tensor<T>& x) {
+Tensor<T> softplus(const Tensor<T>& x, std::type_identity_t<T> beta, std::type_identity_t<T> threshold) {
     check_defined("softplus", "x", x);
-    auto value = map(x, [](T v) { return (v > T(0) ? v : T(0)) + std::log1p(std::exp(-std::abs(v))); });
-    return record<T>("softplus", {x}, std::move(value),
-                     [](const Backward<T>& ctx) -> Grads<T> { return {mul(ctx.grad(), sigmoid(ctx.input(0)))}; });
+    check_not_nan("softplus", "beta", beta);
+    check_not_nan("softplus", "threshold", threshold);
+    if (beta == T(0)) fail<ValueError>("softplus: beta is 0; it must not be (1/beta scales the result)");
+    const T b = beta;
+    const T t = threshold;
+    auto linear = [b, t](T v) { return b * v > t; };
+    auto value = detail::map("softplus", x, [b, linear](T v) { return linear(v) ? v : softplus_of(b * v) / b; });
+    return record<T>("softplus", {x}, std::move(value), [b, linear](const Backward<T>& ctx) -> Grads<T> {
+        const auto& x_ = ctx.input(0);
+        Tensor<T> slope = sigmoid(b == T(1) ? x_ : x_ * b);
+        const auto& v = x_.value();
+        if (std::any_of(v.begin(), v.end(), linear)) {
+            // 1 where beta x > threshold: slope (1 - above) + above.
+            const Tensor<T> above = detail::mask("softplus", x_, linear);
+            slope = slope + mul(above, T(1) - slope);
+        }
+        return {mul(ctx.grad(), slope)};
+    });
 }
 
 template <class T>
-Tensor<T> gelu(const Tensor<T>& x) {
+Tensor<T> gelu(const Tensor<T>& x, GeluApproximate approximate) {
     check_defined("gelu", "x", x);
-    const T inv_sqrt2 = T(1 / std::numbers::sqrt2);
-    return mul(x * T(0.5), erf(x * inv_sqrt2) + T(1));
+    switch (approximate) {
+        case GeluApproximate::None:
+            return mul(x * T(0.5), erf(x * T(1 / std::numbers::sqrt2)) + T(1));
+        case GeluApproximate::Tanh: {
+            const Tensor<T> u = (x + pow(x, T(3)) * T(0.044715)) * T(std::sqrt(2 / std::numbers::pi));
+            return mul(x * T(0.5), tanh(u) + T(1));
+        }
+    }
+    fail<ValueError>("gelu: approximate is {}; expected GeluApproximate::None or GeluApproximate::Tanh",
+                     static_cast<int>(approximate));
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                         \
-    template Tensor<T> relu(const Tensor<T>&);          \
-    template Tensor<T> leaky_relu(const Tensor<T>&, T); \
-    template Tensor<T> sigmoid(const Tensor<T>&);       \
-    template Tensor<T> tanh(const Tensor<T>&);          \
-    template Tensor<T> softplus(const Tensor<T>&);      \
-    template Tensor<T> gelu(const Tensor<T>&);
+template <class T>
+Tensor<T> silu(const Tensor<T>& x) {
+    check_defined("silu", "x", x);
+    auto value = detail::map("silu", x, [](T v) { return v * sigmoid_of(v); });
+    return record<T>("silu", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
+        const auto& x_ = ctx.input(0);
+        const Tensor<T> s = sigmoid(x_);
+        return {mul(ctx.grad(), mul(s, mul(x_, T(1) - s) + T(1)))};
+    });
+}
+
+template <class T>
+Tensor<T> mish(const Tensor<T>& x) {
+    check_defined("mish", "x", x);
+    auto value = detail::map("mish", x, [](T v) { return v * std::tanh(softplus_of(v)); });
+    return record<T>("mish", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
+        const auto& x_ = ctx.input(0);
+        const Tensor<T> t = tanh(softplus(x_, T(1), std::numeric_limits<T>::infinity()));
+        return {mul(ctx.grad(), t + mul(mul(x_, sigmoid(x_)), T(1) - square(t)))};
+    });
+}
+
+template <class T>
+Tensor<T> elu(const Tensor<T>& x, std::type_identity_t<T> alpha) {
+    check_not_nan("elu", "alpha", alpha);
+    return elu_kernel<T>("elu", x, alpha, T(1), T(1));
+}
+
+template <class T>
+Tensor<T> selu(const Tensor<T>& x) {
+    return elu_kernel<T>("selu", x, T(1.6732632423543772848170429916717), T(1.0507009873554804934193349852946), T(1));
+}
+
+template <class T>
+Tensor<T> celu(const Tensor<T>& x, std::type_identity_t<T> alpha) {
+    check_not_nan("celu", "alpha", alpha);
+    if (alpha == T(0)) fail<ValueError>("celu: alpha is 0; it must not be (x / alpha is the exponent)");
+    return elu_kernel<T>("celu", x, alpha, T(1), T(1) / alpha);
+}
+
+template <class T>
+Tensor<T> hardtanh(const Tensor<T>& x, std::type_identity_t<T> min_val, std::type_identity_t<T> max_val) {
+    check_defined("hardtanh", "x", x);
+    if (!(min_val <= max_val)) fail<ValueError>("hardtanh: min_val {} must not exceed max_val {}", min_val, max_val);
+    const T lo = min_val;
+    const T hi = max_val;
+    // NaN fails both comparisons and passes through.
+    auto value = detail::map("hardtanh", x, [lo, hi](T v) { return v < lo ? lo : v > hi ? hi : v; });
+    return record<T>("hardtanh", {x}, std::move(value), [lo, hi](const Backward<T>& ctx) -> Grads<T> {
+        return {mul(ctx.grad(), detail::mask("hardtanh", ctx.input(0), [lo, hi](T v) { return lo < v && v < hi; }))};
+    });
+}
+
+template <class T>
+Tensor<T> hardsigmoid(const Tensor<T>& x) {
+    check_defined("hardsigmoid", "x", x);
+    auto value = detail::map("hardsigmoid", x, [](T v) { return std::min(std::max(v + T(3), T(0)), T(6)) / T(6); });
+    return record<T>("hardsigmoid", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
+        const Tensor<T> slope(
+            detail::map("hardsigmoid", ctx.input(0), [](T v) { return T(-3) < v && v < T(3) ? T(1) / T(6) : T(0); }));
+        return {mul(ctx.grad(), slope)};
+    });
+}
+
+template <class T>
+Tensor<T> hardswish(const Tensor<T>& x) {
+    check_defined("hardswish", "x", x);
+    auto value = detail::map("hardswish", x, [](T v) { return v * std::min(std::max(v + T(3), T(0)), T(6)) / T(6); });
+    return record<T>("hardswish", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
+        const auto& x_ = ctx.input(0);
+        const Tensor<T> middle = detail::mask("hardswish", x_, [](T v) { return T(-3) <= v && v <= T(3); });
+        const Tensor<T> above = detail::mask("hardswish", x_, [](T v) { return v > T(3); });
+        return {mul(ctx.grad(), mul(middle, x_ / T(3) + T(0.5)) + above)};
+    });
+}
+
+template <class T>
+Tensor<T> softsign(const Tensor<T>& x) {
+    check_defined("softsign", "x", x);
+    auto value = detail::map("softsign", x, [](T v) { return v / (T(1) + std::abs(v)); });
+    return record<T>("softsign", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
+        return {div(ctx.grad(), square(abs(ctx.input(0)) + T(1)))};
+    });
+}
+
+template <class T>
+Tensor<T> logsigmoid(const Tensor<T>& x) {
+    check_defined("logsigmoid", "x", x);
+    auto value = detail::map("logsigmoid", x, [](T v) { return -softplus_of(-v); });
+    return record<T>("logsigmoid", {x}, std::move(value),
+                     [](const Backward<T>& ctx) -> Grads<T> { return {mul(ctx.grad(), sigmoid(neg(ctx.input(0))))}; });
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                                 \
+    template Tensor<T> relu(const Tensor<T>&);                  \
+    template Tensor<T> leaky_relu(const Tensor<T>&, T);         \
+    template Tensor<T> sigmoid(const Tensor<T>&);               \
+    template Tensor<T> tanh(const Tensor<T>&);                  \
+    template Tensor<T> softplus(const Tensor<T>&, T, T);        \
+    template Tensor<T> gelu(const Tensor<T>&, GeluApproximate); \
+    template Tensor<T> silu(const Tensor<T>&);                  \
+    template Tensor<T> mish(const Tensor<T>&);                  \
+    template Tensor<T> elu(const Tensor<T>&, T);                \
+    template Tensor<T> selu(const Tensor<T>&);                  \
+    template Tensor<T> celu(const Tensor<T>&, T);               \
+    template Tensor<T> hardtanh(const Tensor<T>&, T, T);        \
+    template Tensor<T> hardsigmoid(const Tensor<T>&);           \
+    template Tensor<T> hardswish(const Tensor<T>&);             \
+    template Tensor<T> softsign(const Tensor<T>&);              \
+    template Tensor<T> logsigmoid(const Tensor<T>&);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 #undef TAPEGRAD_INSTANTIATE

@@ -1,5 +1,6 @@
 #include <tapegrad/ops/elementwise.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -11,6 +12,7 @@
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/check.hpp>
+#include <tapegrad/ops/map.hpp>
 #include <tapegrad/ops/simd.hpp>
 
 namespace tapegrad {
@@ -92,15 +94,239 @@ Tensor<T> erf(const Tensor<T>& x) {
                      });
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                       \
-    template Tensor<T> exp(const Tensor<T>&);         \
-    template Tensor<T> log(const Tensor<T>&);         \
-    template Tensor<T> sqrt(const Tensor<T>&);        \
-    template Tensor<T> pow(const Tensor<T>&, T);      \
-    template Tensor<T> abs(const Tensor<T>&);         \
-    template Tensor<T> square(const Tensor<T>&);      \
-    template Tensor<T> clamp(const Tensor<T>&, T, T); \
-    template Tensor<T> erf(const Tensor<T>&);
+namespace {
+
+/// A unary op whose value is f(x) elementwise and whose backward rule is `rule`.
+template <class T, class F, class R>
+Tensor<T> unary(const char* op, const Tensor<T>& x, F f, R rule) {
+    check_defined(op, "x", x);
+    return record<T>(op, {x}, detail::map(op, x, f), std::move(rule));
+}
+
+/// A piecewise constant op (floor, ceil, round, sign): zero gradient, as PyTorch's, which still
+/// gives x a gradient (of zeros) rather than none.
+template <class T, class F>
+Tensor<T> step(const char* op, const Tensor<T>& x, F f) {
+    return unary(op, x, f, [](const Backward<T>& ctx) -> Grads<T> { return {zeros_like(ctx.input(0))}; });
+}
+
+}  // namespace
+
+template <class T>
+Tensor<T> log1p(const Tensor<T>& x) {
+    return unary(
+        "log1p", x, [](T v) { return std::log1p(v); },
+        [](const Backward<T>& ctx) -> Grads<T> { return {div(ctx.grad(), ctx.input(0) + T(1))}; });
+}
+
+template <class T>
+Tensor<T> expm1(const Tensor<T>& x) {
+    return unary(
+        "expm1", x, [](T v) { return std::expm1(v); },
+        [](const Backward<T>& ctx) -> Grads<T> { return {mul(ctx.grad(), ctx.output() + T(1))}; });
+}
+
+template <class T>
+Tensor<T> log2(const Tensor<T>& x) {
+    return unary(
+        "log2", x, [](T v) { return std::log2(v); },
+        [](const Backward<T>& ctx) -> Grads<T> { return {div(ctx.grad(), ctx.input(0) * T(std::numbers::ln2))}; });
+}
+
+template <class T>
+Tensor<T> log10(const Tensor<T>& x) {
+    return unary(
+        "log10", x, [](T v) { return std::log10(v); },
+        [](const Backward<T>& ctx) -> Grads<T> { return {div(ctx.grad(), ctx.input(0) * T(std::numbers::ln10))}; });
+}
+
+template <class T>
+Tensor<T> exp2(const Tensor<T>& x) {
+    return unary(
+        "exp2", x, [](T v) { return std::exp2(v); },
+        [](const Backward<T>& ctx) -> Grads<T> { return {mul(ctx.grad(), ctx.output() * T(std::numbers::ln2))}; });
+}
+
+template <class T>
+Tensor<T> reciprocal(const Tensor<T>& x) {
+    return unary(
+        "reciprocal", x, [](T v) { return T(1) / v; },
+        [](const Backward<T>& ctx) -> Grads<T> { return {neg(mul(ctx.grad(), square(ctx.output())))}; });
+}
+
+template <class T>
+Tensor<T> rsqrt(const Tensor<T>& x) {
+    return unary(
+        "rsqrt", x, [](T v) { return T(1) / std::sqrt(v); },
+        [](const Backward<T>& ctx) -> Grads<T> { return {mul(ctx.grad(), pow(ctx.output(), T(3)) * T(-0.5))}; });
+}
+
+template <class T>
+Tensor<T> sin(const Tensor<T>& x) {
+    return unary(
+        "sin", x, [](T v) { return std::sin(v); },
+        [](const Backward<T>& ctx) -> Grads<T> { return {mul(ctx.grad(), cos(ctx.input(0)))}; });
+}
+
+template <class T>
+Tensor<T> cos(const Tensor<T>& x) {
+    return unary(
+        "cos", x, [](T v) { return std::cos(v); },
+        [](const Backward<T>& ctx) -> Grads<T> { return {neg(mul(ctx.grad(), sin(ctx.input(0))))}; });
+}
+
+template <class T>
+Tensor<T> tan(const Tensor<T>& x) {
+    return unary(
+        "tan", x, [](T v) { return std::tan(v); },
+        [](const Backward<T>& ctx) -> Grads<T> { return {mul(ctx.grad(), square(ctx.output()) + T(1))}; });
+}
+
+template <class T>
+Tensor<T> asin(const Tensor<T>& x) {
+    return unary(
+        "asin", x, [](T v) { return std::asin(v); },
+        [](const Backward<T>& ctx) -> Grads<T> { return {div(ctx.grad(), sqrt(T(1) - square(ctx.input(0))))}; });
+}
+
+template <class T>
+Tensor<T> acos(const Tensor<T>& x) {
+    return unary(
+        "acos", x, [](T v) { return std::acos(v); },
+        [](const Backward<T>& ctx) -> Grads<T> { return {neg(div(ctx.grad(), sqrt(T(1) - square(ctx.input(0)))))}; });
+}
+
+template <class T>
+Tensor<T> atan(const Tensor<T>& x) {
+    return unary(
+        "atan", x, [](T v) { return std::atan(v); },
+        [](const Backward<T>& ctx) -> Grads<T> { return {div(ctx.grad(), square(ctx.input(0)) + T(1))}; });
+}
+
+template <class T>
+Tensor<T> atan2(const Tensor<T>& a, const Tensor<T>& b) {
+    auto value = detail::zip("atan2", a, b, [](const auto& p, const auto& q) {
+        using std::atan2;  // ADL finds xtensor's for the broadcasting path
+        return atan2(p, q);
+    });
+    return record<T>("atan2", {a, b}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
+        const auto& a_ = ctx.input(0);
+        const auto& b_ = ctx.input(1);
+        const Tensor<T> g = div(ctx.grad(), square(a_) + square(b_));
+        return {ctx.needs(0) ? mul(g, b_) : Tensor<T>(), ctx.needs(1) ? neg(mul(g, a_)) : Tensor<T>()};
+    });
+}
+
+template <class T>
+Tensor<T> sinh(const Tensor<T>& x) {
+    return unary(
+        "sinh", x, [](T v) { return std::sinh(v); },
+        [](const Backward<T>& ctx) -> Grads<T> { return {mul(ctx.grad(), cosh(ctx.input(0)))}; });
+}
+
+template <class T>
+Tensor<T> cosh(const Tensor<T>& x) {
+    return unary(
+        "cosh", x, [](T v) { return std::cosh(v); },
+        [](const Backward<T>& ctx) -> Grads<T> { return {mul(ctx.grad(), sinh(ctx.input(0)))}; });
+}
+
+template <class T>
+Tensor<T> hypot(const Tensor<T>& a, const Tensor<T>& b) {
+    auto value = detail::zip("hypot", a, b, [](const auto& p, const auto& q) {
+        using std::hypot;  // ADL finds xtensor's for the broadcasting path
+        return hypot(p, q);
+    });
+    return record<T>("hypot", {a, b}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
+        const Tensor<T> g = div(ctx.grad(), ctx.output());
+        return {ctx.needs(0) ? mul(g, ctx.input(0)) : Tensor<T>(), ctx.needs(1) ? mul(g, ctx.input(1)) : Tensor<T>()};
+    });
+}
+
+template <class T>
+Tensor<T> pow(const Tensor<T>& base, const Tensor<T>& exponent) {
+    auto value = detail::zip("pow", base, exponent, [](const auto& p, const auto& q) {
+        using std::pow;  // ADL finds xtensor's for the broadcasting path
+        return pow(p, q);
+    });
+    return record<T>("pow", {base, exponent}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
+        const auto& b = ctx.input(0);
+        const auto& e = ctx.input(1);
+        const auto& bv = b.value();
+        const auto& ev = e.value();
+        Tensor<T> db, de;
+        if (ctx.needs(0)) {
+            // e b^(e-1), with b^(e-1) taken as b^0 = 1 where e = 0 (the product is 0 there, not 0 * inf).
+            Tensor<T> e_minus_1 = e - T(1);
+            if (std::find(ev.begin(), ev.end(), T(0)) != ev.end()) {
+                e_minus_1 = e_minus_1 + detail::mask("pow", e, [](T v) { return v == T(0); });
+            }
+            db = mul(ctx.grad(), mul(e, pow(b, e_minus_1)));
+        }
+        if (ctx.needs(1)) {
+            // y ln b, with ln b taken as ln 1 = 0 where b = 0 and e >= 0 (where y = b^e is 0 or 1).
+            const bool zero_base = std::find(bv.begin(), bv.end(), T(0)) != bv.end();
+            const Tensor<T> log_base =
+                zero_base ? log(b + Tensor<T>(xt::xarray<T>(xt::where(xt::equal(bv, T(0)) && ev >= T(0), T(1), T(0)))))
+                          : log(b);
+            de = mul(ctx.grad(), mul(ctx.output(), log_base));
+        }
+        return {db, de};
+    });
+}
+
+template <class T>
+Tensor<T> sign(const Tensor<T>& x) {
+    return step("sign", x, [](T v) { return v > T(0) ? T(1) : v < T(0) ? T(-1) : v == T(0) ? T(0) : v; });
+}
+
+template <class T>
+Tensor<T> floor(const Tensor<T>& x) {
+    return step("floor", x, [](T v) { return std::floor(v); });
+}
+
+template <class T>
+Tensor<T> ceil(const Tensor<T>& x) {
+    return step("ceil", x, [](T v) { return std::ceil(v); });
+}
+
+template <class T>
+Tensor<T> round(const Tensor<T>& x) {
+    // nearbyint rounds in the current rounding mode, round-to-nearest-even unless a program changed it.
+    return step("round", x, [](T v) { return std::nearbyint(v); });
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                                   \
+    template Tensor<T> exp(const Tensor<T>&);                     \
+    template Tensor<T> log(const Tensor<T>&);                     \
+    template Tensor<T> sqrt(const Tensor<T>&);                    \
+    template Tensor<T> pow(const Tensor<T>&, T);                  \
+    template Tensor<T> abs(const Tensor<T>&);                     \
+    template Tensor<T> square(const Tensor<T>&);                  \
+    template Tensor<T> clamp(const Tensor<T>&, T, T);             \
+    template Tensor<T> erf(const Tensor<T>&);                     \
+    template Tensor<T> log1p(const Tensor<T>&);                   \
+    template Tensor<T> expm1(const Tensor<T>&);                   \
+    template Tensor<T> log2(const Tensor<T>&);                    \
+    template Tensor<T> log10(const Tensor<T>&);                   \
+    template Tensor<T> exp2(const Tensor<T>&);                    \
+    template Tensor<T> reciprocal(const Tensor<T>&);              \
+    template Tensor<T> rsqrt(const Tensor<T>&);                   \
+    template Tensor<T> sin(const Tensor<T>&);                     \
+    template Tensor<T> cos(const Tensor<T>&);                     \
+    template Tensor<T> tan(const Tensor<T>&);                     \
+    template Tensor<T> asin(const Tensor<T>&);                    \
+    template Tensor<T> acos(const Tensor<T>&);                    \
+    template Tensor<T> atan(const Tensor<T>&);                    \
+    template Tensor<T> atan2(const Tensor<T>&, const Tensor<T>&); \
+    template Tensor<T> sinh(const Tensor<T>&);                    \
+    template Tensor<T> cosh(const Tensor<T>&);                    \
+    template Tensor<T> hypot(const Tensor<T>&, const Tensor<T>&); \
+    template Tensor<T> pow(const Tensor<T>&, const Tensor<T>&);   \
+    template Tensor<T> sign(const Tensor<T>&);                    \
+    template Tensor<T> floor(const Tensor<T>&);                   \
+    template Tensor<T> ceil(const Tensor<T>&);                    \
+    template Tensor<T> round(const Tensor<T>&);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 #undef TAPEGRAD_INSTANTIATE

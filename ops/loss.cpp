@@ -256,7 +256,8 @@ Tensor<T> binary_cross_entropy(const Tensor<T>& p, const Tensor<T>& y, Reduction
 template <class T>
 Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>& z, const Tensor<T>& y, Reduction reduction) {
     check_same_shape("binary_cross_entropy_with_logits", "z", z, "y", y);
-    return reduce_all(softplus(z) - mul(y, z), reduction);
+    // softplus without its threshold: exact for large z too, where the loss of y = 1 is e^-z, not 0.
+    return reduce_all(softplus(z, T(1), std::numeric_limits<T>::infinity()) - mul(y, z), reduction);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                                             \

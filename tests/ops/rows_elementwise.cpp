@@ -1,4 +1,5 @@
-// Rows for arithmetic, elementwise and activation ops (ops/arithmetic, ops/elementwise,
+// Rows for arithmetic, elementwise (exponentials and logarithms, trigonometric and hyperbolic,
+// rounding) and activation ops (ops/arithmetic, ops/elementwise,
 // ops/activation).
 #include <cmath>
 #include <numbers>
@@ -58,6 +59,12 @@ OpInfo unary(OpInfo row, F f, R r) {
 
 const Domain positive{0.5, 2.0};
 const Domain away_from_zero{-2.0, 2.0, {0.0}, 0.1};
+const Domain log1p_domain{-0.5, 2.0};
+const Domain inside_unit{-0.9, 0.9};                      // asin, acos: away from the poles at +-1
+const Domain tan_domain{-1.2, 1.2};                       // away from the poles at +-pi/2
+const Domain off_integers{-2.0, 2.0, {-2, -1, 0, 1, 2}};  // floor, ceil: away from the jumps
+const Domain off_halves{-2.4, 2.4, {-1.5, -0.5, 0.5, 1.5}};
+const Domain hard_domain{-4.0, 4.0, {-3.0, 3.0}};  // hardsigmoid, hardswish: the kinks at +-3
 
 double sigmoid(double v) {
     return 1 / (1 + std::exp(-v));
@@ -65,6 +72,21 @@ double sigmoid(double v) {
 double phi(double v) {
     return 0.5 * (1 + std::erf(v / std::numbers::sqrt2));
 }
+double softplus(double v) {
+    return std::log(1 + std::exp(v));
+}
+// Half to even: the nearer integer, and of two equally near the even one.
+double round_half_even(double v) {
+    const double lower = std::floor(v);
+    const double frac = v - lower;
+    if (frac != 0.5) return frac < 0.5 ? lower : lower + 1;
+    return std::fmod(lower, 2.0) == 0 ? lower : lower + 1;
+}
+double relu6(double v) {
+    return std::min(std::max(v, 0.0), 6.0);
+}
+const double selu_alpha = 1.6732632423543772848170429916717;
+const double selu_scale = 1.0507009873554804934193349852946;
 
 std::vector<OpInfo> elementwise_rows() {
     return {
@@ -122,6 +144,54 @@ std::vector<OpInfo> elementwise_rows() {
             {.name = "clamp (low only)", .op = "clamp", .domains = {Domain{-1.5, 1.5, {0.25}, 0.05}}},
             [](const auto& x) { return tg::clamp(x, 0.25); }, [](double v) { return std::max(v, 0.25); }),
         UNARY(erf, std::erf(v), .readme = {"`erf(x)`", "erf x", "dx = g (2/√π) e^(-x²)"}),
+        UNARY(log1p, std::log(1 + v), .readme = {"`log1p(x)`", "ln(1 + x), accurate near 0", "dx = g / (1 + x)"},
+              .domains = {log1p_domain}),
+        UNARY(expm1, std::exp(v) - 1, .readme = {"`expm1(x)`", "eˣ - 1, accurate near 0", "dx = g (y + 1)"}),
+        UNARY(log2, std::log(v) / std::log(2.0), .readme = {"`log2(x)`", "log₂ x", "dx = g / (x ln 2)"},
+              .domains = {positive}),
+        UNARY(log10, std::log(v) / std::log(10.0), .readme = {"`log10(x)`", "log₁₀ x", "dx = g / (x ln 10)"},
+              .domains = {positive}),
+        UNARY(exp2, std::pow(2.0, v), .readme = {"`exp2(x)`", "2ˣ", "dx = g y ln 2"}),
+        UNARY(reciprocal, 1 / v, .readme = {"`reciprocal(x)`", "1 / x", "dx = -g y²"}, .domains = {away_from_zero}),
+        UNARY(rsqrt, 1 / std::sqrt(v), .readme = {"`rsqrt(x)`", "1 / √x", "dx = -g y³ / 2"}, .domains = {positive}),
+        UNARY(sin, std::sin(v), .readme = {"`sin(x)`", "sin x", "dx = g cos x"}),
+        UNARY(cos, std::cos(v), .readme = {"`cos(x)`", "cos x", "dx = -g sin x"}),
+        UNARY(tan, std::sin(v) / std::cos(v), .readme = {"`tan(x)`", "tan x", "dx = g (1 + y²)"},
+              .domains = {tan_domain}),
+        UNARY(asin, std::asin(v), .readme = {"`asin(x)`", "arcsin x", "dx = g / √(1 - x²)"}, .domains = {inside_unit}),
+        UNARY(acos, std::acos(v), .readme = {"`acos(x)`", "arccos x", "dx = -g / √(1 - x²)"}, .domains = {inside_unit}),
+        UNARY(atan, std::atan(v), .readme = {"`atan(x)`", "arctan x", "dx = g / (1 + x²)"}),
+        binary(
+            {.op = "atan2",
+             .readme = {"`atan2(a, b)`", "the angle of the point (b, a), in [-π, π]",
+                        "da = g b / (a² + b²), db = -g a / (a² + b²)"},
+             .domains = {away_from_zero, Domain{}}},  // a != 0: never across the cut at a = 0, b < 0
+            [](const auto& a, const auto& b) { return tg::atan2(a, b); },
+            [](double a, double b) { return std::atan2(a, b); }),
+        UNARY(sinh, (std::exp(v) - std::exp(-v)) / 2, .readme = {"`sinh(x)`", "sinh x", "dx = g cosh x"}),
+        UNARY(cosh, (std::exp(v) + std::exp(-v)) / 2, .readme = {"`cosh(x)`", "cosh x", "dx = g sinh x"}),
+        binary(
+            {.op = "hypot",
+             .readme = {"`hypot(a, b)`", "√(a² + b²) without overflow", "da = g a / y, db = g b / y"},
+             .domains = {away_from_zero, Domain{}}},  // away from the cone's tip at a = b = 0
+            [](const auto& a, const auto& b) { return tg::hypot(a, b); },
+            [](double a, double b) { return std::sqrt(a * a + b * b); }),
+        binary(
+            {.name = "pow (tensor exponent)",
+             .op = "pow",
+             .readme = {"`pow(b, e)` (tensors)", "bᵉ",
+                        "db = g e bᵉ⁻¹ (0 where e = 0), de = g y ln b (0 where b = 0 and e ≥ 0)"},
+             .domains = {positive, Domain{}}},
+            [](const auto& b, const auto& e) { return tg::pow(b, e); },
+            [](double b, double e) { return std::exp(e * std::log(b)); }),
+        UNARY(sign, double((v > 0) - (v < 0)),
+              .readme = {"`sign(x)`", "-1, 0 or 1 (NaN for NaN; PyTorch gives 0)", "dx = 0"},
+              .domains = {away_from_zero}),
+        UNARY(floor, std::floor(v), .readme = {"`floor(x)`, `ceil(x)`", "⌊x⌋, ⌈x⌉", "dx = 0"},
+              .domains = {off_integers}),
+        UNARY(ceil, std::ceil(v), .domains = {off_integers}),
+        UNARY(round, round_half_even(v), .readme = {"`round(x)`", "nearest integer, halves to even", "dx = 0"},
+              .domains = {off_halves}),
         UNARY(relu, v > 0 ? v : 0.0, .readme = {"`relu(x)`", "max(x, 0)", "dx = g where x > 0, else 0 (0 at x = 0)"},
               .domains = {away_from_zero}),
         unary(
@@ -135,9 +205,108 @@ std::vector<OpInfo> elementwise_rows() {
             [](const auto& x) { return tg::leaky_relu(x); }, [](double v) { return v > 0 ? v : 0.01 * v; }),
         UNARY(sigmoid, sigmoid(v), .readme = {"`sigmoid(x)`", "1 / (1 + e⁻ˣ), stable", "dx = g y (1 - y)"}),
         UNARY(tanh, std::tanh(v), .readme = {"`tanh(x)`", "tanh x", "dx = g (1 - y²)"}),
-        UNARY(softplus, std::log1p(std::exp(v)),
-              .readme = {"`softplus(x)`", "max(x, 0) + log1p(e^-\\|x\\|)", "dx = g sigmoid(x)"}),
+        UNARY(softplus, softplus(v),
+              .readme = {"`softplus(x[, beta, threshold])`",
+                         "log(1 + e^(βx)) / β, stable; x where βx > threshold (β = 1, threshold = 20)",
+                         "dx = g sigmoid(βx); g where βx > threshold"}),
+        unary(
+            {.name = "softplus (beta 2, threshold 3)",
+             .op = "softplus",
+             .domains = {Domain{-3.0, 3.0, {1.5}}},  // the jump at beta x = threshold
+             .errors = {{"beta 0",
+                         {{2}},
+                         [](const Inputs64& in) { tg::softplus(in[0], 0.0); },
+                         Expect::Value,
+                         {"softplus", "beta"}},
+                        {"NaN threshold",
+                         {{2}},
+                         [](const Inputs64& in) { tg::softplus(in[0], 1.0, std::nan("")); },
+                         Expect::Value,
+                         {"softplus", "threshold", "NaN"}}}},
+            [](const auto& x) { return tg::softplus(x, 2.0, 3.0); },
+            [](double v) { return 2 * v > 3 ? v : std::log(1 + std::exp(2 * v)) / 2; }),
         UNARY(gelu, v * phi(v), .readme = {"`gelu(x)`", "x Φ(x) (composed from erf)", "dx = g (Φ(x) + x φ(x))"}),
+        unary(
+            {.name = "gelu (tanh)",
+             .op = "gelu",
+             .readme = {"`gelu(x, GeluApproximate::Tanh)`", "½x (1 + tanh(√(2/π) (x + 0.044715 x³))) (composed)",
+                        "dx = g (Φ̃(x) + x Φ̃′(x)), Φ̃ the tanh approximation of Φ"},
+             .errors = {{"approximate out of range",
+                         {{2}},
+                         [](const Inputs64& in) { tg::gelu(in[0], static_cast<tg::GeluApproximate>(7)); },
+                         Expect::Value,
+                         {"gelu", "approximate"}}}},
+            [](const auto& x) { return tg::gelu(x, tg::GeluApproximate::Tanh); },
+            [](double v) {
+                return 0.5 * v * (1 + std::tanh(std::sqrt(2 / std::numbers::pi) * (v + 0.044715 * v * v * v)));
+            }),
+        UNARY(silu, v / (1 + std::exp(-v)),
+              .readme = {"`silu(x)` (swish)", "x sigmoid(x), stable", "dx = g s (1 + x (1 - s)), s = sigmoid(x)"}),
+        UNARY(mish, v * std::tanh(softplus(v)),
+              .readme = {"`mish(x)`", "x tanh(softplus(x)), stable",
+                         "dx = g (t + x sigmoid(x) (1 - t²)), t = tanh(softplus(x))"}),
+        UNARY(elu, v > 0 ? v : std::exp(v) - 1,
+              .readme = {"`elu(x[, alpha])`", "x if x > 0 else α (eˣ - 1) (α = 1)",
+                         "dx = g where x > 0, else g (y + α) (at 0: α g)"},
+              .domains = {away_from_zero}),
+        unary(
+            {.name = "elu (alpha 0.5)",
+             .op = "elu",
+             .domains = {away_from_zero},
+             .errors = {{"NaN alpha",
+                         {{2}},
+                         [](const Inputs64& in) { tg::elu(in[0], std::nan("")); },
+                         Expect::Value,
+                         {"elu", "alpha", "NaN"}}}},
+            [](const auto& x) { return tg::elu(x, 0.5); },
+            [](double v) { return v > 0 ? v : 0.5 * (std::exp(v) - 1); }),
+        UNARY(selu, selu_scale * (v > 0 ? v : selu_alpha * (std::exp(v) - 1)),
+              .readme = {"`selu(x)`", "λ elu(x, α), PyTorch's λ ≈ 1.0507, α ≈ 1.6733",
+                         "dx = g λ where x > 0, else g (y + λα) (at 0: λα g)"},
+              .domains = {away_from_zero}),
+        UNARY(celu, v > 0 ? v : std::exp(v) - 1,
+              .readme = {"`celu(x[, alpha])`", "x if x > 0 else α (e^(x/α) - 1) (α = 1)",
+                         "dx = g where x > 0, else g (y/α + 1) (at 0: g)"},
+              .domains = {away_from_zero}),
+        unary(
+            {.name = "celu (alpha 2)",
+             .op = "celu",
+             .domains = {Domain{-3.0, 3.0, {0.0}, 0.1}},
+             .errors = {{"alpha 0",
+                         {{2}},
+                         [](const Inputs64& in) { tg::celu(in[0], 0.0); },
+                         Expect::Value,
+                         {"celu", "alpha"}}}},
+            [](const auto& x) { return tg::celu(x, 2.0); },
+            [](double v) { return v > 0 ? v : 2 * (std::exp(v / 2) - 1); }),
+        UNARY(hardtanh, std::min(std::max(v, -1.0), 1.0),
+              .readme = {"`hardtanh(x[, min, max])`", "min(max(x, min), max) (-1, 1)",
+                         "dx = g where min < x < max, else 0 (0 at the kinks)"},
+              .domains = {Domain{-2.0, 2.0, {-1.0, 1.0}}}),
+        unary(
+            {.name = "hardtanh (-0.5, 0.7)",
+             .op = "hardtanh",
+             .domains = {Domain{-1.5, 1.5, {-0.5, 0.7}}},
+             .errors = {{"min above max",
+                         {{2}},
+                         [](const Inputs64& in) { tg::hardtanh(in[0], 1.0, -1.0); },
+                         Expect::Value,
+                         {"hardtanh", "min_val", "max_val"}}}},
+            [](const auto& x) { return tg::hardtanh(x, -0.5, 0.7); },
+            [](double v) { return std::min(std::max(v, -0.5), 0.7); }),
+        UNARY(
+            hardsigmoid, relu6(v + 3) / 6,
+            .readme = {"`hardsigmoid(x)`", "relu6(x + 3) / 6", "dx = g / 6 where -3 < x < 3, else 0 (0 at the kinks)"},
+            .domains = {hard_domain}),
+        UNARY(hardswish, v * relu6(v + 3) / 6,
+              .readme = {"`hardswish(x)`", "x relu6(x + 3) / 6",
+                         "dx = 0 where x < -3, g (x/3 + ½) where -3 ≤ x ≤ 3, g where x > 3"},
+              .domains = {hard_domain}),
+        UNARY(softsign, v / (1 + std::abs(v)),
+              .readme = {"`softsign(x)`", "x / (1 + \\|x\\|)", "dx = g / (1 + \\|x\\|)²"},
+              .domains = {away_from_zero}),  // the second derivative's kink at 0
+        UNARY(logsigmoid, -std::log(1 + std::exp(-v)),
+              .readme = {"`logsigmoid(x)`", "-softplus(-x), stable", "dx = g sigmoid(-x)"}),
     };
 }
 
