@@ -232,6 +232,20 @@ std::vector<Tensor<T>> split_even(const char* op, const Tensor<T>& x, std::int64
     return pieces(x, sizes, d);
 }
 
+/// pad's list: defined x, (before, after) pairs, at most one per dim of x; else ValueError.
+template <class T>
+void check_pad_list(const Tensor<T>& x, const std::vector<std::int64_t>& pad) {
+    check_defined("pad", "x", x);
+    if (pad.size() % 2 != 0) {
+        fail<ValueError>("pad: pad [{}] has odd length {}; it holds (before, after) pairs, last dim first",
+                         fmt::join(pad, ", "), pad.size());
+    }
+    if (pad.size() / 2 > x.ndim()) {
+        fail<ValueError>("pad: pad [{}] has {} pairs, more than x (shape {}) has dims", fmt::join(pad, ", "),
+                         pad.size() / 2, shape_str(x.shape()));
+    }
+}
+
 }  // namespace
 
 template <class T>
@@ -341,15 +355,7 @@ Tensor<T> tile(const Tensor<T>& x, const std::vector<std::int64_t>& reps) {
 
 template <class T>
 Tensor<T> pad(const Tensor<T>& x, const std::vector<std::int64_t>& pad, std::type_identity_t<T> value) {
-    check_defined("pad", "x", x);
-    if (pad.size() % 2 != 0) {
-        fail<ValueError>("pad: pad [{}] has odd length {}; it holds (before, after) pairs, last dim first",
-                         fmt::join(pad, ", "), pad.size());
-    }
-    if (pad.size() / 2 > x.ndim()) {
-        fail<ValueError>("pad: pad [{}] has {} pairs, more than x (shape {}) has dims", fmt::join(pad, ", "),
-                         pad.size() / 2, shape_str(x.shape()));
-    }
+    check_pad_list(x, pad);
     const std::size_t n = x.ndim();
     Shape shape = x.shape(), extent = x.shape();
     const Strides xs = strides_of(x.shape());
@@ -380,6 +386,37 @@ Tensor<T> pad(const Tensor<T>& x, const std::vector<std::int64_t>& pad, std::typ
     return record<T>("pad", {x}, std::move(out), [negated](const Backward<T>& ctx) -> Grads<T> {
         return {tapegrad::pad(ctx.grad(), negated, T(0))};
     });
+}
+
+template <class T>
+Tensor<T> pad(const Tensor<T>& x, const std::vector<std::int64_t>& pad, PadMode mode, std::type_identity_t<T> value) {
+    if (mode == PadMode::Constant) return tapegrad::pad(x, pad, value);
+    check_pad_list(x, pad);
+    const std::size_t n = x.ndim();
+    for (std::size_t p = 0; p < pad.size() / 2; ++p) {
+        const std::size_t d = n - 1 - p;
+        const std::int64_t lo = pad[2 * p], hi = pad[2 * p + 1], size = size_of(x.shape(), d);
+        if (lo < 0 || hi < 0 || (lo > 0 && lo >= size) || (hi > 0 && hi >= size)) {
+            fail<ValueError>(
+                "pad: reflect padding [{}] puts {} and {} on dim {} of x (shape {}); each must be at least "
+                "0 and less than the dim's size {}",
+                fmt::join(pad, ", "), lo, hi, d, shape_str(x.shape()), size);
+        }
+    }
+    Tensor<T> y = x;
+    bool padded = false;
+    for (std::size_t p = 0; p < pad.size() / 2; ++p) {
+        const auto d = static_cast<std::int64_t>(n - 1 - p);
+        const std::int64_t lo = pad[2 * p], hi = pad[2 * p + 1], size = size_of(x.shape(), n - 1 - p);
+        if (lo == 0 && hi == 0) continue;
+        std::vector<Tensor<T>> parts;
+        if (lo > 0) parts.push_back(flip_dims(slice(y, d, 1, 1 + lo), Dims{d}));
+        parts.push_back(y);
+        if (hi > 0) parts.push_back(flip_dims(slice(y, d, size - 1 - hi, size - 1), Dims{d}));
+        y = concat(parts, d);
+        padded = true;
+    }
+    return padded ? y : clone(x);
 }
 
 template <class T>
@@ -546,6 +583,7 @@ Tensor<T> clone(const Tensor<T>& x) {
     template Tensor<T> repeat(const Tensor<T>&, const std::vector<std::int64_t>&);                           \
     template Tensor<T> tile(const Tensor<T>&, const std::vector<std::int64_t>&);                             \
     template Tensor<T> pad(const Tensor<T>&, const std::vector<std::int64_t>&, T);                           \
+    template Tensor<T> pad(const Tensor<T>&, const std::vector<std::int64_t>&, PadMode, T);                  \
     template std::vector<Tensor<T>> split(const Tensor<T>&, std::int64_t, std::int64_t);                     \
     template std::vector<Tensor<T>> split(const Tensor<T>&, const std::vector<std::int64_t>&, std::int64_t); \
     template std::vector<Tensor<T>> chunk(const Tensor<T>&, std::int64_t, std::int64_t);                     \

@@ -58,6 +58,22 @@ Tensor<T> tile(const Tensor<T>& x, const std::vector<std::int64_t>& reps);
 template <class T>
 Tensor<T> pad(const Tensor<T>& x, const std::vector<std::int64_t>& pad, std::type_identity_t<T> value = 0);
 
+/// How pad fills the added elements: with a constant, or by reflecting x at its edges.
+enum class PadMode {
+    Constant,  ///< every added element holds `value` (PyTorch's "constant")
+    Reflect,   ///< x mirrored at each edge, the edge itself not repeated (PyTorch's "reflect")
+};
+
+/// pad with a mode (torch::nn::functional::pad's `mode`): PadMode::Constant is the overload above;
+/// PadMode::Reflect mirrors x ({1, 2, 3} padded by {2, 1} is {3, 2, 1, 2, 3, 2}; composed with
+/// slice, flip and concat), in any of x's dims (PyTorch limits it to the last 1-3 of 2-5 dim inputs).
+/// Reflect amounts must be non-negative and smaller than their dim (else ValueError naming pad, the
+/// pad list and x's shape); `value` is unused.   d/dx = g's reflected parts folded back onto the
+/// elements they copy, plus g's middle
+template <class T>
+Tensor<T> pad(const Tensor<T>& x, const std::vector<std::int64_t>& pad, PadMode mode,
+              std::type_identity_t<T> value = 0);
+
 /// Pieces of split_size along dim (torch::split), the last one smaller when the size does not
 /// divide; split_size 0 is allowed only on a dim of size 0 (one empty piece). A 0-d x, or
 /// split_size < 0, is a ValueError. Each piece is a slice. Note: a braced list of one element,

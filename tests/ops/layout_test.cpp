@@ -90,6 +90,8 @@ TEST_CASE("ops: pad, roll, diagonal and tril give PyTorch's values", "[ops][layo
     // F.pad(x, (1, -1, 0, 1), value=9): one 9 on the left, the last column cropped, a row of 9s below.
     CHECK(tg::pad(x, {1, -1, 0, 1}, 9.0).shape() == tg::Shape{3, 3});
     CHECK(flat(tg::pad(x, {1, -1, 0, 1}, 9.0)) == std::vector<double>{9, 0, 1, 9, 3, 4, 9, 9, 9});
+    // F.pad(x, (2, 1), mode="reflect"): [[2, 1, 0, 1, 2, 1], [5, 4, 3, 4, 5, 4]].
+    CHECK(flat(tg::pad(x, {2, 1}, tg::PadMode::Reflect)) == std::vector<double>{2, 1, 0, 1, 2, 1, 5, 4, 3, 4, 5, 4});
     CHECK(flat(tg::roll(x, {1}, {1})) == std::vector<double>{2, 0, 1, 5, 3, 4});
     CHECK(flat(tg::roll(x, {-1})) == std::vector<double>{1, 2, 3, 4, 5, 0});
     CHECK(flat(tg::diagonal(x, 1)) == std::vector<double>{1, 5});

@@ -71,6 +71,29 @@ Array pad_ref(const Array& x, const Sizes& pad, double value) {
         value);
 }
 
+/// Reflect padding, pairs from the last dim: x mirrored at its edges, the edge not repeated.
+Array reflect_ref(const Array& x, const Sizes& pad) {
+    const Index sx = ref::shape_of(x);
+    const std::size_t n = sx.size();
+    Sizes before(n, 0);
+    Shape shape = sx;
+    for (std::size_t p = 0; p < pad.size() / 2; ++p) {
+        before[n - 1 - p] = pad[2 * p];
+        shape[n - 1 - p] += static_cast<std::size_t>(pad[2 * p] + pad[2 * p + 1]);
+    }
+    return gather(x, shape, [&](const Index& idx) {
+        Index from(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto m = static_cast<std::int64_t>(sx[i]);
+            std::int64_t j = static_cast<std::int64_t>(idx[i]) - before[i];
+            if (j < 0) j = -j;
+            if (j >= m) j = 2 * (m - 1) - j;
+            from[i] = static_cast<std::size_t>(j);
+        }
+        return std::optional<Index>(from);
+    });
+}
+
 /// x with the elements of piece k (pieces of `sizes` along dim) multiplied by k + 1: the reference
 /// of the split / chunk rows, which concat their pieces so weighted.
 Array weighted_ref(const Array& x, const Sizes& sizes, std::size_t dim) {
@@ -355,6 +378,31 @@ std::vector<OpInfo> cutting_rows() {
                    [](const std::vector<Array>& x) {
                        return pad_ref(x[0], {-1, 2, 1, 0}, 0.0);
                    }},
+        OpInfo{.name = "pad (reflect, {2, 1, 1, 1})",
+               .op = "pad",
+               .readme = {"`pad(x, pad, PadMode::Reflect)`", "x mirrored at its edges (composed: slice, flip, concat)",
+                          "dx = g's mirrored parts folded back onto the elements they copy"},
+               .fn = op([](const auto& in) {
+                   return tg::pad(in[0], {2, 1, 1, 1}, tg::PadMode::Reflect);
+               }),
+               .cases = {{{3, 4}}, {{2, 3, 3}}, {{2, 3}}},
+               .reference =
+                   [](const std::vector<Array>& x) {
+                       return reflect_ref(x[0], {2, 1, 1, 1});
+                   },
+               .errors = {error("a reflect amount as large as the dim", {{2, 3}},
+                                [](const auto& x) {
+                                    tg::pad(x, {3, 0}, tg::PadMode::Reflect);
+                                },
+                                Expect::Value, {"pad", "reflect", "[3, 0]", "[2, 3]"}),
+                          error("a negative reflect amount", {{2, 3}},
+                                [](const auto& x) {
+                                    tg::pad(x, {-1, 0}, tg::PadMode::Reflect);
+                                },
+                                Expect::Value, {"pad", "reflect", "[-1, 0]", "[2, 3]"}),
+                          error("odd length (reflect)", {{2, 3}},
+                                [](const auto& x) { tg::pad(x, {1}, tg::PadMode::Reflect); }, Expect::Value,
+                                {"pad", "[1]", "pairs"})}},
         OpInfo{.name = "pad ({} of a 0-d x)",
                .op = "pad",
                .fn = op([](const auto& in) { return tg::pad(in[0], {}); }),
