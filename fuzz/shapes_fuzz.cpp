@@ -1,4 +1,5 @@
-// Fuzz target: tensors built from user-given shapes and dims, through the shape-handling ops.
+// Fuzz target: tensors built from user-given shapes and dims, through the shape-handling ops
+// (and the layout ops: pad, narrow, roll, flip, diagonal, expand, repeat, tile, split, chunk, ...).
 // Only tapegrad::Error may escape. Element counts are capped so that a legitimately huge shape
 // does not exhaust memory (that is std::bad_alloc, not a bug); overflowing counts are not capped.
 #include <cstdint>
@@ -59,7 +60,10 @@ void run(Bytes& in) {
         tg::TensorD a = tg::ones<double>(sa, true);
         tg::TensorD b = small(sb) ? tg::full<double>(sb, 2.0, true) : tg::TensorD(1.0);
         const std::int64_t dim = static_cast<std::int8_t>(in.next()) % 5;  // negative ones too
-        switch (in.next() % 10) {
+        // Two more small signed numbers for the layout ops (-8..8), and b's shape as signed sizes.
+        const std::int64_t i = static_cast<std::int8_t>(in.next()) % 9, j = static_cast<std::int8_t>(in.next()) % 9;
+        const std::vector<std::int64_t> sizes(sb.begin(), sb.end());
+        switch (in.next() % 20) {
             case 0:
                 tg::sum(a * b).backward();
                 break;
@@ -89,8 +93,39 @@ void run(Bytes& in) {
                     tg::slice(a, dim, static_cast<std::int8_t>(in.next()) % 6, static_cast<std::int8_t>(in.next()) % 6))
                     .backward();
                 break;
-            default:
+            case 9:
                 tg::sum(tg::linear(a, b)).backward();
+                break;
+            case 10:
+                tg::sum(tg::pad(a, {i % 4, j % 4, j / 3, i / 3}, 1.5)).backward();
+                break;
+            case 11:
+                tg::sum(tg::narrow(a, dim, i % 6, j % 6)).backward();
+                break;
+            case 12:
+                tg::sum(tg::roll(a, {i}, {dim}) + tg::roll(a, {j})).backward();
+                break;
+            case 13:
+                tg::sum(tg::flip(a, {dim, i % 5})).backward();
+                break;
+            case 14:
+                tg::sum(tg::diagonal(a, i % 5, dim, j % 5)).backward();
+                break;
+            case 15:
+                if (small(sb)) tg::sum(tg::expand(a, sizes)).backward();
+                break;
+            case 16:
+                if (small(sb)) tg::sum(tg::repeat(a, sizes) + tg::tile(a, sizes)).backward();
+                break;
+            case 17:
+                tg::sum(tg::concat(tg::split(a, i % 4, dim), dim) + tg::concat(tg::chunk(a, j % 4, dim), dim))
+                    .backward();
+                break;
+            case 18:
+                tg::sum(tg::unflatten(tg::flatten(a, dim, i % 5), dim, {j % 3, -1})).backward();
+                break;
+            default:
+                tg::sum(tg::tril(a, i % 4) + tg::movedim(a, dim, j % 5)).backward();
                 break;
         }
     } catch (const tg::Error&) {
