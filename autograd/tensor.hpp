@@ -108,16 +108,15 @@ public:
     /// Non-leaf tensors keep their gradient too, after the next backward.
     Tensor& retain_grad();
 
-    /// \name In-place updates
-    /// PyTorch's `add_`, `mul_`, ...: each changes the value where it is, bumps the version counter
-    /// (so a backward through a graph that saved this tensor is refused) and returns *this. They
-    /// are not recorded on the tape. With grad mode on they refuse (AutogradError) a tensor that
-    /// requires grad: a leaf, as PyTorch does, and also an op's output, whose history PyTorch
+    // In-place updates (PyTorch's add_, mul_, ...): see add_() for the rules they share.
+    /// this += alpha * other, in place (PyTorch's add_). Like every in-place update here (sub_, mul_,
+    /// div_, clamp_, zero_, fill_, copy_, +=, -=, *=, /=) it changes the value where it is, bumps the
+    /// version counter (so a backward through a graph that saved this tensor is refused) and returns
+    /// *this, and is not recorded on the tape. With grad mode on they refuse (AutogradError) a tensor
+    /// that requires grad: a leaf, as PyTorch does, and also an op's output, whose history PyTorch
     /// would rewrite and tapegrad does not (use the out-of-place op); and an operand that requires
     /// grad. Under NoGradGuard, as optimisers run, anything goes. `other` must broadcast to this
     /// tensor's shape (ShapeError naming the op and both shapes); nothing changes when a call throws.
-    ///@{
-    /// this += alpha * other.
     Tensor& add_(const Tensor& other, T alpha = T(1));
     /// this += scalar.
     Tensor& add_(T scalar);
@@ -157,7 +156,6 @@ public:
     Tensor& operator/=(const Tensor& other) { return div_(other); }
     /// div_(scalar).
     Tensor& operator/=(T scalar) { return div_(scalar); }
-    ///@}
 
     /// A new leaf sharing nothing with the graph: same value (copied), no grad_fn.
     Tensor detach() const;

@@ -148,31 +148,32 @@ std::vector<OpInfo> shape_rows() {
                .fn = op([](const auto& in) { return tg::reshape(in[0], {}); }),
                .cases = {{{1}}, {{1, 1}}},
                .reference = [](const std::vector<Array>& x) { return ref::reshaped(x[0], {}); }},
-        OpInfo{.name = "permute ({2, 0, 1})",
-               .op = "permute",
-               .readme = {"`permute(x, dims)`, `transpose(x, dim0, dim1)`", "reordered dims", "dx = permute(g, dims⁻¹)"},
-               .fn = op([](const auto& in) {
-                   return tg::permute(in[0], {2, 0, 1});
-               }),
-               .cases = {{{2, 3, 2}}, {{1, 2, 3}}},
-               .reference =
-                   [](const std::vector<Array>& x) {
-                       return ref::permute(x[0], {2, 0, 1});
-                   },
-               .errors = {{"not a permutation",
-                           {{2, 3, 2}},
-                           [](const Inputs64& in) {
-                               tg::permute(in[0], {0, 0, 1});
-                           },
-                           Expect::Value,
-                           {"permute", "dims", "[2, 3, 2]"}},
-                          {"too few dims",
-                           {{2, 3, 2}},
-                           [](const Inputs64& in) {
-                               tg::permute(in[0], {1, 0});
-                           },
-                           Expect::Value,
-                           {"permute", "dims", "[2, 3, 2]"}}}},
+        OpInfo{
+            .name = "permute ({2, 0, 1})",
+            .op = "permute",
+            .readme = {"`permute(x, dims)`, `transpose(x, dim0, dim1)`", "reordered dims", "dx = permute(g, dims⁻¹)"},
+            .fn = op([](const auto& in) {
+                return tg::permute(in[0], {2, 0, 1});
+            }),
+            .cases = {{{2, 3, 2}}, {{1, 2, 3}}},
+            .reference =
+                [](const std::vector<Array>& x) {
+                    return ref::permute(x[0], {2, 0, 1});
+                },
+            .errors = {{"not a permutation",
+                        {{2, 3, 2}},
+                        [](const Inputs64& in) {
+                            tg::permute(in[0], {0, 0, 1});
+                        },
+                        Expect::Value,
+                        {"permute", "dims", "[2, 3, 2]"}},
+                       {"too few dims",
+                        {{2, 3, 2}},
+                        [](const Inputs64& in) {
+                            tg::permute(in[0], {1, 0});
+                        },
+                        Expect::Value,
+                        {"permute", "dims", "[2, 3, 2]"}}}},
         OpInfo{.name = "permute ({-1, 0, -2}, negative dims count from the end)",
                .op = "permute",
                .fn = op([](const auto& in) {
@@ -328,23 +329,23 @@ std::vector<OpInfo> shape_rows() {
                    [](const std::vector<Array>& x) {
                        return ref::concat({ref::reshaped(x[0], {2, 1}), ref::reshaped(x[1], {2, 1})}, 1);
                    }},
-        OpInfo{.name = "unsqueeze (axis 1)",
-               .op = "unsqueeze",
-               .readme = {"`unsqueeze(x, dim)`, `squeeze(x, dim)`", "add/drop a size-1 dim",
-                          "dx = reshape(g, x.shape)"},
-               .fn = op([](const auto& in) { return tg::unsqueeze(in[0], 1); }),
-               .cases = {{{2, 3}}, {{4}}},
-               .reference =
-                   [](const std::vector<Array>& x) {
-                       Shape s(x[0].shape().begin(), x[0].shape().end());
-                       s.insert(s.begin() + 1, 1);
-                       return ref::reshaped(x[0], s);
-                   },
-               .errors = {{"axis out of range",
-                           {{2, 3}},
-                           [](const Inputs64& in) { tg::unsqueeze(in[0], 5); },
-                           Expect::Value,
-                           {"unsqueeze", "5", "[2, 3]"}}}},
+        OpInfo{
+            .name = "unsqueeze (axis 1)",
+            .op = "unsqueeze",
+            .readme = {"`unsqueeze(x, dim)`, `squeeze(x, dim)`", "add/drop a size-1 dim", "dx = reshape(g, x.shape)"},
+            .fn = op([](const auto& in) { return tg::unsqueeze(in[0], 1); }),
+            .cases = {{{2, 3}}, {{4}}},
+            .reference =
+                [](const std::vector<Array>& x) {
+                    Shape s(x[0].shape().begin(), x[0].shape().end());
+                    s.insert(s.begin() + 1, 1);
+                    return ref::reshaped(x[0], s);
+                },
+            .errors = {{"axis out of range",
+                        {{2, 3}},
+                        [](const Inputs64& in) { tg::unsqueeze(in[0], 5); },
+                        Expect::Value,
+                        {"unsqueeze", "5", "[2, 3]"}}}},
         OpInfo{.name = "unsqueeze (0-d, axis 0)",
                .op = "unsqueeze",
                .fn = op([](const auto& in) { return tg::unsqueeze(in[0], 0); }),
