@@ -10,6 +10,7 @@
 #include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/autograd/gradcheck.hpp>
 #include <tapegrad/autograd/node.hpp>
+#include <tapegrad/autograd/plain_tensor.hpp>
 #include <tapegrad/autograd/random.hpp>
 #include <tapegrad/autograd/tape.hpp>
 #include <tapegrad/autograd/tensor.hpp>

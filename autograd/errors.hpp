@@ -33,6 +33,13 @@ public:
     using Error::Error;
 };
 
+/// An index outside the size it indexes (gather, index_select, a label past the classes): names the
+/// op, the index and the size. A ValueError, so code catching those catches it too.
+class IndexError : public ValueError {
+public:
+    using ValueError::ValueError;
+};
+
 /// Misuse of the autograd engine (backward twice, non-scalar without a seed, ...).
 class AutogradError : public Error {
 public:

@@ -7,6 +7,7 @@ target_sources(tapegrad_autograd PRIVATE
   autograd/gradcheck.cpp
   autograd/grad_mode.cpp
   autograd/node.cpp
+  autograd/plain_tensor.cpp
   autograd/random.cpp
   autograd/shape.cpp
   autograd/small_pool.cpp

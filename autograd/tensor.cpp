@@ -13,6 +13,7 @@
 #include <xtensor/xnoalias.hpp>
 
 #include <tapegrad/autograd/engine.hpp>
+#include <tapegrad/autograd/nested_braces.hpp>
 #include <tapegrad/autograd/node.hpp>
 
 namespace tapegrad {
@@ -34,34 +35,6 @@ xt::xarray<T> scalar_array(T scalar) {
     return out;
 }
 
-// The length of every list at each nesting depth (lengths[d] for depth d); a number ends a branch.
-template <class T>
-void row_lengths(const T&, std::vector<std::vector<std::size_t>>&, std::size_t) {}
-template <class L>
-void row_lengths(std::initializer_list<L> list, std::vector<std::vector<std::size_t>>& lengths, std::size_t depth) {
-    if (lengths.size() <= depth) lengths.resize(depth + 1);
-    lengths[depth].push_back(list.size());
-    for (const auto& sub : list) row_lengths(sub, lengths, depth + 1);
-}
-
-/// xtensor sizes nested braces by their first row at each depth, so {{1, 2}, {3}} would make a
-/// 2 x 2 array with an uninitialised fourth element: every row at a depth must have one length.
-template <class T, class L>
-xt::xarray<T> rectangular(std::initializer_list<L> values) {
-    std::vector<std::vector<std::size_t>> lengths;
-    row_lengths(values, lengths, 0);
-    for (std::size_t d = 1; d < lengths.size(); ++d) {
-        const auto& at = lengths[d];
-        if (std::adjacent_find(at.begin(), at.end(), std::not_equal_to<>()) != at.end()) {
-            fail<ShapeError>(
-                "Tensor: ragged nested braces: the lists at depth {} have lengths [{}]; every list at "
-                "one depth must have the same length",
-                d, fmt::join(at, ", "));
-        }
-    }
-    return xt::xarray<T>(values);
-}
-
 }  // namespace
 
 template <class T>
@@ -71,13 +44,13 @@ template <class T>
 Tensor<T>::Tensor(T scalar, bool requires_grad) : Tensor(scalar_array(scalar), requires_grad) {}
 
 template <class T>
-Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 1> values) : Tensor(rectangular<T>(values)) {}
+Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 1> values) : Tensor(detail::rectangular<T>("Tensor", values)) {}
 template <class T>
-Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 2> values) : Tensor(rectangular<T>(values)) {}
+Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 2> values) : Tensor(detail::rectangular<T>("Tensor", values)) {}
 template <class T>
-Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 3> values) : Tensor(rectangular<T>(values)) {}
+Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 3> values) : Tensor(detail::rectangular<T>("Tensor", values)) {}
 template <class T>
-Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 4> values) : Tensor(rectangular<T>(values)) {}
+Tensor<T>::Tensor(xt::nested_initializer_list_t<T, 4> values) : Tensor(detail::rectangular<T>("Tensor", values)) {}
 
 template <class T>
 detail::TensorImpl<T>& Tensor<T>::checked(const char* what) const {

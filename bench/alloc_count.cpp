@@ -32,7 +32,7 @@ void row(const char* name, std::size_t batch, Step step) {
     constexpr int kSteps = 10000;
     tgbench::Mlp mlp;
     const auto x = tgbench::make({batch, wl::kIn}, 1.0F, 1);
-    const auto y = wl::labels(batch, wl::kClasses);
+    const tapegrad::Labels y(wl::labels(batch, wl::kClasses));
     for (int i = 0; i < 10; ++i) step(mlp, x, y);  // warm-up
     const std::size_t c0 = g_count, b0 = g_bytes;
     for (int i = 0; i < 100; ++i) step(mlp, x, y);

@@ -17,7 +17,7 @@ void mlp_step(benchmark::State& state, std::size_t batch, bool anomaly) {
     tg::DetectAnomalyGuard detect(anomaly);
     tgbench::Mlp mlp;
     const tg::TensorF x = make({batch, wl::kIn}, 1.0F, 1);
-    const tg::Labels y = wl::labels(batch, wl::kClasses);
+    const tg::Labels y(wl::labels(batch, wl::kClasses));
     for (auto _ : state) benchmark::DoNotOptimize(mlp.step(x, y));
 }
 
@@ -57,7 +57,7 @@ void elementwise(benchmark::State& state, std::size_t n, F f) {
 
 void softmax_xent(benchmark::State& state, wl::XentSize s) {
     tg::TensorF logits = make({s.batch, s.classes}, 3.0F, 1, true);
-    const tg::Labels y = wl::labels(s.batch, s.classes);
+    const tg::Labels y(wl::labels(s.batch, s.classes));
     for (auto _ : state) {
         tg::cross_entropy(logits, y).backward();
         benchmark::DoNotOptimize(logits.grad().value().data());

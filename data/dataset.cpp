@@ -34,9 +34,10 @@ void check_dataset(const char* where, const Dataset<T>& data) {
     if (data.images.dimension() != 2)
         fail<ShapeError>("{}: images have shape {}; expected N x features (one sample per row)", where,
                          shape_str(Shape(shape.begin(), shape.end())));
-    if (shape[0] != data.labels.size())
-        fail<ShapeError>("{}: {} images (shape {}) but {} labels; every image needs exactly one label", where, shape[0],
-                         shape_str(Shape(shape.begin(), shape.end())), data.labels.size());
+    if (data.labels.ndim() != 1 || shape[0] != data.labels.numel())
+        fail<ShapeError>("{}: {} images (shape {}) but {} labels (shape {}); every image needs exactly one label",
+                         where, shape[0], shape_str(Shape(shape.begin(), shape.end())), data.labels.numel(),
+                         shape_str(data.labels.shape()));
 }
 
 template <class T>
@@ -61,7 +62,7 @@ Dataset<T> make_dataset(const IdxArray& images, const IdxArray& labels, const Da
     const std::size_t features = images.shape[1] * images.shape[2];
 
     Dataset<T> data;
-    data.labels.resize(n);
+    data.labels = Labels::full({n}, 0);
     for (std::size_t i = 0; i < n; ++i) {
         if (labels.data[i] >= options.classes)
             fail<IoError>("dataset: '{}': label {} of sample {} is not below the {} classes", labels_path,

@@ -40,12 +40,12 @@ struct Dataset {
     Dataset(xt::xarray<T> x, Labels y);
 
     /// N, the number of samples (labels).
-    std::size_t size() const noexcept { return labels.size(); }
+    std::size_t size() const noexcept { return labels.numel(); }
     /// Features per sample (columns of images); 0 unless images is 2-D.
     std::size_t features() const noexcept { return images.dimension() == 2 ? images.shape()[1] : 0; }
 };
 
-/// Throws ShapeError naming `where` unless data.images is N x features with N == data.labels.size().
+/// Throws ShapeError naming `where` unless data.images is N x features with N == data.labels.numel() and labels 1-d.
 template <class T>
 void check_dataset(const char* where, const Dataset<T>& data);
 

@@ -47,12 +47,12 @@ Batch<T> DataLoader<T>::batch(std::size_t i) const {
 
     auto x = detail::take_buffer<T>("DataLoader", {end - begin, features});
     Batch<T> out;
-    out.y.reserve(end - begin);
+    out.y = Labels::full({end - begin}, 0);
     const T* source = data_->images.data();
     for (std::size_t row = begin; row < end; ++row) {
         const std::size_t sample = order_[row];
         std::copy_n(source + sample * features, features, x.data() + (row - begin) * features);
-        out.y.push_back(data_->labels[sample]);
+        out.y[row - begin] = data_->labels[sample];
     }
     out.x = Tensor<T>(std::move(x));
     return out;

@@ -53,11 +53,12 @@ Fell seed_002(tg::Generator& gen) {
     const std::size_t n = 300;
     tg::data::Dataset<double> data;
     data.images = tg::randn<double>({n, 2}, gen, 0, 0.5).value();
+    data.labels = tg::Labels::full({n}, 0);
     for (std::size_t i = 0; i < n; ++i) {
         const auto c = static_cast<std::int64_t>(i % 3);
         data.images(i, 0) += std::cos(2.1 * static_cast<double>(c)) * 1.5;  // blob centres on a circle
         data.images(i, 1) += std::sin(2.1 * static_cast<double>(c)) * 1.5;
-        data.labels.push_back(c);
+        data.labels[i] = c;
     }
     auto net = tg::nn::mlp<double>({2, 16, 3}, tg::nn::Activation::Sigmoid, gen);
     tg::optim::SGD<double> sgd(net.parameters(), {.lr = 0.5});
@@ -70,7 +71,7 @@ Fell seed_002(tg::Generator& gen) {
             sgd.zero_grad();
             loss.backward();
             sgd.step();
-            sum += loss.item() * static_cast<double>(labels.size());
+            sum += loss.item() * static_cast<double>(labels.numel());
         }
         (epoch == 1 ? fell.first : fell.last) = sum / n;
         if (epoch == 1 || epoch % 5 == 0) std::printf("  epoch %2d  mean loss %.5f\n", epoch, sum / n);

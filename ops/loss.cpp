@@ -58,13 +58,13 @@ void check_labels(const char* op, const char* arg, const Tensor<T>& scores, cons
     check_ndim(op, arg, scores, 2);
     const std::size_t batch = scores.shape()[0];
     const auto classes = static_cast<std::int64_t>(scores.shape()[1]);
-    if (targets.size() != batch) {
-        fail<ShapeError>("{}: {} has shape {} (batch {}), but {} targets were given; expected one per row", op, arg,
-                         shape_str(scores.shape()), batch, targets.size());
+    if (targets.ndim() != 1 || targets.numel() != batch) {
+        fail<ShapeError>("{}: {} has shape {} (batch {}), but targets have shape {}; expected [{}], one per row", op,
+                         arg, shape_str(scores.shape()), batch, shape_str(targets.shape()), batch);
     }
     for (std::size_t i = 0; i < batch; ++i) {
         if (targets[i] < 0 || targets[i] >= classes) {
-            fail<ValueError>("{}: target {} at row {} is not a class index in [0, {})", op, targets[i], i, classes);
+            fail<IndexError>("{}: target {} at row {} is not a class index in [0, {})", op, targets[i], i, classes);
         }
     }
 }

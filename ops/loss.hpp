@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include <tapegrad/autograd/plain_tensor.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
@@ -14,9 +15,6 @@ namespace tapegrad {
 /// element for mse_loss and the binary cross-entropies, per sample (shape [batch]) for
 /// cross_entropy, nll_loss and half_sum_squares.
 enum class Reduction { Mean, Sum, None };
-
-/// Class indices, one per row, each in [0, classes).
-using Labels = std::vector<std::int64_t>;
 
 /// (1/n) sum (pred - target)^2 over all n elements (Sum: without 1/n); shapes must match.
 ///   d/dpred = 2 (pred - target) / n

@@ -40,7 +40,7 @@ Evaluation evaluate(tg::nn::Module<float>& model, const tg::data::Dataset<float>
         loss_sum += tg::cross_entropy(logits, y, tg::Reduction::Sum).item();
         const auto& z = logits.value();
         const std::size_t classes = z.shape()[1];
-        for (std::size_t r = 0; r < y.size(); ++r) {
+        for (std::size_t r = 0; r < y.numel(); ++r) {
             const float* row = z.data() + r * classes;
             const auto best = std::max_element(row, row + classes) - row;
             correct += best == y[r];
@@ -92,9 +92,9 @@ bool train_steps(Trainer& t, fashion::Progress& p, fashion::ProgressBar& bar) {
         const tg::Tensor<float> loss = tg::cross_entropy(t.model(x), y);
         loss.backward();
         t.adam.step();
-        p.loss_sum += loss.item() * static_cast<double>(y.size());
-        p.seen += y.size();
-        samples += y.size();
+        p.loss_sum += loss.item() * static_cast<double>(y.numel());
+        p.seen += y.numel();
+        samples += y.numel();
         bar.update(p.step + 1, p.loss_sum / static_cast<double>(p.seen), samples);
     }
     return true;

@@ -133,7 +133,7 @@ TEST_CASE("Generator: set_state(state()) continues the same stream, and a foreig
 }
 
 TEST_CASE("DataLoader: restoring its generator's state resumes the same epoch orders", "[data][loader]") {
-    tg::data::Dataset<float> data{xt::zeros<float>({50, 2}), tg::Labels(50, 0)};
+    tg::data::Dataset<float> data{xt::zeros<float>({50, 2}), tg::Labels::full({50}, 0)};
     tg::data::DataLoader<float> a(data, {.batch_size = 8, .seed = 3});
     a.epoch();
     const std::string after_one = a.generator().state();

@@ -111,11 +111,11 @@ TEMPLATE_TEST_CASE("[F12] cross-entropy C = -sum y_i ln a_i: dC/da_i = -y_i / a_
 
         // One-hot y through nll_loss(log a): -1/a at the target, 0 elsewhere.
         auto a2 = tg::Tensor<T>(a.value(), true);
-        tg::Labels labels;
+        tg::Labels labels = tg::Labels::full({batch}, 0);
         Mat one_hot = xt::zeros<double>({batch, n_out});
         for (std::size_t s = 0; s < batch; ++s) {
-            labels.push_back(static_cast<std::int64_t>((s + 1) % n_out));
-            one_hot(s, labels.back()) = 1;
+            labels[s] = static_cast<std::int64_t>((s + 1) % n_out);
+            one_hot(s, labels[s]) = 1;
         }
         tg::nll_loss(tg::log(a2), labels, tg::Reduction::Sum).backward();
         require_matches<T>(grad_of(a2), per_sample(values(a), one_hot, form), "one-hot y: -1/a at the target");

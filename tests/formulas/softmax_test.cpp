@@ -120,8 +120,8 @@ TEMPLATE_TEST_CASE("[F14] softmax + cross-entropy: delta = a sum(y) - y (a - y f
         require_matches<T>(grad_of(s_mean), delta / double(batch), "mean over the batch");
 
         // One-hot and smoothed labels: y sums to one, delta = a - y.
-        tg::Labels labels;
-        for (std::size_t b = 0; b < batch; ++b) labels.push_back(static_cast<std::int64_t>((2 * b + 1) % n_out));
+        tg::Labels labels = tg::Labels::full({batch}, 0);
+        for (std::size_t b = 0; b < batch; ++b) labels[b] = static_cast<std::int64_t>((2 * b + 1) % n_out);
         for (double eps : {0.0, 0.1}) {
             INFO("label smoothing " << eps);
             auto s2 = tg::Tensor<T>(s.value(), true);

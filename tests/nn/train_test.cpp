@@ -13,7 +13,7 @@ TEST_CASE("Training: an MLP with Adam learns two concentric rings", "[nn][train]
     // 128 points: class 0 at radius ~0.5, class 1 at radius ~1.5 (not linearly separable).
     const std::size_t n = 128;
     xt::xarray<float> x = xt::xarray<float>::from_shape({n, 2});
-    tg::Labels y(n);
+    tg::Labels y = tg::Labels::full({n}, 0);
     for (std::size_t i = 0; i < n; ++i) {
         y[i] = static_cast<std::int64_t>(i % 2);
         const double r = (y[i] == 0 ? 0.5 : 1.5) + 0.1 * gen.normal();

@@ -98,9 +98,9 @@ Inputs64 make_inputs(const OpInfo& row, const std::vector<Shape>& shapes, std::u
 }
 
 tg::Labels labels_for(const Shape& shape) {
-    tg::Labels labels;
-    if (shape.size() != 2) return labels;
-    for (std::size_t i = 0; i < shape[0]; ++i) labels.push_back(static_cast<std::int64_t>((2 * i + 1) % shape[1]));
+    if (shape.size() != 2) return {};
+    tg::Labels labels = tg::Labels::full({shape[0]}, 0);
+    for (std::size_t i = 0; i < shape[0]; ++i) labels[i] = static_cast<std::int64_t>((2 * i + 1) % shape[1]);
     return labels;
 }
 

@@ -162,10 +162,10 @@ std::vector<OpInfo> classification_rows(Reduction r) {
                .reference =
                    [r](const std::vector<Array>& x) {
                        const auto labels = labels_for(ref::shape_of(x[0]));
-                       Array rows = ref::empty({labels.size()});
-                       for (std::size_t i = 0; i < labels.size(); ++i)
+                       Array rows = ref::empty({labels.numel()});
+                       for (std::size_t i = 0; i < labels.numel(); ++i)
                            rows(i) = -x[0](i, static_cast<std::size_t>(labels[i]));
-                       return reduce_by(r, rows, labels.size());
+                       return reduce_by(r, rows, labels.numel());
                    },
                .errors =
                    label_errors("nll_loss", [r](const tg::TensorD& x, const tg::Labels& l) { tg::nll_loss(x, l, r); })},

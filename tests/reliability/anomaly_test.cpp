@@ -121,7 +121,7 @@ TEST_CASE("anomaly: a finite training loop runs unchanged with detection on", "[
         auto net = tg::nn::mlp<double>({3, 8, 2}, tg::nn::Activation::Tanh, gen);
         tg::optim::Adam<double> opt(net.parameters(), {.lr = 0.05});
         const TensorD x = tg::randn<double>({16, 3}, gen);
-        tg::Labels y(16);
+        tg::Labels y = tg::Labels::full({16}, 0);
         for (std::size_t i = 0; i < 16; ++i) y[i] = x.value()(i, 0) > 0 ? 1 : 0;
         tg::DetectAnomalyGuard guard(detect);
         double loss = 0;

@@ -25,8 +25,8 @@ Run train(std::uint64_t seed, std::size_t width, int steps) {
     auto net = nn::mlp<float>({32, width, width, 4}, nn::Activation::GELU, gen);
     tg::optim::AdamW<float> opt(net.parameters(), {.lr = 1e-3});
     const TensorF x = tg::randn<float>({256, 32}, gen);
-    tg::Labels y(256);
-    for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<std::int64_t>(gen.below(4));
+    tg::Labels y = tg::Labels::full({256}, 0);
+    for (std::size_t i = 0; i < y.numel(); ++i) y[i] = static_cast<std::int64_t>(gen.below(4));
     tg::data::Dataset<float> data{x.value(), y};
     tg::data::DataLoader<float> loader(data, {.batch_size = 64, .shuffle = true, .seed = seed});
     Run run;
