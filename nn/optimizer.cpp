@@ -139,6 +139,14 @@ void Optimizer<T>::check_shapes(const char* method, bool gradients) const {
 }
 
 template <class T>
+std::size_t Optimizer<T>::group_of(std::size_t i) const {
+    if (i >= params_.size())
+        fail<ValueError>("{}::group_of: parameter {} is out of range; there are {} parameters", name(), i,
+                         params_.size());
+    return group_[i];
+}
+
+template <class T>
 void Optimizer<T>::zero_grad() {
     for (auto& p : params_) p.zero_grad();
 }

@@ -112,8 +112,8 @@ public:
     void zero_grad();
     /// Every group's parameters, in order: the indices of state() entries refer to it.
     const std::vector<Tensor<T>>& parameters() const noexcept { return params_; }
-    /// The group of parameters()[i] (i must be below parameters().size()).
-    std::size_t group_of(std::size_t i) const { return group_.at(i); }
+    /// The group of parameters()[i]; ValueError for i out of range.
+    std::size_t group_of(std::size_t i) const;
 
     /// Copies of the lrs and of every per-parameter state made so far, for checkpoints (see above).
     State state() const;
@@ -231,8 +231,9 @@ private:
     template <class Group>
     static Resolved resolve(const std::vector<Group>& groups, const Options& defaults, const Spec& spec);
     GroupedOptimizer(Resolved resolved, const Options& defaults, const Spec& spec);
-    /// Checks options, lr included (an unset lr, NaN, is refused when `lr_required`); `who` names
-    /// the optimiser, and the group when there are several.
+    /// Checks options, lr included; an unset lr (NaN, where spec.lr_required) passes in the defaults
+    /// and is refused in a group (`lr_required`). `who` names the optimiser, and the group when there
+    /// are several.
     static void check_options(const Options& options, const Spec& spec, const std::string& who, bool lr_required);
     /// "<name>" when there is one group, "<name> (group g)" otherwise.
     std::string who(std::size_t group) const;

@@ -38,6 +38,13 @@ void LrScheduler::check_known(const LrScheduleState& state, const std::vector<st
 
 // ---- LrSchedule --------------------------------------------------------------------------------
 
+double LrSchedule::base_lr(std::size_t group) const {
+    if (group >= base_lrs_.size())
+        fail<ValueError>("{}: group {} is out of range; there are {} parameter groups", name(), group,
+                         base_lrs_.size());
+    return base_lrs_[group];
+}
+
 std::optional<double> LrSchedule::momentum_at(std::size_t, std::size_t) const {
     return std::nullopt;
 }
@@ -106,7 +113,7 @@ StepLR::StepLR(OptimizerBase& optimizer, std::size_t step_size, double gamma)
 }
 
 double StepLR::lr_at(std::size_t epoch, std::size_t group) const {
-    return base_lrs().at(group) * std::pow(gamma_, static_cast<double>(epoch / step_size_));
+    return base_lr(group) * std::pow(gamma_, static_cast<double>(epoch / step_size_));
 }
 
 std::string StepLR::to_string() const {
@@ -122,7 +129,7 @@ CosineAnnealingLR::CosineAnnealingLR(OptimizerBase& optimizer, std::size_t t_max
 
 double CosineAnnealingLR::lr_at(std::size_t epoch, std::size_t group) const {
     const double phase = std::numbers::pi * static_cast<double>(epoch) / static_cast<double>(t_max_);
-    return eta_min_ + (base_lrs().at(group) - eta_min_) * (1 + std::cos(phase)) / 2;
+    return eta_min_ + (base_lr(group) - eta_min_) * (1 + std::cos(phase)) / 2;
 }
 
 std::string CosineAnnealingLR::to_string() const {
@@ -145,7 +152,7 @@ LambdaLR::LambdaLR(OptimizerBase& optimizer, std::vector<Lambda> lambdas)
 }
 
 double LambdaLR::lr_at(std::size_t epoch, std::size_t group) const {
-    return base_lrs().at(group) * lambdas_.at(group)(epoch);
+    return base_lr(group) * lambdas_.at(group)(epoch);
 }
 
 std::string LambdaLR::to_string() const {
@@ -162,7 +169,7 @@ LinearLR::LinearLR(OptimizerBase& optimizer, double start_factor, double end_fac
 
 double LinearLR::lr_at(std::size_t epoch, std::size_t group) const {
     const double done = static_cast<double>(std::min(epoch, total_iters_)) / static_cast<double>(total_iters_);
-    return base_lrs().at(group) * (start_factor_ + (end_factor_ - start_factor_) * done);
+    return base_lr(group) * (start_factor_ + (end_factor_ - start_factor_) * done);
 }
 
 std::string LinearLR::to_string() const {

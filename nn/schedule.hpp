@@ -72,9 +72,10 @@ public:
     void set_epoch(std::size_t epoch);
     /// Every group's base lr.
     const std::vector<double>& base_lrs() const noexcept { return base_lrs_; }
-    /// Group 0's base lr.
-    double base_lr() const { return base_lrs_.front(); }
-    /// The lr of `group` at `epoch`; epoch 0 gives the group's starting lr.
+    /// A group's base lr (group 0 by default); ValueError for a group out of range.
+    double base_lr(std::size_t group = 0) const;
+    /// The lr of `group` at `epoch`; epoch 0 gives the group's starting lr. ValueError for a group
+    /// out of range.
     virtual double lr_at(std::size_t epoch, std::size_t group = 0) const = 0;
     /// The momentum (or beta1) of `group` at `epoch`, for the schedules that cycle it (OneCycleLR).
     virtual std::optional<double> momentum_at(std::size_t epoch, std::size_t group) const;
@@ -197,9 +198,11 @@ struct OneCycleLROptions {
 /// pct = (epoch - s0) / (s1 - s0) and the lr is the anneal of (start, end, pct).
 /// With cycle_momentum (PyTorch's default) the momentum, or Adam's beta1, goes the other way,
 /// from max_momentum to base_momentum and back (three_phase: stays at max_momentum in the last
-/// phase). The base lrs are max_lr / div_factor, recorded as the optimiser's initial lrs.
-/// step() past total_steps is a ValueError, as PyTorch's; so is a phase of zero length reached
-/// (PyTorch's ZeroDivisionError, e.g. pct_start T = 1).
+/// phase); as in PyTorch, this gives momentum to an SGD built without, and it is set in every group.
+/// A checkpoint needs no momentum: loading the schedule's epoch sets it again. The base lrs are max_lr / div_factor,
+/// recorded as the optimiser's initial lrs. step() past total_steps is a ValueError, as PyTorch's; so is a phase of
+/// zero length reached (PyTorch's ZeroDivisionError, e.g. pct_start T = 1), and, unlike PyTorch, a negative lr (the
+/// linear anneal extrapolated at step total_steps).
 class OneCycleLR : public LrSchedule {
 public:
     /// Schedules every group up to `max_lr`. ValueError, changing nothing, for total_steps 0,

@@ -78,7 +78,7 @@ double OneCycleLR::at(std::size_t epoch, const std::vector<std::pair<double, dou
 }
 
 double OneCycleLR::lr_at(std::size_t epoch, std::size_t group) const {
-    const double initial = base_lrs().at(group), peak = max_lrs_.at(group);
+    const double initial = base_lr(group), peak = max_lrs_.at(group);
     const double final_lr = initial / options_.final_div_factor;
     if (options_.three_phase) return at(epoch, {{initial, peak}, {peak, initial}, {initial, final_lr}});
     return at(epoch, {{initial, peak}, {peak, final_lr}});

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <sstream>
 
@@ -207,4 +208,24 @@ TEST_CASE("checkpoint: a schedule state that does not fit is an IoError, nothing
     CHECK(values(loaded) == before);
     CHECK(loaded.opt->lrs() == lrs);
     CHECK(loaded.schedule->epoch() == 1);
+}
+
+TEST_CASE("checkpoint: ReduceLROnPlateau's infinite best (no step yet, max mode) round-trips",
+          "[nn][optim][checkpoint]") {
+    testing::TempDir dir;
+    const std::string ckpt = dir.file("ckpt");
+    Rig saved(1), loaded(2);
+    using O = optim::ReduceLROnPlateauOptions;
+    for (Rig* r : {&saved, &loaded}) {
+        auto sgd = std::make_unique<optim::SGD<double>>(r->model.parameters(), optim::SGDOptions{.lr = 0.1});
+        r->schedule = std::make_unique<optim::ReduceLROnPlateau>(*sgd, O{.mode = O::Mode::Max});
+        r->opt = std::move(sgd);
+    }
+    loaded.step();  // best 'loss' so far, finite
+    nn::save_checkpoint(ckpt, saved.model, *saved.opt, *saved.schedule);
+    CHECK(read_all(ckpt + "/manifest.txt").find("schedule_state best -inf\n") != std::string::npos);
+    nn::load_checkpoint(ckpt, loaded.model, *loaded.opt, *loaded.schedule);
+    const auto& plateau = dynamic_cast<const optim::ReduceLROnPlateau&>(*loaded.schedule);
+    CHECK(plateau.best() == -std::numeric_limits<double>::infinity());
+    CHECK(plateau.epoch() == 0);
 }

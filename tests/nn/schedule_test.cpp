@@ -346,3 +346,14 @@ TEST_CASE("Schedules: state() and load_state() round-trip, and refuse what does 
     CHECK_THROWS_MATCHES(again.load_state({{"epoch", 1}}), tg::ValueError, Says("entry 'best' is missing"));
     CHECK(again.best() == 3.0);
 }
+
+TEST_CASE("Schedules and optimisers: a group out of range is a ValueError", "[nn][schedule][errors]") {
+    Two t;
+    optim::SGD<double> opt({{.params = {t.a}}, {.params = {t.b}}}, {.lr = 1.0});
+    optim::StepLR step(opt, 2);
+    CHECK(step.lr_at(3, 1) == Approx(0.1).epsilon(1e-15));
+    CHECK_THROWS_MATCHES(step.lr_at(3, 2), tg::ValueError, Says("StepLR: group 2 is out of range; there are 2"));
+    CHECK_THROWS_MATCHES(step.base_lr(5), tg::ValueError, Says("group 5 is out of range"));
+    CHECK_THROWS_MATCHES(opt.group_of(2), tg::ValueError, Says("SGD::group_of: parameter 2 is out of range"));
+    CHECK_THROWS_MATCHES(opt.options(2), tg::ValueError, Says("SGD::options: group 2 is out of range"));
+}
