@@ -50,7 +50,7 @@ void check_optimizer_owned(const char* function, const std::string& dir, const M
     }
 }
 
-void check_schedule_owned(const char* function, const std::string& dir, const optim::LrSchedule& schedule,
+void check_schedule_owned(const char* function, const std::string& dir, const optim::LrScheduler& schedule,
                           const optim::OptimizerBase& optimizer) {
     if (&schedule.optimizer() != &optimizer)
         fail<ValueError>("{} '{}': the schedule {} sets the lr of another optimizer than the {} given", function, dir,
@@ -91,7 +91,7 @@ void write_extras(const fs::path& folder, const CheckpointExtras& extras, std::v
 
 template <class T>
 void save(const std::string& dir, const Module<T>& model,
-          const Parts<const optim::Optimizer<T>, const optim::LrSchedule>& parts) {
+          const Parts<const optim::Optimizer<T>, const optim::LrScheduler>& parts) {
     const fs::path target = detail::checked_target(dir);
     if (parts.optimizer) check_optimizer_owned("save_checkpoint", dir, model, *parts.optimizer);
     if (parts.schedule) {
@@ -107,13 +107,13 @@ void save(const std::string& dir, const Module<T>& model,
     write_tensors<T>(tmp.path() / "model", "parameter", model.named_parameters(), m.parameters);
     if (parts.optimizer) {
         m.optimizer = parts.optimizer->name();
-        m.lr = parts.optimizer->lr();
+        m.lrs = parts.optimizer->lrs();
         write_tensors<T>(tmp.path() / "optimizer", "optimizer state", parts.optimizer->state(), m.state);
     }
     if (parts.schedule) {
         m.schedule = parts.schedule->name();
-        m.schedule_epoch = parts.schedule->state().epoch;
-        m.base_lr = parts.schedule->state().base_lr;
+        m.schedule_state = parts.schedule->state();
+        for (const auto& [name, value] : m.schedule_state) check_name<ValueError>(dir, "schedule state", name);
     }
     if (parts.extras) write_extras(tmp.path() / "extra", *parts.extras, m.extras);
     detail::write_manifest(tmp.path() / "manifest.txt", m);
@@ -176,11 +176,11 @@ typename optim::Optimizer<T>::State read_state(const std::string& dir, const Man
     return state;
 }
 
-optim::LrScheduleState read_schedule(const std::string& dir, const Manifest& m, const optim::LrSchedule& schedule) {
+optim::LrScheduleState read_schedule(const std::string& dir, const Manifest& m, const optim::LrScheduler& schedule) {
     if (m.schedule != schedule.name())
         fail<IoError>("checkpoint '{}': it holds {}, the schedule is {}", dir,
                       m.schedule.empty() ? "no schedule" : m.schedule + " state", schedule.to_string());
-    return {m.schedule_epoch, m.base_lr};
+    return m.schedule_state;
 }
 
 CheckpointExtras read_extras(const std::string& dir, const Manifest& m) {
@@ -201,7 +201,7 @@ CheckpointExtras read_extras(const std::string& dir, const Manifest& m) {
 
 template <class T>
 CheckpointExtras load(const std::string& dir, Module<T>& model,
-                      const Parts<optim::Optimizer<T>, optim::LrSchedule>& parts) {
+                      const Parts<optim::Optimizer<T>, optim::LrScheduler>& parts) {
     if (parts.optimizer) check_optimizer_owned("load_checkpoint", dir, model, *parts.optimizer);
     if (parts.schedule) check_schedule_owned("load_checkpoint", dir, *parts.schedule, *parts.optimizer);
     const Manifest m = detail::read_manifest(dir);
@@ -210,6 +210,8 @@ CheckpointExtras load(const std::string& dir, Module<T>& model,
     std::vector<xt::xarray<T>> values = read_parameters(dir, m, model);
     const auto schedule_state = parts.schedule ? read_schedule(dir, m, *parts.schedule) : optim::LrScheduleState{};
     CheckpointExtras extras = read_extras(dir, m);
+    const auto optimizer_before = parts.optimizer ? parts.optimizer->state() : typename optim::Optimizer<T>::State{};
+    const auto lrs_before = parts.optimizer ? parts.optimizer->lrs() : std::vector<double>{};
     if (parts.optimizer) {
         // load_state checks everything before it changes anything, so a refusal leaves it as it was.
         try {
@@ -218,11 +220,24 @@ CheckpointExtras load(const std::string& dir, Module<T>& model,
             fail<IoError>("checkpoint '{}': the optimizer refuses its state: {}", dir, e.what());
         }
     }
+    if (parts.schedule) {
+        // Checks everything before it changes anything; on a refusal, the optimiser's state goes back.
+        try {
+            parts.schedule->load_state(schedule_state);
+        } catch (const ValueError& e) {
+            if (parts.optimizer) {
+                parts.optimizer->load_state(optimizer_before);
+                parts.optimizer->set_lrs(lrs_before);  // exact: the state's are rounded to the dtype
+            }
+            fail<IoError>("checkpoint '{}': the schedule {} refuses its state: {}", dir, parts.schedule->to_string(),
+                          e.what());
+        }
+    }
     // Nothing below can throw: every value was checked when read.
     std::size_t i = 0;
     for (auto& [name, param] : model.named_parameters()) param.mutable_value() = std::move(values[i++]);
-    if (parts.schedule) parts.schedule->load_state(schedule_state);
-    if (parts.optimizer && m.lr) parts.optimizer->set_lr(*m.lr);  // exact, where state's "lr" is rounded
+    if (parts.optimizer && m.lrs.size() == parts.optimizer->num_groups())
+        parts.optimizer->set_lrs(m.lrs);  // exact, where the state's lr.<g> are rounded to the dtype
     return extras;
 }
 
@@ -239,7 +254,7 @@ void save_checkpoint(const std::string& dir, const Module<T>& model, const optim
 }
 template <class T>
 void save_checkpoint(const std::string& dir, const Module<T>& model, const optim::Optimizer<T>& optimizer,
-                     const optim::LrSchedule& schedule, const CheckpointExtras& extras) {
+                     const optim::LrScheduler& schedule, const CheckpointExtras& extras) {
     save<T>(dir, model, {&optimizer, &schedule, &extras});
 }
 template <class T>
@@ -252,7 +267,7 @@ CheckpointExtras load_checkpoint(const std::string& dir, Module<T>& model, optim
 }
 template <class T>
 CheckpointExtras load_checkpoint(const std::string& dir, Module<T>& model, optim::Optimizer<T>& optimizer,
-                                 optim::LrSchedule& schedule) {
+                                 optim::LrScheduler& schedule) {
     return load<T>(dir, model, {&optimizer, &schedule, nullptr});
 }
 
@@ -269,11 +284,11 @@ void check_checkpoint_path(const std::string& dir) {
     template void save_checkpoint<T>(const std::string&, const Module<T>&, const optim::Optimizer<T>&,  \
                                      const CheckpointExtras&);                                          \
     template void save_checkpoint<T>(const std::string&, const Module<T>&, const optim::Optimizer<T>&,  \
-                                     const optim::LrSchedule&, const CheckpointExtras&);                \
+                                     const optim::LrScheduler&, const CheckpointExtras&);               \
     template CheckpointExtras load_checkpoint<T>(const std::string&, Module<T>&);                       \
     template CheckpointExtras load_checkpoint<T>(const std::string&, Module<T>&, optim::Optimizer<T>&); \
     template CheckpointExtras load_checkpoint<T>(const std::string&, Module<T>&, optim::Optimizer<T>&,  \
-                                                 optim::LrSchedule&);
+                                                 optim::LrScheduler&);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 #undef TAPEGRAD_INSTANTIATE

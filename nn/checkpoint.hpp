@@ -21,9 +21,10 @@ using CheckpointExtras = std::map<std::string, std::string>;
 /// into the folder `dir`:
 /// - `dir/manifest.txt`: "tapegrad checkpoint v2", the dtype, one line per item (see
 ///   nn/checkpoint_manifest.hpp): parameters and state entries with their shapes, the optimiser
-///   with its exact lr, the schedule's kind, epoch and base lr, each extra with its size;
+///   with each group's exact lr, the schedule's kind and its state() entries, each extra with its size;
 /// - `dir/model/<name>.npy`: one per parameter, named as named_parameters() ("0.weight", ...);
-/// - `dir/optimizer/<entry>.npy`: one per state() entry ("lr", "step.0", "exp_avg.0", ...);
+/// - `dir/optimizer/<entry>.npy`: one per state() entry ("lr.0", "step.0", "exp_avg.0", ...: see
+///   optim::Optimizer; a checkpoint saved before parameter groups existed has "lr", still loaded);
 /// - `dir/extra/<name>`: one per extra, its bytes as given.
 /// The .npy files are NumPy's format 1.0 (numpy.load reads them). Saving is atomic: everything is
 /// written (and fsync'ed) into a locked temporary sibling folder `.<dir>.tmp-<pid>-<n>` that then
@@ -43,7 +44,7 @@ void save_checkpoint(const std::string& dir, const Module<T>& model, const optim
 /// The same, with the optimiser's and the schedule's state and the extras.
 template <class T>
 void save_checkpoint(const std::string& dir, const Module<T>& model, const optim::Optimizer<T>& optimizer,
-                     const optim::LrSchedule& schedule, const CheckpointExtras& extras = {});
+                     const optim::LrScheduler& schedule, const CheckpointExtras& extras = {});
 
 /// Loads a checkpoint saved by save_checkpoint into a model built the same way (and its optimiser
 /// and schedule, whose kind and settings are the caller's); returns the extras saved with it.
@@ -52,7 +53,8 @@ void save_checkpoint(const std::string& dir, const Module<T>& model, const optim
 /// state of another optimiser, no schedule or one of another kind throws IoError naming the file,
 /// the parameter and the shapes; an optimiser over other tensors than the model's, or a schedule
 /// of another optimiser, throws ValueError. Either way the model, the optimiser and the schedule
-/// stay as they were. The optimiser's lr comes back exactly (v1 checkpoints: rounded to the dtype).
+/// stay as they were (a schedule refusing its state is an IoError too, and the optimiser's state
+/// goes back). Every group's lr comes back exactly (v1 checkpoints: rounded to the dtype).
 template <class T>
 CheckpointExtras load_checkpoint(const std::string& dir, Module<T>& model);
 /// The same, restoring the optimiser's state too (the checkpoint must hold it).
@@ -61,7 +63,7 @@ CheckpointExtras load_checkpoint(const std::string& dir, Module<T>& model, optim
 /// The same, restoring the optimiser's and the schedule's state (the checkpoint must hold both).
 template <class T>
 CheckpointExtras load_checkpoint(const std::string& dir, Module<T>& model, optim::Optimizer<T>& optimizer,
-                                 optim::LrSchedule& schedule);
+                                 optim::LrScheduler& schedule);
 
 /// The extras of the checkpoint in `dir`, read and checked without loading anything: to learn how
 /// to build what it will be loaded into. Throws IoError as load_checkpoint does.

@@ -34,6 +34,15 @@ double parse_number(const std::string& where, const std::string& text) {
     return value;
 }
 
+/// Any number but NaN: fmt writes infinities as "inf" and "-inf", which from_chars reads back.
+double parse_value(const std::string& where, const std::string& text) {
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || std::isnan(value))
+        fail<IoError>("{}: '{}' is not a number", where, text);
+    return value;
+}
+
 Shape parse_shape(const std::string& where, const std::string& token) {
     if (token.size() < 2 || token.front() != '[' || token.back() != ']')
         fail<IoError>("{}: '{}' is not a shape", where, token);
@@ -58,15 +67,19 @@ void parse_line(const std::string& where, const std::string& line, Manifest& m) 
         m.dtype = w[1];
     } else if (kind == "parameter" && n == 3) {
         m.parameters.push_back({w[1], parse_shape(where, w[2])});
-    } else if (kind == "optimizer" && (n == 2 || n == 3)) {
+    } else if (kind == "optimizer" && n >= 2) {
         m.optimizer = w[1];
-        if (n == 3) m.lr = parse_number(where, w[2]);
+        for (std::size_t k = 2; k < n; ++k) m.lrs.push_back(parse_number(where, w[k]));
     } else if (kind == "state" && n == 3) {
         m.state.push_back({w[1], parse_shape(where, w[2])});
-    } else if (kind == "schedule" && n == 4) {
+    } else if (kind == "schedule" && n == 2) {
         m.schedule = w[1];
-        m.schedule_epoch = parse_size(where, w[2]);
-        m.base_lr = parse_number(where, w[3]);
+    } else if (kind == "schedule_state" && n == 3) {
+        m.schedule_state.emplace_back(w[1], parse_value(where, w[2]));
+    } else if (kind == "schedule" && n == 4) {  // v2 before schedule_state lines
+        m.schedule = w[1];
+        m.schedule_state = {{"epoch", static_cast<double>(parse_size(where, w[2]))},
+                            {"base_lr.0", parse_number(where, w[3])}};
     } else if (kind == "extra" && n == 3) {
         m.extras.push_back({w[1], {parse_size(where, w[2])}});
     } else {
@@ -81,9 +94,10 @@ void write_manifest(const fs::path& path, const Manifest& m) {
     out << kFormat << "\ndtype " << m.dtype << "\n";
     for (const auto& p : m.parameters) out << "parameter " << p.name << " " << shape_token(p.shape) << "\n";
     // fmt's shortest form of a double reads back as the same double.
-    if (!m.optimizer.empty()) out << fmt::format("optimizer {} {}\n", m.optimizer, m.lr.value_or(0));
+    if (!m.optimizer.empty()) out << fmt::format("optimizer {} {}\n", m.optimizer, fmt::join(m.lrs, " "));
     for (const auto& s : m.state) out << "state " << s.name << " " << shape_token(s.shape) << "\n";
-    if (!m.schedule.empty()) out << fmt::format("schedule {} {} {}\n", m.schedule, m.schedule_epoch, m.base_lr);
+    if (!m.schedule.empty()) out << "schedule " << m.schedule << "\n";
+    for (const auto& [name, value] : m.schedule_state) out << fmt::format("schedule_state {} {}\n", name, value);
     for (const auto& e : m.extras) out << "extra " << e.name << " " << e.shape.at(0) << "\n";
     {
         std::ofstream file(path, std::ios::binary);

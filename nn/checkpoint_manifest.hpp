@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <tapegrad/autograd/errors.hpp>
@@ -21,19 +22,24 @@ struct ManifestEntry {
 /// schedules and extras existed, is read too):
 ///   dtype <float32|float64>
 ///   parameter <name> <shape>          e.g. "parameter 0.weight [256,784]"
-///   optimizer <name> <lr>             the lr in full (optimizer/lr.npy rounds it to the dtype)
+///   optimizer <name> <lr> [<lr>...]   each group's lr in full (optimizer/lr.<g>.npy rounds it to
+///                                     the dtype); v1 has no lr, older v2 one (one group)
 ///   state <entry> <shape>
-///   schedule <kind> <epoch> <base_lr>
+///   schedule <kind>
+///   schedule_state <name> <value>     one per LrScheduleState entry, the value in full (may be
+///                                     negative or +-inf, e.g. ReduceLROnPlateau's best)
+///   schedule <kind> <epoch> <base_lr> (read only: v2 before schedule_state lines, one group)
 ///   extra <name> <bytes>
+/// A reader of an older tapegrad refuses a manifest with several lrs or schedule_state lines with
+/// an IoError naming the line.
 struct Manifest {
     std::string dtype;
     std::vector<ManifestEntry> parameters;
-    std::string optimizer;     // empty: no optimiser state
-    std::optional<double> lr;  // absent in v1
+    std::string optimizer;    // empty: no optimiser state
+    std::vector<double> lrs;  // one per group; empty in v1
     std::vector<ManifestEntry> state;
     std::string schedule;  // empty: no schedule
-    std::size_t schedule_epoch = 0;
-    double base_lr = 0;
+    std::vector<std::pair<std::string, double>> schedule_state;
     std::vector<ManifestEntry> extras;
 };
 

@@ -8,11 +8,13 @@
 /// tapegrad::nn::init.
 ///
 /// \namespace tapegrad::optim
-/// Optimisers (SGD, Adam, AdamW) with PyTorch's defaults and equations, and learning-rate schedules
-/// (StepLR, CosineAnnealingLR), as torch.optim.
+/// Optimisers (SGD, Adam, AdamW, RMSprop, Adagrad) with parameter groups and PyTorch's defaults and
+/// equations, and learning-rate schedules (StepLR, CosineAnnealingLR, LambdaLR, LinearLR, OneCycleLR,
+/// SequentialLR, ReduceLROnPlateau), as torch.optim.
 #pragma once
 
 #include <tapegrad/nn/activations.hpp>
+#include <tapegrad/nn/adagrad.hpp>
 #include <tapegrad/nn/adam.hpp>
 #include <tapegrad/nn/checkpoint.hpp>
 #include <tapegrad/nn/clip_grad.hpp>
@@ -21,6 +23,7 @@
 #include <tapegrad/nn/loss.hpp>
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/nn/optimizer.hpp>
+#include <tapegrad/nn/rmsprop.hpp>
 #include <tapegrad/nn/schedule.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/sgd.hpp>

@@ -1,5 +1,6 @@
 target_sources(tapegrad_nn PRIVATE
   nn/activations.cpp
+  nn/adagrad.cpp
   nn/adam.cpp
   nn/checkpoint.cpp
   nn/checkpoint_folder.cpp
@@ -10,6 +11,8 @@ target_sources(tapegrad_nn PRIVATE
   nn/loss.cpp
   nn/module.cpp
   nn/optimizer.cpp
+  nn/rmsprop.cpp
   nn/schedule.cpp
+  nn/schedule_cycle.cpp
   nn/sequential.cpp
   nn/sgd.cpp)

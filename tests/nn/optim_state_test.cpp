@@ -33,8 +33,8 @@ TEST_CASE("Adam: state names its entries and a reload continues identically", "[
     optim::Adam<double> a(pa, {.lr = 0.1});
     steps(a, 2);
     auto state = a.state();
-    CHECK(names_of(state) ==
-          std::vector<std::string>{"lr", "step.0", "exp_avg.0", "exp_avg_sq.0", "step.1", "exp_avg.1", "exp_avg_sq.1"});
+    CHECK(names_of(state) == std::vector<std::string>{"lr.0", "step.0", "exp_avg.0", "exp_avg_sq.0", "step.1",
+                                                      "exp_avg.1", "exp_avg_sq.1"});
     CHECK(state[1].second.item() == 2.0);
 
     // A second optimiser over parameters with the same values, given the state, takes the same step.
@@ -51,9 +51,9 @@ TEST_CASE("Adam: state names its entries and a reload continues identically", "[
 TEST_CASE("SGD: momentum buffers round-trip through state", "[nn][optim][state]") {
     auto pa = fresh_params();
     optim::SGD<double> a(pa, {.lr = 0.1, .momentum = 0.9});
-    CHECK(names_of(a.state()) == std::vector<std::string>{"lr"});  // no buffer before the first step
+    CHECK(names_of(a.state()) == std::vector<std::string>{"lr.0"});  // no buffer before the first step
     steps(a, 2);
-    CHECK(names_of(a.state()) == std::vector<std::string>{"lr", "momentum_buffer.0", "momentum_buffer.1"});
+    CHECK(names_of(a.state()) == std::vector<std::string>{"lr.0", "momentum_buffer.0", "momentum_buffer.1"});
     std::vector<tg::Tensor<double>> pb;
     for (const auto& p : pa) pb.push_back(p.detach().requires_grad_());
     optim::SGD<double> b(pb, {.lr = 0.1, .momentum = 0.9});

@@ -1,5 +1,6 @@
 // Learning-rate schedules and gradient clipping.
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include <catch2/catch.hpp>
@@ -80,4 +81,71 @@ TEST_CASE("clip_grad_norm: leaves gradients under the limit alone", "[nn][clip]"
     CHECK(a.grad().value()(0) == 0.3f);
     CHECK(a.grad().value()(1) == -0.4f);
     CHECK_THROWS_WITH(nn::clip_grad_norm<float>({a}, -1.0), Catch::Contains("max_norm is -1"));
+}
+
+TEST_CASE("clip_grad_norm_: any p-norm and the inf-norm, over all gradients together", "[nn][clip]") {
+    const auto fresh = [] {
+        auto a = tg::zeros<double>({2}, true);
+        auto b = tg::zeros<double>({1}, true);
+        a.mutable_grad() = tg::Tensor<double>({3.0, -4.0});
+        b.mutable_grad() = tg::Tensor<double>({12.0});
+        return std::vector<tg::Tensor<double>>{a, b};
+    };
+    struct Case {
+        double p, total;
+    };
+    for (const Case& c : {Case{1, 19.0}, Case{2, 13.0}, Case{3, std::cbrt(27.0 + 64.0 + 1728.0)},
+                          Case{0.5, std::pow(std::sqrt(3.0) + 2.0 + std::sqrt(12.0), 2.0)},
+                          Case{std::numeric_limits<double>::infinity(), 12.0}}) {
+        INFO("norm_type " << c.p);
+        auto ps = fresh();
+        CHECK(nn::grad_norm<double>(ps, c.p) == Approx(c.total).epsilon(1e-14));
+        const double total = nn::clip_grad_norm_<double>(ps, 2.0, c.p);
+        CHECK(total == Approx(c.total).epsilon(1e-14));
+        const double coef = 2.0 / (c.total + 1e-6);
+        CHECK(ps[0].grad().value()(0) == Approx(3.0 * coef).epsilon(1e-14));
+        CHECK(ps[0].grad().value()(1) == Approx(-4.0 * coef).epsilon(1e-14));
+        CHECK(ps[1].grad().value()(0) == Approx(12.0 * coef).epsilon(1e-14));
+    }
+}
+
+TEST_CASE("grad_norm: no overflow where the squares would overflow, 0 without gradients", "[nn][clip]") {
+    auto a = tg::zeros<float>({2}, true);
+    a.mutable_grad() = tg::Tensor<float>({3e30f, 4e30f});  // squares 1e61: beyond float, fine in double
+    CHECK(nn::grad_norm<float>({a}) == Approx(5e30).epsilon(1e-6));
+    auto b = tg::zeros<double>({2}, true);
+    b.mutable_grad() = tg::Tensor<double>({3e200, 4e200});  // squares beyond double
+    CHECK(nn::grad_norm<double>({b}) == Approx(5e200).epsilon(1e-14));
+    CHECK(nn::grad_norm<double>({b}, 4.0) == Approx(std::pow(81.0 + 256.0, 0.25) * 1e200).epsilon(1e-14));
+    CHECK(nn::grad_norm<double>({tg::zeros<double>({3}, true)}) == 0.0);
+    CHECK(nn::clip_grad_norm_<double>({tg::zeros<double>({3}, true)}, 1.0) == 0.0);
+}
+
+TEST_CASE("clip_grad_norm_: a non-finite total is returned and scales the gradients as PyTorch's", "[nn][clip]") {
+    const double inf = std::numeric_limits<double>::infinity();
+    auto a = tg::zeros<double>({3}, true);
+    a.mutable_grad() = tg::Tensor<double>({1.0, std::nan(""), 2.0});
+    CHECK(std::isnan(nn::clip_grad_norm_<double>({a}, 1.0)));
+    for (double g : a.grad().value()) CHECK(std::isnan(g));  // coef NaN: every element NaN
+    a.mutable_grad() = tg::Tensor<double>({1.0, -inf, 2.0});
+    CHECK(nn::clip_grad_norm_<double>({a}, 1.0) == inf);
+    // coef max_norm / inf = 0: finite elements become 0, the infinite one NaN (inf * 0).
+    CHECK(a.grad().value()(0) == 0.0);
+    CHECK(std::isnan(a.grad().value()(1)));
+    CHECK(a.grad().value()(2) == 0.0);
+}
+
+TEST_CASE("clip_grad_value_: clamps every element into [-clip_value, clip_value]", "[nn][clip]") {
+    auto a = tg::zeros<double>({4}, true);
+    auto b = tg::zeros<double>({1}, true);
+    auto unused = tg::zeros<double>({2}, true);
+    a.mutable_grad() = tg::Tensor<double>({-3.0, 0.25, 0.5, std::nan("")});
+    b.mutable_grad() = tg::Tensor<double>({7.0});
+    nn::clip_grad_value_<double>({a, b, unused}, 0.5);
+    CHECK(a.grad().value()(0) == -0.5);
+    CHECK(a.grad().value()(1) == 0.25);
+    CHECK(a.grad().value()(2) == 0.5);
+    CHECK(std::isnan(a.grad().value()(3)));  // torch.clamp keeps NaN
+    CHECK(b.grad().value()(0) == 0.5);
+    CHECK_FALSE(unused.grad().defined());
 }
