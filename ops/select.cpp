@@ -7,6 +7,7 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include <tapegrad/autograd/buffer_pool.hpp>
@@ -110,20 +111,32 @@ void for_each_run(const Shape& out, const std::array<const Shape*, N>& in, Run r
     }
 }
 
+/// The type the kernels read an element as: a bool as its byte (GCC 12 does not vectorise loops
+/// that load bool, and a byte read of any object is allowed), anything else as itself.
+template <class E>
+using Loaded = std::conditional_t<std::is_same_v<E, bool>, unsigned char, E>;
+
+template <class E>
+const Loaded<E>* loaded(const E* p) {
+    return reinterpret_cast<const Loaded<E>*>(p);
+}
+
 /// o = f(a, b) elementwise over the broadcast shape `out` (o holds it), a and b read with their
 /// shapes. The runs where an operand is contiguous or constant get their own loops.
 template <class O, class A, class B, class F>
 void zip_into(O* o, const Shape& out, const A* a, const Shape& sa, const B* b, const Shape& sb, F f) {
     for_each_run<2>(out, {&sa, &sb}, [&](std::size_t at, std::size_t n, const auto& from, const auto& step) {
         O* dst = o + at;
-        const A* p = a + from[0];
-        const B* q = b + from[1];
+        const auto* p = loaded(a) + from[0];
+        const auto* q = loaded(b) + from[1];
         if (step[0] == 1 && step[1] == 1) {
             for (std::size_t i = 0; i < n; ++i) dst[i] = f(p[i], q[i]);
         } else if (step[0] == 1 && step[1] == 0) {
-            for (std::size_t i = 0; i < n; ++i) dst[i] = f(p[i], *q);
+            const auto y = *q;
+            for (std::size_t i = 0; i < n; ++i) dst[i] = f(p[i], y);
         } else if (step[0] == 0 && step[1] == 1) {
-            for (std::size_t i = 0; i < n; ++i) dst[i] = f(*p, q[i]);
+            const auto x = *p;
+            for (std::size_t i = 0; i < n; ++i) dst[i] = f(x, q[i]);
         } else {
             for (std::size_t i = 0; i < n; ++i) dst[i] = f(p[i * step[0]], q[i * step[1]]);
         }
@@ -137,15 +150,17 @@ void zip3_into(O* o, const Shape& out, const A* a, const Shape& sa, const B* b, 
                const Shape& sc, F f) {
     for_each_run<3>(out, {&sa, &sb, &sc}, [&](std::size_t at, std::size_t n, const auto& from, const auto& step) {
         O* dst = o + at;
-        const A* p = a + from[0];
-        const B* q = b + from[1];
-        const C* r = c + from[2];
+        const auto* p = loaded(a) + from[0];
+        const auto* q = loaded(b) + from[1];
+        const auto* r = loaded(c) + from[2];
         if (step[0] == 1 && step[1] == 1 && step[2] == 1) {
             for (std::size_t i = 0; i < n; ++i) dst[i] = f(p[i], q[i], r[i]);
         } else if (step[0] == 1 && step[1] == 1 && step[2] == 0) {
-            for (std::size_t i = 0; i < n; ++i) dst[i] = f(p[i], q[i], *r);
+            const auto z = *r;
+            for (std::size_t i = 0; i < n; ++i) dst[i] = f(p[i], q[i], z);
         } else if (step[0] == 1 && step[1] == 0 && step[2] == 1) {
-            for (std::size_t i = 0; i < n; ++i) dst[i] = f(p[i], *q, r[i]);
+            const auto y = *q;
+            for (std::size_t i = 0; i < n; ++i) dst[i] = f(p[i], y, r[i]);
         } else {
             for (std::size_t i = 0; i < n; ++i) dst[i] = f(p[i * step[0]], q[i * step[1]], r[i * step[2]]);
         }
@@ -183,7 +198,8 @@ template <class E, class P>
 Mask test(const char* op, const E* x, const Shape& shape, P pred) {
     xt::xarray<bool> out = plain_buffer<bool>(op, shape);
     bool* o = out.data();
-    for (std::size_t i = 0, n = out.size(); i < n; ++i) o[i] = pred(x[i]);
+    const auto* in = loaded(x);
+    for (std::size_t i = 0, n = out.size(); i < n; ++i) o[i] = pred(in[i]);
     return Mask(std::move(out));
 }
 
@@ -206,7 +222,7 @@ PlainTensor<E> fold_dims(const char* op, const Mask& mask, const Dims& dims, boo
     out.fill(init);
     // Walk the mask with the output as a second operand broadcast over the reduced dims.
     E* o = out.data();
-    const bool* m = mask.value().data();
+    const auto* m = loaded(mask.value().data());
     for_each_run<2>(mask.shape(), {&mask.shape(), &kept},
                     [&](std::size_t at, std::size_t n, const auto& from, const auto& step) {
                         for (std::size_t i = 0; i < n; ++i) {
