@@ -84,6 +84,19 @@ void softmax_xent(benchmark::State& state, wl::XentSize s) {
     }
 }
 
+void where_step(benchmark::State& state) {
+    const auto n = std::int64_t(wl::kWhereSize);
+    auto a = make({n, n}, 1.0F, 1, true);
+    auto b = make({n, n}, 1.0F, 2, true);
+    const auto seed = make({n, n}, 1.0F, 3);
+    const auto mask = make({n, n}, 1.0F, wl::kWhereMaskSeed) > 0;
+    for (auto _ : state) {
+        torch::where(mask, a, b).backward(seed);
+        benchmark::DoNotOptimize(b.grad().data_ptr());
+        for (auto* t : {&a, &b}) t->mutable_grad().reset();
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -106,6 +119,7 @@ int main(int argc, char** argv) {
         benchmark::RegisterBenchmark(("exp" + suffix).c_str(), elementwise<decltype(exp)>, n, exp);
     }
     for (auto s : wl::kXentSizes) benchmark::RegisterBenchmark(wl::xent_name(s).c_str(), softmax_xent, s);
+    benchmark::RegisterBenchmark(wl::kWhereName.c_str(), where_step);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

@@ -65,6 +65,19 @@ void softmax_xent(benchmark::State& state, wl::XentSize s) {
     }
 }
 
+void where_step(benchmark::State& state) {
+    const std::size_t n = wl::kWhereSize;
+    const tg::TensorF a = make({n, n}, 1.0F, 1, true);
+    const tg::TensorF b = make({n, n}, 1.0F, 2, true);
+    const tg::TensorF seed = make({n, n}, 1.0F, 3);
+    const tg::Mask mask = make({n, n}, 1.0F, wl::kWhereMaskSeed) > 0.0F;
+    for (auto _ : state) {
+        tg::where(mask, a, b).backward(seed);
+        benchmark::DoNotOptimize(b.grad().value().data());
+        for (auto t : {a, b}) t.zero_grad();
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -84,6 +97,7 @@ int main(int argc, char** argv) {
         benchmark::RegisterBenchmark(("exp" + suffix).c_str(), elementwise<decltype(exp)>, n, exp);
     }
     for (auto s : wl::kXentSizes) benchmark::RegisterBenchmark(wl::xent_name(s).c_str(), softmax_xent, s);
+    benchmark::RegisterBenchmark(wl::kWhereName.c_str(), where_step);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

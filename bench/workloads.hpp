@@ -58,4 +58,10 @@ inline std::vector<std::int64_t> labels(std::size_t batch, std::size_t classes) 
     return out;
 }
 
+/// where(mask, a, b) on float32 [1024, 1024], forward and backward (da and db), the mask about half
+/// true: uniform(n, 1, kWhereMaskSeed) > 0.
+inline constexpr std::size_t kWhereSize = 1024;
+inline constexpr std::uint64_t kWhereMaskSeed = 4;
+inline const std::string kWhereName = "where/1024x1024";
+
 }  // namespace workloads
