@@ -105,7 +105,7 @@ TEST_CASE("autograd: bernoulli draws 1 with probability p, refuses p outside [0,
     CHECK_THROWS_MATCHES(tg::bernoulli(nan), tg::ValueError, Says("bernoulli"));
 }
 
-TEST_CASE("autograd: randint covers [low, high) evenly and nothing outside it", "[autograd][factories][indices]") {
+TEST_CASE("autograd: randint covers low to high - 1 evenly and nothing outside", "[autograd][factories][indices]") {
     tg::Generator gen(5);
     const tg::Indices draws = tg::randint(-3, 4, {70000}, gen);
     CHECK(draws.shape() == tg::Shape{70000});
