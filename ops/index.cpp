@@ -117,17 +117,25 @@ Strides strides_of(const Shape& shape) {
     return s;
 }
 
+/// How many positions ahead (within a row of idx) walk_indices prefetches the element of x it will
+/// touch: those accesses are random (a cache line each in a large x), and prefetching overlaps
+/// their memory latency. Gather of a [4096, 256] index from a 10000 x 256 x, forward + backward,
+/// A/B on the 2-core bench machine: about 1.4x faster with 48 than without (1.25x with 16).
+constexpr std::size_t kPrefetchAhead = 48;
+
 /// The walk of gather and scatter_add: calls f(p, s, t) for every position of idx (row-major),
 /// where p is its flat offset in idx, s the offset of the same multi-index in an array of shape
-/// `other` (scatter_add's src), and t the offset in an array of shape `target` (x) of that
-/// multi-index with its `dim` entry replaced by the index idx holds there, resolved (IndexError
-/// naming op). The last dim is the inner loop: contiguous in idx and `other`.
-template <class F>
-void walk_indices(const char* op, const Indices& idx, std::size_t dim, const Shape& target, const Shape& other, F f) {
+/// `other` (scatter_add's src), and t the offset in `target_data`, an array of shape `target` (x),
+/// of that multi-index with its `dim` entry replaced by the index idx holds there, resolved
+/// (IndexError naming op). The last dim is the inner loop: contiguous in idx and `other`.
+template <class T, class F>
+void walk_indices(const char* op, const Indices& idx, std::size_t dim, const Shape& target, const Shape& other,
+                  const T* target_data, F f) {
     if (idx.numel() == 0) return;
     const Shape shape = at_least_1d(idx.shape());
     const Shape t_shape = at_least_1d(target);
     const std::size_t last = shape.size() - 1, len = shape[last], size = t_shape[dim];
+    const auto n = static_cast<std::int64_t>(size);
     Strides ts = strides_of(t_shape);
     const Strides ss = strides_of(at_least_1d(other));
     const std::ptrdiff_t step = ts[dim];
@@ -139,6 +147,13 @@ void walk_indices(const char* op, const Indices& idx, std::size_t dim, const Sha
     std::ptrdiff_t s = 0, t = 0;
     for (;;) {
         for (std::size_t l = 0; l < len; ++l) {
+            if (const std::size_t ahead = l + kPrefetchAhead; ahead < len) {
+                const std::int64_t a = at[p + ahead];
+                if (a >= -n && a < n) {  // one out of range is refused below, when its turn comes
+                    __builtin_prefetch(target_data + t + static_cast<std::ptrdiff_t>(ahead) * t_inner +
+                                       (a < 0 ? a + n : a) * step);
+                }
+            }
             const std::size_t r = resolve_index(op, "x", dim, at[p + l], size);
             f(p + l, s + static_cast<std::ptrdiff_t>(l),
               t + static_cast<std::ptrdiff_t>(l) * t_inner + static_cast<std::ptrdiff_t>(r) * step);
@@ -185,7 +200,7 @@ Tensor<T> gather_dim(const char* op, const Tensor<T>& x, std::size_t dim, Shared
     xt::xarray<T> out = detail::take_buffer<T>(op, idx->shape());
     const T* src = x.value().data();
     T* dst = out.data();
-    walk_indices(op, *idx, dim, x.shape(), idx->shape(),
+    walk_indices(op, *idx, dim, x.shape(), idx->shape(), src,
                  [src, dst](std::size_t p, std::ptrdiff_t, std::ptrdiff_t t) { dst[p] = src[t]; });
     return record<T>(op, {x}, std::move(out), [dim, idx](const Backward<T>& ctx) -> Grads<T> {
         return {scatter_zeros(ctx.grad(), ctx.input(0).shape(), dim, idx)};
@@ -200,7 +215,7 @@ Tensor<T> scatter_zeros(const Tensor<T>& g, const Shape& shape, std::size_t dim,
     out.fill(T(0));
     const T* src = g.value().data();
     T* dst = out.data();
-    walk_indices("gather_backward", *idx, dim, shape, g.shape(),
+    walk_indices("gather_backward", *idx, dim, shape, g.shape(), static_cast<const T*>(dst),
                  [src, dst](std::size_t, std::ptrdiff_t s, std::ptrdiff_t t) { dst[t] += src[s]; });
     return record<T>("gather_backward", {g}, std::move(out), [dim, idx](const Backward<T>& ctx) -> Grads<T> {
         return {gather_dim("gather", ctx.grad(), dim, idx)};
@@ -305,7 +320,7 @@ Tensor<T> scatter_add(const Tensor<T>& x, std::int64_t dim, const Indices& idx, 
     std::copy(x.value().begin(), x.value().end(), out.begin());
     const T* from = src.value().data();
     T* dst = out.data();
-    walk_indices("scatter_add", idx, d, x.shape(), src.shape(),
+    walk_indices("scatter_add", idx, d, x.shape(), src.shape(), static_cast<const T*>(dst),
                  [from, dst](std::size_t, std::ptrdiff_t s, std::ptrdiff_t t) { dst[t] += from[s]; });
     auto shared = std::make_shared<const Indices>(idx);
     return record<T>("scatter_add", {x, src}, std::move(out), [d, shared](const Backward<T>& ctx) -> Grads<T> {
