@@ -72,7 +72,8 @@ Tensor<T> take_rows(const char* op, const Tensor<T>& x, const Rows& rows, Shared
     xt::xarray<T> out = detail::take_buffer<T>(op, shape);
     const T* src = x.value().data();
     T* dst = out.data();
-    for (std::size_t o = 0; o < rows.outer; ++o) {
+    const std::size_t outer = out.size() == 0 ? 0 : rows.outer;  // no memcpy of 0 bytes from a null buffer
+    for (std::size_t o = 0; o < outer; ++o) {
         const T* from = src + o * rows.size * inner;
         T* to = dst + o * count * inner;
         if (inner == 1) {  // single elements (masked_select, the last dim): a copy, not a memcpy call each

@@ -217,7 +217,7 @@ std::vector<OpInfo> selection_rows() {
         OpInfo{.name = "index_select (0-d index keeps the dim)",
                .op = "index_select",
                .fn = op([](const auto& in) { return tg::index_select(in[0], 0, tg::Indices::full({}, -1)); }),
-               .cases = {{{3, 2}}, {{1, 4}}},
+               .cases = {{{3, 2}}, {{1, 4}}, {{4, 0}}},
                .reference = [](const std::vector<Array>& x) { return index_select_ref(x[0], 0, tg::Indices{-1}); }},
         OpInfo{.name = "select (dim 1, index -1)",
                .op = "select",
