@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include <xtensor/xbuilder.hpp>
 
@@ -117,6 +118,64 @@ Tensor<T> bernoulli(const Tensor<T>& p, Generator& gen) {
 template <class T>
 Tensor<T> bernoulli(const Tensor<T>& p) {
     return with_default_generator([&](Generator& gen) { return bernoulli<T>(p, gen); });
+}
+
+Indices randint(std::int64_t low, std::int64_t high, const Shape& shape, Generator& gen) {
+    if (low >= high)
+        fail<ValueError>("randint: low is {} and high is {}; it needs low < high (high is excluded)", low, high);
+    // high - low as unsigned: exact for any low < high, even when it exceeds INT64_MAX.
+    const std::uint64_t range = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
+    Indices out = Indices::full(shape, 0);
+    for (auto& v : out.mutable_value())
+        v = static_cast<std::int64_t>(static_cast<std::uint64_t>(low) + gen.below(range));
+    return out;
+}
+
+Indices randint(std::int64_t low, std::int64_t high, const Shape& shape) {
+    return with_default_generator([&](Generator& gen) { return randint(low, high, shape, gen); });
+}
+
+Indices randint(std::int64_t high, const Shape& shape, Generator& gen) {
+    return randint(0, high, shape, gen);
+}
+
+Indices randint(std::int64_t high, const Shape& shape) {
+    return randint(0, high, shape);
+}
+
+Indices randperm(std::int64_t n, Generator& gen) {
+    if (n < 0) fail<ValueError>("randperm: n is {}; it must be non-negative", n);
+    Indices out = Indices::full({static_cast<std::size_t>(n)}, 0);
+    for (std::size_t i = 0; i < out.numel(); ++i) out[i] = static_cast<std::int64_t>(i);
+    for (std::size_t i = out.numel(); i > 1; --i) std::swap(out[i - 1], out[gen.below(i)]);
+    return out;
+}
+
+Indices randperm(std::int64_t n) {
+    return with_default_generator([&](Generator& gen) { return randperm(n, gen); });
+}
+
+Indices one_hot(const Indices& idx, std::int64_t num_classes) {
+    if (num_classes < -1)
+        fail<ValueError>("one_hot: num_classes is {}; expected -1 (inferred) or at least 0", num_classes);
+    if (num_classes == -1 && idx.numel() == 0) {
+        fail<ValueError>("one_hot: index has shape {} and no values, so num_classes -1 cannot be inferred",
+                         shape_str(idx.shape()));
+    }
+    const std::int64_t classes = num_classes == -1 ? *std::max_element(idx.begin(), idx.end()) + 1 : num_classes;
+    for (std::size_t i = 0; i < idx.numel(); ++i) {
+        if (idx[i] < 0 || idx[i] >= classes) {
+            fail<IndexError>("one_hot: class {} (element {} of index, shape {}) is out of range for {} classes{}",
+                             idx[i], i, shape_str(idx.shape()), std::max<std::int64_t>(classes, 0),
+                             idx[i] < 0 ? " (classes are never negative: not counted from the end)" : "");
+        }
+    }
+    const auto width = static_cast<std::size_t>(classes);
+    Shape shape = idx.shape();
+    shape.push_back(width);
+    Indices out = Indices::full(shape, 0);
+    for (std::size_t i = 0; i < idx.numel(); ++i) out[i * width + static_cast<std::size_t>(idx[i])] = 1;
+    return out;
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                               \

@@ -1,11 +1,13 @@
 /// \file
-/// Tensor factories, as torch::zeros/ones/full/arange/rand/randn. The default dtype is float32.
+/// Tensor factories, as torch::zeros/ones/full/arange/rand/randn (the default dtype is float32),
+/// and the Indices factories randint, randperm and one_hot.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <type_traits>
 
+#include <tapegrad/autograd/plain_tensor.hpp>
 #include <tapegrad/autograd/random.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 
@@ -56,6 +58,28 @@ Tensor<T> bernoulli(const Tensor<T>& p, Generator& gen);
 /// bernoulli() from the default generator.
 template <class T>
 Tensor<T> bernoulli(const Tensor<T>& p);
+
+/// Integers uniform in [low, high), high excluded (torch::randint), drawn from `gen`: Indices of
+/// `shape`. ValueError unless low < high.
+Indices randint(std::int64_t low, std::int64_t high, const Shape& shape, Generator& gen);
+/// randint() from the default generator.
+Indices randint(std::int64_t low, std::int64_t high, const Shape& shape);
+/// Integers uniform in [0, high) (torch::randint(high, size)), drawn from `gen`.
+Indices randint(std::int64_t high, const Shape& shape, Generator& gen);
+/// randint(high, shape) from the default generator.
+Indices randint(std::int64_t high, const Shape& shape);
+/// A random permutation of 0..n-1 (torch::randperm), drawn from `gen` (Fisher-Yates): 1-d Indices.
+/// ValueError for a negative n.
+Indices randperm(std::int64_t n, Generator& gen);
+/// randperm() from the default generator.
+Indices randperm(std::int64_t n);
+
+/// One-hot encoding (torch::nn::functional::one_hot): Indices of idx's shape plus a trailing dim
+/// of num_classes, 1 at each value's class and 0 elsewhere (int64, as PyTorch; `.to<float>()` for
+/// a float tensor). num_classes -1 infers max + 1. A class below 0 or not below num_classes is an
+/// IndexError naming one_hot, the class and num_classes (negative classes are not counted from the
+/// end); num_classes below -1, or -1 with an empty idx, is a ValueError.
+Indices one_hot(const Indices& idx, std::int64_t num_classes = -1);
 
 /// Zeros of x's shape and dtype (torch::zeros_like), a leaf.
 template <class T>

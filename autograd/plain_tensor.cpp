@@ -1,5 +1,6 @@
 #include <tapegrad/autograd/plain_tensor.hpp>
 
+#include <algorithm>
 #include <ostream>
 #include <sstream>
 
@@ -49,6 +50,14 @@ E PlainTensor<E>::item() const {
 }
 
 template <class E>
+template <Scalar T>
+Tensor<T> PlainTensor<E>::to(bool requires_grad) const {
+    xt::xarray<T> out = detail::take_buffer<T>("to", shape());
+    std::transform(begin(), end(), out.data(), [](E v) { return static_cast<T>(v); });
+    return Tensor<T>(std::move(out), requires_grad);
+}
+
+template <class E>
 std::string PlainTensor<E>::to_string() const {
     std::ostringstream os;
     os << type_name<E>() << '(' << (std::is_same_v<E, bool> ? "bool" : "int64") << ", shape=" << shape_str(shape())
@@ -77,6 +86,10 @@ void index_out_of_range(const char* op, const char* arg, std::size_t dim, std::i
 
 template class PlainTensor<std::int64_t>;
 template class PlainTensor<bool>;
+template Tensor<float> PlainTensor<std::int64_t>::to<float>(bool) const;
+template Tensor<double> PlainTensor<std::int64_t>::to<double>(bool) const;
+template Tensor<float> PlainTensor<bool>::to<float>(bool) const;
+template Tensor<double> PlainTensor<bool>::to<double>(bool) const;
 template std::ostream& operator<<(std::ostream&, const PlainTensor<std::int64_t>&);
 template std::ostream& operator<<(std::ostream&, const PlainTensor<bool>&);
 

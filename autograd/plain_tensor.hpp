@@ -15,6 +15,7 @@
 #include <xtensor/xarray.hpp>
 
 #include <tapegrad/autograd/errors.hpp>
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
 
@@ -84,6 +85,12 @@ public:
     const E* begin() const noexcept { return value_.data(); }
     /// One past the last element in row-major order.
     const E* end() const noexcept { return value_.data() + value_.size(); }
+
+    /// The values as a float32 or float64 tensor, a new leaf (torch's `.to(torch.float)`, `.float()`):
+    /// `one_hot(labels, 10).to<float>()`. A Mask gives 1 for true and 0 for false; an index beyond
+    /// 2^24 (float) or 2^53 (double) rounds to the nearest representable value, as PyTorch's cast.
+    template <Scalar T>
+    Tensor<T> to(bool requires_grad = false) const;
 
     /// "Indices(int64, shape=[3])" or "Mask(bool, shape=[2, 2])" and then the values.
     std::string to_string() const;

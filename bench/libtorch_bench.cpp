@@ -97,6 +97,21 @@ void where_step(benchmark::State& state) {
     }
 }
 
+// As tapegrad_bench.cpp's lookup: index_select of rows or gather of elements, forward + backward.
+template <class Fn>
+void lookup(benchmark::State& state, std::size_t index_cols, Fn f) {
+    auto table = make({std::int64_t(wl::kTableRows), std::int64_t(wl::kTableCols)}, 1.0F, 1, true);
+    auto ids = wl::token_ids(wl::kLookups * index_cols, wl::kTableRows);
+    auto idx = torch::from_blob(ids.data(), {std::int64_t(ids.size())}, torch::kInt64).clone();
+    if (index_cols > 1) idx = idx.reshape({std::int64_t(wl::kLookups), std::int64_t(index_cols)});
+    const auto seed = make({std::int64_t(wl::kLookups), std::int64_t(wl::kTableCols)}, 1.0F, 2);
+    for (auto _ : state) {
+        f(table, idx).backward(seed);
+        benchmark::DoNotOptimize(table.grad().data_ptr());
+        table.mutable_grad().reset();
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,6 +135,12 @@ int main(int argc, char** argv) {
     }
     for (auto s : wl::kXentSizes) benchmark::RegisterBenchmark(wl::xent_name(s).c_str(), softmax_xent, s);
     benchmark::RegisterBenchmark(wl::kWhereName.c_str(), where_step);
+    auto select_rows = [](const torch::Tensor& t, const torch::Tensor& i) { return torch::index_select(t, 0, i); };
+    auto gather_elements = [](const torch::Tensor& t, const torch::Tensor& i) { return torch::gather(t, 0, i); };
+    benchmark::RegisterBenchmark(wl::kIndexSelectName.c_str(), lookup<decltype(select_rows)>, std::size_t(1),
+                                 select_rows);
+    benchmark::RegisterBenchmark(wl::kGatherName.c_str(), lookup<decltype(gather_elements)>, wl::kTableCols,
+                                 gather_elements);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

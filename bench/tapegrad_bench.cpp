@@ -78,6 +78,21 @@ void where_step(benchmark::State& state) {
     }
 }
 
+// An embedding table's lookup and its gradient (a scatter-add into zeros): index_select of whole
+// rows, or gather of single elements with a [kLookups, kTableCols] index.
+template <class F>
+void lookup(benchmark::State& state, std::size_t index_cols, F f) {
+    tg::TensorF table = make({wl::kTableRows, wl::kTableCols}, 1.0F, 1, true);
+    tg::Indices idx(wl::token_ids(wl::kLookups * index_cols, wl::kTableRows));
+    if (index_cols > 1) idx.mutable_value().reshape({wl::kLookups, index_cols});
+    const tg::TensorF seed = make({wl::kLookups, wl::kTableCols}, 1.0F, 2);
+    for (auto _ : state) {
+        f(table, idx).backward(seed);
+        benchmark::DoNotOptimize(table.grad().value().data());
+        table.zero_grad();
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -98,6 +113,12 @@ int main(int argc, char** argv) {
     }
     for (auto s : wl::kXentSizes) benchmark::RegisterBenchmark(wl::xent_name(s).c_str(), softmax_xent, s);
     benchmark::RegisterBenchmark(wl::kWhereName.c_str(), where_step);
+    auto select_rows = [](const tg::TensorF& t, const tg::Indices& i) { return tg::index_select(t, 0, i); };
+    auto gather_elements = [](const tg::TensorF& t, const tg::Indices& i) { return tg::gather(t, 0, i); };
+    benchmark::RegisterBenchmark(wl::kIndexSelectName.c_str(), lookup<decltype(select_rows)>, std::size_t(1),
+                                 select_rows);
+    benchmark::RegisterBenchmark(wl::kGatherName.c_str(), lookup<decltype(gather_elements)>, wl::kTableCols,
+                                 gather_elements);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

@@ -31,6 +31,14 @@ struct XentSize {
 };
 inline const std::vector<XentSize> kXentSizes = {{32, 10}, {1024, 1000}};
 
+/// Embedding-like lookups, forward + backward: index_select of kLookups rows of a kTableRows x
+/// kTableCols float32 table along dim 0, and gather along dim 0 with a [kLookups, kTableCols] index.
+inline constexpr std::size_t kTableRows = 10000;
+inline constexpr std::size_t kTableCols = 256;
+inline constexpr std::size_t kLookups = 4096;
+inline const std::string kIndexSelectName = "index_select/10000x256/4096";
+inline const std::string kGatherName = "gather/10000x256/4096x256";
+
 inline std::string mlp_name(std::size_t batch) {
     return "mlp_step/" + std::to_string(batch);
 }
@@ -48,6 +56,14 @@ inline std::vector<float> uniform(std::size_t n, float scale, std::uint64_t seed
         s ^= s << 17;
         v = scale * (static_cast<float>(s >> 40) / static_cast<float>(1ULL << 24) * 2.0F - 1.0F);
     }
+    return out;
+}
+
+/// n token ids in [0, rows), scattered over the table with repeats (Knuth's multiplicative hash).
+inline std::vector<std::int64_t> token_ids(std::size_t n, std::size_t rows) {
+    std::vector<std::int64_t> out(n);
+    for (std::size_t i = 0; i < n; ++i)
+        out[i] = static_cast<std::int64_t>((((i + 1) * 2654435761ULL) & 0xFFFFFFFFULL) % rows);
     return out;
 }
 

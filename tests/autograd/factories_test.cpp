@@ -1,9 +1,13 @@
-// Factories: the default generator and manual_seed, the *_like family, linspace, eye, bernoulli.
+// Factories: the default generator and manual_seed, the *_like family, linspace, eye, bernoulli, and
+// the Indices factories randint, randperm and one_hot.
 // References are hand-computed values and a separately seeded Generator's own stream.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <map>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -99,4 +103,91 @@ TEST_CASE("autograd: bernoulli draws 1 with probability p, refuses p outside [0,
                          Says("bernoulli") && Says("element 1") && Says("1.5"));
     const TensorD nan = {std::nan("")};
     CHECK_THROWS_MATCHES(tg::bernoulli(nan), tg::ValueError, Says("bernoulli"));
+}
+
+TEST_CASE("autograd: randint covers low to high - 1 evenly and nothing outside", "[autograd][factories][indices]") {
+    tg::Generator gen(5);
+    const tg::Indices draws = tg::randint(-3, 4, {70000}, gen);
+    CHECK(draws.shape() == tg::Shape{70000});
+    std::vector<std::size_t> counts(7, 0);
+    std::size_t outside = 0;  // below low, or high itself (excluded) and above
+    for (const std::int64_t v : draws) {
+        if (v < -3 || v >= 4) {
+            ++outside;
+        } else {
+            ++counts[static_cast<std::size_t>(v + 3)];
+        }
+    }
+    CHECK(outside == 0);
+    // Each of the 7 values 10,000 times in expectation; 5 binomial standard deviations is 414.
+    for (const std::size_t c : counts)
+        CHECK(std::abs(static_cast<double>(c) - 10000.0) < 5 * std::sqrt(70000 / 7.0 * 6 / 7));
+    CHECK(tg::randint(2, {3, 4}, gen).shape() == tg::Shape{3, 4});  // randint(high, shape): low 0
+    const tg::Indices zeros = tg::randint(1, {50}, gen);
+    CHECK(std::all_of(zeros.begin(), zeros.end(), [](std::int64_t v) { return v == 0; }));
+    CHECK(tg::randint(5, 6, {}, gen).item() == 5);  // a 0-d draw from a one-value range
+    // The widest range: every int64 is possible and high - low does not overflow.
+    const tg::Indices wide = tg::randint(INT64_MIN, INT64_MAX, {4}, gen);
+    CHECK(std::set<std::int64_t>(wide.begin(), wide.end()).size() == 4);
+    CHECK_THROWS_MATCHES(tg::randint(3, 3, {2}, gen), tg::ValueError, Says("randint") && Says("low is 3"));
+    CHECK_THROWS_MATCHES(tg::randint(0, {2}, gen), tg::ValueError, Says("randint") && Says("high is 0"));
+}
+
+TEST_CASE("autograd: randint and randperm repeat with the seed, and draw from the default generator",
+          "[autograd][factories][indices]") {
+    tg::Generator a(9), b(9);
+    CHECK(tg::equal(tg::randint(0, 100, {20}, a), tg::randint(0, 100, {20}, b)));
+    CHECK(tg::equal(tg::randperm(30, a), tg::randperm(30, b)));
+    tg::manual_seed(21);
+    const tg::Indices r = tg::randint(-5, 5, {10});
+    const tg::Indices p = tg::randperm(12);
+    const tg::Indices h = tg::randint(7, {6});
+    tg::Generator same(21);
+    CHECK(tg::equal(r, tg::randint(-5, 5, {10}, same)));
+    CHECK(tg::equal(p, tg::randperm(12, same)));
+    CHECK(tg::equal(h, tg::randint(7, {6}, same)));
+    CHECK_FALSE(tg::equal(tg::randperm(12), p));  // the stream goes on (equal with probability 1/12!)
+}
+
+TEST_CASE("autograd: randperm is a permutation, each one equally likely", "[autograd][factories][indices]") {
+    tg::Generator gen(3);
+    tg::Indices p = tg::randperm(50, gen);
+    CHECK(p.shape() == tg::Shape{50});
+    std::vector<std::int64_t> sorted(p.begin(), p.end());
+    std::sort(sorted.begin(), sorted.end());
+    for (std::size_t i = 0; i < sorted.size(); ++i) CHECK(sorted[i] == static_cast<std::int64_t>(i));
+    CHECK(tg::randperm(0, gen).shape() == tg::Shape{0});
+    CHECK(tg::equal(tg::randperm(1, gen), tg::Indices{0}));
+    // 6,000 permutations of 3: each of the 6 about 1,000 times (5 standard deviations: 144).
+    std::map<std::vector<std::int64_t>, int> seen;
+    for (int k = 0; k < 6000; ++k) {
+        const tg::Indices q = tg::randperm(3, gen);
+        ++seen[std::vector<std::int64_t>(q.begin(), q.end())];
+    }
+    CHECK(seen.size() == 6);
+    for (const auto& [perm, count] : seen) CHECK(std::abs(count - 1000) < 5 * std::sqrt(6000 / 6.0 * 5 / 6));
+    CHECK_THROWS_MATCHES(tg::randperm(-1, gen), tg::ValueError, Says("randperm") && Says("-1"));
+}
+
+TEST_CASE("autograd: one_hot as PyTorch's, int64 with one more dim, and .to<float>()",
+          "[autograd][factories][indices]") {
+    const tg::Indices y = {2, 0, 1, 2};
+    const tg::Indices h = tg::one_hot(y, 4);
+    CHECK(h.shape() == tg::Shape{4, 4});
+    CHECK(tg::equal(h, tg::Indices{{0, 0, 1, 0}, {1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}}));
+    CHECK(tg::one_hot(y).shape() == tg::Shape{4, 3});  // -1: max + 1 classes
+    const tg::Indices grid = {{1, 0}, {0, 0}};
+    CHECK(tg::equal(tg::one_hot(grid), tg::Indices{{{0, 1}, {1, 0}}, {{1, 0}, {1, 0}}}));
+    CHECK(tg::one_hot(tg::Indices::full({}, 3), 5).shape() == tg::Shape{5});  // 0-d: [num_classes]
+    CHECK(tg::one_hot(tg::Indices(), 3).shape() == tg::Shape{0, 3});
+    const tg::TensorF f = tg::one_hot(y, 3).to<float>();
+    CHECK(f.shape() == tg::Shape{4, 3});
+    CHECK(f.value()(0, 2) == 1.0F);
+    CHECK(f.value()(0, 0) == 0.0F);
+    CHECK_THROWS_MATCHES(tg::one_hot(y, 2), tg::IndexError, Says("one_hot") && Says("class 2") && Says("2 classes"));
+    CHECK_THROWS_MATCHES(tg::one_hot(tg::Indices{1, -1}, 3), tg::IndexError,
+                         Says("one_hot") && Says("class -1") && Says("never negative"));
+    CHECK_THROWS_MATCHES(tg::one_hot(tg::Indices{-2}), tg::IndexError, Says("class -2"));
+    CHECK_THROWS_MATCHES(tg::one_hot(tg::Indices()), tg::ValueError, Says("one_hot") && Says("inferred"));
+    CHECK_THROWS_MATCHES(tg::one_hot(y, -2), tg::ValueError, Says("one_hot") && Says("num_classes is -2"));
 }

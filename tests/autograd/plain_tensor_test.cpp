@@ -108,3 +108,19 @@ TEST_CASE("resolve_index: negative indices count from the end, out of range is a
     // An IndexError is a ValueError, so code written against ValueError still catches it.
     CHECK_THROWS_AS(tg::resolve_index("gather", "x", 0, 9, 1), tg::ValueError);
 }
+
+TEST_CASE("Indices and Mask: to<T>() makes a float tensor, a new leaf", "[autograd][indices]") {
+    const tg::Indices idx = {{3, -2}, {0, 7}};
+    const tg::TensorD d = idx.to<double>();
+    CHECK(d.shape() == tg::Shape{2, 2});
+    CHECK(d.value() == xt::xarray<double>{{3.0, -2.0}, {0.0, 7.0}});
+    CHECK(d.is_leaf());
+    CHECK_FALSE(d.requires_grad());
+    CHECK(idx.to<float>(true).requires_grad());
+    const tg::TensorF m = tg::Mask{true, false, true}.to<float>();
+    CHECK(m.value() == xt::xarray<float>{1.0F, 0.0F, 1.0F});
+    CHECK(tg::Indices::full({}, 5).to<double>().ndim() == 0);
+    CHECK(tg::Indices().to<float>().shape() == tg::Shape{0});
+    // 2^53 + 1 has no double: it rounds to the nearest one, as PyTorch's cast does.
+    CHECK(tg::Indices{(std::int64_t{1} << 53) + 1}.to<double>().item() == 9007199254740992.0);
+}
