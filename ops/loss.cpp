@@ -1,72 +1,59 @@
 #include <tapegrad/ops/loss.hpp>
 
-#include <algorithm>
 #include <cmath>
 #include <limits>
-#include <numeric>
-#include <span>
 
-#include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/autograd/node.hpp>
-#include <tapegrad/autograd/reduce_kernel.hpp>
 #include <tapegrad/ops/activation.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/check.hpp>
 #include <tapegrad/ops/elementwise.hpp>
+#include <tapegrad/ops/map.hpp>
 #include <tapegrad/ops/reduce.hpp>
-#include <tapegrad/ops/shape.hpp>
-#include <tapegrad/ops/simd.hpp>
-#include <tapegrad/ops/softmax.hpp>
+
+// The elementwise and per-sample losses, composed from ops (so every gradient of any order comes
+// from theirs). cross_entropy and nll_loss, with their fused kernels, are in loss_class.cpp.
 
 namespace tapegrad {
 
+void detail::check_reduction(const char* op, Reduction reduction) {
+    if (reduction == Reduction::BatchMean) {
+        fail<ValueError>("{}: Reduction::BatchMean is only for kl_div; use Mean, Sum or None", op);
+    }
+}
+
 namespace {
 
-/// The mean or the sum of every element (a 0-d tensor).
+using detail::check_reduction;
+
+/// The terms themselves (None), their sum, or their mean (NaN for none, as PyTorch's mean of nothing).
 template <class T>
-Tensor<T> reduce_all(const Tensor<T>& terms, Reduction reduction) {
+Tensor<T> reduce_terms(const Tensor<T>& terms, Reduction reduction) {
     if (reduction == Reduction::None) return terms;
-    return reduction == Reduction::Mean ? mean(terms) : sum(terms);
+    return reduction == Reduction::Mean ? tapegrad::mean(terms) : tapegrad::sum(terms);
 }
 
-/// Per-sample terms (shape [batch]) reduced: their sum, divided by the batch size for Mean (NaN for
-/// an empty batch, as PyTorch's mean of nothing), or themselves for None.
+/// An optional weight (undefined: none) must broadcast to the shape of the terms it scales, as a
+/// PyTorch weight multiplied in place into them must: ShapeError naming both shapes.
 template <class T>
-Tensor<T> reduce_samples(const Tensor<T>& per_sample, Reduction reduction) {
-    if (reduction == Reduction::None) return per_sample;
-    return reduction == Reduction::Mean ? mean(per_sample) : sum(per_sample);
-}
-
-/// What a per-sample loss's scalar result is divided by: the batch size for Mean (NaN for an empty
-/// batch), else 1.
-template <class T>
-T batch_scale(Reduction reduction, std::size_t batch) {
-    if (reduction != Reduction::Mean) return T(1);
-    return batch == 0 ? std::numeric_limits<T>::quiet_NaN() : T(1) / static_cast<T>(batch);
-}
-
-/// grad as a column [batch, 1] when the loss kept one value per sample (None), so that it scales
-/// each row of a [batch, classes] gradient; the 0-d grad of a reduced loss as it is.
-template <class T>
-Tensor<T> per_row(const Tensor<T>& grad) {
-    return grad.ndim() == 1 ? reshape(grad, {static_cast<std::int64_t>(grad.numel()), std::int64_t{1}}) : grad;
-}
-
-/// Scores are batch x classes and there is one label in [0, classes) per row.
-template <class T>
-void check_labels(const char* op, const char* arg, const Tensor<T>& scores, const Labels& targets) {
-    check_ndim(op, arg, scores, 2);
-    const std::size_t batch = scores.shape()[0];
-    const auto classes = static_cast<std::int64_t>(scores.shape()[1]);
-    if (targets.ndim() != 1 || targets.numel() != batch) {
-        fail<ShapeError>("{}: {} has shape {} (batch {}), but targets have shape {}; expected [{}], one per row", op,
-                         arg, shape_str(scores.shape()), batch, shape_str(targets.shape()), batch);
+void check_broadcasts_to(const char* op, const char* arg, const Tensor<T>& weight, const char* to, const Shape& shape) {
+    if (!weight.defined()) return;
+    const Shape& w = weight.shape();
+    bool fits = w.size() <= shape.size();
+    for (std::size_t i = 0; fits && i < w.size(); ++i) {
+        const std::size_t target = shape[shape.size() - w.size() + i];
+        fits = w[i] == 1 || w[i] == target;
     }
-    for (std::size_t i = 0; i < batch; ++i) {
-        if (targets[i] < 0 || targets[i] >= classes) {
-            fail<IndexError>("{}: target {} at row {} is not a class index in [0, {})", op, targets[i], i, classes);
-        }
+    if (!fits) {
+        fail<ShapeError>("{}: {} has shape {}, which does not broadcast to {}'s shape {}", op, arg, shape_str(w), to,
+                         shape_str(shape));
     }
+}
+
+/// terms * weight, or the terms without a weight.
+template <class T>
+Tensor<T> weighted(const Tensor<T>& terms, const Tensor<T>& weight) {
+    return weight.defined() ? mul(terms, weight) : terms;
 }
 
 /// -(y max(log p, -100) + (1 - y) max(log(1 - p), -100)) per element (PyTorch's clamp).
@@ -81,157 +68,64 @@ xt::xarray<T> bce_terms(const xt::xarray<T>& p, const xt::xarray<T>& y) {
     return out;
 }
 
-using PooledLabels = std::vector<std::int64_t, detail::PoolAllocator<std::int64_t>>;
-
-/// Cross-entropy with labels computed in one pass per row: each row's loss, and the softmax
-/// probabilities the backward needs. The row maximum is subtracted first (an infinite maximum
-/// shifts by 0, as in softmax.cpp), so no exponential overflows.
+/// q (d - q/2) with q = clamp(d, -delta, delta): d^2/2 inside [-delta, delta], delta (|d| - delta/2)
+/// outside; its derivative clamp(d, -delta, delta) comes out of the composition exactly.
 template <class T>
-struct XentForward {
-    xt::xarray<T> rows;  // [batch]
-    xt::xarray<T> probs;
-};
-
-template <class T>
-XentForward<T> xent_forward(const xt::xarray<T>& z, const Labels& targets, T smoothing) {
-    const std::size_t batch = z.shape()[0];
-    const std::size_t classes = z.shape()[1];
-    xt::xarray<T> probs = detail::take_buffer_like("cross_entropy", z);
-    xt::xarray<T> rows = detail::take_buffer<T>("cross_entropy", {batch});
-    for (std::size_t i = 0; i < batch; ++i) {
-        const T* row = z.data() + i * classes;
-        T* p = probs.data() + i * classes;
-        T m = -std::numeric_limits<T>::infinity();
-        for (std::size_t j = 0; j < classes; ++j) m = nan_max(m, row[j]);
-        if (std::isinf(m)) m = 0;
-        simd::exp_shifted(row, m, p, classes);
-        T sum_exp = 0;
-        T sum_z = 0;
-        for (std::size_t j = 0; j < classes; ++j) {
-            sum_exp += p[j];
-            sum_z += row[j] - m;
-        }
-        const T log_sum = std::log(sum_exp);
-        for (std::size_t j = 0; j < classes; ++j) p[j] /= sum_exp;
-        const auto t = static_cast<std::size_t>(targets[i]);
-        // -log_softmax at the target, mixed with the mean of -log_softmax over classes.
-        const T nll = log_sum - (row[t] - m);
-        T loss = (T(1) - smoothing) * nll;
-        if (smoothing != 0) loss += smoothing * (log_sum - sum_z / static_cast<T>(classes));
-        rows(i) = loss;
-    }
-    return {std::move(rows), std::move(probs)};
-}
-
-/// The target distribution (1 - e) onehot + e / classes.
-template <class T>
-xt::xarray<T> xent_target(const Shape& shape, std::span<const std::int64_t> targets, T smoothing) {
-    xt::xarray<T> target = detail::take_buffer<T>("cross_entropy", shape);
-    target.fill(smoothing / static_cast<T>(shape[1]));
-    for (std::size_t i = 0; i < shape[0]; ++i) {
-        target.data()[i * shape[1] + static_cast<std::size_t>(targets[i])] += T(1) - smoothing;
-    }
-    return target;
-}
-
-/// (probs - target distribution) * factor, in one pass; the factor is grad * scale, one per row
-/// (Reduction::None) or one for all.
-template <class T>
-xt::xarray<T> xent_grad(const xt::xarray<T>& probs, std::span<const std::int64_t> targets, T smoothing,
-                        const xt::xarray<T>& grad, T scale) {
-    const std::size_t classes = probs.shape()[1];
-    const T uniform = smoothing / static_cast<T>(classes);
-    xt::xarray<T> out = detail::take_buffer_like("cross_entropy", probs);
-    for (std::size_t i = 0; i < targets.size(); ++i) {
-        const T factor = grad.data()[grad.size() == 1 ? 0 : i] * scale;
-        T* o = out.data() + i * classes;
-        const T* p = probs.data() + i * classes;
-        for (std::size_t j = 0; j < classes; ++j) o[j] = (p[j] - uniform) * factor;
-        o[static_cast<std::size_t>(targets[i])] -= (T(1) - smoothing) * factor;
-    }
-    return out;
+Tensor<T> huber_terms(const Tensor<T>& d, T delta) {
+    const Tensor<T> q = clamp(d, -delta, delta);
+    return mul(q, d - q * T(0.5));
 }
 
 }  // namespace
 
 template <class T>
 Tensor<T> mse_loss(const Tensor<T>& pred, const Tensor<T>& target, Reduction reduction) {
+    check_reduction("mse_loss", reduction);
     check_same_shape("mse_loss", "pred", pred, "target", target);
-    return reduce_all(square(pred - target), reduction);
+    return reduce_terms(square(pred - target), reduction);
 }
 
 template <class T>
 Tensor<T> half_sum_squares(const Tensor<T>& pred, const Tensor<T>& target, Reduction reduction) {
+    check_reduction("half_sum_squares", reduction);
     check_same_shape("half_sum_squares", "pred", pred, "target", target);
     const Tensor<T> terms = square(pred - target) * T(0.5);
     if (pred.ndim() == 0) return terms;  // one sample: its cost, whatever the reduction
     Dims features;
     for (std::size_t d = 1; d < pred.ndim(); ++d) features.push_back(static_cast<std::int64_t>(d));
-    return reduce_samples(features.empty() ? terms : tapegrad::sum(terms, features), reduction);  // not xt::sum by ADL
+    return reduce_terms(features.empty() ? terms : tapegrad::sum(terms, features), reduction);
 }
 
 template <class T>
-Tensor<T> nll_loss(const Tensor<T>& log_probs, const Labels& targets, Reduction reduction) {
-    check_labels("nll_loss", "log_probs", log_probs, targets);
-    const std::size_t batch = log_probs.shape()[0];
-    const std::size_t classes = log_probs.shape()[1];
-    // d/dlog_probs, fixed by the labels: -scale at each target (times each row's grad for None).
-    const T scale = batch_scale<T>(reduction, batch);
-    xt::xarray<T> weights = detail::take_buffer<T>("nll_loss", log_probs.shape());
-    weights.fill(T(0));
-    xt::xarray<T> rows = detail::take_buffer<T>("nll_loss", {batch});
-    for (std::size_t i = 0; i < batch; ++i) {
-        const auto t = static_cast<std::size_t>(targets[i]);
-        rows(i) = -log_probs.value().data()[i * classes + t];
-        weights.data()[i * classes + t] = -scale;
-    }
-    auto rule = [w = Tensor<T>(std::move(weights))](const Backward<T>& ctx) -> Grads<T> {
-        return {mul(per_row(ctx.grad()), w)};
-    };
-    if (reduction == Reduction::None) return record<T>("nll_loss", {log_probs}, std::move(rows), std::move(rule));
-    xt::xarray<T> loss = detail::take_buffer<T>("nll_loss", Shape{});
-    loss() = std::accumulate(rows.begin(), rows.end(), T(0)) * scale;
-    detail::give_buffer(rows);
-    return record<T>("nll_loss", {log_probs}, std::move(loss), std::move(rule));
+Tensor<T> l1_loss(const Tensor<T>& pred, const Tensor<T>& target, Reduction reduction) {
+    check_reduction("l1_loss", reduction);
+    check_same_shape("l1_loss", "pred", pred, "target", target);
+    return reduce_terms(abs(pred - target), reduction);
 }
 
 template <class T>
-Tensor<T> cross_entropy(const Tensor<T>& logits, const Labels& targets, Reduction reduction, double label_smoothing) {
-    check_labels("cross_entropy", "logits", logits, targets);
-    if (!(label_smoothing >= 0 && label_smoothing <= 1)) {
-        fail<ValueError>("cross_entropy: label_smoothing {} must be in [0, 1]", label_smoothing);
-    }
-    const std::size_t batch = logits.shape()[0];
-    const auto e = static_cast<T>(label_smoothing);
-    const T scale = batch_scale<T>(reduction, batch);
-    XentForward<T> f = xent_forward(logits.value(), targets, e);
-    // d/dlogits = (softmax - target distribution) * scale. Without create_graph it is computed
-    // straight from the saved probabilities; with it, from ops, so it can be differentiated again.
-    // The rule keeps its own copy of the labels in pooled storage, and the probabilities as a tensor
-    // (whose buffer goes back to the pool with it): no malloc per step.
-    auto rule = [labels = PooledLabels(targets.begin(), targets.end()), e, scale,
-                 probs = Tensor<T>(std::move(f.probs))](const Backward<T>& ctx) -> Grads<T> {
-        if (!is_grad_enabled()) return {Tensor<T>(xent_grad(probs.value(), labels, e, ctx.grad().value(), scale))};
-        const Tensor<T> target(xent_target<T>(ctx.input(0).shape(), labels, e));
-        return {mul(per_row(ctx.grad()) * scale, softmax(ctx.input(0), 1) - target)};
-    };
-    if (reduction == Reduction::None) return record<T>("cross_entropy", {logits}, std::move(f.rows), std::move(rule));
-    xt::xarray<T> loss = detail::take_buffer<T>("cross_entropy", Shape{});
-    loss() = std::accumulate(f.rows.begin(), f.rows.end(), T(0)) * scale;
-    detail::give_buffer(f.rows);
-    return record<T>("cross_entropy", {logits}, std::move(loss), std::move(rule));
+Tensor<T> smooth_l1_loss(const Tensor<T>& pred, const Tensor<T>& target, Reduction reduction, double beta) {
+    check_reduction("smooth_l1_loss", reduction);
+    check_same_shape("smooth_l1_loss", "pred", pred, "target", target);
+    if (!(beta >= 0)) fail<ValueError>("smooth_l1_loss: beta is {}; it must be >= 0 (0 is l1_loss)", beta);
+    const Tensor<T> d = pred - target;
+    // beta = 0 is the limit, l1 (PyTorch's special case), not 0/0.
+    return reduce_terms(beta == 0 ? abs(d) : huber_terms(d, static_cast<T>(beta)) / static_cast<T>(beta), reduction);
 }
 
 template <class T>
-Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<T>& target_probs, Reduction reduction) {
-    check_ndim("cross_entropy", "logits", logits, 2);
-    check_same_shape("cross_entropy", "logits", logits, "target_probs", target_probs);
-    return reduce_samples(-sum(mul(target_probs, log_softmax(logits, 1)), {1}), reduction);
+Tensor<T> huber_loss(const Tensor<T>& pred, const Tensor<T>& target, Reduction reduction, double delta) {
+    check_reduction("huber_loss", reduction);
+    check_same_shape("huber_loss", "pred", pred, "target", target);
+    if (!(delta > 0)) fail<ValueError>("huber_loss: delta is {}; it must be > 0", delta);
+    return reduce_terms(huber_terms(pred - target, static_cast<T>(delta)), reduction);
 }
 
 template <class T>
-Tensor<T> binary_cross_entropy(const Tensor<T>& p, const Tensor<T>& y, Reduction reduction) {
+Tensor<T> binary_cross_entropy(const Tensor<T>& p, const Tensor<T>& y, const Tensor<T>& weight, Reduction reduction) {
+    check_reduction("binary_cross_entropy", reduction);
     check_same_shape("binary_cross_entropy", "p", p, "y", y);
+    check_broadcasts_to("binary_cross_entropy", "weight", weight, "p", p.shape());
     for (std::size_t i = 0; i < p.numel(); ++i) {
         const T v = p.value().data()[i];
         if (!(v >= T(0) && v <= T(1))) {
@@ -250,24 +144,113 @@ Tensor<T> binary_cross_entropy(const Tensor<T>& p, const Tensor<T>& y, Reduction
                                if (ctx.needs(1)) dy = mul(g, clamp(log(T(1) - p_), T(-100)) - clamp(log(p_), T(-100)));
                                return {dp, dy};
                            });
-    return reduce_all(terms, reduction);
+    return reduce_terms(weighted(terms, weight), reduction);
+}
+
+template <class T>
+Tensor<T> binary_cross_entropy(const Tensor<T>& p, const Tensor<T>& y, Reduction reduction) {
+    return binary_cross_entropy(p, y, Tensor<T>(), reduction);
+}
+
+template <class T>
+Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>& z, const Tensor<T>& y, const Tensor<T>& weight,
+                                           const Tensor<T>& pos_weight, Reduction reduction) {
+    const char* op = "binary_cross_entropy_with_logits";
+    check_reduction(op, reduction);
+    check_same_shape(op, "z", z, "y", y);
+    check_broadcasts_to(op, "weight", weight, "z", z.shape());
+    check_broadcasts_to(op, "pos_weight", pos_weight, "z", z.shape());
+    // softplus without its threshold, exact for any z: (1 - y) z + softplus(-z) = softplus(z) - y z,
+    // where the loss of a large z with y = 1 is e^-z, not 0. pos_weight adds (pw - 1) y softplus(-z).
+    constexpr T exact = std::numeric_limits<T>::infinity();
+    Tensor<T> terms = softplus(z, T(1), exact) - mul(y, z);
+    if (pos_weight.defined()) terms = terms + mul(mul(pos_weight - T(1), y), softplus(-z, T(1), exact));
+    return reduce_terms(weighted(terms, weight), reduction);
 }
 
 template <class T>
 Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>& z, const Tensor<T>& y, Reduction reduction) {
-    check_same_shape("binary_cross_entropy_with_logits", "z", z, "y", y);
-    // softplus without its threshold: exact for large z too, where the loss of y = 1 is e^-z, not 0.
-    return reduce_all(softplus(z, T(1), std::numeric_limits<T>::infinity()) - mul(y, z), reduction);
+    return binary_cross_entropy_with_logits(z, y, Tensor<T>(), Tensor<T>(), reduction);
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                                                             \
-    template Tensor<T> mse_loss(const Tensor<T>&, const Tensor<T>&, Reduction);             \
-    template Tensor<T> half_sum_squares(const Tensor<T>&, const Tensor<T>&, Reduction);     \
-    template Tensor<T> cross_entropy(const Tensor<T>&, const Labels&, Reduction, double);   \
-    template Tensor<T> cross_entropy(const Tensor<T>&, const Tensor<T>&, Reduction);        \
-    template Tensor<T> nll_loss(const Tensor<T>&, const Labels&, Reduction);                \
-    template Tensor<T> binary_cross_entropy(const Tensor<T>&, const Tensor<T>&, Reduction); \
-    template Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>&, const Tensor<T>&, Reduction);
+template <class T>
+Tensor<T> kl_div(const Tensor<T>& input, const Tensor<T>& target, Reduction reduction, bool log_target) {
+    check_same_shape("kl_div", "input", input, "target", target);
+    Tensor<T> terms;
+    if (log_target) {
+        terms = mul(exp(target), target - input);
+    } else {
+        for (std::size_t i = 0; i < target.numel(); ++i) {
+            const T v = target.value().data()[i];
+            if (v < 0) {
+                fail<ValueError>(
+                    "kl_div: target (shape {}) holds probabilities, but element {} is {}; pass "
+                    "log_target = true for log-probabilities",
+                    shape_str(target.shape()), i, v);
+            }
+        }
+        // t log t with 0 log 0 = 0: log(t + [t = 0]) is 0 there, so the term and its derivative
+        // log(t + [t = 0]) + t / (t + [t = 0]), log t + 1 but 0 where t = 0, stay finite.
+        const Tensor<T> at_zero = detail::mask("kl_div", target, [](T v) { return v == 0; });
+        terms = mul(target, log(target + at_zero)) - mul(target, input);
+    }
+    if (reduction != Reduction::BatchMean) return reduce_terms(terms, reduction);
+    // PyTorch's 'batchmean': the sum over the batch size (NaN for an empty batch), a 0-d input's sum.
+    return input.ndim() == 0 ? terms : tapegrad::sum(terms) / static_cast<T>(input.shape()[0]);
+}
+
+template <class T>
+Tensor<T> cosine_embedding_loss(const Tensor<T>& x1, const Tensor<T>& x2, const Tensor<T>& y, double margin,
+                                Reduction reduction) {
+    const char* op = "cosine_embedding_loss";
+    check_reduction(op, reduction);
+    check_same_shape(op, "x1", x1, "x2", x2);
+    check_defined(op, "y", y);
+    check_not_nan(op, "margin", margin);
+    const bool batched = y.ndim() == 1 && x1.ndim() == 2 && y.shape()[0] == x1.shape()[0];
+    if (!batched && !(y.ndim() == 0 && x1.ndim() == 1)) {
+        fail<ShapeError>("{}: x1 and x2 have shape {} and y has shape {}; expected [N, D] with [N], or [D] with []", op,
+                         shape_str(x1.shape()), shape_str(y.shape()));
+    }
+    for (std::size_t i = 0; i < y.numel(); ++i) {
+        const T v = y.value().data()[i];
+        if (v != 1 && v != -1) fail<ValueError>("{}: y must hold 1 or -1, but element {} is {}", op, i, v);
+    }
+    const Dims features = {-1};
+    const T eps = T(1e-12);  // PyTorch's, added to each squared norm
+    const Tensor<T> norms = (tapegrad::sum(square(x1), features) + eps) * (tapegrad::sum(square(x2), features) + eps);
+    const Tensor<T> cos = tapegrad::sum(mul(x1, x2), features) / sqrt(norms);
+    const Tensor<T> similar = detail::mask(op, y, [](T v) { return v == 1; });
+    const Tensor<T> dissimilar = detail::mask(op, y, [](T v) { return v == -1; });
+    return reduce_terms(mul(similar, T(1) - cos) + mul(dissimilar, clamp(cos - static_cast<T>(margin), T(0))),
+                        reduction);
+}
+
+template <class T>
+Tensor<T> margin_ranking_loss(const Tensor<T>& x1, const Tensor<T>& x2, const Tensor<T>& y, double margin,
+                              Reduction reduction) {
+    const char* op = "margin_ranking_loss";
+    check_reduction(op, reduction);
+    check_same_shape(op, "x1", x1, "x2", x2);
+    check_same_shape(op, "x1", x1, "y", y);
+    check_not_nan(op, "margin", margin);
+    return reduce_terms(clamp(static_cast<T>(margin) - mul(y, x1 - x2), T(0)), reduction);
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                                                                                        \
+    template Tensor<T> mse_loss(const Tensor<T>&, const Tensor<T>&, Reduction);                                        \
+    template Tensor<T> half_sum_squares(const Tensor<T>&, const Tensor<T>&, Reduction);                                \
+    template Tensor<T> l1_loss(const Tensor<T>&, const Tensor<T>&, Reduction);                                         \
+    template Tensor<T> smooth_l1_loss(const Tensor<T>&, const Tensor<T>&, Reduction, double);                          \
+    template Tensor<T> huber_loss(const Tensor<T>&, const Tensor<T>&, Reduction, double);                              \
+    template Tensor<T> binary_cross_entropy(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, Reduction);          \
+    template Tensor<T> binary_cross_entropy(const Tensor<T>&, const Tensor<T>&, Reduction);                            \
+    template Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,          \
+                                                        const Tensor<T>&, Reduction);                                  \
+    template Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>&, const Tensor<T>&, Reduction);                \
+    template Tensor<T> kl_div(const Tensor<T>&, const Tensor<T>&, Reduction, bool);                                    \
+    template Tensor<T> cosine_embedding_loss(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, double, Reduction); \
+    template Tensor<T> margin_ranking_loss(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, double, Reduction);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 #undef TAPEGRAD_INSTANTIATE
