@@ -31,6 +31,14 @@ struct XentSize {
 };
 inline const std::vector<XentSize> kXentSizes = {{32, 10}, {1024, 1000}};
 
+/// Reductions on a float32 matrix, forward + backward: the 2-norm of all of it ("norm2/RxC") and
+/// the variance of each row (dim 1, correction 1: "var_dim1/RxC"), backward from a fixed seed.
+inline constexpr std::size_t kReduceRows = 1024;
+inline constexpr std::size_t kReduceCols = 1024;
+inline std::string reduce_name(const std::string& op) {
+    return op + "/" + std::to_string(kReduceRows) + "x" + std::to_string(kReduceCols);
+}
+
 inline std::string mlp_name(std::size_t batch) {
     return "mlp_step/" + std::to_string(batch);
 }
