@@ -26,7 +26,9 @@ Tensor<T> cumprod(const Tensor<T>& x, std::int64_t dim);
 
 /// y_k = log(e^x_0 + ... + e^x_k) along dim (torch::logcumsumexp), accumulated as
 /// y_k = max(y_(k-1), x_k) + log1p(e^-|y_(k-1) - x_k|), so nothing overflows; -inf elements add
-/// nothing, and +inf gives +inf. A dim out of range is a ValueError.
+/// nothing, and +inf gives +inf. A dim out of range is a ValueError. Where a running sum is still
+/// empty (y_j = -inf: a slice starting with -inf), e^(x_k - y_j) is -inf - (-inf) and those
+/// elements' gradient is NaN, as PyTorch's; -inf elements after a finite one get 0.
 ///   d/dx_k = sum_{j >= k} grad_j e^(x_k - y_j), computed in log space from the grad's positive and
 ///   negative parts (PyTorch's formula), so that no e^-y_j overflows
 template <class T>

@@ -243,6 +243,13 @@ TEST_CASE("reduce: logcumsumexp stays finite for large and -inf inputs", "[ops][
     CHECK(g[1] == 0.0);
     CHECK(g[2] == Approx(0.5));
     CHECK(flat(tg::logcumsumexp(TensorD({-kInf, 0.0, -kInf}), 0)) == std::vector<double>{-kInf, 0.0, 0.0});
+    // -inf after a finite element gets 0; a slice starting with -inf gets NaN there (documented, as PyTorch's).
+    TensorD after({0.0, -kInf}, true);
+    CHECK(flat(grad_of_sum(tg::logcumsumexp(after, 0), after)) == std::vector<double>{2.0, 0.0});
+    TensorD first({-kInf, 0.0}, true);
+    const auto at_start = flat(grad_of_sum(tg::logcumsumexp(first, 0), first));
+    CHECK(std::isnan(at_start[0]));
+    CHECK(at_start[1] == 1.0);
     CHECK(flat(tg::logcumsumexp(TensorD({kInf, 1.0}), 0)) == std::vector<double>{kInf, kInf});
     const tg::TensorF f({80.0F, 90.0F});  // e^90 overflows float32
     CHECK(tg::logcumsumexp(f, 0).value()(1) == Approx(90.0F + std::log1p(std::exp(-10.0F))));
