@@ -112,6 +112,25 @@ void lookup(benchmark::State& state, std::size_t index_cols, Fn f) {
     }
 }
 
+void norm2(benchmark::State& state) {
+    auto x = make({std::int64_t(wl::kReduceRows), std::int64_t(wl::kReduceCols)}, 1.0F, 1, true);
+    for (auto _ : state) {
+        torch::linalg::vector_norm(x, 2, c10::nullopt, false, c10::nullopt).backward();
+        benchmark::DoNotOptimize(x.grad().data_ptr());
+        x.mutable_grad().reset();
+    }
+}
+
+void var_dim1(benchmark::State& state) {
+    auto x = make({std::int64_t(wl::kReduceRows), std::int64_t(wl::kReduceCols)}, 1.0F, 1, true);
+    const auto seed = make({std::int64_t(wl::kReduceRows)}, 1.0F, 2);
+    for (auto _ : state) {
+        torch::var(x, {1}, /*unbiased=*/true).backward(seed);
+        benchmark::DoNotOptimize(x.grad().data_ptr());
+        x.mutable_grad().reset();
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -141,6 +160,8 @@ int main(int argc, char** argv) {
                                  select_rows);
     benchmark::RegisterBenchmark(wl::kGatherName.c_str(), lookup<decltype(gather_elements)>, wl::kTableCols,
                                  gather_elements);
+    benchmark::RegisterBenchmark(wl::reduce_name("norm2").c_str(), norm2);
+    benchmark::RegisterBenchmark(wl::reduce_name("var_dim1").c_str(), var_dim1);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

@@ -93,6 +93,26 @@ void lookup(benchmark::State& state, std::size_t index_cols, F f) {
     }
 }
 
+// The reduction rows: forward and backward, the gradient taken from x.grad() as the others do.
+void norm2(benchmark::State& state) {
+    tg::TensorF x = make({wl::kReduceRows, wl::kReduceCols}, 1.0F, 1, true);
+    for (auto _ : state) {
+        tg::norm(x).backward();
+        benchmark::DoNotOptimize(x.grad().value().data());
+        x.zero_grad();
+    }
+}
+
+void var_dim1(benchmark::State& state) {
+    tg::TensorF x = make({wl::kReduceRows, wl::kReduceCols}, 1.0F, 1, true);
+    const tg::TensorF seed = make({wl::kReduceRows}, 1.0F, 2);
+    for (auto _ : state) {
+        tg::var(x, {1}).backward(seed);
+        benchmark::DoNotOptimize(x.grad().value().data());
+        x.zero_grad();
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -119,6 +139,8 @@ int main(int argc, char** argv) {
                                  select_rows);
     benchmark::RegisterBenchmark(wl::kGatherName.c_str(), lookup<decltype(gather_elements)>, wl::kTableCols,
                                  gather_elements);
+    benchmark::RegisterBenchmark(wl::reduce_name("norm2").c_str(), norm2);
+    benchmark::RegisterBenchmark(wl::reduce_name("var_dim1").c_str(), var_dim1);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

@@ -38,6 +38,13 @@ inline constexpr std::size_t kTableCols = 256;
 inline constexpr std::size_t kLookups = 4096;
 inline const std::string kIndexSelectName = "index_select/10000x256/4096";
 inline const std::string kGatherName = "gather/10000x256/4096x256";
+/// Reductions on a float32 matrix, forward + backward: the 2-norm of all of it ("norm2/RxC") and
+/// the variance of each row (dim 1, correction 1: "var_dim1/RxC"), backward from a fixed seed.
+inline constexpr std::size_t kReduceRows = 1024;
+inline constexpr std::size_t kReduceCols = 1024;
+inline std::string reduce_name(const std::string& op) {
+    return op + "/" + std::to_string(kReduceRows) + "x" + std::to_string(kReduceCols);
+}
 
 inline std::string mlp_name(std::size_t batch) {
     return "mlp_step/" + std::to_string(batch);

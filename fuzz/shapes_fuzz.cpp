@@ -86,7 +86,7 @@ void run(Bytes& in) {
                 tg::sum(tg::transpose(a, dim, static_cast<std::int8_t>(in.next()) % 5)).backward();
                 break;
             case 7:
-                tg::sum(tg::max(a, {dim})).backward();
+                tg::sum(tg::amax(a, {dim})).backward();
                 break;
             case 8:
                 tg::sum(

@@ -1,6 +1,10 @@
 /// \file
-/// Reductions over given dims (negative dims count from the end) or over everything.
+/// Reductions over given dims (negative dims count from the end) or over everything: sums, means
+/// and products. Variances and norms are in statistics.hpp, the extrema (max, amax, argmax, ...) in
+/// extrema.hpp, the cumulative ones in scan.hpp.
 #pragma once
+
+#include <cstdint>
 
 #include <tapegrad/autograd/tensor.hpp>
 
@@ -24,14 +28,21 @@ Tensor<T> mean(const Tensor<T>& x);
 template <class T>
 Tensor<T> mean(const Tensor<T>& x, const Dims& dims, bool keepdim = false);
 
-/// Maximum. On ties the gradient is split evenly among the maximal elements (as PyTorch's
-/// amax), so it stays a true subgradient and sums to grad.
-///   d/dx = grad * [x == max] / count(x == max)
+/// Product of every element (torch::prod(x)), 0-d; 1 for an x with no elements. Composed: x
+/// flattened, then prod along dim 0.
+///   d/dx_k = grad * prod_{i != k} x_i     (exact with zeros: see prod along a dim)
 template <class T>
-Tensor<T> max(const Tensor<T>& x);
-/// Maximum over dims, keepdim as for sum (torch::amax(x, dims, keepdim)); ties share the
-/// gradient as above. A reduced dim of size 0 is a ValueError.
+Tensor<T> prod(const Tensor<T>& x);
+
+/// Product along dim (torch::prod(x, dim, keepdim)); keepdim leaves dim with size 1. The gradient
+/// is the product of the other elements of the slice, computed as the product of the exclusive
+/// cumulative products from the left and from the right, so that it is exact with zeros (no
+/// division by x): with no zero it is prod / x_k, with exactly one zero only that element gets a
+/// gradient (the product of the others), with two or more zeros it is 0 everywhere. Twice
+/// differentiable (the rule is composed of cumprod, slice, concat and flip). A dim out of range
+/// (a 0-d x has none) is a ValueError.
+///   d/dx_k = grad * (prod_{i < k} x_i) * (prod_{i > k} x_i)
 template <class T>
-Tensor<T> max(const Tensor<T>& x, const Dims& dims, bool keepdim = false);
+Tensor<T> prod(const Tensor<T>& x, std::int64_t dim, bool keepdim = false);
 
 }  // namespace tapegrad

@@ -59,6 +59,14 @@ struct ErrorCase {
     std::vector<std::string> fragments;
 };
 
+/// An ErrorCase whose call takes the first input alone:
+/// `error_case("k too large", {{2, 3}}, [](const tg::TensorD& x) { tg::topk(x, 4); }, Expect::Value, {"topk"})`.
+inline ErrorCase error_case(std::string what, std::vector<Shape> shapes, std::function<void(const tg::TensorD&)> call,
+                            Expect expect, std::vector<std::string> fragments) {
+    return {std::move(what), std::move(shapes), [call = std::move(call)](const Inputs64& in) { call(in[0]); }, expect,
+            std::move(fragments)};
+}
+
 struct Tolerances {
     double grad_atol = 1e-5;  // gradcheck's defaults
     double grad_rtol = 1e-3;

@@ -149,9 +149,10 @@ TEST_CASE("ops: every op declared in ops/*.hpp and autograd/broadcast.hpp has a 
     // internal ones), and the engine's broadcast_to / sum_to.
     const std::vector<std::string> headers = split(TAPEGRAD_OP_HEADERS);
     CHECK(headers.size() >= 9);
-    // A declaration line: "Tensor<T> name(" or "std::vector<Tensor<T>> name(" (split, chunk);
-    // operators do not match: their names are not words.
-    const std::regex declaration(R"(^\s*(?:Tensor<T>|std::vector<Tensor<T>>)\s+(\w+)\s*\()");
+    // A declaration line: "Tensor<T> name(", "std::vector<Tensor<T>> name(" (split, chunk) or
+    // "ValuesAndIndices<T> name(" (max along a dim, sort); operators do not match: their names are
+    // not words.
+    const std::regex declaration(R"(^\s*(?:Tensor<T>|std::vector<Tensor<T>>|ValuesAndIndices<T>)\s+(\w+)\s*\()");
     std::set<std::string> declared;
     for (const auto& header : headers) {
         std::ifstream in(root + "/" + header);

@@ -42,7 +42,9 @@ TEST_CASE("reliability: reductions over nothing follow numpy", "[reliability][em
     CHECK(std::isnan(tg::mean(e).item()));                                // 0 / 0, as numpy and PyTorch
     CHECK(tg::logsumexp(tg::zeros<double>({2, 0})).value()(0) == -kInf);  // log of an empty sum
     CHECK_THROWS_MATCHES(tg::max(e), tg::ValueError, Says("max") && Says("[0, 3]"));
-    CHECK(tg::max(e, {1}).shape() == tg::Shape{0});
+    CHECK(tg::amax(e, {1}).shape() == tg::Shape{0});
+    CHECK(tg::prod(e).item() == 1.0);  // an empty product
+    CHECK(tg::norm(e).item() == 0.0);
 }
 
 TEST_CASE("reliability: zero-size operands of matmul, softmax, shape ops and losses", "[reliability][empty]") {

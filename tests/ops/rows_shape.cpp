@@ -1,4 +1,4 @@
-// Rows for reductions, shape ops and the engine's broadcast_to / sum_to.
+// Rows for the shape ops and the engine's broadcast_to / sum_to.
 #include "op_table.hpp"
 #include "reference.hpp"
 
@@ -7,96 +7,6 @@ namespace optable {
 namespace {
 
 using Axes = std::vector<std::size_t>;
-const Domain distinct{-2.0, 2.0, {}, 0.01, true};  // max: no ties, so the gradient is unique
-
-ErrorCase bad_axis(const std::string& name, std::function<void(const tg::TensorD&)> call, const std::string& axis) {
-    return {
-        "axis out of range", {{2, 3}}, [call](const Inputs64& in) { call(in[0]); }, Expect::Value, {name, "dim", axis}};
-}
-
-Array mean_ref(const Array& x, const Axes& axes, bool keepdims) {
-    std::size_t n = 1;
-    for (auto a : axes) n *= x.shape()[a];
-    return ref::map(ref::sum(x, axes, keepdims), [n](double v) { return v / static_cast<double>(n); });
-}
-
-std::vector<OpInfo> reduce_rows() {
-    const std::vector<std::vector<Shape>> any = {{{2, 3}}, {{}}, {{1, 4}}, {{2, 1, 3}}};
-    const std::vector<std::vector<Shape>> matrix = {{{2, 3}}, {{3, 1}}, {{2, 3, 2}}};
-    return {
-        OpInfo{.name = "sum (all)",
-               .op = "sum",
-               .readme = {"`sum(x[, dims, keepdim])`", "Σ", "dx = g broadcast back"},
-               .fn = op([](const auto& in) { return tg::sum(in[0]); }),
-               .cases = any,
-               .reference = [](const std::vector<Array>& x) { return ref::sum(x[0], ref::all_axes(x[0])); }},
-        OpInfo{.name = "sum (axes {1})",
-               .op = "sum",
-               .fn = op([](const auto& in) { return tg::sum(in[0], {1}); }),
-               .cases = matrix,
-               .reference = [](const std::vector<Array>& x) { return ref::sum(x[0], {1}); },
-               .errors = {bad_axis(
-                              "sum", [](const tg::TensorD& x) { tg::sum(x, {5}); }, "5"),
-                          {"axis listed twice",
-                           {{2, 3}},
-                           [](const Inputs64& in) {
-                               tg::sum(in[0], {1, -1});
-                           },
-                           Expect::Value,
-                           {"sum", "dim", "1"}}}},
-        OpInfo{.name = "sum (axes {0, -1}, keepdims)",
-               .op = "sum",
-               .fn = op([](const auto& in) {
-                   return tg::sum(in[0], {0, -1}, true);
-               }),
-               .cases = matrix,
-               .reference =
-                   [](const std::vector<Array>& x) {
-                       return ref::sum(x[0], {0, x[0].dimension() - 1}, true);
-                   }},
-        OpInfo{.name = "mean (all)",
-               .op = "mean",
-               .readme = {"`mean(x[, dims, keepdim])`", "Σ / n (composed)", "dx = g / n broadcast back"},
-               .fn = op([](const auto& in) { return tg::mean(in[0]); }),
-               .cases = any,
-               .reference = [](const std::vector<Array>& x) { return mean_ref(x[0], ref::all_axes(x[0]), false); }},
-        OpInfo{.name = "mean (axes {-1}, keepdims)",
-               .op = "mean",
-               .fn = op([](const auto& in) { return tg::mean(in[0], {-1}, true); }),
-               .cases = matrix,
-               .reference = [](const std::vector<Array>& x) { return mean_ref(x[0], {x[0].dimension() - 1}, true); },
-               .errors = {bad_axis(
-                   "mean", [](const tg::TensorD& x) { tg::mean(x, {-3}); }, "-3")}},
-        OpInfo{.name = "max (all)",
-               .op = "max",
-               .readme = {"`max(x[, dims, keepdim])`", "max", "dx = g [x = max] / #ties (ties share evenly)"},
-               .fn = op([](const auto& in) { return tg::max(in[0]); }),
-               .cases = any,
-               .domains = {distinct},
-               .reference = [](const std::vector<Array>& x) { return ref::max(x[0], ref::all_axes(x[0])); },
-               .errors =
-                   {{"no elements", {{0}}, [](const Inputs64& in) { tg::max(in[0]); }, Expect::Value, {"max", "[0]"}}}},
-        OpInfo{.name = "max (axes {0})",
-               .op = "max",
-               .fn = op([](const auto& in) { return tg::max(in[0], {0}); }),
-               .cases = matrix,
-               .domains = {distinct},
-               .reference = [](const std::vector<Array>& x) { return ref::max(x[0], {0}); },
-               .errors = {bad_axis(
-                              "max", [](const tg::TensorD& x) { tg::max(x, {2}); }, "2"),
-                          {"reduced axis of size 0",
-                           {{0, 3}},
-                           [](const Inputs64& in) { tg::max(in[0], {0}); },
-                           Expect::Value,
-                           {"max", "[0, 3]"}}}},
-        OpInfo{.name = "max (axes {1}, keepdims)",
-               .op = "max",
-               .fn = op([](const auto& in) { return tg::max(in[0], {1}, true); }),
-               .cases = matrix,
-               .domains = {distinct},
-               .reference = [](const std::vector<Array>& x) { return ref::max(x[0], {1}, true); }},
-    };
-}
 
 std::vector<OpInfo> shape_rows() {
     return {
@@ -369,13 +279,7 @@ std::vector<OpInfo> shape_rows() {
     };
 }
 
-std::vector<OpInfo> reduce_shape_rows() {
-    auto rows = reduce_rows();
-    for (auto& row : shape_rows()) rows.push_back(std::move(row));
-    return rows;
-}
-
-const RegisterFamily registered{{.name = "reduce_shape", .order = 20, .rows = reduce_shape_rows}};
+const RegisterFamily registered{{.name = "shape", .order = 20, .rows = shape_rows}};
 
 }  // namespace
 
