@@ -6,6 +6,9 @@
 #include <atomic>
 #include <climits>
 #include <cstdint>
+#include <system_error>
+#include <thread>
+#include <vector>
 
 #ifdef __linux__
 #include <sys/mman.h>
@@ -29,31 +32,41 @@ struct GemmDims {
     std::size_t m, n, k, lda, ldb;
 };
 
-/// The one place that picks OpenBLAS's thread count, per product: below a few MFLOP (a batch-1
-/// MLP layer) waking the threads costs more than it saves, so small products run on the calling
-/// thread; larger ones use tapegrad::get_num_threads(). Measured on 2 cores in bench/RESULTS.md; on
-/// a machine busy with other work, one thread is faster at every size.
-void set_blas_threads(const GemmDims& d) {
-    static std::atomic<int> current = openblas_get_num_threads();  // OpenBLAS's setting is per process
-    constexpr double kThreadedFlops = 1e6;
-    const bool threaded = 2.0 * double(d.m) * double(d.n) * double(d.k) >= kThreadedFlops;
-    const int want = threaded ? static_cast<int>(get_num_threads()) : 1;
+/// Sets OpenBLAS's thread count (per process), calling it only when it changes.
+void use_blas_threads(int want) {
+    static std::atomic<int> current = openblas_get_num_threads();
     if (current.exchange(want) != want) openblas_set_num_threads(want);
 }
 
-/// C = op(A) op(B) + beta C.
-void blas_gemm(bool ta, bool tb, const GemmDims& d, const float* a, const float* b, float* c, float beta = 0) {
-    set_blas_threads(d);
+/// The one place that picks OpenBLAS's thread count, per product: below a few MFLOP (a batch-1
+/// MLP layer) waking the threads costs more than it saves, so small products run on the calling
+/// thread; larger ones use tapegrad::get_num_threads(). Measured on 2 cores in bench/RESULTS.md; on
+/// a machine busy with other work, one thread is faster at every size. (A batch of products split
+/// across threads runs each on one: see run_products.)
+void set_blas_threads(const GemmDims& d) {
+    constexpr double kThreadedFlops = 1e6;
+    const bool threaded = 2.0 * double(d.m) * double(d.n) * double(d.k) >= kThreadedFlops;
+    use_blas_threads(threaded ? static_cast<int>(get_num_threads()) : 1);
+}
+
+/// C = op(A) op(B) + beta C, on OpenBLAS's current thread count.
+void gemm_call(bool ta, bool tb, const GemmDims& d, const float* a, const float* b, float* c, float beta) {
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(d.m),
                 static_cast<int>(d.n), static_cast<int>(d.k), 1.0F, a, static_cast<int>(d.lda), b,
                 static_cast<int>(d.ldb), beta, c, static_cast<int>(d.n));
 }
 
-void blas_gemm(bool ta, bool tb, const GemmDims& d, const double* a, const double* b, double* c, double beta = 0) {
-    set_blas_threads(d);
+void gemm_call(bool ta, bool tb, const GemmDims& d, const double* a, const double* b, double* c, double beta) {
     cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(d.m),
                 static_cast<int>(d.n), static_cast<int>(d.k), 1.0, a, static_cast<int>(d.lda), b,
                 static_cast<int>(d.ldb), beta, c, static_cast<int>(d.n));
+}
+
+/// C = op(A) op(B) + beta C, on the thread count set_blas_threads picks for it.
+template <class T>
+void blas_gemm(bool ta, bool tb, const GemmDims& d, const T* a, const T* b, T* c, T beta = 0) {
+    set_blas_threads(d);
+    gemm_call(ta, tb, d, a, b, c, beta);
 }
 
 /// A fresh product of many megabytes (Linear 4096's weight gradient is 64 MB) is mapped by malloc
@@ -73,7 +86,7 @@ xt::xarray<T> product_buffer(const char* op, const Shape& shape) {
     return out;
 }
 
-std::size_t count(const Shape& shape) {
+std::size_t count_of(const Shape& shape) {
     std::size_t n = 1;
     for (auto d : shape) n *= d;
     return n;
@@ -115,65 +128,119 @@ xt::svector<std::size_t, 6> batch_strides(const Shape& batch, const Shape& full,
     return out;
 }
 
+/// The products of a batched GEMM: product p (row-major over the broadcast batch `full`) reads A
+/// and B and writes C at offsets given by each one's batch strides.
+template <class T>
+struct Products {
+    bool ta, tb;
+    GemmDims d;
+    Shape full;
+    xt::svector<std::size_t, 6> sa, sb, sc;
+    const T* a;
+    const T* b;
+    T* c;
+
+    std::size_t count() const { return count_of(full); }
+    /// Whether several products write into one C matrix (C is summed over a batch dim).
+    bool sums() const {
+        for (std::size_t i = 0; i < full.size(); ++i) {
+            if (sc[i] == 0 && full[i] > 1) return true;
+        }
+        return false;
+    }
+    /// Runs product p: the first into its C matrix (in row-major order, the one at index 0 of every
+    /// summed dim) overwrites it (beta = 0), the others add to it (beta = 1).
+    void run(std::size_t p) const {
+        std::size_t oa = 0, ob = 0, oc = 0;
+        bool first = true;
+        for (std::size_t i = full.size(); i-- > 0;) {
+            const std::size_t j = p % full[i];
+            p /= full[i];
+            oa += j * sa[i], ob += j * sb[i], oc += j * sc[i];
+            first = first && (j == 0 || sc[i] != 0);
+        }
+        gemm_call(ta, tb, d, a + oa, b + ob, c + oc, first ? T(0) : T(1));
+    }
+};
+
+/// Runs every product. A batch of several products per thread, none summed into another's C,
+/// is split across get_num_threads() threads (this one among them, each taking the next product
+/// from a shared counter) with one BLAS thread per product: where OpenBLAS's own threading of
+/// each small GEMM spends much of its time waiting for its threads, and more so on a busy machine
+/// (bench/RESULTS.md, matmul_4d). Otherwise a loop in order, each product at the thread count
+/// set_blas_threads picks.
+template <class T>
+void run_products(const Products<T>& work) {
+    constexpr double kSplitFlops = 8e6;  // below this, starting threads costs more than they save
+    const std::size_t products = work.count();
+    const std::size_t threads = get_num_threads();
+    const double flops = 2.0 * double(work.d.m) * double(work.d.n) * double(work.d.k) * double(products);
+    if (threads == 1 || products < 2 * threads || flops < kSplitFlops || work.sums()) {
+        set_blas_threads(work.d);
+        for (std::size_t p = 0; p < products; ++p) work.run(p);
+        return;
+    }
+    use_blas_threads(1);
+    std::atomic<std::size_t> next{0};
+    auto share = [&work, &next, products] {
+        for (std::size_t p = next++; p < products; p = next++) work.run(p);
+    };
+    std::vector<std::thread> helpers;
+    try {
+        for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(share);
+    } catch (const std::system_error&) {
+        // No thread to spare: the ones started and this one share the products all the same.
+    }
+    share();
+    for (auto& h : helpers) h.join();
+}
+
 /// C[t] = sum of op(A[i]) op(B[i]) over the batch indices i of `full` that land on C's batch index
 /// t: each of A, B and C (batch dims `batch`) is broadcast over the dims of `full` where it has
-/// size 1 or none, and C is summed over them. A strided loop of GEMMs (the first product into each
-/// C matrix with beta = 0, the others adding with beta = 1), or a single GEMM where the batch folds:
-/// into the rows when B is one matrix and A and C cover the whole batch (A [batch.., m, k] times a
-/// shared B), into the inner dimension when C is one matrix that sums op(A)^T op(B) over a batch A
-/// and B both cover (the weight gradient of a batched Linear).
+/// size 1 or none, and C is summed over them. The products of run_products, or a single GEMM
+/// where the batch folds: into the rows when B is one matrix and A and C cover the whole batch (A
+/// [batch.., m, k] times a shared B), into the inner dimension when C is one matrix that sums
+/// op(A)^T op(B) over a batch A and B both cover (the weight gradient of a batched Linear).
 template <class T>
 xt::xarray<T> gemm_value(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb, const Shape& batch) {
     const Shape& sa = a.shape();
     const Shape& sb = b.shape();
     const std::size_t ra = sa.size() - 2;
     const std::size_t rb = sb.size() - 2;
-    GemmDims d{ta ? sa[ra + 1] : sa[ra], tb ? sb[rb] : sb[rb + 1], ta ? sa[ra] : sa[ra + 1], sa[ra + 1], sb[rb + 1]};
+    const GemmDims d{ta ? sa[ra + 1] : sa[ra], tb ? sb[rb] : sb[rb + 1], ta ? sa[ra] : sa[ra + 1], sa[ra + 1],
+                     sb[rb + 1]};
     Shape shape = batch;
     shape.push_back(d.m);
     shape.push_back(d.n);
     xt::xarray<T> out = product_buffer<T>("gemm", shape);
+    const T* pa = a.value().data();
+    const T* pb = b.value().data();
+    T* pc = out.data();
+    // One product and nothing to walk (an MLP's every GEMM): straight to BLAS.
+    if (ra == 0 && rb == 0 && batch.empty() && d.m != 0 && d.n != 0 && d.k != 0) {
+        blas_gemm(ta, tb, d, pa, pb, pc);
+        return out;
+    }
     const Shape ba = batch_of(sa);
     const Shape bb = batch_of(sb);
     const Shape full = broadcast_shapes("gemm", broadcast_shapes("gemm", ba, bb), batch);
-    const std::size_t products = count(full);
+    const std::size_t products = count_of(full);
     // An empty sum is 0, and BLAS rejects leading dimensions of 0.
     if (d.m == 0 || d.n == 0 || d.k == 0 || products == 0) {
         out.fill(T(0));
         return out;
     }
-    const T* pa = a.value().data();
-    const T* pb = b.value().data();
-    T* pc = out.data();
-    const bool a_covers = count(ba) == products;
-    if (!ta && count(bb) == 1 && a_covers && count(batch) == products && products * d.m <= INT_MAX) {
+    const bool a_covers = count_of(ba) == products;
+    if (!ta && count_of(bb) == 1 && a_covers && count_of(batch) == products && products * d.m <= INT_MAX) {
         blas_gemm(ta, tb, GemmDims{products * d.m, d.n, d.k, d.lda, d.ldb}, pa, pb, pc);
         return out;
     }
-    if (ta && !tb && count(batch) == 1 && a_covers && count(bb) == products && products * d.k <= INT_MAX) {
+    if (ta && !tb && count_of(batch) == 1 && a_covers && count_of(bb) == products && products * d.k <= INT_MAX) {
         blas_gemm(ta, tb, GemmDims{d.m, d.n, products * d.k, d.lda, d.ldb}, pa, pb, pc);
         return out;
     }
-    const auto stride_a = batch_strides(ba, full, d.m * d.k);
-    const auto stride_b = batch_strides(bb, full, d.k * d.n);
-    const auto stride_c = batch_strides(batch, full, d.m * d.n);
-    xt::svector<std::size_t, 6> index(full.size(), 0);
-    std::size_t oa = 0, ob = 0, oc = 0;
-    for (std::size_t p = 0; p < products; ++p) {
-        // In row-major order, the first product into a C matrix is the one at 0 in every summed dim.
-        bool first = true;
-        for (std::size_t i = 0; i < full.size(); ++i)
-            first = first && (stride_c[i] != 0 || full[i] == 1 || index[i] == 0);
-        blas_gemm(ta, tb, d, pa + oa, pb + ob, pc + oc, first ? T(0) : T(1));
-        for (std::size_t i = full.size(); i-- > 0;) {  // the next batch index, last dim fastest
-            if (++index[i] < full[i]) {
-                oa += stride_a[i], ob += stride_b[i], oc += stride_c[i];
-                break;
-            }
-            index[i] = 0;
-            oa -= stride_a[i] * (full[i] - 1), ob -= stride_b[i] * (full[i] - 1), oc -= stride_c[i] * (full[i] - 1);
-        }
-    }
+    run_products(Products<T>{ta, tb, d, full, batch_strides(ba, full, d.m * d.k), batch_strides(bb, full, d.k * d.n),
+                             batch_strides(batch, full, d.m * d.n), pa, pb, pc});
     return out;
 }
 
@@ -207,7 +274,7 @@ Tensor<T> as_rows(const Tensor<T>& x) {
 /// the bias and BLAS adds the product (beta = 1).
 template <class T>
 xt::xarray<T> linear_value(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias, const Shape& shape) {
-    const std::size_t m = count(Shape(x.shape().begin(), x.shape().end() - 1));
+    const std::size_t m = count_of(Shape(x.shape().begin(), x.shape().end() - 1));
     const std::size_t n = weight.shape()[0];
     const std::size_t k = weight.shape()[1];
     xt::xarray<T> out = product_buffer<T>("linear", shape);
@@ -299,7 +366,12 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
     auto rule = [has_bias](const Backward<T>& ctx) -> Grads<T> {
         const auto& g = ctx.grad();
         Grads<T> grads(has_bias ? 3 : 2);
-        if (ctx.needs(0)) grads[0] = matmul(g, ctx.input(1));
+        // g has x's leading dims (a 1-D x: a vector, for matmul's rule; with a [1, out] bias a row,
+        // whose extra 1 the engine sums away).
+        if (ctx.needs(0)) {
+            grads[0] = g.ndim() == 1 ? matmul(g, ctx.input(1))
+                                     : batched_gemm(g, ctx.input(1), false, false, batch_of(g.shape()));
+        }
         // One GEMM: every leading dim folds into the inner dimension of grad^T x.
         if (ctx.needs(1)) grads[1] = batched_gemm(as_rows(g), as_rows(ctx.input(0)), true, false, Shape{});
         if (has_bias && ctx.needs(2)) grads[2] = sum_to(g, ctx.input(2).shape());

@@ -3,6 +3,7 @@
 // promises none), and the gradients of broadcast batch operands written out by hand.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -125,4 +126,38 @@ TEST_CASE("einsum: matrix-shaped equations lower to one gemm, with no permute or
     const auto t = tg::einsum("ij->ij", {m});
     CHECK_FALSE(t.same(m));
     CHECK(t.value() == m.value());
+}
+
+TEST_CASE("gemm: a batch split across threads gives what one thread gives, bit for bit", "[ops][matmul]") {
+    // 16 products of 64 x 64 x 80: enough work for gemm to split the batch across threads (when
+    // the machine has more than one), each product then a one-thread GEMM as it is on one thread.
+    tg::Generator gen(5);
+    const auto a = tg::randn<double>({16, 64, 64}, gen, 0.0, 1.0, true);
+    const auto b = tg::randn<double>({16, 64, 80}, gen, 0.0, 1.0, true);
+    const auto g = tg::randn<double>({16, 64, 80}, gen);
+    auto run = [&] {
+        const auto y = tg::gemm(a, b);
+        const auto grads = tg::grad<double>({y}, {a, b}, {g});
+        return std::vector<xt::xarray<double>>{y.value(), grads[0].value(), grads[1].value()};
+    };
+    const std::size_t threads = tg::get_num_threads();
+    const auto split = run();
+    tg::set_num_threads(1);
+    const auto single = run();
+    tg::set_num_threads(threads);
+    CHECK(split[0] == single[0]);
+    CHECK(split[1] == single[1]);
+    CHECK(split[2] == single[2]);
+    const auto &av = a.value(), &bv = b.value();
+    std::size_t wrong = 0;
+    for (std::size_t t = 0; t < 16; ++t) {
+        for (std::size_t i = 0; i < 64; ++i) {
+            for (std::size_t j = 0; j < 80; ++j) {
+                double v = 0;
+                for (std::size_t p = 0; p < 64; ++p) v += av(t, i, p) * bv(t, p, j);
+                wrong += std::abs(split[0](t, i, j) - v) > 1e-12 * (1 + std::abs(v));
+            }
+        }
+    }
+    CHECK(wrong == 0);
 }
