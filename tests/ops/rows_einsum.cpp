@@ -109,7 +109,8 @@ std::vector<OpInfo> einsum_rows() {
         row("bij,bjk->bik",
             {{{2, 2, 3}, {2, 3, 2}}, {{1, 2, 3}, {1, 3, 1}}, {{2, 0, 3}, {2, 3, 2}}, {{2, 2, 0}, {2, 0, 3}}}, errors,
             {"`einsum(eq, {a[, b]})`",
-             "Einstein summation over 1 or 2 operands (lowered to diagonal, sum, permute, reshape, gemm / mul)",
+             "Einstein summation over 1 or 2 operands, letters only (no `...`); lowered to diagonal, sum, permute, "
+             "reshape, gemm / mul",
              "through the ops it is lowered to: each operand's gradient is the einsum of g with the other"}),
         row("bhqd,bhkd->bhqk", {{{2, 2, 3, 2}, {2, 2, 4, 2}}, {{1, 1, 1, 1}, {1, 1, 1, 1}}}),
         row("bhqk,bhkd->bhqd", {{{2, 1, 3, 4}, {2, 1, 4, 2}}}),
