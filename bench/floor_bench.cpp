@@ -119,6 +119,50 @@ void sgemm_peak(benchmark::State& state) {
     }
 }
 
+/// matmul_4d's GEMMs by hand: per (batch, head) product C = A B, dA = G B^T, dB = A^T G, each one
+/// cblas_sgemm (3 x 64 calls) into buffers allocated once, with nothing else around them: what
+/// "within 1.1x of the same number of bare sgemm calls" is measured against.
+void matmul_4d(benchmark::State& state, int threads) {
+    openblas_set_num_threads(threads);
+    const int m = int(wl::kBmmA[2]), k = int(wl::kBmmA[3]), n = int(wl::kBmmB[3]);
+    const std::size_t sa = std::size_t(m) * k, sb = std::size_t(k) * n, sc = std::size_t(m) * n;
+    const Vec a = wl::uniform(wl::kBmmProducts * sa, 1.0F, 1);
+    const Vec b = wl::uniform(wl::kBmmProducts * sb, 1.0F, 2);
+    const Vec g = wl::uniform(wl::kBmmProducts * sc, 1.0F, 3);
+    Vec c(g.size()), da(a.size()), db(b.size());
+    for (auto _ : state) {
+        for (std::size_t i = 0; i < wl::kBmmProducts; ++i) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0F, &a[i * sa], k, &b[i * sb], n, 0.0F,
+                        &c[i * sc], n);
+        }
+        for (std::size_t i = 0; i < wl::kBmmProducts; ++i) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1.0F, &g[i * sc], n, &b[i * sb], n, 0.0F,
+                        &da[i * sa], k);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, n, m, 1.0F, &a[i * sa], k, &g[i * sc], n, 0.0F,
+                        &db[i * sb], n);
+        }
+        benchmark::DoNotOptimize(db.data());
+    }
+    openblas_set_num_threads(2);
+}
+
+/// linear_3d by hand: the sequence batch folded into 4096 rows, then linear_fwd and linear_bwd.
+void linear_3d(benchmark::State& state, int threads) {
+    openblas_set_num_threads(threads);
+    const int m = int(wl::kSeqBatch * wl::kSeqLen), n = int(wl::kSeqFeatures);
+    const Vec x = wl::uniform(std::size_t(m) * n, 1.0F, 1);
+    const Vec w = wl::uniform(std::size_t(n) * n, 0.04F, 2);
+    const Vec b = wl::uniform(n, 0.04F, 3);
+    const Vec g = wl::uniform(std::size_t(m) * n, 1.0F, 4);
+    Vec y(x.size()), dx(x.size()), dw(w.size()), db(b.size());
+    for (auto _ : state) {
+        linear_fwd(x.data(), w.data(), b.data(), y.data(), m, n, n);
+        linear_bwd(g.data(), x.data(), w.data(), dw.data(), db.data(), dx.data(), m, n, n);
+        benchmark::DoNotOptimize(dw.data());
+    }
+    openblas_set_num_threads(2);
+}
+
 template <class F>
 void elementwise(benchmark::State& state, std::size_t n, F f) {
     const Vec a = wl::uniform(n, 1.0F, 1);
@@ -150,6 +194,12 @@ int main(int argc, char** argv) {
     }
     benchmark::RegisterBenchmark("linear4096_b512", linear4096)->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark("sgemm_peak", sgemm_peak)->Unit(benchmark::kMillisecond);
+    for (int threads : {1, 2}) {
+        const auto blas = "/blas" + std::to_string(threads);
+        benchmark::RegisterBenchmark((wl::kBmmName + blas).c_str(), matmul_4d, threads)->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark((wl::kSeqLinearName + blas).c_str(), linear_3d, threads)
+            ->Unit(benchmark::kMillisecond);
+    }
     for (auto n : wl::kElementwiseSizes) {
         const auto suffix = "/" + std::to_string(n);
         auto add = [](float a, float b) { return a + b; };

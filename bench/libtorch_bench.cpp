@@ -66,6 +66,41 @@ void linear4096(benchmark::State& state) {
     }
 }
 
+/// `run` at `threads` OpenBLAS threads (LibTorch's products go to OpenBLAS), then back at 2.
+void with_blas_threads(benchmark::State& state, int threads, void (*run)(benchmark::State&)) {
+    openblas_set_num_threads(threads);
+    run(state);
+    openblas_set_num_threads(2);
+}
+
+std::vector<std::int64_t> sizes(const std::vector<std::size_t>& shape) {
+    return std::vector<std::int64_t>(shape.begin(), shape.end());
+}
+
+void matmul_4d(benchmark::State& state) {
+    auto a = make(sizes(wl::kBmmA), 1.0F, 1, true);
+    auto b = make(sizes(wl::kBmmB), 1.0F, 2, true);
+    const auto seed = make(sizes({wl::kBmmA[0], wl::kBmmA[1], wl::kBmmA[2], wl::kBmmB[3]}), 1.0F, 3);
+    for (auto _ : state) {
+        torch::matmul(a, b).backward(seed);
+        benchmark::DoNotOptimize(b.grad().data_ptr());
+        for (auto* t : {&a, &b}) t->mutable_grad().reset();
+    }
+}
+
+void linear_3d(benchmark::State& state) {
+    const auto n = std::int64_t(wl::kSeqFeatures);
+    auto x = make({std::int64_t(wl::kSeqBatch), std::int64_t(wl::kSeqLen), n}, 1.0F, 1, true);
+    auto w = make({n, n}, 0.04F, 2, true);
+    auto b = make({n}, 0.04F, 3, true);
+    const auto seed = make({std::int64_t(wl::kSeqBatch), std::int64_t(wl::kSeqLen), n}, 1.0F, 4);
+    for (auto _ : state) {
+        torch::linear(x, w, b).backward(seed);
+        benchmark::DoNotOptimize(w.grad().data_ptr());
+        for (auto* t : {&x, &w, &b}) t->mutable_grad().reset();
+    }
+}
+
 template <class Fn>
 void elementwise(benchmark::State& state, std::size_t n, Fn f) {
     const auto a = make({std::int64_t(n)}, 1.0F, 1);
@@ -143,6 +178,13 @@ int main(int argc, char** argv) {
     }
     benchmark::RegisterBenchmark("op_overhead_x100", op_overhead);
     benchmark::RegisterBenchmark("linear4096_b512", linear4096)->Unit(benchmark::kMillisecond);
+    for (int threads : {1, 2}) {
+        const auto blas = "/blas" + std::to_string(threads);
+        benchmark::RegisterBenchmark((wl::kBmmName + blas).c_str(), with_blas_threads, threads, matmul_4d)
+            ->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark((wl::kSeqLinearName + blas).c_str(), with_blas_threads, threads, linear_3d)
+            ->Unit(benchmark::kMillisecond);
+    }
     for (auto n : wl::kElementwiseSizes) {
         const auto suffix = "/" + std::to_string(n);
         auto add = [](const torch::Tensor& a, const torch::Tensor& b) { return a + b; };

@@ -102,6 +102,15 @@ def targets(stats, samples):
         torch = get("linear4096_b512", "libtorch")
         extra = f"; LibTorch {LINEAR_FLOP / torch[0] / 1e9:.0f} GFLOP/s" if torch else ""
         out.append(verdict(g >= 0.95 * p, f"Linear 4096 step: {g:.0f} GFLOP/s = {100 * g / p:.0f}% of sgemm's {p:.0f} GFLOP/s (target >= 95%){extra}"))
+    # N-d linear algebra: the batched matmul against the same 192 bare sgemm calls, both rows against LibTorch.
+    for name, floor_target in (("matmul_4d/8x8x128x64", 1.1), ("linear_3d/32x128x512", None)):
+        ours, floor, torch = get(name, "tapegrad"), get(name, "floor"), get(name, "libtorch")
+        if ours and floor and floor_target:
+            r = ours[0] / floor[0]
+            out.append(verdict(r <= floor_target, f"{name}: {r:.2f}x the same number of bare sgemm calls (target <= {floor_target}x)"))
+        if ours and torch:
+            r = ours[0] / torch[0]
+            out.append(verdict(r <= 1.0, f"{name}: {r:.2f}x LibTorch's time (target <= 1x)"))
     return "\n".join(out)
 
 

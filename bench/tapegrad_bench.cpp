@@ -47,6 +47,30 @@ void linear4096(benchmark::State& state) {
     }
 }
 
+void matmul_4d(benchmark::State& state) {
+    const tg::TensorF a = make(tg::Shape(wl::kBmmA.begin(), wl::kBmmA.end()), 1.0F, 1, true);
+    const tg::TensorF b = make(tg::Shape(wl::kBmmB.begin(), wl::kBmmB.end()), 1.0F, 2, true);
+    const tg::TensorF seed = make({wl::kBmmA[0], wl::kBmmA[1], wl::kBmmA[2], wl::kBmmB[3]}, 1.0F, 3);
+    for (auto _ : state) {
+        tg::matmul(a, b).backward(seed);
+        benchmark::DoNotOptimize(b.grad().value().data());
+        for (auto t : {a, b}) t.zero_grad();
+    }
+}
+
+void linear_3d(benchmark::State& state) {
+    const std::size_t n = wl::kSeqFeatures;
+    const tg::TensorF x = make({wl::kSeqBatch, wl::kSeqLen, n}, 1.0F, 1, true);
+    const tg::TensorF w = make({n, n}, 0.04F, 2, true);
+    const tg::TensorF b = make({n}, 0.04F, 3, true);
+    const tg::TensorF seed = make({wl::kSeqBatch, wl::kSeqLen, n}, 1.0F, 4);
+    for (auto _ : state) {
+        tg::linear(x, w, b).backward(seed);
+        benchmark::DoNotOptimize(w.grad().value().data());
+        for (auto t : {x, w, b}) t.zero_grad();
+    }
+}
+
 template <class F>
 void elementwise(benchmark::State& state, std::size_t n, F f) {
     const tg::TensorF a = make({n}, 1.0F, 1);
@@ -122,6 +146,8 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("op_overhead_x100+anomaly", op_overhead, true);
     benchmark::RegisterBenchmark("mlp_step/32+anomaly", mlp_step, std::size_t(32), true);
     benchmark::RegisterBenchmark("linear4096_b512", linear4096)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(wl::kBmmName.c_str(), matmul_4d)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(wl::kSeqLinearName.c_str(), linear_3d)->Unit(benchmark::kMillisecond);
     for (auto n : wl::kElementwiseSizes) {
         const auto suffix = "/" + std::to_string(n);
         benchmark::RegisterBenchmark(("add" + suffix).c_str(), elementwise<decltype(&tg::add<float>)>, n,

@@ -24,6 +24,19 @@ inline constexpr int kChainOps = 100;
 inline constexpr std::size_t kLinearBatch = 512;
 inline constexpr std::size_t kLinearFeatures = 4096;
 
+/// Batched matmul [8, 8, 128, 64] x [8, 8, 64, 128] (attention's scores: batch, heads, sequence,
+/// head dim), forward and backward: 3 x 64 GEMMs of 128 x 128 x 64.
+inline const std::vector<std::size_t> kBmmA = {8, 8, 128, 64};
+inline const std::vector<std::size_t> kBmmB = {8, 8, 64, 128};
+inline constexpr std::size_t kBmmProducts = 8 * 8;
+inline const std::string kBmmName = "matmul_4d/8x8x128x64";
+
+/// Linear 512 -> 512 over a sequence batch x [32, 128, 512], forward and backward (dx, dW, db).
+inline constexpr std::size_t kSeqBatch = 32;
+inline constexpr std::size_t kSeqLen = 128;
+inline constexpr std::size_t kSeqFeatures = 512;
+inline const std::string kSeqLinearName = "linear_3d/32x128x512";
+
 /// Elementwise ops and softmax-cross-entropy sizes.
 inline const std::vector<std::size_t> kElementwiseSizes = {1024, 1 << 20};
 struct XentSize {

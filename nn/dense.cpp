@@ -34,8 +34,8 @@ void Dense<T>::reset_parameters(Generator& gen) {
 
 template <class T>
 Tensor<T> Dense<T>::forward(const Tensor<T>& x) {
-    if (!x.defined() || x.ndim() != 2 || x.shape()[1] != in_) {
-        fail<ShapeError>("Dense({} -> {}): input has shape {}; expected [batch, {}]", in_, out_,
+    if (!x.defined() || x.ndim() == 0 || x.shape().back() != in_) {
+        fail<ShapeError>("Dense({} -> {}): input has shape {}; expected [..., {}] (features last)", in_, out_,
                          x.defined() ? shape_str(x.shape()) : "undefined", in_);
     }
     return linear(x, weight_, bias_);

@@ -9,8 +9,9 @@
 
 namespace tapegrad::nn {
 
-/// y = linear(x, W, b): x is batch x in_features, W is out_features x in_features, b has
-/// out_features elements. Initialised as PyTorch's Linear: W and b uniform in
+/// y = linear(x, W, b): x is [..., in_features] (one sample per row; any leading dims), W is
+/// out_features x in_features, b has out_features elements; y is [..., out_features]. Initialised as PyTorch's Linear:
+/// W and b uniform in
 /// (-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform with a = sqrt(5)), drawn from `gen`, weight first.
 template <class T = float>
 class Dense : public Module<T> {
@@ -19,7 +20,9 @@ public:
     /// `bias` is false, its parameters drawn from `gen`.
     Dense(std::size_t in_features, std::size_t out_features, Generator& gen, bool bias = true);
 
-    /// linear(x, weight, bias) for x of shape [batch, in_features]; ShapeError for any other shape.
+    /// linear(x, weight, bias) for x of shape [..., in_features] (rank >= 1: [in_features] for one
+    /// sample, [batch, in_features], [batch, sequence, in_features], ...), giving [..., out_features];
+    /// ShapeError naming the layer and x's shape for a 0-d x or another last dim.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "Dense"; }
     /// "784 -> 256, bias" or "784 -> 256, no bias".
@@ -34,7 +37,7 @@ public:
     const Tensor<T>& bias() const noexcept { return bias_; }
     /// Whether the layer was built with a bias.
     bool has_bias() const noexcept { return bias_.defined(); }
-    /// Features of each input sample (columns of x).
+    /// Features of each input sample (the last dim of x).
     std::size_t in_features() const noexcept { return in_; }
     /// Features of each output sample.
     std::size_t out_features() const noexcept { return out_; }

@@ -4,15 +4,22 @@
 
 #include <algorithm>
 #include <atomic>
+#include <climits>
 #include <cstdint>
+#include <system_error>
+#include <thread>
+#include <vector>
 
 #ifdef __linux__
 #include <sys/mman.h>
 #endif
 
+#include <tapegrad/autograd/broadcast.hpp>
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/autograd/threads.hpp>
+#include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/check.hpp>
+#include <tapegrad/ops/layout.hpp>
 #include <tapegrad/ops/reduce.hpp>
 #include <tapegrad/ops/shape.hpp>
 
@@ -25,31 +32,41 @@ struct GemmDims {
     std::size_t m, n, k, lda, ldb;
 };
 
-/// The one place that picks OpenBLAS's thread count, per product: below a few MFLOP (a batch-1
-/// MLP layer) waking the threads costs more than it saves, so small products run on the calling
-/// thread; larger ones use tapegrad::get_num_threads(). Measured on 2 cores in bench/RESULTS.md; on
-/// a machine busy with other work, one thread is faster at every size.
-void set_blas_threads(const GemmDims& d) {
-    static std::atomic<int> current = openblas_get_num_threads();  // OpenBLAS's setting is per process
-    constexpr double kThreadedFlops = 1e6;
-    const bool threaded = 2.0 * double(d.m) * double(d.n) * double(d.k) >= kThreadedFlops;
-    const int want = threaded ? static_cast<int>(get_num_threads()) : 1;
+/// Sets OpenBLAS's thread count (per process), calling it only when it changes.
+void use_blas_threads(int want) {
+    static std::atomic<int> current = openblas_get_num_threads();
     if (current.exchange(want) != want) openblas_set_num_threads(want);
 }
 
-/// C = op(A) op(B) + beta C.
-void blas_gemm(bool ta, bool tb, const GemmDims& d, const float* a, const float* b, float* c, float beta = 0) {
-    set_blas_threads(d);
+/// The one place that picks OpenBLAS's thread count, per product: below a few MFLOP (a batch-1
+/// MLP layer) waking the threads costs more than it saves, so small products run on the calling
+/// thread; larger ones use tapegrad::get_num_threads(). Measured on 2 cores in bench/RESULTS.md; on
+/// a machine busy with other work, one thread is faster at every size. (A batch of products split
+/// across threads runs each on one: see run_products.)
+void set_blas_threads(const GemmDims& d) {
+    constexpr double kThreadedFlops = 1e6;
+    const bool threaded = 2.0 * double(d.m) * double(d.n) * double(d.k) >= kThreadedFlops;
+    use_blas_threads(threaded ? static_cast<int>(get_num_threads()) : 1);
+}
+
+/// C = op(A) op(B) + beta C, on OpenBLAS's current thread count.
+void gemm_call(bool ta, bool tb, const GemmDims& d, const float* a, const float* b, float* c, float beta) {
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(d.m),
                 static_cast<int>(d.n), static_cast<int>(d.k), 1.0F, a, static_cast<int>(d.lda), b,
                 static_cast<int>(d.ldb), beta, c, static_cast<int>(d.n));
 }
 
-void blas_gemm(bool ta, bool tb, const GemmDims& d, const double* a, const double* b, double* c, double beta = 0) {
-    set_blas_threads(d);
+void gemm_call(bool ta, bool tb, const GemmDims& d, const double* a, const double* b, double* c, double beta) {
     cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(d.m),
                 static_cast<int>(d.n), static_cast<int>(d.k), 1.0, a, static_cast<int>(d.lda), b,
                 static_cast<int>(d.ldb), beta, c, static_cast<int>(d.n));
+}
+
+/// C = op(A) op(B) + beta C, on the thread count set_blas_threads picks for it.
+template <class T>
+void blas_gemm(bool ta, bool tb, const GemmDims& d, const T* a, const T* b, T* c, T beta = 0) {
+    set_blas_threads(d);
+    gemm_call(ta, tb, d, a, b, c, beta);
 }
 
 /// A fresh product of many megabytes (Linear 4096's weight gradient is 64 MB) is mapped by malloc
@@ -69,52 +86,198 @@ xt::xarray<T> product_buffer(const char* op, const Shape& shape) {
     return out;
 }
 
-/// Checks gemm's operands and returns the sizes of one product (batch: how many).
-template <class T>
-GemmDims gemm_dims(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb, std::size_t& batch) {
-    check_defined("gemm", "a", a);
-    check_defined("gemm", "b", b);
-    const Shape& sa = a.shape();
-    const Shape& sb = b.shape();
-    if (sa.size() != sb.size() || (sa.size() != 2 && sa.size() != 3)) {
-        fail<ShapeError>("gemm: a has shape {}, b has shape {}; expected two 2-D or two 3-D (batched) tensors",
-                         shape_str(sa), shape_str(sb));
-    }
-    const std::size_t r = sa.size() - 2;  // the first matrix dim
-    if (r == 1 && sa[0] != sb[0]) {
-        fail<ShapeError>("gemm: a has shape {}, b has shape {}; batch sizes {} and {} differ", shape_str(sa),
-                         shape_str(sb), sa[0], sb[0]);
-    }
-    const std::size_t ka = ta ? sa[r] : sa[r + 1];
-    const std::size_t kb = tb ? sb[r + 1] : sb[r];
-    if (ka != kb) {
-        fail<ShapeError>("gemm: a has shape {}{}, b has shape {}{}; inner dimensions {} and {} differ", shape_str(sa),
-                         ta ? " (transposed)" : "", shape_str(sb), tb ? " (transposed)" : "", ka, kb);
-    }
-    batch = r == 1 ? sa[0] : 1;
-    return {ta ? sa[r + 1] : sa[r], tb ? sb[r] : sb[r + 1], ka, sa[r + 1], sb[r + 1]};
+std::size_t count_of(const Shape& shape) {
+    std::size_t n = 1;
+    for (auto d : shape) n *= d;
+    return n;
 }
 
-/// Products with a zero dimension are left to the zero fill: BLAS rejects leading dimensions of 0.
-template <class T>
-xt::xarray<T> gemm_value(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
-    std::size_t batch = 1;
-    const GemmDims d = gemm_dims(a, b, ta, tb, batch);
-    Shape shape = a.ndim() == 3 ? Shape{batch, d.m, d.n} : Shape{d.m, d.n};
-    if (d.m == 0 || d.n == 0 || d.k == 0) return xt::zeros<T>(shape);
-    xt::xarray<T> out = product_buffer<T>("gemm", shape);  // beta = 0: BLAS overwrites every element
-    for (std::size_t i = 0; i < batch; ++i) {
-        blas_gemm(ta, tb, d, a.value().data() + i * d.m * d.k, b.value().data() + i * d.k * d.n,
-                  out.data() + i * d.m * d.n);
+/// The batch dims of an operand: every dim before the last two (none for a 1-D or 2-D one).
+Shape batch_of(const Shape& shape) {
+    return shape.size() > 2 ? Shape(shape.begin(), shape.end() - 2) : Shape{};
+}
+
+/// numpy's broadcast of a's and b's batch dims, or a ShapeError naming op and both shapes.
+Shape broadcast_batch(const char* op, const Shape& sa, const Shape& sb) {
+    const Shape ba = batch_of(sa);
+    const Shape bb = batch_of(sb);
+    const std::size_t r = std::max(ba.size(), bb.size());
+    Shape out(r, 1);
+    for (std::size_t i = 0; i < r; ++i) {
+        const std::size_t da = i < r - ba.size() ? 1 : ba[i - (r - ba.size())];
+        const std::size_t db = i < r - bb.size() ? 1 : bb[i - (r - bb.size())];
+        if (da != db && da != 1 && db != 1) {
+            fail<ShapeError>("{}: a has shape {}, b has shape {}; batch dims {} and {} do not broadcast ({} vs {})", op,
+                             shape_str(sa), shape_str(sb), shape_str(ba), shape_str(bb), da, db);
+        }
+        out[i] = da == 1 ? db : da;
     }
     return out;
 }
 
-/// x W^T + b in one GEMM: each row of the output starts as the bias and BLAS adds the product (beta = 1).
+/// Element offset, per dim of the broadcast batch `full`, between consecutive matrices of an
+/// operand with batch dims `batch` (aligned to full's last dims) and `matrix` elements per matrix;
+/// 0 where the operand has no such dim or size 1 there (it is broadcast, or for C, summed).
+xt::svector<std::size_t, 6> batch_strides(const Shape& batch, const Shape& full, std::size_t matrix) {
+    xt::svector<std::size_t, 6> out(full.size(), 0);
+    std::size_t stride = matrix;
+    for (std::size_t i = batch.size(); i-- > 0;) {
+        if (batch[i] != 1) out[i + full.size() - batch.size()] = stride;
+        stride *= batch[i];
+    }
+    return out;
+}
+
+/// The products of a batched GEMM: product p (row-major over the broadcast batch `full`) reads A
+/// and B and writes C at offsets given by each one's batch strides.
 template <class T>
-xt::xarray<T> linear_value(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias) {
-    const std::size_t m = x.shape()[0], n = weight.shape()[0], k = x.shape()[1];
-    xt::xarray<T> out = product_buffer<T>("linear", {m, n});
+struct Products {
+    bool ta, tb;
+    GemmDims d;
+    Shape full;
+    xt::svector<std::size_t, 6> sa, sb, sc;
+    const T* a;
+    const T* b;
+    T* c;
+
+    std::size_t count() const { return count_of(full); }
+    /// Whether several products write into one C matrix (C is summed over a batch dim).
+    bool sums() const {
+        for (std::size_t i = 0; i < full.size(); ++i) {
+            if (sc[i] == 0 && full[i] > 1) return true;
+        }
+        return false;
+    }
+    /// Runs product p: the first into its C matrix (in row-major order, the one at index 0 of every
+    /// summed dim) overwrites it (beta = 0), the others add to it (beta = 1).
+    void run(std::size_t p) const {
+        std::size_t oa = 0, ob = 0, oc = 0;
+        bool first = true;
+        for (std::size_t i = full.size(); i-- > 0;) {
+            const std::size_t j = p % full[i];
+            p /= full[i];
+            oa += j * sa[i], ob += j * sb[i], oc += j * sc[i];
+            first = first && (j == 0 || sc[i] != 0);
+        }
+        gemm_call(ta, tb, d, a + oa, b + ob, c + oc, first ? T(0) : T(1));
+    }
+};
+
+/// Runs every product. A batch of several products per thread, none summed into another's C,
+/// is split across get_num_threads() threads (this one among them, each taking the next product
+/// from a shared counter) with one BLAS thread per product: where OpenBLAS's own threading of
+/// each small GEMM spends much of its time waiting for its threads, and more so on a busy machine
+/// (bench/RESULTS.md, matmul_4d). Otherwise a loop in order, each product at the thread count
+/// set_blas_threads picks.
+template <class T>
+void run_products(const Products<T>& work) {
+    constexpr double kSplitFlops = 8e6;  // below this, starting threads costs more than they save
+    const std::size_t products = work.count();
+    const std::size_t threads = get_num_threads();
+    const double flops = 2.0 * double(work.d.m) * double(work.d.n) * double(work.d.k) * double(products);
+    if (threads == 1 || products < 2 * threads || flops < kSplitFlops || work.sums()) {
+        set_blas_threads(work.d);
+        for (std::size_t p = 0; p < products; ++p) work.run(p);
+        return;
+    }
+    use_blas_threads(1);
+    std::atomic<std::size_t> next{0};
+    auto share = [&work, &next, products] {
+        for (std::size_t p = next++; p < products; p = next++) work.run(p);
+    };
+    std::vector<std::thread> helpers;
+    try {
+        for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(share);
+    } catch (const std::system_error&) {
+        // No thread to spare: the ones started and this one share the products all the same.
+    }
+    share();
+    for (auto& h : helpers) h.join();
+}
+
+/// C[t] = sum of op(A[i]) op(B[i]) over the batch indices i of `full` that land on C's batch index
+/// t: each of A, B and C (batch dims `batch`) is broadcast over the dims of `full` where it has
+/// size 1 or none, and C is summed over them. The products of run_products, or a single GEMM
+/// where the batch folds: into the rows when B is one matrix and A and C cover the whole batch (A
+/// [batch.., m, k] times a shared B), into the inner dimension when C is one matrix that sums
+/// op(A)^T op(B) over a batch A and B both cover (the weight gradient of a batched Linear).
+template <class T>
+xt::xarray<T> gemm_value(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb, const Shape& batch) {
+    const Shape& sa = a.shape();
+    const Shape& sb = b.shape();
+    const std::size_t ra = sa.size() - 2;
+    const std::size_t rb = sb.size() - 2;
+    const GemmDims d{ta ? sa[ra + 1] : sa[ra], tb ? sb[rb] : sb[rb + 1], ta ? sa[ra] : sa[ra + 1], sa[ra + 1],
+                     sb[rb + 1]};
+    Shape shape = batch;
+    shape.push_back(d.m);
+    shape.push_back(d.n);
+    xt::xarray<T> out = product_buffer<T>("gemm", shape);
+    const T* pa = a.value().data();
+    const T* pb = b.value().data();
+    T* pc = out.data();
+    // One product and nothing to walk (an MLP's every GEMM): straight to BLAS.
+    if (ra == 0 && rb == 0 && batch.empty() && d.m != 0 && d.n != 0 && d.k != 0) {
+        blas_gemm(ta, tb, d, pa, pb, pc);
+        return out;
+    }
+    const Shape ba = batch_of(sa);
+    const Shape bb = batch_of(sb);
+    const Shape full = broadcast_shapes("gemm", broadcast_shapes("gemm", ba, bb), batch);
+    const std::size_t products = count_of(full);
+    // An empty sum is 0, and BLAS rejects leading dimensions of 0.
+    if (d.m == 0 || d.n == 0 || d.k == 0 || products == 0) {
+        out.fill(T(0));
+        return out;
+    }
+    const bool a_covers = count_of(ba) == products;
+    if (!ta && count_of(bb) == 1 && a_covers && count_of(batch) == products && products * d.m <= INT_MAX) {
+        blas_gemm(ta, tb, GemmDims{products * d.m, d.n, d.k, d.lda, d.ldb}, pa, pb, pc);
+        return out;
+    }
+    if (ta && !tb && count_of(batch) == 1 && a_covers && count_of(bb) == products && products * d.k <= INT_MAX) {
+        blas_gemm(ta, tb, GemmDims{d.m, d.n, products * d.k, d.lda, d.ldb}, pa, pb, pc);
+        return out;
+    }
+    run_products(Products<T>{ta, tb, d, full, batch_strides(ba, full, d.m * d.k), batch_strides(bb, full, d.k * d.n),
+                             batch_strides(batch, full, d.m * d.n), pa, pb, pc});
+    return out;
+}
+
+/// gemm's node, its result summed to the batch dims `batch` (gemm's own: the broadcast batch; its
+/// backward's: each input's batch dims, so a broadcast operand gets the sum over what it was
+/// broadcast over). The shapes are checked by the callers.
+template <class T>
+Tensor<T> batched_gemm(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb, const Shape& batch) {
+    return record<T>("gemm", {a, b}, gemm_value(a, b, ta, tb, batch), [ta, tb](const Backward<T>& ctx) -> Grads<T> {
+        // For C = op(A) op(B): dop(A) = G op(B)^T and dop(B) = op(A)^T G, transposed back when op transposes.
+        const auto& g = ctx.grad();
+        const auto& a_ = ctx.input(0);
+        const auto& b_ = ctx.input(1);
+        const Shape batch_a = batch_of(a_.shape());
+        const Shape batch_b = batch_of(b_.shape());
+        Tensor<T> da;
+        Tensor<T> db;
+        if (ctx.needs(0)) da = ta ? batched_gemm(b_, g, tb, true, batch_a) : batched_gemm(g, b_, false, !tb, batch_a);
+        if (ctx.needs(1)) db = tb ? batched_gemm(g, a_, true, ta, batch_b) : batched_gemm(a_, g, !ta, false, batch_b);
+        return {da, db};
+    });
+}
+
+/// A 1-D tensor as one row [1, n]; any other as it is.
+template <class T>
+Tensor<T> as_rows(const Tensor<T>& x) {
+    return x.ndim() == 1 ? reshape(x, Shape{1, x.numel()}) : x;
+}
+
+/// x W^T + b in one GEMM over x's leading dims folded into rows: each row of the output starts as
+/// the bias and BLAS adds the product (beta = 1).
+template <class T>
+xt::xarray<T> linear_value(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias, const Shape& shape) {
+    const std::size_t m = count_of(Shape(x.shape().begin(), x.shape().end() - 1));
+    const std::size_t n = weight.shape()[0];
+    const std::size_t k = weight.shape()[1];
+    xt::xarray<T> out = product_buffer<T>("linear", shape);
     if (bias.defined()) {
         const T* b = bias.value().data();
         for (std::size_t i = 0; i < m; ++i) std::copy(b, b + n, out.data() + i * n);
@@ -130,19 +293,25 @@ xt::xarray<T> linear_value(const Tensor<T>& x, const Tensor<T>& weight, const Te
 
 template <class T>
 Tensor<T> gemm(const Tensor<T>& a, const Tensor<T>& b, bool transpose_a, bool transpose_b) {
+    check_defined("gemm", "a", a);
+    check_defined("gemm", "b", b);
+    const Shape& sa = a.shape();
+    const Shape& sb = b.shape();
+    if (sa.size() < 2 || sb.size() < 2) {
+        fail<ShapeError>(
+            "gemm: a has shape {}, b has shape {}; both need at least 2 dims (matrices in the last two, batch dims "
+            "before them; matmul takes vectors)",
+            shape_str(sa), shape_str(sb));
+    }
     const bool ta = transpose_a;
     const bool tb = transpose_b;
-    return record<T>("gemm", {a, b}, gemm_value(a, b, ta, tb), [ta, tb](const Backward<T>& ctx) -> Grads<T> {
-        // For C = op(A) op(B): dop(A) = G op(B)^T and dop(B) = op(A)^T G, transposed back when op transposes.
-        const auto& g = ctx.grad();
-        const auto& a_ = ctx.input(0);
-        const auto& b_ = ctx.input(1);
-        Tensor<T> da;
-        Tensor<T> db;
-        if (ctx.needs(0)) da = ta ? gemm(b_, g, tb, true) : gemm(g, b_, false, !tb);
-        if (ctx.needs(1)) db = tb ? gemm(g, a_, true, ta) : gemm(a_, g, !ta, false);
-        return {da, db};
-    });
+    const std::size_t ka = ta ? sa[sa.size() - 2] : sa.back();
+    const std::size_t kb = tb ? sb.back() : sb[sb.size() - 2];
+    if (ka != kb) {
+        fail<ShapeError>("gemm: a has shape {}{}, b has shape {}{}; inner dimensions {} and {} differ", shape_str(sa),
+                         ta ? " (transposed)" : "", shape_str(sb), tb ? " (transposed)" : "", ka, kb);
+    }
+    return batched_gemm(a, b, ta, tb, broadcast_batch("gemm", sa, sb));
 }
 
 template <class T>
@@ -153,12 +322,9 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
     const Shape& sb = b.shape();
     const std::size_t na = sa.size();
     const std::size_t nb = sb.size();
-    const bool supported = (na >= 1 && na <= 2 && nb >= 1 && nb <= 2) || (na == 3 && (nb == 2 || nb == 3));
-    if (!supported) {
-        fail<ShapeError>(
-            "matmul: a has shape {}, b has shape {}; supported are 1-D or 2-D times 1-D or 2-D, "
-            "3-D times 3-D and 3-D times 2-D",
-            shape_str(sa), shape_str(sb));
+    if (na == 0 || nb == 0) {
+        fail<ShapeError>("matmul: a has shape {}, b has shape {}; both need at least 1 dim (mul takes a 0-d tensor)",
+                         shape_str(sa), shape_str(sb));
     }
     const std::size_t ka = sa[na - 1];
     const std::size_t kb = nb == 1 ? sb[0] : sb[nb - 2];
@@ -166,56 +332,87 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
         fail<ShapeError>("matmul: a has shape {}, b has shape {}; inner dimensions {} and {} differ", shape_str(sa),
                          shape_str(sb), ka, kb);
     }
-    if (na == 3 && nb == 3 && sa[0] != sb[0]) {
-        fail<ShapeError>("matmul: a has shape {}, b has shape {}; batch sizes {} and {} differ", shape_str(sa),
-                         shape_str(sb), sa[0], sb[0]);
-    }
-    if (na == 3 && nb == 2) {  // one right matrix for every batch: a single (B n) x k product
-        return reshape(gemm(reshape(a, {sa[0] * sa[1], ka}), b), {sa[0], sa[1], sb[1]});
-    }
-    if (na == nb && na != 1) return gemm(a, b);
-    // Vectors become a row (on the left) or a column (on the right), removed again from the result.
-    const Tensor<T> left = na == 1 ? reshape(a, {1, ka}) : a;
-    const Tensor<T> right = nb == 1 ? reshape(b, {kb, 1}) : b;
-    Shape shape;
-    if (na == 2) shape.push_back(sa[0]);
-    if (nb == 2) shape.push_back(sb[1]);
-    return reshape(gemm(left, right), shape);
+    const Shape batch = broadcast_batch("matmul", sa, sb);
+    if (na >= 2 && nb >= 2) return batched_gemm(a, b, false, false, batch);
+    // A vector becomes a row (on the left) or a column (on the right), removed again from the result.
+    const Tensor<T> left = na == 1 ? reshape(a, Shape{1, ka}) : a;
+    const Tensor<T> right = nb == 1 ? reshape(b, Shape{kb, 1}) : b;
+    Shape shape = batch;
+    if (na >= 2) shape.push_back(sa[na - 2]);
+    if (nb >= 2) shape.push_back(sb[nb - 1]);
+    return reshape(batched_gemm(left, right, false, false, batch), shape);
 }
 
 template <class T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias) {
-    check_ndim("linear", "x", x, 2);
+    check_defined("linear", "x", x);
     check_ndim("linear", "weight", weight, 2);
-    if (x.shape()[1] != weight.shape()[1]) {
+    const Shape& sx = x.shape();
+    if (sx.empty() || sx.back() != weight.shape()[1]) {
         fail<ShapeError>(
-            "linear: x has shape {}, weight has shape {}; x has {} features but weight (out x in) "
-            "expects {}",
-            shape_str(x.shape()), shape_str(weight.shape()), x.shape()[1], weight.shape()[1]);
+            "linear: x has shape {}, weight has shape {}; x must be [..., in_features] with the {} features weight "
+            "(out x in) expects",
+            shape_str(sx), shape_str(weight.shape()), weight.shape()[1]);
     }
     const std::size_t out = weight.shape()[0];
     if (bias.defined() && bias.shape() != Shape{out} && bias.shape() != Shape{1, out}) {
         fail<ShapeError>("linear: bias has shape {}, weight has shape {}; expected bias of shape [{}] (one per output)",
                          shape_str(bias.shape()), shape_str(weight.shape()), out);
     }
+    Shape shape(sx.begin(), sx.end() - 1);
+    shape.push_back(out);
+    if (bias.defined() && bias.ndim() > shape.size()) shape = Shape{1, out};  // [out] + a [1, out] bias, as PyTorch
     const bool has_bias = bias.defined();
     auto rule = [has_bias](const Backward<T>& ctx) -> Grads<T> {
         const auto& g = ctx.grad();
         Grads<T> grads(has_bias ? 3 : 2);
-        if (ctx.needs(0)) grads[0] = gemm(g, ctx.input(1));
-        if (ctx.needs(1)) grads[1] = gemm(g, ctx.input(0), true, false);
-        if (has_bias && ctx.needs(2)) grads[2] = sum(g, {0}, ctx.input(2).ndim() == 2);
+        // g has x's leading dims (a 1-D x: a vector, for matmul's rule; with a [1, out] bias a row,
+        // whose extra 1 the engine sums away).
+        if (ctx.needs(0)) {
+            grads[0] = g.ndim() == 1 ? matmul(g, ctx.input(1))
+                                     : batched_gemm(g, ctx.input(1), false, false, batch_of(g.shape()));
+        }
+        // One GEMM: every leading dim folds into the inner dimension of grad^T x.
+        if (ctx.needs(1)) grads[1] = batched_gemm(as_rows(g), as_rows(ctx.input(0)), true, false, Shape{});
+        if (has_bias && ctx.needs(2)) grads[2] = sum_to(g, ctx.input(2).shape());
         return grads;
     };
-    auto value = linear_value(x, weight, bias);
+    auto value = linear_value(x, weight, bias, shape);
     if (has_bias) return record<T>("linear", {x, weight, bias}, std::move(value), std::move(rule));
     return record<T>("linear", {x, weight}, std::move(value), std::move(rule));
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                                              \
-    template Tensor<T> gemm(const Tensor<T>&, const Tensor<T>&, bool, bool); \
-    template Tensor<T> matmul(const Tensor<T>&, const Tensor<T>&);           \
-    template Tensor<T> linear(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);
+template <class T>
+Tensor<T> outer(const Tensor<T>& a, const Tensor<T>& b) {
+    check_ndim("outer", "a", a, 1);
+    check_ndim("outer", "b", b, 1);
+    return mul(reshape(a, Shape{a.numel(), 1}), b);
+}
+
+template <class T>
+Tensor<T> dot(const Tensor<T>& a, const Tensor<T>& b) {
+    check_ndim("dot", "a", a, 1);
+    check_ndim("dot", "b", b, 1);
+    if (a.numel() != b.numel()) {
+        fail<ShapeError>("dot: a has shape {}, b has shape {}; lengths {} and {} differ", shape_str(a.shape()),
+                         shape_str(b.shape()), a.numel(), b.numel());
+    }
+    return matmul(a, b);
+}
+
+template <class T>
+Tensor<T> trace(const Tensor<T>& x) {
+    check_ndim("trace", "x", x, 2);
+    return sum(diagonal(x));
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                                                      \
+    template Tensor<T> gemm(const Tensor<T>&, const Tensor<T>&, bool, bool);         \
+    template Tensor<T> matmul(const Tensor<T>&, const Tensor<T>&);                   \
+    template Tensor<T> linear(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&); \
+    template Tensor<T> outer(const Tensor<T>&, const Tensor<T>&);                    \
+    template Tensor<T> dot(const Tensor<T>&, const Tensor<T>&);                      \
+    template Tensor<T> trace(const Tensor<T>&);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 #undef TAPEGRAD_INSTANTIATE

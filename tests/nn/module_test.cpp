@@ -122,8 +122,57 @@ TEST_CASE("Dense: an input of the wrong width is a ShapeError naming both sizes"
     nn::Dense<float> fc(4, 2, gen);
     CHECK_THROWS_AS(fc(tg::zeros<float>({3, 5})), tg::ShapeError);
     CHECK_THROWS_WITH(fc(tg::zeros<float>({3, 5})), Catch::Contains("[3, 5]") && Catch::Contains("Dense(4 -> 2)"));
-    CHECK_THROWS_AS(fc(tg::zeros<float>({4})), tg::ShapeError);
+    CHECK_THROWS_WITH(fc(tg::zeros<float>({2, 3, 5})), Catch::Contains("[2, 3, 5]") && Catch::Contains("[..., 4]"));
+    CHECK_THROWS_WITH(fc(tg::zeros<float>({5})), Catch::Contains("[5]") && Catch::Contains("Dense(4 -> 2)"));
+    CHECK_THROWS_WITH(fc(tg::TensorF(1.0F)), Catch::Contains("[]") && Catch::Contains("Dense(4 -> 2)"));
     CHECK_THROWS_AS(nn::Dense<float>(0, 2, gen), tg::ValueError);
+}
+
+TEST_CASE("Dense: a rank-3 input [batch, sequence, in] maps its last dim, as a hand loop does", "[nn][module]") {
+    tg::Generator gen(8);
+    nn::Dense<double> fc(4, 3, gen);
+    CHECK(names_of(fc) == std::vector<std::string>{"weight", "bias"});  // PyTorch's Linear state_dict keys
+    auto x = tg::randn<double>({2, 5, 4}, gen, 0.0, 1.0, /*requires_grad=*/true);
+    auto y = fc(x);
+    REQUIRE(y.shape() == tg::Shape{2, 5, 3});
+    const auto& w = fc.weight().value();
+    const auto& b = fc.bias().value();
+    // dL/dW and dL/db for L = sum(G * y), by hand: sums over both leading dims.
+    const auto g = tg::randn<double>({2, 5, 3}, gen);
+    xt::xarray<double> dw = xt::zeros<double>({3, 4});
+    xt::xarray<double> db = xt::zeros<double>({3});
+    for (std::size_t s = 0; s < 2; ++s) {
+        for (std::size_t t = 0; t < 5; ++t) {
+            for (std::size_t j = 0; j < 3; ++j) {
+                double expected = b(j);
+                for (std::size_t k = 0; k < 4; ++k) expected += x.value()(s, t, k) * w(j, k);
+                CHECK(y.value()(s, t, j) == Approx(expected).epsilon(1e-12));
+                db(j) += g.value()(s, t, j);
+                for (std::size_t k = 0; k < 4; ++k) dw(j, k) += g.value()(s, t, j) * x.value()(s, t, k);
+            }
+        }
+    }
+    y.backward(g);
+    for (std::size_t j = 0; j < 3; ++j) {
+        CHECK(fc.bias().grad().value()(j) == Approx(db(j)).epsilon(1e-12));
+        for (std::size_t k = 0; k < 4; ++k) CHECK(fc.weight().grad().value()(j, k) == Approx(dw(j, k)).epsilon(1e-12));
+    }
+    // dL/dx = G W, per sample.
+    for (std::size_t s = 0; s < 2; ++s) {
+        for (std::size_t t = 0; t < 5; ++t) {
+            for (std::size_t k = 0; k < 4; ++k) {
+                double expected = 0;
+                for (std::size_t j = 0; j < 3; ++j) expected += g.value()(s, t, j) * w(j, k);
+                CHECK(x.grad().value()(s, t, k) == Approx(expected).epsilon(1e-12));
+            }
+        }
+    }
+    // One sample as a 1-D input gives its row of the batched result.
+    xt::xarray<double> sample = xt::zeros<double>({4});
+    for (std::size_t k = 0; k < 4; ++k) sample(k) = x.value()(1, 2, k);
+    const auto one = fc(tg::TensorD(sample));
+    REQUIRE(one.shape() == tg::Shape{3});
+    for (std::size_t j = 0; j < 3; ++j) CHECK(one.value()(j) == Approx(y.value()(1, 2, j)).epsilon(1e-12));
 }
 
 TEST_CASE("Sequential: forward chains its modules and keeps the batch", "[nn][module]") {
