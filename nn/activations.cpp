@@ -37,7 +37,12 @@ Tensor<T> Tanh<T>::forward(const Tensor<T>& x) {
 
 template <class T>
 Tensor<T> GELU<T>::forward(const Tensor<T>& x) {
-    return gelu(x);
+    return gelu(x, approximate_);
+}
+
+template <class T>
+std::string GELU<T>::extra_repr() const {
+    return approximate_ == GeluApproximate::Tanh ? "approximate='tanh'" : "";
 }
 
 template <class T>

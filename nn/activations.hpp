@@ -7,6 +7,7 @@
 #include <string>
 
 #include <tapegrad/nn/module.hpp>
+#include <tapegrad/ops/activation.hpp>
 
 namespace tapegrad::nn {
 
@@ -17,6 +18,8 @@ public:
     /// relu(x), elementwise, any shape.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "ReLU"; }
+    /// A float64 copy (Module::to_float64).
+    std::shared_ptr<Module<double>> to_float64() const override { return std::make_shared<ReLU<double>>(); }
 };
 
 /// x if x > 0 else negative_slope * x.
@@ -28,6 +31,8 @@ public:
     /// leaky_relu(x, negative_slope), elementwise, any shape.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "LeakyReLU"; }
+    /// A float64 copy (Module::to_float64).
+    std::shared_ptr<Module<double>> to_float64() const override { return std::make_shared<LeakyReLU<double>>(slope_); }
     std::string extra_repr() const override;
     /// The factor applied to negative inputs.
     double negative_slope() const noexcept { return slope_; }
@@ -43,6 +48,8 @@ public:
     /// sigmoid(x), elementwise, any shape.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "Sigmoid"; }
+    /// A float64 copy (Module::to_float64).
+    std::shared_ptr<Module<double>> to_float64() const override { return std::make_shared<Sigmoid<double>>(); }
 };
 
 /// tanh(x).
@@ -52,15 +59,27 @@ public:
     /// tanh(x), elementwise, any shape.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "Tanh"; }
+    /// A float64 copy (Module::to_float64).
+    std::shared_ptr<Module<double>> to_float64() const override { return std::make_shared<Tanh<double>>(); }
 };
 
-/// x Phi(x), exact (erf) form.
+/// x Phi(x): exact (erf) form by default, or the tanh approximation (torch::nn::GELU's
+/// approximate="tanh").
 template <class T = float>
 class GELU : public Module<T> {
 public:
-    /// gelu(x), elementwise, any shape.
+    /// The exact form unless `approximate` is GeluApproximate::Tanh.
+    explicit GELU(GeluApproximate approximate = GeluApproximate::None) : approximate_(approximate) {}
+    /// gelu(x, approximate), elementwise, any shape.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "GELU"; }
+    /// A float64 copy (Module::to_float64).
+    std::shared_ptr<Module<double>> to_float64() const override { return std::make_shared<GELU<double>>(approximate_); }
+    /// "approximate='tanh'" for the tanh form, empty for the exact one.
+    std::string extra_repr() const override;
+
+private:
+    GeluApproximate approximate_;
 };
 
 /// softmax along `dim` (default: the last, i.e. over classes for batch x classes input), as
@@ -73,6 +92,8 @@ public:
     /// softmax(x, dim); ValueError when the dim is out of range for x.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "Softmax"; }
+    /// A float64 copy (Module::to_float64).
+    std::shared_ptr<Module<double>> to_float64() const override { return std::make_shared<Softmax<double>>(dim_); }
     std::string extra_repr() const override;
 
 private:
@@ -88,6 +109,8 @@ public:
     /// log_softmax(x, dim); ValueError when the dim is out of range for x.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "LogSoftmax"; }
+    /// A float64 copy (Module::to_float64).
+    std::shared_ptr<Module<double>> to_float64() const override { return std::make_shared<LogSoftmax<double>>(dim_); }
     std::string extra_repr() const override;
 
 private:

@@ -46,6 +46,12 @@ std::string Dense<T>::extra_repr() const {
     return fmt::format("{} -> {}, {}", in_, out_, has_bias() ? "bias" : "no bias");
 }
 
+template <class T>
+std::shared_ptr<Module<double>> Dense<T>::to_float64() const {
+    Generator unused(0);  // the constructor draws parameters that copy_state_to overwrites
+    return this->copy_state_to(std::make_shared<Dense<double>>(in_, out_, unused, has_bias()));
+}
+
 template class Dense<float>;
 template class Dense<double>;
 

@@ -27,6 +27,8 @@ public:
     std::string name() const override { return "Dense"; }
     /// "784 -> 256, bias" or "784 -> 256, no bias".
     std::string extra_repr() const override;
+    /// A float64 copy (Module::to_float64).
+    std::shared_ptr<Module<double>> to_float64() const override;
 
     /// Redraws the parameters as the constructor does.
     void reset_parameters(Generator& gen);

@@ -33,8 +33,11 @@ public:
 
     virtual ~Module() = default;
 
-    /// The layer's computation on a batch (one sample per row).
-    virtual Tensor<T> forward(const Tensor<T>& x) = 0;
+    /// The layer's computation on a batch (one sample per row). Modules whose input is not one
+    /// tensor (Embedding takes Indices, MultiheadAttention a query, key and value, LSTM a sequence
+    /// and its states) define their own forward and leave this one, which throws ValueError naming
+    /// the module: a Sequential can hold only modules of one tensor.
+    virtual Tensor<T> forward(const Tensor<T>& x);
     /// forward(x): a module is called like a function, `model(x)`.
     Tensor<T> operator()(const Tensor<T>& x) { return forward(x); }
 
@@ -56,6 +59,17 @@ public:
     std::vector<NamedTensor> named_parameters() const;
     /// Direct children, in registration order.
     const std::vector<NamedModule>& named_children() const noexcept { return children_; }
+    /// Direct children without their names, in registration order.
+    std::vector<ModulePtr> children() const;
+    /// This module (named "") and every descendant, depth first, named by dotted path ("0",
+    /// "encoder.layers.1.self_attn"); a module reachable by several paths is listed once, under
+    /// its first name (PyTorch's named_modules). `self` is a non-owning pointer to this module.
+    std::vector<std::pair<std::string, Module<T>*>> named_modules();
+    /// Buffers (state that is saved but not trained: batch norm's running statistics), named by
+    /// path like parameters ("bn.running_mean"); each tensor once.
+    std::vector<NamedTensor> named_buffers() const;
+    /// The buffers without their names.
+    std::vector<Tensor<T>> buffers() const;
     /// Total number of parameter elements.
     std::size_t num_parameters() const;
 
@@ -70,18 +84,46 @@ public:
     /// Calls fn on this module, then on every descendant, depth first (for custom initialisation).
     void apply(const std::function<void(Module<T>&)>& fn);
 
+    /// A float64 copy of this module: the same structure, its parameters and buffers converted
+    /// (copies, not shared), training mode kept. For checking a float32 model's gradients in
+    /// float64 (gradcheck_module). Every built-in module provides it; a custom module overrides it
+    /// by building its double twin and calling copy_state_to(); the default throws ValueError
+    /// naming the module.
+    virtual std::shared_ptr<Module<double>> to_float64() const;
+
 protected:
     /// Registers a parameter under `name` (marking it requires_grad) and returns its handle.
     Tensor<T> register_parameter(std::string name, Tensor<T> value);
     /// Registers a child under `name`; its parameters appear as `name.<param>`.
     ModulePtr register_module(std::string name, ModulePtr child);
+    /// Registers a buffer under `name`: saved state that is not a parameter (it does not require
+    /// grad and optimisers never see it), updated in place by the module (running statistics).
+    Tensor<T> register_buffer(std::string name, Tensor<T> value);
+
+    /// Copies every parameter and buffer of this module, converted, into `copy` (a freshly built
+    /// module of the same structure in another dtype) by name, and its training mode; ValueError
+    /// when the names or shapes differ. Returns `copy`, for to_float64() overrides:
+    /// `return this->copy_state_to(std::make_shared<Dense<double>>(in, out, gen, bias));`
+    template <class Copy>
+    std::shared_ptr<Copy> copy_state_to(std::shared_ptr<Copy> copy) const {
+        copy_state_into(*copy);
+        return copy;
+    }
+    /// The non-template part of copy_state_to().
+    void copy_state_into(Module<double>& copy) const;
 
 private:
     std::vector<NamedTensor> params_;
+    std::vector<NamedTensor> buffers_;
     std::vector<NamedModule> children_;
     bool training_ = true;
 
-    void collect(const std::string& prefix, std::vector<NamedTensor>& out) const;
+    template <class U>
+    friend class Module;
+
+    void collect(const std::string& prefix, std::vector<NamedTensor> Module::*which,
+                 std::vector<NamedTensor>& out) const;
+    void collect_modules(const std::string& prefix, std::vector<std::pair<std::string, Module<T>*>>& out);
 };
 
 /// Prints to_string().

@@ -1,6 +1,8 @@
 #include <tapegrad/nn/sequential.hpp>
 
+#include <algorithm>
 #include <string>
+#include <utility>
 
 #include <tapegrad/nn/dense.hpp>
 
@@ -21,6 +23,20 @@ Tensor<T> Sequential<T>::forward(const Tensor<T>& x) {
     Tensor<T> h = x;
     for (const auto& [key, child] : this->named_children()) h = child->forward(h);
     return h;
+}
+
+template <class T>
+std::shared_ptr<Module<double>> Sequential<T>::to_float64() const {
+    auto copy = std::make_shared<Sequential<double>>();
+    // A module held twice stays one module in the copy (its weights stay tied).
+    std::vector<std::pair<const Module<T>*, std::shared_ptr<Module<double>>>> copied;
+    for (const auto& [key, child] : this->named_children()) {
+        auto found = std::find_if(copied.begin(), copied.end(), [&](const auto& c) { return c.first == child.get(); });
+        copy->push_back(found != copied.end() ? found->second
+                                              : copied.emplace_back(child.get(), child->to_float64()).second);
+    }
+    copy->train(this->is_training());
+    return copy;
 }
 
 template <class T>

@@ -38,6 +38,8 @@ public:
     /// Each module's forward in turn, the output of one the input of the next (x itself when empty).
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "Sequential"; }
+    /// A float64 copy of every child, in order (Module::to_float64).
+    std::shared_ptr<Module<double>> to_float64() const override;
 
     /// The number of modules.
     std::size_t size() const noexcept { return this->named_children().size(); }
