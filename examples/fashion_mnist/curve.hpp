@@ -1,10 +1,11 @@
-// The training curve: a CSV row per epoch, and a PNG plot of it when gnuplot is installed.
+// The main job's training curve: its CSV columns and its plot (examples/common/curve.hpp writes
+// and plots them).
 #pragma once
 
 #include <cstddef>
-#include <filesystem>
-#include <fstream>
 #include <string>
+
+#include <fmt/format.h>
 
 namespace fashion {
 
@@ -16,23 +17,19 @@ struct EpochStats {
     double seconds = 0;        // training and evaluation of this epoch
 };
 
-/// Writes curve.csv with the header "epoch,train_loss,test_loss,test_accuracy,seconds", one row per
-/// epoch, flushed as it goes (so an interrupted run keeps its curve).
-class CurveWriter {
-public:
-    /// Starts the file with `text()` of an earlier writer (a resumed run), or the header alone.
-    explicit CurveWriter(const std::filesystem::path& csv, const std::string& text = "");
-    void add(const EpochStats& stats);
-    /// Everything written so far, header included (what a checkpoint keeps).
-    const std::string& text() const noexcept { return text_; }
+/// The CSV's header line.
+inline const std::string kCurveHeader = "epoch,train_loss,test_loss,test_accuracy,seconds";
 
-private:
-    std::ofstream file_;
-    std::string text_;
-};
+/// One epoch's CSV row.
+inline std::string curve_row(const EpochStats& s) {
+    return fmt::format("{},{:.6f},{:.6f},{:.6f},{:.3f}", s.epoch, s.train_loss, s.test_loss, s.test_accuracy,
+                       s.seconds);
+}
 
-/// Plots the CSV into `png` (losses and test accuracy against the epoch) if `gnuplot` is on PATH;
-/// returns whether a plot was made. Without gnuplot, does nothing.
-bool plot_curve(const std::filesystem::path& csv, const std::filesystem::path& png);
+/// Losses and test accuracy against the epoch.
+inline const std::string kCurvePlot =
+    "set xlabel 'epoch'\nset ylabel 'loss'\nset y2label 'test accuracy'\nset ytics nomirror\nset y2tics\n"
+    "plot {csv} using 1:2 with linespoints title 'train loss', '' using 1:3 with linespoints title 'test loss', "
+    "'' using 1:4 axes x1y2 with linespoints title 'test accuracy'\n";
 
 }  // namespace fashion

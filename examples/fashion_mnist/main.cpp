@@ -13,10 +13,11 @@
 
 #include <tapegrad/nn/checkpoint.hpp>
 #include <tapegrad/tapegrad.hpp>
+#include "common/curve.hpp"
+#include "common/interrupt.hpp"
+#include "common/progress.hpp"
 #include "curve.hpp"
-#include "interrupt.hpp"
 #include "options.hpp"
-#include "progress.hpp"
 #include "run_state.hpp"
 
 namespace tg = tapegrad;
@@ -81,12 +82,12 @@ struct Trainer {
 
 /// Takes the steps left in epoch p.epoch + 1, updating p after each. Returns false when a signal
 /// asked to stop (after the step in progress).
-bool train_steps(Trainer& t, fashion::Progress& p, fashion::ProgressBar& bar) {
+bool train_steps(Trainer& t, fashion::Progress& p, examples::ProgressBar& bar) {
     t.model.train();
     t.loader.generator().set_state(p.rng);  // the order of this epoch, resumed or not
     t.loader.epoch();
     for (std::size_t samples = 0; p.step < t.loader.size(); ++p.step) {
-        if (fashion::interrupt_signal()) return false;
+        if (examples::interrupt_signal()) return false;
         const auto [x, y] = t.loader.batch(p.step);
         t.adam.zero_grad();
         const tg::Tensor<float> loss = tg::cross_entropy(t.model(x), y);
@@ -142,7 +143,7 @@ int stop(int signal, bool saved, const Trainer& t, const fashion::Options& o, co
         p.step == 0 ? fmt::format("epoch {}/{}", p.epoch, o.epochs)
                     : fmt::format("step {}/{} of epoch {}/{}", p.step, t.loader.size(), p.epoch + 1, o.epochs);
     fmt::print("{} received: stopped after {}; checkpoint written to {}\nresume with: {} --resume {} --out {}{}\n",
-               fashion::signal_name(signal), where, ckpt.string(), program, ckpt.string(), o.out,
+               examples::signal_name(signal), where, ckpt.string(), program, ckpt.string(), o.out,
                o.threads > 0 ? fmt::format(" --threads {}", o.threads) : "");
     std::fflush(stdout);
     return 128 + signal;
@@ -170,24 +171,24 @@ int train_epochs(Trainer& t, fashion::Progress& p, const fashion::Options& o, co
                  const std::string& program) {
     const fs::path out(o.out);
     const fs::path ckpt = out / "checkpoint";
-    fashion::CurveWriter curve(out / "curve.csv", p.curve);
+    examples::CurveWriter curve(out / "curve.csv", fashion::kCurveHeader, p.curve);
     const auto start = std::chrono::steady_clock::now();
     Evaluation last;
     for (std::size_t epoch = p.epoch + 1; epoch <= o.epochs; ++epoch) {
-        fashion::ProgressBar bar(fmt::format("epoch {}/{}", epoch, o.epochs), t.loader.size());
+        examples::ProgressBar bar(fmt::format("epoch {}/{}", epoch, o.epochs), t.loader.size());
         const double lr = t.adam.lr();
         p.curve = curve.text();
         if (!train_steps(t, p, bar)) {
             bar.finish(
                 fmt::format("epoch {}/{}: interrupted after step {}/{}", epoch, o.epochs, p.step, t.loader.size()));
-            return stop(fashion::interrupt_signal(), false, t, o, p, ckpt, program);
+            return stop(examples::interrupt_signal(), false, t, o, p, ckpt, program);
         }
         const double train_loss = p.loss_sum / static_cast<double>(p.seen);
         if (t.schedule) t.schedule->step();
         t.model.eval();
         last = evaluate(t.model, test);
         const double seconds = bar.seconds();
-        curve.add({epoch, train_loss, last.loss, last.accuracy, seconds});
+        curve.add(fashion::curve_row({epoch, train_loss, last.loss, last.accuracy, seconds}));
         p = {epoch, 0, 0, 0, t.loader.generator().state(), curve.text()};
         t.save(ckpt, o, p);
         bar.finish(
@@ -196,11 +197,11 @@ int train_epochs(Trainer& t, fashion::Progress& p, const fashion::Options& o, co
                         epoch, o.epochs, lr, train_loss, last.loss, 100 * last.accuracy, seconds,
                         static_cast<double>(t.loader.order().size()) / seconds));
         // After the last epoch there is nothing left to stop: the run ends normally.
-        if (epoch < o.epochs && fashion::interrupt_signal())
-            return stop(fashion::interrupt_signal(), true, t, o, p, ckpt, program);
+        if (epoch < o.epochs && examples::interrupt_signal())
+            return stop(examples::interrupt_signal(), true, t, o, p, ckpt, program);
     }
     const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const bool plotted = fashion::plot_curve(out / "curve.csv", out / "curve.png");
+    const bool plotted = examples::plot_curve(out / "curve.csv", out / "curve.png", fashion::kCurvePlot);
     fmt::print("final test accuracy {:.2f}% after {} epochs in {:.1f}s\nwrote {}, {}{}\n", 100 * last.accuracy,
                o.epochs, total, (out / "curve.csv").string(), ckpt.string(),
                plotted ? ", " + (out / "curve.png").string() : "");
@@ -208,7 +209,7 @@ int train_epochs(Trainer& t, fashion::Progress& p, const fashion::Options& o, co
 }
 
 int run(fashion::Options o, const std::string& program) {
-    fashion::install_interrupt_handlers();
+    examples::install_interrupt_handlers();
     tg::nn::CheckpointExtras resumed;
     if (!o.resume.empty()) {
         resumed = tg::nn::read_checkpoint_extras(o.resume);

@@ -2,7 +2,7 @@
 
 #include <csignal>
 
-namespace fashion {
+namespace examples {
 namespace {
 
 // All a handler may safely do: record which signal came.
@@ -39,4 +39,4 @@ const char* signal_name(int signal) {
     return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "a signal";
 }
 
-}  // namespace fashion
+}  // namespace examples

@@ -2,7 +2,7 @@
 // training loop asks at every step and stops where a checkpoint can be written.
 #pragma once
 
-namespace fashion {
+namespace examples {
 
 /// Installs the handlers for SIGINT and SIGTERM. Each fires once (SA_RESETHAND): the same signal
 /// again gets the default action and ends the process at once.
@@ -16,4 +16,4 @@ int interrupt_signal();
 /// "SIGINT", "SIGTERM".
 const char* signal_name(int signal);
 
-}  // namespace fashion
+}  // namespace examples

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-namespace fashion {
+namespace examples {
 
 ProgressBar::ProgressBar(std::string label, std::size_t total)
     : label_(std::move(label)),
@@ -44,4 +44,4 @@ void ProgressBar::finish(const std::string& summary) {
     std::fflush(stdout);
 }
 
-}  // namespace fashion
+}  // namespace examples

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <string>
 
-namespace fashion {
+namespace examples {
 
 class ProgressBar {
 public:
@@ -30,4 +30,4 @@ private:
     Clock::time_point last_draw_;
 };
 
-}  // namespace fashion
+}  // namespace examples
