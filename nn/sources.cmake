@@ -15,4 +15,5 @@ target_sources(tapegrad_nn PRIVATE
   nn/schedule.cpp
   nn/schedule_cycle.cpp
   nn/sequential.cpp
-  nn/sgd.cpp)
+  nn/sgd.cpp
+  nn/normalization.cpp)

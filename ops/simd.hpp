@@ -1,7 +1,9 @@
 // Vectorised kernels (xsimd, at the width -march=native gives) for the elementwise maths that
-// dominates softmax and cross-entropy. Internal to ops/; xtensor itself is built without xsimd.
+// dominates softmax and cross-entropy, and the accurate row sums of statistics and normalization. Internal to ops/;
+// xtensor itself is built without xsimd.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 
@@ -18,6 +20,49 @@ void exp_shifted(const T* in, T shift, T* out, std::size_t n) {
     std::size_t i = 0;
     for (; i + width <= n; i += width) xsimd::exp(Batch::load_unaligned(in + i) - s).store_unaligned(out + i);
     for (; i < n; ++i) out[i] = std::exp(in[i] - shift);
+}
+
+/// Sum over i < n of f(x[i]), f taking both xsimd batches and single elements. Each lane adds at
+/// most 16 terms in T before they are added in double, so a float32 row keeps near float64 accuracy.
+template <class T, class F>
+double fold_sum(const T* x, std::size_t n, F f) {
+    using Batch = xsimd::batch<T>;
+    constexpr std::size_t width = Batch::size, step = 4 * width, block = 16 * step;
+    double total = 0;
+    std::size_t i = 0;
+    while (i + step <= n) {
+        Batch a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
+        const std::size_t end = i + std::min(block, (n - i) / step * step);
+        for (; i < end; i += step) {
+            a0 += f(Batch::load_unaligned(x + i));
+            a1 += f(Batch::load_unaligned(x + i + width));
+            a2 += f(Batch::load_unaligned(x + i + 2 * width));
+            a3 += f(Batch::load_unaligned(x + i + 3 * width));
+        }
+        total += static_cast<double>(xsimd::hadd((a0 + a1) + (a2 + a3)));
+    }
+    for (; i < n; ++i) total += static_cast<double>(f(x[i]));
+    return total;
+}
+
+/// The same over two arrays: sum over i < n of f(x[i], y[i]) (normalisation's backward: sum g xhat).
+template <class T, class F>
+double fold_sum(const T* x, const T* y, std::size_t n, F f) {
+    using Batch = xsimd::batch<T>;
+    constexpr std::size_t width = Batch::size, step = 2 * width, block = 16 * step;
+    double total = 0;
+    std::size_t i = 0;
+    while (i + step <= n) {
+        Batch a0(T(0)), a1(T(0));
+        const std::size_t end = i + std::min(block, (n - i) / step * step);
+        for (; i < end; i += step) {
+            a0 += f(Batch::load_unaligned(x + i), Batch::load_unaligned(y + i));
+            a1 += f(Batch::load_unaligned(x + i + width), Batch::load_unaligned(y + i + width));
+        }
+        total += static_cast<double>(xsimd::hadd(a0 + a1));
+    }
+    for (; i < n; ++i) total += static_cast<double>(f(x[i], y[i]));
+    return total;
 }
 
 }  // namespace tapegrad::simd

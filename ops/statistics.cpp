@@ -5,8 +5,6 @@
 #include <limits>
 #include <memory>
 
-#include <xsimd/xsimd.hpp>
-
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/elementwise.hpp>
@@ -15,6 +13,7 @@
 #include <tapegrad/ops/reduce.hpp>
 #include <tapegrad/ops/reduction.hpp>
 #include <tapegrad/ops/shape.hpp>
+#include <tapegrad/ops/simd.hpp>
 
 namespace tapegrad {
 
@@ -24,6 +23,7 @@ namespace tapegrad {
 namespace {
 
 using detail::reduced_shape;
+using simd::fold_sum;
 
 /// x with its reduced dims moved last (a recorded permute, unless they are last already), seen as
 /// `rows` rows of `len` elements.
@@ -71,29 +71,6 @@ Tensor<T> against_rows(const Tensor<T>& t, const Shape& kept) {
 template <class T>
 Tensor<T> reshaped(const Tensor<T>& t, const Shape& shape) {
     return t.shape() == shape ? t : reshape(t, shape);
-}
-
-/// Sum over i < n of f(x[i]), f taking both xsimd batches and single elements. Each lane adds at
-/// most 16 terms in T before they are added in double, so a float32 row keeps near float64 accuracy.
-template <class T, class F>
-double fold_sum(const T* x, std::size_t n, F f) {
-    using Batch = xsimd::batch<T>;
-    constexpr std::size_t width = Batch::size, step = 4 * width, block = 16 * step;
-    double total = 0;
-    std::size_t i = 0;
-    while (i + step <= n) {
-        Batch a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
-        const std::size_t end = i + std::min(block, (n - i) / step * step);
-        for (; i < end; i += step) {
-            a0 += f(Batch::load_unaligned(x + i));
-            a1 += f(Batch::load_unaligned(x + i + width));
-            a2 += f(Batch::load_unaligned(x + i + 2 * width));
-            a3 += f(Batch::load_unaligned(x + i + 3 * width));
-        }
-        total += static_cast<double>(xsimd::hadd((a0 + a1) + (a2 + a3)));
-    }
-    for (; i < n; ++i) total += static_cast<double>(f(x[i]));
-    return total;
 }
 
 /// Per row: the shift (its first element) and the mean of the shifted values, kept for the backward.
