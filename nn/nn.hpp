@@ -27,3 +27,5 @@
 #include <tapegrad/nn/schedule.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/sgd.hpp>
+#include <tapegrad/nn/dropout.hpp>
+#include <tapegrad/nn/embedding.hpp>
