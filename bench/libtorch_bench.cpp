@@ -168,6 +168,33 @@ void var_dim1(benchmark::State& state) {
 
 }  // namespace
 
+// As tapegrad_bench.cpp's embedding and dropout rows (torch::manual_seed(0) once for the masks).
+void embedding_step(benchmark::State& state) {
+    auto table = make({std::int64_t(wl::kEmbedVocab), std::int64_t(wl::kEmbedDim)}, 1.0F, 1, true);
+    auto ids = wl::token_ids(wl::kEmbedBatch * wl::kEmbedSeq, wl::kEmbedVocab);
+    const auto idx =
+        torch::from_blob(ids.data(), {std::int64_t(wl::kEmbedBatch), std::int64_t(wl::kEmbedSeq)}, torch::kInt64)
+            .clone();
+    const auto seed =
+        make({std::int64_t(wl::kEmbedBatch), std::int64_t(wl::kEmbedSeq), std::int64_t(wl::kEmbedDim)}, 1.0F, 2);
+    for (auto _ : state) {
+        torch::embedding(table, idx).backward(seed);
+        benchmark::DoNotOptimize(table.grad().data_ptr());
+        table.mutable_grad().reset();
+    }
+}
+
+void dropout_step(benchmark::State& state) {
+    auto x = make({std::int64_t(wl::kDropoutRows), std::int64_t(wl::kDropoutCols)}, 1.0F, 1, true);
+    const auto seed = make({std::int64_t(wl::kDropoutRows), std::int64_t(wl::kDropoutCols)}, 1.0F, 2);
+    torch::manual_seed(0);
+    for (auto _ : state) {
+        torch::dropout(x, wl::kDropoutP, true).backward(seed);
+        benchmark::DoNotOptimize(x.grad().data_ptr());
+        x.mutable_grad().reset();
+    }
+}
+
 int main(int argc, char** argv) {
     torch::set_num_threads(1);
     for (auto batch : wl::kMlpBatches) {
@@ -204,6 +231,8 @@ int main(int argc, char** argv) {
                                  gather_elements);
     benchmark::RegisterBenchmark(wl::reduce_name("norm2").c_str(), norm2);
     benchmark::RegisterBenchmark(wl::reduce_name("var_dim1").c_str(), var_dim1);
+    benchmark::RegisterBenchmark(wl::kEmbeddingName.c_str(), embedding_step);
+    benchmark::RegisterBenchmark(wl::kDropoutName.c_str(), dropout_step);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

@@ -139,6 +139,30 @@ void var_dim1(benchmark::State& state) {
 
 }  // namespace
 
+// The embedding lookup and dropout rows: forward and backward, the gradient seeded with uniform values.
+void embedding_step(benchmark::State& state) {
+    tg::TensorF table = make({wl::kEmbedVocab, wl::kEmbedDim}, 1.0F, 1, true);
+    tg::Indices ids(wl::token_ids(wl::kEmbedBatch * wl::kEmbedSeq, wl::kEmbedVocab));
+    ids.mutable_value().reshape({wl::kEmbedBatch, wl::kEmbedSeq});
+    const tg::TensorF seed = make({wl::kEmbedBatch, wl::kEmbedSeq, wl::kEmbedDim}, 1.0F, 2);
+    for (auto _ : state) {
+        tg::embedding(ids, table).backward(seed);
+        benchmark::DoNotOptimize(table.grad().value().data());
+        table.zero_grad();
+    }
+}
+
+void dropout_step(benchmark::State& state) {
+    tg::TensorF x = make({wl::kDropoutRows, wl::kDropoutCols}, 1.0F, 1, true);
+    const tg::TensorF seed = make({wl::kDropoutRows, wl::kDropoutCols}, 1.0F, 2);
+    tg::Generator gen(0);
+    for (auto _ : state) {
+        tg::dropout(x, wl::kDropoutP, true, gen).backward(seed);
+        benchmark::DoNotOptimize(x.grad().value().data());
+        x.zero_grad();
+    }
+}
+
 int main(int argc, char** argv) {
     for (auto batch : wl::kMlpBatches)
         benchmark::RegisterBenchmark(wl::mlp_name(batch).c_str(), mlp_step, batch, false);
@@ -167,6 +191,8 @@ int main(int argc, char** argv) {
                                  gather_elements);
     benchmark::RegisterBenchmark(wl::reduce_name("norm2").c_str(), norm2);
     benchmark::RegisterBenchmark(wl::reduce_name("var_dim1").c_str(), var_dim1);
+    benchmark::RegisterBenchmark(wl::kEmbeddingName.c_str(), embedding_step);
+    benchmark::RegisterBenchmark(wl::kDropoutName.c_str(), dropout_step);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

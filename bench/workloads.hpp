@@ -101,3 +101,21 @@ inline constexpr std::uint64_t kWhereMaskSeed = 4;
 inline const std::string kWhereName = "where/1024x1024";
 
 }  // namespace workloads
+
+namespace workloads {
+
+/// embedding(ids, table) forward + backward: a 65 x 256 float32 table (a character vocabulary)
+/// and ids of shape [64, 256] (token_ids, repeats everywhere), the gradient seed uniform.
+inline constexpr std::size_t kEmbedVocab = 65;
+inline constexpr std::size_t kEmbedDim = 256;
+inline constexpr std::size_t kEmbedBatch = 64;
+inline constexpr std::size_t kEmbedSeq = 256;
+inline const std::string kEmbeddingName = "embedding/65x256_ids64x256";
+
+/// dropout(x, 0.1, training) forward + backward on float32 [4096, 1024], the gradient seed uniform.
+inline constexpr std::size_t kDropoutRows = 4096;
+inline constexpr std::size_t kDropoutCols = 1024;
+inline constexpr double kDropoutP = 0.1;
+inline const std::string kDropoutName = "dropout/4096x1024_p0.1";
+
+}  // namespace workloads

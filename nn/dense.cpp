@@ -22,14 +22,36 @@ Dense<T>::Dense(std::size_t in_features, std::size_t out_features, Generator& ge
 }
 
 template <class T>
+Dense<T>::Dense(Tensor<T> weight, Generator& gen, bool bias) {
+    if (!weight.defined() || weight.ndim() != 2 || weight.numel() == 0) {
+        fail<ShapeError>("Dense: a shared weight has shape {}; expected [out_features, in_features], both positive",
+                         weight.defined() ? shape_str(weight.shape()) : "undefined");
+    }
+    if (!weight.is_leaf()) {
+        fail<ValueError>("Dense: a shared weight was made by '{}'; only a leaf can be a parameter",
+                         weight.grad_fn_name());
+    }
+    out_ = weight.shape()[0];
+    in_ = weight.shape()[1];
+    weight_ = this->register_parameter("weight", std::move(weight));
+    if (bias) {
+        bias_ = this->register_parameter("bias", zeros<T>({out_}));
+        reset_bias(gen);
+    }
+}
+
+template <class T>
 void Dense<T>::reset_parameters(Generator& gen) {
     // PyTorch's Linear: kaiming_uniform(a = sqrt(5)) is U(-1/sqrt(in), 1/sqrt(in)); the bias
     // uses the same bound.
     init::kaiming_uniform_(weight_, gen, std::sqrt(5.0));
-    if (has_bias()) {
-        const double bound = 1.0 / std::sqrt(static_cast<double>(in_));
-        init::uniform_(bias_, gen, -bound, bound);
-    }
+    if (has_bias()) reset_bias(gen);
+}
+
+template <class T>
+void Dense<T>::reset_bias(Generator& gen) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(in_));
+    init::uniform_(bias_, gen, -bound, bound);
 }
 
 template <class T>

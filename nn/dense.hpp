@@ -19,6 +19,12 @@ public:
     /// A layer from in_features to out_features (both > 0, else ValueError), with a bias unless
     /// `bias` is false, its parameters drawn from `gen`.
     Dense(std::size_t in_features, std::size_t out_features, Generator& gen, bool bias = true);
+    /// A layer whose weight IS `weight` (out_features x in_features, both positive, else
+    /// ShapeError; a leaf, else ValueError): weight tying, as PyTorch's `head.weight = emb.weight`.
+    /// The tensor is shared, not copied, and is left as it is (not redrawn); it is marked
+    /// requires_grad. A model holding both modules lists it once in parameters(). The bias, if any,
+    /// is drawn from `gen` as the other constructor draws it.
+    Dense(Tensor<T> weight, Generator& gen, bool bias = true);
 
     /// linear(x, weight, bias) for x of shape [..., in_features] (rank >= 1: [in_features] for one
     /// sample, [batch, in_features], [batch, sequence, in_features], ...), giving [..., out_features];
@@ -49,6 +55,9 @@ private:
     std::size_t out_;
     Tensor<T> weight_;
     Tensor<T> bias_;
+
+    /// Draws the bias U(-1/sqrt(in), 1/sqrt(in)) from gen.
+    void reset_bias(Generator& gen);
 };
 
 }  // namespace tapegrad::nn

@@ -28,3 +28,5 @@
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/sgd.hpp>
 #include <tapegrad/nn/normalization.hpp>
+#include <tapegrad/nn/dropout.hpp>
+#include <tapegrad/nn/embedding.hpp>

@@ -17,3 +17,7 @@ target_sources(tapegrad_nn PRIVATE
   nn/sequential.cpp
   nn/sgd.cpp
   nn/normalization.cpp)
+  nn/sgd.cpp)
+target_sources(tapegrad_nn PRIVATE
+  nn/dropout.cpp
+  nn/embedding.cpp)
