@@ -38,6 +38,21 @@ struct AttentionMask {
     bool empty() const noexcept { return !boolean && !additive.defined(); }
 };
 
+/// The attention weights of scaled_dot_product_attention, [..., L, S] for q [..., L, E] and
+/// k [..., S, E] (batch dims broadcast):
+///   w = dropout(softmax(scale q k^T + mask, -1))
+/// with the same arguments and rules as scaled_dot_product_attention (which is matmul(w, v)): what
+/// nn::MultiheadAttention returns as its attention weights (PyTorch's `attn_output_weights`, after
+/// dropout as there). PyTorch has no such function. Derivatives (P the softmax, m/(1-p) the kept
+/// weights' scale):
+///   d/dP = grad * m/(1-p)       d/ds = P * (d/dP - sum(d/dP * P, -1))
+///   d/dq = scale * d/ds k       d/dk = scale * d/ds^T q       d/d(additive mask) = d/ds
+/// Throws as scaled_dot_product_attention does (naming attention_weights), v aside.
+template <class T>
+Tensor<T> attention_weights(const Tensor<T>& q, const Tensor<T>& k,
+                            const std::type_identity_t<AttentionMask<T>>& attn_mask = {}, bool is_causal = false,
+                            double dropout_p = 0, std::optional<double> scale = std::nullopt, Generator* gen = nullptr);
+
 /// Attention (torch.nn.functional.scaled_dot_product_attention): for q [..., L, E], k [..., S, E]
 /// and v [..., S, Ev] (each at least 2-d; the batch dims before the last two broadcast as
 /// numpy's), with scores s = scale q k^T + mask:
@@ -55,10 +70,8 @@ struct AttentionMask {
 /// - A query row whose every key is masked out (all scores -inf) gets weights 0, so its output row
 ///   is 0 and no gradient flows through it: PyTorch >= 2.5's math path (`_safe_softmax`); earlier
 ///   2.x versions gave NaN there. tapegrad never returns that NaN.
-/// Derivatives (w the weights after dropout with keep mask m/(1-p), P the softmax):
-///   d/dv = w^T grad
-///   d/dP = (grad v^T) * m/(1-p)       d/ds = P * (d/dP - sum(d/dP * P, -1))
-///   d/dq = scale * d/ds k             d/dk = scale * d/ds^T q        d/d(additive mask) = d/ds
+/// Composed as matmul(attention_weights(q, k, ...), v); derivatives (w the weights after dropout):
+///   d/dv = w^T grad       d/dw = grad v^T, then attention_weights' rules
 /// (each summed over the batch dims it was broadcast over), all through tapegrad's own ops.
 /// Throws ShapeError naming the op, the arguments and their shapes for a q, k or v below 2-d,
 /// E of q and k that differ, S of k and v that differ, batch dims that do not broadcast, or a mask

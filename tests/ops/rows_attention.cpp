@@ -49,26 +49,23 @@ struct RefOptions {
     std::uint64_t seed = 0;
 };
 
-Array attention_ref(const Array& q, const Array& k, const Array& v, const RefOptions& o) {
-    const Index batch = broadcast_dims(broadcast_dims(batch_dims(q), batch_dims(k)), batch_dims(v));
+/// The attention weights [batch..., L, S] (batch: q's and k's broadcast).
+Array weights_ref(const Array& q, const Array& k, const RefOptions& o) {
+    const Index batch = broadcast_dims(batch_dims(q), batch_dims(k));
     const std::size_t l_len = q.shape()[q.dimension() - 2], e = q.shape().back();
-    const std::size_t s_len = k.shape()[k.dimension() - 2], ev = v.shape().back();
+    const std::size_t s_len = k.shape()[k.dimension() - 2];
     const double scale = o.scale ? *o.scale : e == 0 ? 1.0 : 1.0 / std::sqrt(double(e));
-    Index out_shape = batch;
-    out_shape.push_back(l_len);
-    out_shape.push_back(ev);
-    Array out = ref::empty(out_shape);
-    Index scores_shape = batch;
-    scores_shape.push_back(l_len);
-    scores_shape.push_back(s_len);
+    Index shape = batch;
+    shape.push_back(l_len);
+    shape.push_back(s_len);
+    Array w = ref::empty(shape);
     tg::Generator gen(o.seed);
     const double inf = std::numeric_limits<double>::infinity();
     for (std::size_t t = 0; t < ref::count(batch); ++t) {
-        Index idx = ref::unravel(t, batch);
+        const Index idx = ref::unravel(t, batch);
         const std::size_t fq = read_at(idx, batch_dims(q)), fk = read_at(idx, batch_dims(k));
-        const std::size_t fv = read_at(idx, batch_dims(v));
         for (std::size_t i = 0; i < l_len; ++i) {
-            std::vector<double> w(s_len);
+            double* row = w.data() + (t * l_len + i) * s_len;
             double top = -inf;
             for (std::size_t j = 0; j < s_len; ++j) {
                 Index at = idx;
@@ -81,18 +78,37 @@ Array attention_ref(const Array& q, const Array& k, const Array& v, const RefOpt
                 if (o.keep && !o.keep(at)) s = -inf;
                 if (o.additive) s += o.additive->data()[read_at(at, ref::shape_of(*o.additive))];
                 if (o.causal && j > i) s = -inf;
-                w[j] = s;
+                row[j] = s;
                 top = std::max(top, s);
             }
             double total = 0;
-            for (auto& x : w) total += x = top == -inf ? 0.0 : std::exp(x - top);
+            for (std::size_t j = 0; j < s_len; ++j) total += row[j] = top == -inf ? 0.0 : std::exp(row[j] - top);
             for (std::size_t j = 0; j < s_len; ++j) {
-                w[j] = total == 0 ? 0.0 : w[j] / total;
-                if (o.dropout_p > 0) w[j] = gen.uniform() < o.dropout_p ? 0.0 : w[j] / (1 - o.dropout_p);
+                row[j] = total == 0 ? 0.0 : row[j] / total;
+                if (o.dropout_p > 0) row[j] = gen.uniform() < o.dropout_p ? 0.0 : row[j] / (1 - o.dropout_p);
             }
+        }
+    }
+    return w;
+}
+
+/// The weights times v, over the batch dims of the weights and v broadcast together.
+Array attention_ref(const Array& q, const Array& k, const Array& v, const RefOptions& o) {
+    const Array w = weights_ref(q, k, o);
+    const Index batch = broadcast_dims(batch_dims(w), batch_dims(v));
+    const std::size_t l_len = w.shape()[w.dimension() - 2], s_len = w.shape().back(), ev = v.shape().back();
+    Index shape = batch;
+    shape.push_back(l_len);
+    shape.push_back(ev);
+    Array out = ref::empty(shape);
+    for (std::size_t t = 0; t < ref::count(batch); ++t) {
+        const Index idx = ref::unravel(t, batch);
+        const std::size_t fw = read_at(idx, batch_dims(w)), fv = read_at(idx, batch_dims(v));
+        for (std::size_t i = 0; i < l_len; ++i) {
             for (std::size_t c = 0; c < ev; ++c) {
                 double sum = 0;
-                for (std::size_t j = 0; j < s_len; ++j) sum += w[j] * v.data()[(fv * s_len + j) * ev + c];
+                for (std::size_t j = 0; j < s_len; ++j)
+                    sum += w.data()[(fw * l_len + i) * s_len + j] * v.data()[(fv * s_len + j) * ev + c];
                 out.data()[(t * l_len + i) * ev + c] = sum;
             }
         }
@@ -243,6 +259,31 @@ std::vector<OpInfo> attention_rows() {
                .reference =
                    [](const std::vector<Array>& x) {
                        return attention_ref(x[0], x[1], x[2], {.dropout_p = 0.3, .seed = 11});
+                   }},
+        OpInfo{
+            .name = "attention_weights",
+            .op = "attention_weights",
+            .readme = {"`attention_weights(q, k[, mask, is_causal, dropout_p, scale, gen])`",
+                       "dropout(softmax(scale q kᵀ + mask)): the weights of scaled_dot_product_attention",
+                       "as scaled_dot_product_attention's, from dw = g"},
+            .fn = op([](const auto& in) { return tg::attention_weights(in[0], in[1]); }),
+            .cases = {{{3, 4}, {5, 4}}, {{2, 1, 3, 4}, {3, 5, 4}}, {{0, 2}, {3, 2}}, {{2, 3}, {0, 3}}},
+            .reference = [](const std::vector<Array>& x) { return weights_ref(x[0], x[1], {}); },
+            .errors = {error_case("E of q and k differ", {{3, 4}},
+                                  [](const tg::TensorD& q) {
+                                      tg::attention_weights(q, tg::TensorD(xt::zeros<double>({5, 3})));
+                                  },
+                                  Expect::Shape, {"attention_weights", "q has shape [3, 4]", "k has shape [5, 3]"})}},
+        OpInfo{.name = "attention_weights (boolean mask, dropout_p 0.5, fixed seed)",
+               .op = "attention_weights",
+               .fn = op([](const auto& in) {
+                   tg::Generator gen(5);
+                   return tg::attention_weights(in[0], in[1], pattern_mask({2, 3, 4}), false, 0.5, std::nullopt, &gen);
+               }),
+               .cases = {{{2, 3, 2}, {2, 4, 2}}, {{2, 3, 2}, {4, 2}}},
+               .reference =
+                   [](const std::vector<Array>& x) {
+                       return weights_ref(x[0], x[1], {.keep = pattern, .dropout_p = 0.5, .seed = 5});
                    }},
     };
 }
