@@ -166,6 +166,37 @@ void var_dim1(benchmark::State& state) {
     }
 }
 
+// LibTorch 1.13's private at::_scaled_dot_product_attention (its math path, composed as the
+// Python function is; the public F.scaled_dot_product_attention came in 2.0).
+void sdpa_causal(benchmark::State& state) {
+    const std::vector<std::int64_t> shape = {std::int64_t(wl::kSdpaBatch), std::int64_t(wl::kSdpaHeads),
+                                             std::int64_t(wl::kSdpaLen), std::int64_t(wl::kSdpaDim)};
+    auto q = make(shape, 1.0F, 1, true), k = make(shape, 1.0F, 2, true), v = make(shape, 1.0F, 3, true);
+    const auto seed = make(shape, 1.0F, 4);
+    for (auto _ : state) {
+        std::get<0>(at::_scaled_dot_product_attention(q, k, v, {}, 0.0, false, true)).backward(seed);
+        benchmark::DoNotOptimize(q.grad().data_ptr());
+        for (auto* t : {&q, &k, &v}) t->mutable_grad().reset();
+    }
+}
+
+// LibTorch 1.13's MultiheadAttention has no batch_first: the input is transposed to [L, N, E] and
+// the output back (views).
+void mha_self(benchmark::State& state) {
+    torch::nn::MultiheadAttention mha(std::int64_t(wl::kMhaEmbed), std::int64_t(wl::kMhaHeads));
+    const std::vector<std::int64_t> shape = {std::int64_t(wl::kMhaBatch), std::int64_t(wl::kMhaLen),
+                                             std::int64_t(wl::kMhaEmbed)};
+    auto x = make(shape, 1.0F, 1, true);
+    const auto seed = make(shape, 1.0F, 2);
+    for (auto _ : state) {
+        const auto seq = x.transpose(0, 1);
+        std::get<0>(mha->forward(seq, seq, seq, {}, false)).transpose(0, 1).backward(seed);
+        benchmark::DoNotOptimize(x.grad().data_ptr());
+        x.mutable_grad().reset();
+        mha->zero_grad();
+    }
+}
+
 }  // namespace
 
 // As tapegrad_bench.cpp's embedding and dropout rows (torch::manual_seed(0) once for the masks).
@@ -233,6 +264,8 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(wl::reduce_name("var_dim1").c_str(), var_dim1);
     benchmark::RegisterBenchmark(wl::kEmbeddingName.c_str(), embedding_step);
     benchmark::RegisterBenchmark(wl::kDropoutName.c_str(), dropout_step);
+    benchmark::RegisterBenchmark(wl::kSdpaName.c_str(), sdpa_causal)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(wl::kMhaName.c_str(), mha_self)->Unit(benchmark::kMillisecond);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

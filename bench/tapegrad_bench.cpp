@@ -2,6 +2,7 @@
 #include <benchmark/benchmark.h>
 
 #include <tapegrad/autograd/anomaly.hpp>
+#include <tapegrad/nn/attention.hpp>
 #include "tapegrad_mlp.hpp"
 
 namespace tg = tapegrad;
@@ -137,6 +138,31 @@ void var_dim1(benchmark::State& state) {
     }
 }
 
+void sdpa_causal(benchmark::State& state) {
+    const tg::Shape shape = {wl::kSdpaBatch, wl::kSdpaHeads, wl::kSdpaLen, wl::kSdpaDim};
+    const tg::TensorF q = make(shape, 1.0F, 1, true), k = make(shape, 1.0F, 2, true), v = make(shape, 1.0F, 3, true);
+    const tg::TensorF seed = make(shape, 1.0F, 4);
+    for (auto _ : state) {
+        tg::scaled_dot_product_attention(q, k, v, {}, true).backward(seed);
+        benchmark::DoNotOptimize(q.grad().value().data());
+        for (auto t : {q, k, v}) t.zero_grad();
+    }
+}
+
+void mha_self(benchmark::State& state) {
+    tg::Generator gen(1);
+    tg::nn::MultiheadAttention<float> mha(wl::kMhaEmbed, wl::kMhaHeads, gen, 0, true, true);
+    const tg::Shape shape = {wl::kMhaBatch, wl::kMhaLen, wl::kMhaEmbed};
+    tg::TensorF x = make(shape, 1.0F, 1, true);
+    const tg::TensorF seed = make(shape, 1.0F, 2);
+    for (auto _ : state) {
+        mha.forward(x, x, x, {.need_weights = false}).output.backward(seed);
+        benchmark::DoNotOptimize(x.grad().value().data());
+        x.zero_grad();
+        mha.zero_grad();
+    }
+}
+
 }  // namespace
 
 // The embedding lookup and dropout rows: forward and backward, the gradient seeded with uniform values.
@@ -193,6 +219,8 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(wl::reduce_name("var_dim1").c_str(), var_dim1);
     benchmark::RegisterBenchmark(wl::kEmbeddingName.c_str(), embedding_step);
     benchmark::RegisterBenchmark(wl::kDropoutName.c_str(), dropout_step);
+    benchmark::RegisterBenchmark(wl::kSdpaName.c_str(), sdpa_causal)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(wl::kMhaName.c_str(), mha_self)->Unit(benchmark::kMillisecond);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

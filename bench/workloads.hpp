@@ -100,6 +100,21 @@ inline constexpr std::size_t kWhereSize = 1024;
 inline constexpr std::uint64_t kWhereMaskSeed = 4;
 inline const std::string kWhereName = "where/1024x1024";
 
+/// Attention, forward + backward from a fixed seed: scaled_dot_product_attention of q, k, v
+/// [8, 8, 256, 64] float32 with is_causal ("sdpa_causal"), and MultiheadAttention self-attention on
+/// x [16, 128, 256] (batch_first, E = 256, 8 heads, need_weights false; "mha_self"), gradients of
+/// the input and the parameters.
+inline constexpr std::size_t kSdpaBatch = 8;
+inline constexpr std::size_t kSdpaHeads = 8;
+inline constexpr std::size_t kSdpaLen = 256;
+inline constexpr std::size_t kSdpaDim = 64;
+inline const std::string kSdpaName = "sdpa_causal/8x8x256x64";
+inline constexpr std::size_t kMhaEmbed = 256;
+inline constexpr std::size_t kMhaHeads = 8;
+inline constexpr std::size_t kMhaBatch = 16;
+inline constexpr std::size_t kMhaLen = 128;
+inline const std::string kMhaName = "mha_self/16x128x256h8";
+
 }  // namespace workloads
 
 namespace workloads {

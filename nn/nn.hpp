@@ -30,3 +30,4 @@
 #include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/nn/dropout.hpp>
 #include <tapegrad/nn/embedding.hpp>
+#include <tapegrad/nn/attention.hpp>

@@ -21,3 +21,4 @@ target_sources(tapegrad_nn PRIVATE
 target_sources(tapegrad_nn PRIVATE
   nn/dropout.cpp
   nn/embedding.cpp)
+target_sources(tapegrad_nn PRIVATE nn/attention.cpp)
