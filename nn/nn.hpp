@@ -27,3 +27,5 @@
 #include <tapegrad/nn/schedule.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/sgd.hpp>
+#include <tapegrad/nn/recurrent_cell.hpp>
+#include <tapegrad/nn/recurrent.hpp>

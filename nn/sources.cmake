@@ -15,4 +15,6 @@ target_sources(tapegrad_nn PRIVATE
   nn/schedule.cpp
   nn/schedule_cycle.cpp
   nn/sequential.cpp
-  nn/sgd.cpp)
+  nn/sgd.cpp
+  nn/recurrent_cell.cpp
+  nn/recurrent.cpp)
