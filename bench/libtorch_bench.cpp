@@ -166,6 +166,32 @@ void var_dim1(benchmark::State& state) {
     }
 }
 
+// torch::nn::LSTM / GRU over the sequence, forward and backward from a seed on the output sequence.
+template <class Layer, class Options>
+void recurrent(benchmark::State& state) {
+    Layer layer(Options(wl::kRnnInput, wl::kRnnHidden));
+    std::uint64_t k = 10;
+    for (auto& p : layer->parameters()) {
+        torch::NoGradGuard no_grad;
+        p.copy_(make(p.sizes().vec(), wl::kRnnScale, k++));
+    }
+    const auto x = make({std::int64_t(wl::kRnnLen), std::int64_t(wl::kRnnBatch), std::int64_t(wl::kRnnInput)}, 1.0F, 1);
+    const auto seed =
+        make({std::int64_t(wl::kRnnLen), std::int64_t(wl::kRnnBatch), std::int64_t(wl::kRnnHidden)}, 1.0F, 2);
+    for (auto _ : state) {
+        std::get<0>(layer->forward(x)).backward(seed);
+        benchmark::DoNotOptimize(layer->parameters()[0].grad().data_ptr());
+        layer->zero_grad(/*set_to_none=*/true);
+    }
+}
+
+void lstm(benchmark::State& state) {
+    recurrent<torch::nn::LSTM, torch::nn::LSTMOptions>(state);
+}
+void gru(benchmark::State& state) {
+    recurrent<torch::nn::GRU, torch::nn::GRUOptions>(state);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -204,6 +230,13 @@ int main(int argc, char** argv) {
                                  gather_elements);
     benchmark::RegisterBenchmark(wl::reduce_name("norm2").c_str(), norm2);
     benchmark::RegisterBenchmark(wl::reduce_name("var_dim1").c_str(), var_dim1);
+    for (int threads : {1, 2}) {
+        const auto blas = "/blas" + std::to_string(threads);
+        benchmark::RegisterBenchmark((wl::rnn_name("lstm") + blas).c_str(), with_blas_threads, threads, lstm)
+            ->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark((wl::rnn_name("gru") + blas).c_str(), with_blas_threads, threads, gru)
+            ->Unit(benchmark::kMillisecond);
+    }
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

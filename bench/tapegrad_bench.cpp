@@ -2,6 +2,7 @@
 #include <benchmark/benchmark.h>
 
 #include <tapegrad/autograd/anomaly.hpp>
+#include <tapegrad/nn/recurrent.hpp>
 #include "tapegrad_mlp.hpp"
 
 namespace tg = tapegrad;
@@ -137,6 +138,22 @@ void var_dim1(benchmark::State& state) {
     }
 }
 
+// A recurrent layer over the sequence, forward and backward from a seed on its output sequence.
+template <class Layer>
+void recurrent(benchmark::State& state) {
+    tg::Generator gen(0);
+    Layer layer(wl::kRnnInput, wl::kRnnHidden, gen);
+    std::uint64_t k = 10;
+    for (auto& p : layer.parameters()) p.mutable_value() = make(p.shape(), wl::kRnnScale, k++).value();
+    const tg::TensorF x = make({wl::kRnnLen, wl::kRnnBatch, wl::kRnnInput}, 1.0F, 1);
+    const tg::TensorF seed = make({wl::kRnnLen, wl::kRnnBatch, wl::kRnnHidden}, 1.0F, 2);
+    for (auto _ : state) {
+        layer.forward(x, {}).output.backward(seed);
+        benchmark::DoNotOptimize(layer.parameters()[0].grad().value().data());
+        layer.zero_grad();
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -167,6 +184,10 @@ int main(int argc, char** argv) {
                                  gather_elements);
     benchmark::RegisterBenchmark(wl::reduce_name("norm2").c_str(), norm2);
     benchmark::RegisterBenchmark(wl::reduce_name("var_dim1").c_str(), var_dim1);
+    benchmark::RegisterBenchmark(wl::rnn_name("lstm").c_str(), recurrent<tg::nn::LSTM<float>>)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(wl::rnn_name("gru").c_str(), recurrent<tg::nn::GRU<float>>)
+        ->Unit(benchmark::kMillisecond);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
