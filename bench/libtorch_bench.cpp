@@ -195,6 +195,30 @@ void mha_self(benchmark::State& state) {
         x.mutable_grad().reset();
         mha->zero_grad();
     }
+// torch::nn::LSTM / GRU over the sequence, forward and backward from a seed on the output sequence.
+template <class Layer, class Options>
+void recurrent(benchmark::State& state) {
+    Layer layer(Options(wl::kRnnInput, wl::kRnnHidden));
+    std::uint64_t k = 10;
+    for (auto& p : layer->parameters()) {
+        torch::NoGradGuard no_grad;
+        p.copy_(make(p.sizes().vec(), wl::kRnnScale, k++));
+    }
+    const auto x = make({std::int64_t(wl::kRnnLen), std::int64_t(wl::kRnnBatch), std::int64_t(wl::kRnnInput)}, 1.0F, 1);
+    const auto seed =
+        make({std::int64_t(wl::kRnnLen), std::int64_t(wl::kRnnBatch), std::int64_t(wl::kRnnHidden)}, 1.0F, 2);
+    for (auto _ : state) {
+        std::get<0>(layer->forward(x)).backward(seed);
+        benchmark::DoNotOptimize(layer->parameters()[0].grad().data_ptr());
+        layer->zero_grad(/*set_to_none=*/true);
+    }
+}
+
+void lstm(benchmark::State& state) {
+    recurrent<torch::nn::LSTM, torch::nn::LSTMOptions>(state);
+}
+void gru(benchmark::State& state) {
+    recurrent<torch::nn::GRU, torch::nn::GRUOptions>(state);
 }
 
 }  // namespace
@@ -266,6 +290,13 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(wl::kDropoutName.c_str(), dropout_step);
     benchmark::RegisterBenchmark(wl::kSdpaName.c_str(), sdpa_causal)->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(wl::kMhaName.c_str(), mha_self)->Unit(benchmark::kMillisecond);
+    for (int threads : {1, 2}) {
+        const auto blas = "/blas" + std::to_string(threads);
+        benchmark::RegisterBenchmark((wl::rnn_name("lstm") + blas).c_str(), with_blas_threads, threads, lstm)
+            ->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark((wl::rnn_name("gru") + blas).c_str(), with_blas_threads, threads, gru)
+            ->Unit(benchmark::kMillisecond);
+    }
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

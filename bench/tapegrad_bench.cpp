@@ -3,6 +3,7 @@
 
 #include <tapegrad/autograd/anomaly.hpp>
 #include <tapegrad/nn/attention.hpp>
+#include <tapegrad/nn/recurrent.hpp>
 #include "tapegrad_mlp.hpp"
 
 namespace tg = tapegrad;
@@ -160,6 +161,19 @@ void mha_self(benchmark::State& state) {
         benchmark::DoNotOptimize(x.grad().value().data());
         x.zero_grad();
         mha.zero_grad();
+// A recurrent layer over the sequence, forward and backward from a seed on its output sequence.
+template <class Layer>
+void recurrent(benchmark::State& state) {
+    tg::Generator gen(0);
+    Layer layer(wl::kRnnInput, wl::kRnnHidden, gen);
+    std::uint64_t k = 10;
+    for (auto& p : layer.parameters()) p.mutable_value() = make(p.shape(), wl::kRnnScale, k++).value();
+    const tg::TensorF x = make({wl::kRnnLen, wl::kRnnBatch, wl::kRnnInput}, 1.0F, 1);
+    const tg::TensorF seed = make({wl::kRnnLen, wl::kRnnBatch, wl::kRnnHidden}, 1.0F, 2);
+    for (auto _ : state) {
+        layer.forward(x, {}).output.backward(seed);
+        benchmark::DoNotOptimize(layer.parameters()[0].grad().value().data());
+        layer.zero_grad();
     }
 }
 
@@ -221,6 +235,10 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(wl::kDropoutName.c_str(), dropout_step);
     benchmark::RegisterBenchmark(wl::kSdpaName.c_str(), sdpa_causal)->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(wl::kMhaName.c_str(), mha_self)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(wl::rnn_name("lstm").c_str(), recurrent<tg::nn::LSTM<float>>)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(wl::rnn_name("gru").c_str(), recurrent<tg::nn::GRU<float>>)
+        ->Unit(benchmark::kMillisecond);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

@@ -132,5 +132,17 @@ inline constexpr std::size_t kDropoutRows = 4096;
 inline constexpr std::size_t kDropoutCols = 1024;
 inline constexpr double kDropoutP = 0.1;
 inline const std::string kDropoutName = "dropout/4096x1024_p0.1";
+/// Recurrent layers (LSTM, GRU): input 64, hidden 256, sequence 128, batch 32, 1 layer, float32,
+/// [L, N, features] input that does not require grad; forward and backward from a fixed seed on the
+/// output sequence. Parameters uniform(n, kRnnScale, 10 + k) for the k-th in registration order
+/// (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0), the same in both programs.
+inline constexpr std::size_t kRnnInput = 64;
+inline constexpr std::size_t kRnnHidden = 256;
+inline constexpr std::size_t kRnnLen = 128;
+inline constexpr std::size_t kRnnBatch = 32;
+inline constexpr float kRnnScale = 0.0625F;  // 1 / sqrt(hidden), PyTorch's initialisation bound
+inline std::string rnn_name(const std::string& kind) {
+    return kind + "/64x256/L128xN32";
+}
 
 }  // namespace workloads

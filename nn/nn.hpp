@@ -31,3 +31,5 @@
 #include <tapegrad/nn/dropout.hpp>
 #include <tapegrad/nn/embedding.hpp>
 #include <tapegrad/nn/attention.hpp>
+#include <tapegrad/nn/recurrent_cell.hpp>
+#include <tapegrad/nn/recurrent.hpp>

@@ -22,3 +22,5 @@ target_sources(tapegrad_nn PRIVATE
   nn/dropout.cpp
   nn/embedding.cpp)
 target_sources(tapegrad_nn PRIVATE nn/attention.cpp)
+  nn/recurrent_cell.cpp
+  nn/recurrent.cpp)
