@@ -10,6 +10,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <limits>
+#include <memory>
 #include <numbers>
 #include <stdexcept>
 #include <string>
