@@ -12,3 +12,5 @@
 #include <tapegrad/data/idx.hpp>
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/data/npy.hpp>
+#include <tapegrad/data/char_baselines.hpp>
+#include <tapegrad/data/text.hpp>

@@ -4,3 +4,6 @@ target_sources(tapegrad_data PRIVATE
   data/idx.cpp
   data/loader.cpp
   data/npy.cpp)
+target_sources(tapegrad_data PRIVATE
+  data/char_baselines.cpp
+  data/text.cpp)

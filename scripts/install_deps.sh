@@ -11,6 +11,7 @@ packages=(
   dataset-fashion-mnist
   gnuplot-nox  # the main job's training-curve plot
   doxygen      # the API reference (scripts/api_docs.sh)
+  fortunes     # English text in /usr/share/games/fortunes: the character-level model's corpus
 )
 for arg in "$@"; do
   case "$arg" in
