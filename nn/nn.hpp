@@ -27,3 +27,4 @@
 #include <tapegrad/nn/schedule.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/sgd.hpp>
+#include <tapegrad/nn/gradcheck_module.hpp>

@@ -16,3 +16,4 @@ target_sources(tapegrad_nn PRIVATE
   nn/schedule_cycle.cpp
   nn/sequential.cpp
   nn/sgd.cpp)
+target_sources(tapegrad_nn PRIVATE nn/gradcheck_module.cpp)
