@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <tapegrad/autograd/engine.hpp>
+#include <tapegrad/autograd/factories.hpp>
 #include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/autograd/node.hpp>
 
@@ -36,8 +38,7 @@ void bind(TensorD parameter, const TensorD& source) {
     }
 }
 
-// A fresh float64 copy of `module` (typed as `module` when that is already float64: a subclass
-// that inherits its parent's to_float64 would be checked as its parent).
+// A fresh float64 copy of `module`, of its type.
 template <class T>
 std::shared_ptr<Module<double>> fresh_copy(const char* what, const Module<T>& module) {
     std::shared_ptr<Module<double>> copy;
@@ -48,14 +49,18 @@ std::shared_ptr<Module<double>> fresh_copy(const char* what, const Module<T>& mo
                          module.name(), e.what());
     }
     if (!copy) fail<ValueError>("{}: {}::to_float64() returned null", what, module.name());
+    // A subclass that inherits its parent's to_float64 would be checked as its parent: compare the
+    // types (only the names across dtypes).
+    bool same_type = copy->name() == module.name();
     if constexpr (std::is_same_v<T, double>) {
         const Module<double>& copied = *copy;
-        if (typeid(copied) != typeid(module)) {
-            fail<ValueError>(
-                "{}: {}::to_float64() makes a module of another type ({}), which would be checked in its place; "
-                "override to_float64() in {}",
-                what, module.name(), copy->name(), module.name());
-        }
+        same_type = same_type && typeid(copied) == typeid(module);
+    }
+    if (!same_type) {
+        fail<ValueError>(
+            "{}: {}::to_float64() makes a module of another type ({}), which would be checked in its place; "
+            "override to_float64() in {}",
+            what, module.name(), copy->name(), module.name());
     }
     return copy;
 }
@@ -81,6 +86,30 @@ void check_deterministic(const char* what, const std::string& module, bool train
         fail<ValueError>("{}: {} gives outputs of shapes {} then {} for the same inputs", what, module,
                          shape_str(a.shape()), shape_str(b.shape()));
     }
+}
+
+// A function that calls the original module instead of the copy it is given would pass with zero
+// gradients on both sides: refuse an output that depends on none of the copy's parameters.
+void check_uses_copy(const char* what, const std::string& module, const CheckedFunction<double>& g, const Inputs& all,
+                     std::size_t n_inputs) {
+    Inputs xs, wrt;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        xs.push_back(all[i].to<double>(all[i].requires_grad()));
+        if (i >= n_inputs && all[i].requires_grad()) wrt.push_back(xs.back());
+    }
+    if (wrt.empty()) return;
+    GradModeGuard on(true);
+    const TensorD y = g(xs);
+    if (y.requires_grad()) {
+        const Grads<double> grads = grad<double>({y}, wrt, {ones<double>(y.shape())}, std::nullopt, false, true);
+        for (const auto& d : grads) {
+            if (d.defined()) return;
+        }
+    }
+    fail<ValueError>(
+        "{}: the output depends on none of the parameters of {}; the function must call the module it is given "
+        "(a fresh float64 copy), not the original",
+        what, module);
 }
 
 template <class T>
@@ -126,6 +155,7 @@ GradcheckModuleResult check_module(const char* what, bool second_order, const Mo
         return y;
     };
     check_deterministic(what, label, module.is_training(), g, all);
+    check_uses_copy(what, label, g, all, n_inputs);
 
     GradcheckModuleResult result;
     static_cast<GradcheckResult&>(result) =

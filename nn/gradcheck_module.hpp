@@ -15,7 +15,8 @@ namespace tapegrad::nn {
 
 /// What gradcheck_module differentiates when the module does not take one tensor: `module` is a
 /// fresh float64 copy of the module checked (call it, not the original: only its parameters are
-/// connected to the check) and `inputs` the inputs given, one tensor out (every element checked).
+/// connected to the check, and an output that depends on none of them is refused with a
+/// ValueError) and `inputs` the inputs given, one tensor out (every element checked).
 /// A module of another input type calls its own forward through a cast,
 /// `static_cast<Attention&>(m).forward(in[0], in[1], in[2])`; several outputs are joined into one,
 /// `concat({flatten(h), flatten(c)})`, so that every output's gradient is checked.

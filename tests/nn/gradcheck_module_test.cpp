@@ -311,6 +311,12 @@ TEST_CASE("gradcheck_module: refuses what it cannot check, naming the module", "
     Doubled doubled(2, 2, gen);
     CHECK_THROWS_WITH(nn::gradcheck_module(doubled, x),
                       Catch::Matchers::Contains("Doubled") && Catch::Matchers::Contains("another type"));
+    // A function that calls the original instead of the copy it is given would compare zeros.
+    nn::Dense<double> dense(2, 2, gen);
+    CHECK_THROWS_WITH(
+        nn::gradcheck_module(dense, [&](nn::Module<double>&, const std::vector<TensorD>& in) { return dense(in[0]); },
+                             {x}),
+        Catch::Matchers::Contains("depends on none of the parameters of Dense"));
     nn::Dense<double> frozen(2, 2, gen);
     for (auto& p : frozen.parameters()) p.requires_grad_(false);
     CHECK_THROWS_WITH(nn::gradcheck_module(frozen, x.detach()), Catch::Matchers::Contains("nothing to check"));
