@@ -1,11 +1,13 @@
 #include <tapegrad/nn/module.hpp>
 
+#include <algorithm>
 #include <sstream>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
 #include <tapegrad/autograd/grad_mode.hpp>
-#include <unordered_set>
 
 namespace tapegrad::nn {
 
@@ -115,10 +117,48 @@ std::vector<Tensor<T>> Module<T>::parameters() const {
 }
 
 template <class T>
-std::size_t Module<T>::num_parameters() const {
+std::size_t Module<T>::num_parameters(bool trainable_only) const {
     std::size_t n = 0;
-    for (const auto& param : parameters()) n += param.numel();
+    for (const auto& param : parameters()) {
+        if (!trainable_only || param.requires_grad()) n += param.numel();
+    }
     return n;
+}
+
+template <class T>
+std::string Module<T>::summary() const {
+    // named_modules() only reads the tree; it is non-const because it hands out mutable pointers.
+    const auto modules = const_cast<Module*>(this)->named_modules();
+    std::vector<std::vector<std::string>> rows{{"Module", "Type", "Parameters", "Shapes"}};
+    std::unordered_map<const void*, std::string> first_name;  // tensor -> where it was first counted
+    for (const auto& [path, m] : modules) {
+        std::size_t own = 0;
+        std::vector<std::string> shapes;
+        for (const auto& [key, p] : m->params_) {
+            const std::string name = path.empty() ? key : path + "." + key;
+            if (auto [at, fresh] = first_name.emplace(p.id(), name); !fresh) {
+                shapes.push_back(key + " = " + at->second);
+                continue;
+            }
+            own += p.numel();
+            shapes.push_back(key + " " + shape_str(p.shape()) + (p.requires_grad() ? "" : " (frozen)"));
+        }
+        rows.push_back({path.empty() ? "(root)" : path, m->name(), std::to_string(own),
+                        fmt::format("{}", fmt::join(shapes, ", "))});
+    }
+    std::vector<std::size_t> width(4, 0);
+    for (const auto& row : rows) {
+        for (std::size_t c = 0; c < 4; ++c) width[c] = std::max(width[c], row[c].size());
+    }
+    std::string out;
+    for (const auto& row : rows) {
+        // Counts right-aligned under their header; the last column is not padded.
+        std::string line =
+            fmt::format("{:<{}}  {:<{}}  {:>{}}  {}", row[0], width[0], row[1], width[1], row[2], width[2], row[3]);
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        out += line + "\n";
+    }
+    return out + fmt::format("Total parameters: {}\nTrainable parameters: {}", num_parameters(), num_parameters(true));
 }
 
 template <class T>
@@ -133,8 +173,7 @@ void Module<T>::train(bool on) {
 
 template <class T>
 void Module<T>::apply(const std::function<void(Module<T>&)>& fn) {
-    fn(*this);
-    for (auto& [key, child] : children_) child->apply(fn);
+    for (auto& [path, module] : named_modules()) fn(*module);
 }
 
 template <class T>

@@ -70,8 +70,24 @@ public:
     std::vector<NamedTensor> named_buffers() const;
     /// The buffers without their names.
     std::vector<Tensor<T>> buffers() const;
-    /// Total number of parameter elements.
-    std::size_t num_parameters() const;
+    /// Total number of parameter elements, each tensor once (a tied weight counts once); only of
+    /// those that require grad when `trainable_only` (frozen parameters left out).
+    std::size_t num_parameters(bool trainable_only = false) const;
+    /// A table of the model, as torchinfo's summary or Keras's model.summary(): one row per module
+    /// of named_modules() (so a module held twice appears once), its name ("" is shown as
+    /// "(root)"), its type, the number of elements of its own parameters (a tensor already counted
+    /// in an earlier row, a tied weight, counts 0 and is shown as "weight = 0.weight") and their
+    /// shapes; then the total and trainable counts (num_parameters()). Example:
+    /// \code
+    /// Module  Type        Parameters  Shapes
+    /// (root)  Sequential           0
+    /// 0       Dense               16  weight [4, 3], bias [4]
+    /// 1       Tanh                 0
+    /// 2       Dense               10  weight [2, 4], bias [2]
+    /// Total parameters: 26
+    /// Trainable parameters: 26
+    /// \endcode
+    std::string summary() const;
 
     /// Drops every parameter's gradient (PyTorch's set_to_none=True).
     void zero_grad();
@@ -81,7 +97,9 @@ public:
     void eval() { train(false); }
     /// Whether this module is in training mode (true until train(false) or eval()).
     bool is_training() const noexcept { return training_; }
-    /// Calls fn on this module, then on every descendant, depth first (for custom initialisation).
+    /// Calls fn on this module, then on every descendant, depth first, each module once in
+    /// named_modules() order: a module held twice is visited once (for custom initialisation, which
+    /// must not run twice on one layer). LibTorch's Module::apply (pre-order).
     void apply(const std::function<void(Module<T>&)>& fn);
 
     /// A float64 copy of this module: the same structure, its parameters and buffers converted

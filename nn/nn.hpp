@@ -33,3 +33,4 @@
 #include <tapegrad/nn/attention.hpp>
 #include <tapegrad/nn/recurrent_cell.hpp>
 #include <tapegrad/nn/recurrent.hpp>
+#include <tapegrad/nn/gradcheck_module.hpp>

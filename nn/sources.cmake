@@ -24,3 +24,4 @@ target_sources(tapegrad_nn PRIVATE
 target_sources(tapegrad_nn PRIVATE nn/attention.cpp)
   nn/recurrent_cell.cpp
   nn/recurrent.cpp)
+target_sources(tapegrad_nn PRIVATE nn/gradcheck_module.cpp)
