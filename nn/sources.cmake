@@ -2,26 +2,24 @@ target_sources(tapegrad_nn PRIVATE
   nn/activations.cpp
   nn/adagrad.cpp
   nn/adam.cpp
+  nn/attention.cpp
   nn/checkpoint.cpp
   nn/checkpoint_folder.cpp
   nn/checkpoint_manifest.cpp
   nn/clip_grad.cpp
   nn/dense.cpp
+  nn/dropout.cpp
+  nn/embedding.cpp
+  nn/gradcheck_module.cpp
   nn/init.cpp
   nn/loss.cpp
   nn/module.cpp
+  nn/normalization.cpp
   nn/optimizer.cpp
+  nn/recurrent.cpp
+  nn/recurrent_cell.cpp
   nn/rmsprop.cpp
   nn/schedule.cpp
   nn/schedule_cycle.cpp
   nn/sequential.cpp
-  nn/sgd.cpp
-  nn/normalization.cpp)
   nn/sgd.cpp)
-target_sources(tapegrad_nn PRIVATE
-  nn/dropout.cpp
-  nn/embedding.cpp)
-target_sources(tapegrad_nn PRIVATE nn/attention.cpp)
-  nn/recurrent_cell.cpp
-  nn/recurrent.cpp)
-target_sources(tapegrad_nn PRIVATE nn/gradcheck_module.cpp)
