@@ -195,6 +195,8 @@ void mha_self(benchmark::State& state) {
         x.mutable_grad().reset();
         mha->zero_grad();
     }
+}
+
 // torch::nn::LSTM / GRU over the sequence, forward and backward from a seed on the output sequence.
 template <class Layer, class Options>
 void recurrent(benchmark::State& state) {
@@ -220,8 +222,6 @@ void lstm(benchmark::State& state) {
 void gru(benchmark::State& state) {
     recurrent<torch::nn::GRU, torch::nn::GRUOptions>(state);
 }
-
-}  // namespace
 
 // As tapegrad_bench.cpp's embedding and dropout rows (torch::manual_seed(0) once for the masks).
 void embedding_step(benchmark::State& state) {
@@ -249,6 +249,8 @@ void dropout_step(benchmark::State& state) {
         x.mutable_grad().reset();
     }
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
     torch::set_num_threads(1);

@@ -161,6 +161,9 @@ void mha_self(benchmark::State& state) {
         benchmark::DoNotOptimize(x.grad().value().data());
         x.zero_grad();
         mha.zero_grad();
+    }
+}
+
 // A recurrent layer over the sequence, forward and backward from a seed on its output sequence.
 template <class Layer>
 void recurrent(benchmark::State& state) {
@@ -176,8 +179,6 @@ void recurrent(benchmark::State& state) {
         layer.zero_grad();
     }
 }
-
-}  // namespace
 
 // The embedding lookup and dropout rows: forward and backward, the gradient seeded with uniform values.
 void embedding_step(benchmark::State& state) {
@@ -202,6 +203,8 @@ void dropout_step(benchmark::State& state) {
         x.zero_grad();
     }
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
     for (auto batch : wl::kMlpBatches)

@@ -8,9 +8,9 @@
 /// seeded Generator), as torch::data.
 #pragma once
 
+#include <tapegrad/data/char_baselines.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include <tapegrad/data/idx.hpp>
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/data/npy.hpp>
-#include <tapegrad/data/char_baselines.hpp>
 #include <tapegrad/data/text.hpp>

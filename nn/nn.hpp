@@ -1,11 +1,13 @@
 /// \file
-/// nn: modules (Dense, activations, Sequential, mlp), initialisers, loss modules, gradient clipping
+/// nn: modules (Dense, activations, Sequential, mlp, embeddings, normalisation, dropout, attention,
+/// transformer and recurrent layers), gradcheck_module, initialisers, loss modules, gradient clipping
 /// and checkpoints (namespace tapegrad::nn); optimisers and learning-rate schedules (tapegrad::optim).
 ///
 /// \namespace tapegrad::nn
 /// Layers as thin over the ops as LibTorch's torch::nn: Module, Dense, the activation modules,
-/// Sequential and mlp(); loss modules; gradient clipping; checkpoints. Initialisers are in
-/// tapegrad::nn::init.
+/// Sequential and mlp(); Embedding, LayerNorm, RMSNorm, GroupNorm, BatchNorm1d/2d, Dropout,
+/// MultiheadAttention, TransformerEncoder(Layer), RNN/LSTM/GRU and their cells; loss modules; gradient clipping;
+/// checkpoints. Initialisers are in tapegrad::nn::init.
 ///
 /// \namespace tapegrad::optim
 /// Optimisers (SGD, Adam, AdamW, RMSprop, Adagrad) with parameter groups and PyTorch's defaults and
@@ -16,21 +18,22 @@
 #include <tapegrad/nn/activations.hpp>
 #include <tapegrad/nn/adagrad.hpp>
 #include <tapegrad/nn/adam.hpp>
+#include <tapegrad/nn/attention.hpp>
 #include <tapegrad/nn/checkpoint.hpp>
 #include <tapegrad/nn/clip_grad.hpp>
 #include <tapegrad/nn/dense.hpp>
+#include <tapegrad/nn/dropout.hpp>
+#include <tapegrad/nn/embedding.hpp>
+#include <tapegrad/nn/gradcheck_module.hpp>
 #include <tapegrad/nn/init.hpp>
 #include <tapegrad/nn/loss.hpp>
 #include <tapegrad/nn/module.hpp>
+#include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/nn/optimizer.hpp>
+#include <tapegrad/nn/recurrent.hpp>
+#include <tapegrad/nn/recurrent_cell.hpp>
 #include <tapegrad/nn/rmsprop.hpp>
 #include <tapegrad/nn/schedule.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/sgd.hpp>
-#include <tapegrad/nn/normalization.hpp>
-#include <tapegrad/nn/dropout.hpp>
-#include <tapegrad/nn/embedding.hpp>
-#include <tapegrad/nn/attention.hpp>
-#include <tapegrad/nn/recurrent_cell.hpp>
-#include <tapegrad/nn/recurrent.hpp>
-#include <tapegrad/nn/gradcheck_module.hpp>
+#include <tapegrad/nn/transformer.hpp>

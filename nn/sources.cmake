@@ -22,4 +22,5 @@ target_sources(tapegrad_nn PRIVATE
   nn/schedule.cpp
   nn/schedule_cycle.cpp
   nn/sequential.cpp
-  nn/sgd.cpp)
+  nn/sgd.cpp
+  nn/transformer.cpp)

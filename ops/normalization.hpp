@@ -56,7 +56,8 @@ Tensor<T> group_norm(const Tensor<T>& x, std::int64_t num_groups, const Tensor<T
 /// bias or running statistic not of shape [C]; ValueError when training with one value per channel
 /// (PyTorch's "Expected more than 1 value per channel when training"), when evaluating without
 /// running statistics, or for eps < 0. A training batch with no elements gives an empty y and leaves
-/// the running statistics as they are. Running statistics are constants for the gradient.
+/// the running statistics as they are. In training the running statistics are not differentiated
+/// (they are only updated); in evaluation they normalise x and the gradient reaches them too.
 ///   training: d/dx = rstd (g' - mean_n(g') - xhat mean_n(g' xhat)) per channel, g' = g w[c]
 ///   eval:     d/dx = g w[c] / sqrt(running_var[c] + eps)
 ///   d/dw[c] = sum over N and * of g xhat      d/db[c] = sum over N and * of g
