@@ -104,11 +104,16 @@ protected:
     /// A layer for inputs of rank `min_rank` to `max_rank` ([N, C] or [N, C, L]: 2 to 3).
     BatchNorm(std::int64_t num_features, double eps, std::optional<double> momentum, bool affine,
               bool track_running_stats, std::size_t min_rank, std::size_t max_rank);
-    /// The constructor's arguments, for to_float64 overrides.
+    /// The constructor's arguments, for to_float64 overrides: num_features.
     std::int64_t features_;
+    /// eps.
     double eps_;
+    /// momentum (nullopt: the cumulative moving average).
     std::optional<double> momentum_;
-    bool affine_, track_;
+    /// Whether there are a weight and a bias.
+    bool affine_;
+    /// track_running_stats.
+    bool track_;
 
 private:
     std::size_t min_rank_, max_rank_;
