@@ -38,6 +38,11 @@ std::uint64_t Generator::below(std::uint64_t n) {
     return r % n;
 }
 
+Generator Generator::spawn() {
+    const std::uint64_t high = below(std::uint64_t{1} << 32);
+    return Generator((high << 32) | below(std::uint64_t{1} << 32));
+}
+
 std::string Generator::state() const {
     std::ostringstream out;
     out << engine_;

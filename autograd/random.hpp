@@ -35,6 +35,10 @@ public:
     std::string state() const;
     /// Restores a state() string; throws ValueError naming the first bad part (nothing changes then).
     void set_state(const std::string& state);
+    /// A new generator seeded from two 32-bit draws of this one: how a module gets its own stream
+    /// (Dropout's masks, the recurrent layers' inter-layer dropout) from the generator it is built
+    /// with, so that no other draw in between changes its numbers.
+    Generator spawn();
 
 private:
     std::mt19937_64 engine_;

@@ -180,6 +180,22 @@ void sdpa_causal(benchmark::State& state) {
     }
 }
 
+// Normalisation rows: x, weight and bias require grad; the running statistics are updated.
+void normalization(benchmark::State& state, bool batch) {
+    const std::int64_t rows = wl::kNormRows, cols = wl::kNormCols;
+    auto x = make({rows, cols}, 1.0F, 1, true);
+    auto weight = make({cols}, 1.0F, 2, true), bias = make({cols}, 1.0F, 3, true);
+    const auto seed = make({rows, cols}, 1.0F, 4);
+    auto running_mean = torch::zeros({cols}), running_var = torch::ones({cols});
+    for (auto _ : state) {
+        const auto y = batch ? torch::batch_norm(x, weight, bias, running_mean, running_var, true, 0.1, 1e-5, false)
+                             : torch::layer_norm(x, {cols}, weight, bias, 1e-5, false);
+        y.backward(seed);
+        benchmark::DoNotOptimize(x.grad().data_ptr());
+        for (auto* t : {&x, &weight, &bias}) t->mutable_grad().reset();
+    }
+}
+
 // LibTorch 1.13's MultiheadAttention has no batch_first: the input is transposed to [L, N, E] and
 // the output back (views).
 void mha_self(benchmark::State& state) {
@@ -292,6 +308,8 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(wl::kDropoutName.c_str(), dropout_step);
     benchmark::RegisterBenchmark(wl::kSdpaName.c_str(), sdpa_causal)->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(wl::kMhaName.c_str(), mha_self)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(wl::kLayerNormName.c_str(), normalization, false)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(wl::kBatchNormName.c_str(), normalization, true)->Unit(benchmark::kMillisecond);
     for (int threads : {1, 2}) {
         const auto blas = "/blas" + std::to_string(threads);
         benchmark::RegisterBenchmark((wl::rnn_name("lstm") + blas).c_str(), with_blas_threads, threads, lstm)

@@ -2,6 +2,7 @@
 """Summarises scripts/bench.sh's runs: min and median per workload and program, the ratios the
 performance targets are stated in, and bench/RESULTS.md (machine, versions, table, targets, notes)."""
 import json
+import math
 import re
 import statistics
 import sys
@@ -111,6 +112,14 @@ def targets(stats, samples):
         if ours and torch:
             r = ours[0] / torch[0]
             out.append(verdict(r <= 1.0, f"{name}: {r:.2f}x LibTorch's time (target <= 1x)"))
+    # Sequence-model layers, forward + backward: each at most LibTorch's best time.
+    for prefix in ("embedding/", "dropout/", "sdpa_causal/", "mha_self/", "layer_norm/", "batch_norm1d/", "lstm/",
+                   "gru/"):
+        for name in (n for n in stats if n.startswith(prefix)):
+            ours, torch = get(name, "tapegrad"), get(name, "libtorch")
+            if ours and torch:
+                r = ours[0] / torch[0]
+                out.append(verdict(r <= 1.0, f"{name}: {r:.2f}x LibTorch's time (target <= 1x)"))
     return "\n".join(out)
 
 
@@ -187,12 +196,73 @@ def fashion(runs):
     return "\n".join(rows), "\n".join(verdicts)
 
 
+CHAR_STEP = re.compile(r"^step (\d+)/\d+: .*?val loss ([\d.]+) nats .*?([\d.]+) ms/step", re.M)
+CHAR_BASELINES = re.compile(r"unigram ([\d.]+) nats.*bigram ([\d.]+) nats", re.S)
+
+
+def load_char(run_dir):
+    """{"tapegrad-transformer": {"steps", "val", "ms", "rss", "unigram", "bigram"}, ...} from the char
+    models' outputs (ms: the mean of the per-evaluation ms/step, each over the same number of
+    steps) and /usr/bin/time -v's peak RSS."""
+    runs = {}
+    for path in sorted(Path(run_dir).glob("char-*.txt")):
+        text = path.read_text()
+        steps = CHAR_STEP.findall(text)
+        if not steps:
+            continue
+        timing = path.with_suffix(".time").read_text()
+        baselines = CHAR_BASELINES.search(text)
+        runs[path.stem[len("char-"):]] = {
+            "steps": int(steps[-1][0]), "val": float(steps[-1][1]),
+            "ms": statistics.mean(float(ms) for _, _, ms in steps),
+            "rss": int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", timing).group(1)),
+            "unigram": float(baselines.group(1)) if baselines else float("nan"),
+            "bigram": float(baselines.group(2)) if baselines else float("nan")}
+    return runs
+
+
+def char_models(runs):
+    """The character-level models' table and their target lines."""
+    ours = runs.get("tapegrad-transformer")
+    if not ours:
+        return "", "- NOT MEASURED: the character-level models (no run; see scripts/bench.sh)"
+    rows = ["| program | model | steps | validation loss (nats, bits/char) | ms/step (mean) | peak RSS |",
+            "|---|---|---|---|---|---|"]
+    labels = {"tapegrad": "tapegrad (`examples/char_transformer`)", "libtorch": "LibTorch (`bench/libtorch_char_model`)"}
+    for name, r in sorted(runs.items(), key=lambda kv: (kv[0].split("-")[1], kv[0])):
+        program, model = name.split("-", 1)
+        rows.append(f"| {labels[program]} | {model} | {r['steps']} | {r['val']:.4f} ({r['val'] / math.log(2):.3f}) | "
+                    f"{r['ms']:.0f} ms | {r['rss'] / 1024:.0f} MB |")
+    verdicts = [verdict(ours["val"] <= 0.9 * ours["bigram"],
+                        f"char transformer: validation loss {ours['val']:.4f} nats against the bigram model's "
+                        f"{ours['bigram']:.4f} and the unigram's {ours['unigram']:.4f} on the same split "
+                        "(target: at least 10% below the bigram's)")]
+    theirs = runs.get("libtorch-transformer")
+    if not theirs:
+        return "\n".join(rows), "\n".join(verdicts + ["- NOT MEASURED: char models against LibTorch (not installed)"])
+    gap = ours["val"] / theirs["val"] - 1
+    time_ratio = ours["ms"] / theirs["ms"]
+    verdicts += [
+        verdict(abs(gap) <= 0.02, f"char transformer: validation loss after {ours['steps']} steps {ours['val']:.4f}, "
+                f"LibTorch's {theirs['val']:.4f} ({gap:+.1%}; target within 2%)"),
+        verdict(time_ratio <= 0.8, f"char transformer step time: {time_ratio:.2f}x LibTorch's (target <= 0.8x)"),
+        verdict(ours["rss"] <= theirs["rss"], f"char transformer peak RSS: {ours['rss'] / 1024:.0f} MB, "
+                f"{ours['rss'] / theirs['rss']:.2f}x LibTorch's {theirs['rss'] / 1024:.0f} MB (target <= 1x)"),
+    ]
+    lstm, torch_lstm = runs.get("tapegrad-lstm"), runs.get("libtorch-lstm")
+    if lstm and torch_lstm:
+        ratio = lstm["ms"] / torch_lstm["ms"]
+        verdicts.append(verdict(ratio <= 1, f"char LSTM step time: {ratio:.2f}x LibTorch's (target <= 1x)"))
+    return "\n".join(rows), "\n".join(verdicts)
+
+
 def main():
     run_dir, machine, out_path, notes = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     samples = load(run_dir)
     rounds = max((len(v) for v in samples["tapegrad"].values()), default=0)
     text, stats = table(samples)
     fashion_table, fashion_targets = fashion(load_fashion(run_dir))
+    char_table, char_targets = char_models(load_char(run_dir))
     body = [
         "# tapegrad benchmarks: side by side with LibTorch and a hand-written raw-BLAS floor",
         "",
@@ -222,11 +292,17 @@ def main():
         body += ["Fashion-MNIST, the example's recipe (MLP 784-256-128-10, Adam 1e-3, batch 128, no schedule), "
                  "each program in its own process, alternating; an epoch is training plus the test-set evaluation:",
                  "", fashion_table, ""]
+    if char_table:
+        body += ["Character-level models on Debian's fortunes corpus, the recipe of examples/char_recipe.hpp "
+                 "(transformer: 4 pre-norm layers, d 128, 4 heads, block 128, batch 32, AdamW with warm-up and "
+                 "cosine; LSTM: 2 layers of 240), one training run per program, LibTorch with 2 intra-op threads; "
+                 "ms/step is training only (evaluations excluded):", "", char_table, ""]
     body += [
         "## Performance targets",
         "",
         targets(stats, samples),
         fashion_targets,
+        char_targets,
         "",
     ]
     alloc = Path(run_dir) / "alloc.md"
@@ -248,6 +324,7 @@ def main():
     print()
     print(targets(stats, samples))
     print(fashion_targets)
+    print(char_targets)
 
 
 if __name__ == "__main__":

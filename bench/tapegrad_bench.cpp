@@ -204,6 +204,21 @@ void dropout_step(benchmark::State& state) {
     }
 }
 
+// Normalisation rows: x, weight and bias require grad; the running statistics are updated.
+void normalization(benchmark::State& state, bool batch) {
+    tg::TensorF x = make({wl::kNormRows, wl::kNormCols}, 1.0F, 1, true);
+    tg::TensorF weight = make({wl::kNormCols}, 1.0F, 2, true), bias = make({wl::kNormCols}, 1.0F, 3, true);
+    const tg::TensorF seed = make({wl::kNormRows, wl::kNormCols}, 1.0F, 4);
+    const tg::TensorF running_mean = tg::zeros<float>({wl::kNormCols}), running_var = tg::ones<float>({wl::kNormCols});
+    for (auto _ : state) {
+        const auto y = batch ? tg::batch_norm(x, running_mean, running_var, weight, bias, true)
+                             : tg::layer_norm(x, {std::int64_t(wl::kNormCols)}, weight, bias);
+        y.backward(seed);
+        benchmark::DoNotOptimize(x.grad().value().data());
+        for (auto* t : {&x, &weight, &bias}) t->zero_grad();
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -238,6 +253,8 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(wl::kDropoutName.c_str(), dropout_step);
     benchmark::RegisterBenchmark(wl::kSdpaName.c_str(), sdpa_causal)->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(wl::kMhaName.c_str(), mha_self)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(wl::kLayerNormName.c_str(), normalization, false)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(wl::kBatchNormName.c_str(), normalization, true)->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(wl::rnn_name("lstm").c_str(), recurrent<tg::nn::LSTM<float>>)
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(wl::rnn_name("gru").c_str(), recurrent<tg::nn::GRU<float>>)

@@ -145,4 +145,13 @@ inline std::string rnn_name(const std::string& kind) {
     return kind + "/64x256/L128xN32";
 }
 
+/// Normalisation of a transformer's activations, forward + backward: float32 x [4096, 512] (32
+/// windows of 128 tokens, width 512) with weight and bias [512], all requiring grad, the gradient
+/// seed uniform: layer_norm over the last dim ("layer_norm"), and batch_norm in training mode
+/// with running statistics, momentum 0.1 ("batch_norm1d").
+inline constexpr std::size_t kNormRows = 4096;
+inline constexpr std::size_t kNormCols = 512;
+inline const std::string kLayerNormName = "layer_norm/4096x512";
+inline const std::string kBatchNormName = "batch_norm1d/4096x512";
+
 }  // namespace workloads

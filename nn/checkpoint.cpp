@@ -105,6 +105,8 @@ void save(const std::string& dir, const Module<T>& model,
     Manifest m;
     m.dtype = dtype_name<T>();
     write_tensors<T>(tmp.path() / "model", "parameter", model.named_parameters(), m.parameters);
+    if (const auto buffers = model.named_buffers(); !buffers.empty())
+        write_tensors<T>(tmp.path() / "buffers", "buffer", buffers, m.buffers);
     if (parts.optimizer) {
         m.optimizer = parts.optimizer->name();
         m.lrs = parts.optimizer->lrs();
@@ -138,26 +140,29 @@ xt::xarray<T> read_checked(const std::string& dir, const fs::path& file, const c
     return value;
 }
 
-/// The parameters' new values, in named_parameters() order, after matching names and shapes.
+/// The new values of the model's parameters or buffers (`named`, in its order) from the
+/// checkpoint's `entries` in `folder`, after matching names and shapes both ways.
 template <class T>
-std::vector<xt::xarray<T>> read_parameters(const std::string& dir, const Manifest& m, const Module<T>& model) {
+std::vector<xt::xarray<T>> read_named(const std::string& dir, const char* kind, const char* folder,
+                                      const std::vector<ManifestEntry>& entries,
+                                      const std::vector<std::pair<std::string, Tensor<T>>>& named) {
     std::map<std::string, Shape> saved;
-    for (const auto& p : m.parameters) saved[p.name] = p.shape;
+    for (const auto& p : entries) saved[p.name] = p.shape;
     std::vector<xt::xarray<T>> values;
-    for (const auto& [name, param] : model.named_parameters()) {
+    for (const auto& [name, tensor] : named) {
         const auto it = saved.find(name);
         if (it == saved.end())
-            fail<IoError>("checkpoint '{}': the model's parameter '{}' {} is not in it", dir, name,
-                          shape_str(param.shape()));
-        if (it->second != param.shape())
-            fail<IoError>("checkpoint '{}': parameter '{}' has shape {} in the checkpoint, {} in the model", dir, name,
-                          shape_str(it->second), shape_str(param.shape()));
+            fail<IoError>("checkpoint '{}': the model's {} '{}' {} is not in it", dir, kind, name,
+                          shape_str(tensor.shape()));
+        if (it->second != tensor.shape())
+            fail<IoError>("checkpoint '{}': {} '{}' has shape {} in the checkpoint, {} in the model", dir, kind, name,
+                          shape_str(it->second), shape_str(tensor.shape()));
         values.push_back(
-            read_checked<T>(dir, fs::path(dir) / "model" / (name + ".npy"), "parameter", {name, {}}, param.shape()));
+            read_checked<T>(dir, fs::path(dir) / folder / (name + ".npy"), kind, {name, {}}, tensor.shape()));
         saved.erase(it);
     }
     if (!saved.empty())
-        fail<IoError>("checkpoint '{}': parameter '{}' {} is not in the model", dir, saved.begin()->first,
+        fail<IoError>("checkpoint '{}': {} '{}' {} is not in the model", dir, kind, saved.begin()->first,
                       shape_str(saved.begin()->second));
     return values;
 }
@@ -207,7 +212,8 @@ CheckpointExtras load(const std::string& dir, Module<T>& model,
     const Manifest m = detail::read_manifest(dir);
     if (m.dtype != dtype_name<T>())
         fail<IoError>("checkpoint '{}': it holds {} tensors, the model is {}", dir, m.dtype, dtype_name<T>());
-    std::vector<xt::xarray<T>> values = read_parameters(dir, m, model);
+    std::vector<xt::xarray<T>> values = read_named(dir, "parameter", "model", m.parameters, model.named_parameters());
+    std::vector<xt::xarray<T>> buffer_values = read_named(dir, "buffer", "buffers", m.buffers, model.named_buffers());
     const auto schedule_state = parts.schedule ? read_schedule(dir, m, *parts.schedule) : optim::LrScheduleState{};
     CheckpointExtras extras = read_extras(dir, m);
     const auto optimizer_before = parts.optimizer ? parts.optimizer->state() : typename optim::Optimizer<T>::State{};
@@ -236,6 +242,8 @@ CheckpointExtras load(const std::string& dir, Module<T>& model,
     // Nothing below can throw: every value was checked when read.
     std::size_t i = 0;
     for (auto& [name, param] : model.named_parameters()) param.mutable_value() = std::move(values[i++]);
+    i = 0;
+    for (auto& [name, buffer] : model.named_buffers()) buffer.mutable_value() = std::move(buffer_values[i++]);
     if (parts.optimizer && m.lrs.size() == parts.optimizer->num_groups())
         parts.optimizer->set_lrs(m.lrs);  // exact, where the state's lr.<g> are rounded to the dtype
     return extras;

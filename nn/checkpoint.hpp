@@ -17,12 +17,13 @@ namespace tapegrad::nn {
 /// Names are file names (no '/', spaces or newlines); the bytes are anything.
 using CheckpointExtras = std::map<std::string, std::string>;
 
-/// Saves every named parameter (and the optimiser's state(), the schedule's state(), the extras)
+/// Saves every named parameter and buffer (and the optimiser's state(), the schedule's state(), the extras)
 /// into the folder `dir`:
 /// - `dir/manifest.txt`: "tapegrad checkpoint v2", the dtype, one line per item (see
 ///   nn/checkpoint_manifest.hpp): parameters and state entries with their shapes, the optimiser
 ///   with each group's exact lr, the schedule's kind and its state() entries, each extra with its size;
 /// - `dir/model/<name>.npy`: one per parameter, named as named_parameters() ("0.weight", ...);
+/// - `dir/buffers/<name>.npy`: one per buffer, named as named_buffers() ("1.running_mean", ...);
 /// - `dir/optimizer/<entry>.npy`: one per state() entry ("lr.0", "step.0", "exp_avg.0", ...: see
 ///   optim::Optimizer; a checkpoint saved before parameter groups existed has "lr", still loaded);
 /// - `dir/extra/<name>`: one per extra, its bytes as given.
@@ -49,7 +50,8 @@ void save_checkpoint(const std::string& dir, const Module<T>& model, const optim
 /// Loads a checkpoint saved by save_checkpoint into a model built the same way (and its optimiser
 /// and schedule, whose kind and settings are the caller's); returns the extras saved with it.
 /// Everything is read and checked before anything changes: a missing, foreign, truncated or
-/// extended file, another dtype, a parameter missing from either side, another shape, optimiser
+/// extended file, another dtype, a parameter or buffer missing from either side (a checkpoint saved
+/// before buffers were saved has none), another shape, optimiser
 /// state of another optimiser, no schedule or one of another kind throws IoError naming the file,
 /// the parameter and the shapes; an optimiser over other tensors than the model's, or a schedule
 /// of another optimiser, throws ValueError. Either way the model, the optimiser and the schedule

@@ -67,6 +67,8 @@ void parse_line(const std::string& where, const std::string& line, Manifest& m) 
         m.dtype = w[1];
     } else if (kind == "parameter" && n == 3) {
         m.parameters.push_back({w[1], parse_shape(where, w[2])});
+    } else if (kind == "buffer" && n == 3) {
+        m.buffers.push_back({w[1], parse_shape(where, w[2])});
     } else if (kind == "optimizer" && n >= 2) {
         m.optimizer = w[1];
         for (std::size_t k = 2; k < n; ++k) m.lrs.push_back(parse_number(where, w[k]));
@@ -93,6 +95,7 @@ void write_manifest(const fs::path& path, const Manifest& m) {
     std::ostringstream out;
     out << kFormat << "\ndtype " << m.dtype << "\n";
     for (const auto& p : m.parameters) out << "parameter " << p.name << " " << shape_token(p.shape) << "\n";
+    for (const auto& b : m.buffers) out << "buffer " << b.name << " " << shape_token(b.shape) << "\n";
     // fmt's shortest form of a double reads back as the same double.
     if (!m.optimizer.empty()) out << fmt::format("optimizer {} {}\n", m.optimizer, fmt::join(m.lrs, " "));
     for (const auto& s : m.state) out << "state " << s.name << " " << shape_token(s.shape) << "\n";

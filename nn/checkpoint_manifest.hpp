@@ -22,6 +22,7 @@ struct ManifestEntry {
 /// schedules and extras existed, is read too):
 ///   dtype <float32|float64>
 ///   parameter <name> <shape>          e.g. "parameter 0.weight [256,784]"
+///   buffer <name> <shape>             e.g. "buffer 1.running_mean [64]" (none before buffers existed)
 ///   optimizer <name> <lr> [<lr>...]   each group's lr in full (optimizer/lr.<g>.npy rounds it to
 ///                                     the dtype); v1 has no lr, older v2 one (one group)
 ///   state <entry> <shape>
@@ -35,6 +36,7 @@ struct ManifestEntry {
 struct Manifest {
     std::string dtype;
     std::vector<ManifestEntry> parameters;
+    std::vector<ManifestEntry> buffers;
     std::string optimizer;    // empty: no optimiser state
     std::vector<double> lrs;  // one per group; empty in v1
     std::vector<ManifestEntry> state;

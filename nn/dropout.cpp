@@ -13,21 +13,14 @@ double checked(const char* who, double p) {
     return p;
 }
 
-/// A 64-bit seed from two 32-bit draws of `gen`.
-std::uint64_t seed_from(Generator& gen) {
-    const std::uint64_t high = gen.below(std::uint64_t{1} << 32);
-    return (high << 32) | gen.below(std::uint64_t{1} << 32);
-}
-
 }  // namespace
 
 template <class T>
-DropoutBase<T>::DropoutBase(const char* who, double p, Generator& seeds)
-    : p_(checked(who, p)), gen_(seed_from(seeds)) {}
+DropoutBase<T>::DropoutBase(const char* who, double p, Generator& seeds) : p_(checked(who, p)), gen_(seeds.spawn()) {}
 
 template <class T>
 DropoutBase<T>::DropoutBase(const char* who, double p)
-    : p_(checked(who, p)), gen_(with_default_generator([](Generator& gen) { return seed_from(gen); })) {}
+    : p_(checked(who, p)), gen_(with_default_generator([](Generator& gen) { return gen.spawn(); })) {}
 
 template <class T>
 std::string DropoutBase<T>::extra_repr() const {

@@ -7,6 +7,7 @@
 
 #include <tapegrad/autograd/factories.hpp>
 #include <tapegrad/nn/init.hpp>
+#include <tapegrad/ops/dropout.hpp>
 #include <tapegrad/ops/extension.hpp>
 #include <tapegrad/ops/index.hpp>
 #include <tapegrad/ops/layout.hpp>
@@ -79,6 +80,9 @@ RecurrentBase<T>::RecurrentBase(CellKind kind, std::size_t input_size, std::size
         fail<ValueError>("{}: input_size {}, hidden_size {} and num_layers {} must all be positive", kind_name(kind),
                          input_size, hidden_size, options.num_layers);
     }
+    if (!(options.dropout >= 0 && options.dropout <= 1))
+        fail<ValueError>("{}: dropout is {}; a dropout probability must be in [0, 1]", kind_name(kind),
+                         options.dropout);
     const std::size_t rows = gate_count(kind) * hidden_;
     for (std::size_t layer = 0; layer < options.num_layers; ++layer) {
         for (std::size_t d = 0; d < directions(); ++d) {
@@ -95,6 +99,7 @@ RecurrentBase<T>::RecurrentBase(CellKind kind, std::size_t input_size, std::size
         }
     }
     reset_parameters(gen);
+    if (options.dropout > 0) dropout_gen_ = gen.spawn();
 }
 
 template <class T>
@@ -118,6 +123,7 @@ std::string RecurrentBase<T>::extra_repr() const {
     if (options_.num_layers != 1) s += fmt::format(", num_layers={}", options_.num_layers);
     if (!options_.bias) s += ", bias=False";
     if (options_.batch_first) s += ", batch_first=True";
+    if (options_.dropout != 0) s += fmt::format(", dropout={}", options_.dropout);
     if (options_.bidirectional) s += ", bidirectional=True";
     return s;
 }
@@ -160,7 +166,8 @@ Tensor<T> run_direction(CellKind kind, const CellWeights<T>& w, const Tensor<T>&
 
 template <class T>
 RecurrentOutput<T> run_layers(CellKind kind, std::size_t directions, const std::vector<CellWeights<T>>& weights,
-                              const Tensor<T>& seq, const Tensor<T>& h0, const Tensor<T>& c0) {
+                              const Tensor<T>& seq, const Tensor<T>& h0, const Tensor<T>& c0, double dropout,
+                              Generator* dropout_gen) {
     const Shape state{seq.shape()[1], weights[0].w_hh.shape()[1]};
     auto initial = [&](const Tensor<T>& s, std::size_t i) {
         return s.defined() ? select(s, 0, static_cast<std::int64_t>(i)) : zeros<T>(state);
@@ -168,7 +175,8 @@ RecurrentOutput<T> run_layers(CellKind kind, std::size_t directions, const std::
     const bool lstm = kind == CellKind::LSTM;
     std::vector<Tensor<T>> h_n, c_n;
     Tensor<T> input = seq;
-    for (std::size_t layer = 0; layer < weights.size() / directions; ++layer) {
+    const std::size_t layers = weights.size() / directions;
+    for (std::size_t layer = 0; layer < layers; ++layer) {
         std::vector<Tensor<T>> outputs;
         for (std::size_t d = 0; d < directions; ++d) {
             const std::size_t i = layer * directions + d;
@@ -179,12 +187,13 @@ RecurrentOutput<T> run_layers(CellKind kind, std::size_t directions, const std::
             c_n.push_back(c);
         }
         input = outputs.size() == 1 ? outputs[0] : concat(outputs, 2);
+        if (dropout_gen && layer + 1 < layers) input = tapegrad::dropout(input, dropout, true, *dropout_gen);
     }
     return {input, stack(h_n, 0), lstm ? stack(c_n, 0) : Tensor<T>()};
 }
 
 template <class T>
-RecurrentOutput<T> RecurrentBase<T>::run(const Tensor<T>& x, const Tensor<T>& h0, const Tensor<T>& c0) const {
+RecurrentOutput<T> RecurrentBase<T>::run(const Tensor<T>& x, const Tensor<T>& h0, const Tensor<T>& c0) {
     check_input(x);
     const bool unbatched = x.ndim() == 2;
     const Tensor<T> seq = unbatched ? unsqueeze(x, 1) : options_.batch_first ? movedim(x, 0, 1) : x;
@@ -193,7 +202,9 @@ RecurrentOutput<T> RecurrentBase<T>::run(const Tensor<T>& x, const Tensor<T>& h0
     check_state("h0", h0, expected, x);
     check_state("c0", c0, expected, x);
     auto batched = [unbatched](const Tensor<T>& s) { return unbatched && s.defined() ? unsqueeze(s, 1) : s; };
-    RecurrentOutput<T> result = run_layers(kind_, directions(), weights_, seq, batched(h0), batched(c0));
+    const bool drop = this->is_training() && options_.dropout > 0;
+    RecurrentOutput<T> result = run_layers(kind_, directions(), weights_, seq, batched(h0), batched(c0),
+                                           options_.dropout, drop ? &dropout_gen_ : nullptr);
     if (unbatched) {
         result.output = squeeze(result.output, 1);
         result.h_n = squeeze(result.h_n, 1);
@@ -226,11 +237,11 @@ GRU<T>::GRU(std::size_t input_size, std::size_t hidden_size, Generator& gen, con
 
 template RecurrentOutput<float> detail::run_layers(detail::CellKind, std::size_t,
                                                    const std::vector<detail::CellWeights<float>>&, const Tensor<float>&,
-                                                   const Tensor<float>&, const Tensor<float>&);
+                                                   const Tensor<float>&, const Tensor<float>&, double, Generator*);
 template RecurrentOutput<double> detail::run_layers(detail::CellKind, std::size_t,
                                                     const std::vector<detail::CellWeights<double>>&,
-                                                    const Tensor<double>&, const Tensor<double>&,
-                                                    const Tensor<double>&);
+                                                    const Tensor<double>&, const Tensor<double>&, const Tensor<double>&,
+                                                    double, Generator*);
 template class detail::RecurrentBase<float>;
 template class detail::RecurrentBase<double>;
 template class RNN<float>;

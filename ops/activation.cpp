@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <type_traits>
 
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
@@ -14,18 +15,24 @@
 #include <tapegrad/ops/check.hpp>
 #include <tapegrad/ops/elementwise.hpp>
 #include <tapegrad/ops/map.hpp>
+#include <tapegrad/ops/simd.hpp>
 
 namespace tapegrad {
 
 namespace {
 
 /// 1 / (1 + e^-v) without overflow: e^-|v| never overflows, and underflows to 0 for large |v|,
-/// giving the exact limits 1 and 0.
-template <class T>
-T sigmoid_of(T v) {
-    if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
-    const T e = std::exp(v);  // also the NaN branch: NaN stays NaN
-    return e / (T(1) + e);
+/// giving the exact limits 1 and 0; NaN stays NaN. V is T or an xsimd batch of T.
+template <class T, class V = T>
+V sigmoid_of(V v) {
+    using std::abs, std::exp;
+    const V e = exp(-abs(v));
+    const V r = T(1) / (T(1) + e);
+    if constexpr (std::is_same_v<V, T>) {
+        return v >= T(0) ? r : e * r;
+    } else {
+        return xsimd::select(v >= T(0), r, e * r);
+    }
 }
 
 /// log(1 + e^v) = max(v, 0) + log1p(e^-|v|), finite for any |v|.
@@ -49,6 +56,24 @@ Tensor<T> elu_kernel(const char* op, const Tensor<T>& x, T alpha, T scale, T inp
         const Tensor<T> negative = detail::mask(op, x_, [](T v) { return !(v > T(0)); });
         const Tensor<T> slope = positive * scale + mul(negative, ctx.output() + scale * alpha) * input_scale;
         return {mul(ctx.grad(), slope)};
+    });
+}
+
+/// Phi(x) + x phi(x), the slope of the exact gelu, as an op of its own (PyTorch's gelu_backward)
+/// so that the backward is one vectorised pass, and still differentiable:
+///   d/dx = g phi(x) (2 - x^2),   phi(x) = e^(-x^2/2) / sqrt(2 pi)
+template <class T>
+Tensor<T> gelu_slope(const Tensor<T>& x) {
+    xt::xarray<T> out = detail::take_buffer_like<T>("gelu_backward", x.value());
+    simd::transform(x.value().data(), out.data(), x.numel(), [](auto v) {
+        using std::erf, std::exp;
+        return T(0.5) + T(0.5) * erf(v * T(1 / std::numbers::sqrt2)) +
+               v * exp(v * v * T(-0.5)) * T(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
+    });
+    return record<T>("gelu_backward", {x}, std::move(out), [](const Backward<T>& ctx) -> Grads<T> {
+        const auto& x_ = ctx.input(0);
+        const Tensor<T> density = exp(mul(x_, x_) * T(-0.5)) * T(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
+        return {mul(ctx.grad(), mul(density, T(2) - mul(x_, x_)))};
     });
 }
 
@@ -80,7 +105,9 @@ Tensor<T> leaky_relu(const Tensor<T>& x, std::type_identity_t<T> negative_slope)
 template <class T>
 Tensor<T> sigmoid(const Tensor<T>& x) {
     check_defined("sigmoid", "x", x);
-    return record<T>("sigmoid", {x}, detail::map("sigmoid", x, sigmoid_of<T>), [](const Backward<T>& ctx) -> Grads<T> {
+    xt::xarray<T> value = detail::take_buffer_like<T>("sigmoid", x.value());
+    simd::transform(x.value().data(), value.data(), x.numel(), [](auto v) { return sigmoid_of<T>(v); });
+    return record<T>("sigmoid", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
         const auto& y = ctx.output();
         return {mul(ctx.grad(), mul(y, T(1) - y))};
     });
@@ -89,11 +116,15 @@ Tensor<T> sigmoid(const Tensor<T>& x) {
 template <class T>
 Tensor<T> tanh(const Tensor<T>& x) {
     check_defined("tanh", "x", x);
-    return record<T>("tanh", {x}, detail::evaluate<T>("tanh", xt::tanh(x.value())),
-                     [](const Backward<T>& ctx) -> Grads<T> {
-                         const auto& y = ctx.output();
-                         return {mul(ctx.grad(), T(1) - mul(y, y))};
-                     });
+    xt::xarray<T> value = detail::take_buffer_like<T>("tanh", x.value());
+    simd::transform(x.value().data(), value.data(), x.numel(), [](auto v) {
+        using std::tanh;
+        return tanh(v);
+    });
+    return record<T>("tanh", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
+        const auto& y = ctx.output();
+        return {mul(ctx.grad(), T(1) - mul(y, y))};
+    });
 }
 
 template <class T>
@@ -123,8 +154,17 @@ template <class T>
 Tensor<T> gelu(const Tensor<T>& x, GeluApproximate approximate) {
     check_defined("gelu", "x", x);
     switch (approximate) {
-        case GeluApproximate::None:
-            return mul(x * T(0.5), erf(x * T(1 / std::numbers::sqrt2)) + T(1));
+        case GeluApproximate::None: {
+            // One vectorised pass (xsimd's erf) instead of five ops.
+            xt::xarray<T> y = detail::take_buffer_like<T>("gelu", x.value());
+            simd::transform(x.value().data(), y.data(), x.numel(), [](auto v) {
+                using std::erf;
+                return v * (T(0.5) + T(0.5) * erf(v * T(1 / std::numbers::sqrt2)));
+            });
+            return record<T>("gelu", {x}, std::move(y), [](const Backward<T>& ctx) -> Grads<T> {
+                return {mul(ctx.grad(), gelu_slope(ctx.input(0)))};
+            });
+        }
         case GeluApproximate::Tanh: {
             const Tensor<T> u = (x + pow(x, T(3)) * T(0.044715)) * T(std::sqrt(2 / std::numbers::pi));
             return mul(x * T(0.5), tanh(u) + T(1));
@@ -137,7 +177,7 @@ Tensor<T> gelu(const Tensor<T>& x, GeluApproximate approximate) {
 template <class T>
 Tensor<T> silu(const Tensor<T>& x) {
     check_defined("silu", "x", x);
-    auto value = detail::map("silu", x, [](T v) { return v * sigmoid_of(v); });
+    auto value = detail::map("silu", x, [](T v) { return v * sigmoid_of<T>(v); });
     return record<T>("silu", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
         const auto& x_ = ctx.input(0);
         const Tensor<T> s = sigmoid(x_);

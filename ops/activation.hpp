@@ -38,9 +38,11 @@ enum class GeluApproximate {
     Tanh,  ///< "tanh": Phi(x) ~ (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2
 };
 
-/// x Phi(x) (torch.nn.functional.gelu(x, approximate)), composed from tapegrad's ops, so its
-/// derivatives are theirs. GeluApproximate::None (default): x/2 (1 + erf(x / sqrt 2)).
-/// GeluApproximate::Tanh: x/2 (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3).
+/// x Phi(x) (torch.nn.functional.gelu(x, approximate)). GeluApproximate::None (default):
+/// x/2 (1 + erf(x / sqrt 2)), one vectorised pass whose backward is an op of its own (the slope
+/// below, differentiable again: its derivative is phi(x) (2 - x^2)).
+/// GeluApproximate::Tanh: x/2 (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), composed from
+/// tapegrad's ops, so its derivatives are theirs.
 ///   d/dx = g (Phi(x) + x phi(x))                                        (None)
 ///   d/dx = g (1 + tanh(u) + x (1 - tanh^2(u)) sqrt(2/pi) (1 + 3 * 0.044715 x^2)) / 2   (Tanh)
 template <class T>

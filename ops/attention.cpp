@@ -1,15 +1,14 @@
 #include <tapegrad/ops/attention.hpp>
 
 #include <cmath>
-#include <limits>
 
 #include <fmt/format.h>
+#include <xtensor/xbroadcast.hpp>
 
 #include <tapegrad/autograd/shape.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/check.hpp>
 #include <tapegrad/ops/matmul.hpp>
-#include <tapegrad/ops/select.hpp>
 #include <tapegrad/ops/shape.hpp>
 #include <tapegrad/ops/softmax.hpp>
 
@@ -93,35 +92,6 @@ void check_values(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v, co
     }
 }
 
-/// [L, S], true where key j <= query i (the top-left lower triangle, PyTorch's tril(ones(L, S))).
-Mask causal_keep(std::size_t l_len, std::size_t s_len) {
-    Mask keep = Mask::full({l_len, s_len}, false);
-    for (std::size_t i = 0; i < l_len; ++i)
-        for (std::size_t j = 0; j <= i && j < s_len; ++j) keep[i * s_len + j] = true;
-    return keep;
-}
-
-/// [..., L, 1], true for the rows of s whose every score is -inf (no key takes part), or nullopt
-/// when there is none.
-template <class T>
-std::optional<Mask> dead_rows(const Tensor<T>& s) {
-    const Shape& shape = s.shape();
-    const std::size_t s_len = shape.back();
-    Shape rows_shape = shape;
-    rows_shape.back() = 1;
-    Mask dead = Mask::full(rows_shape, false);
-    bool some = false;
-    const T* data = s.value().data();
-    for (std::size_t r = 0; r < dead.numel(); ++r) {
-        bool all_masked = true;
-        for (std::size_t j = 0; j < s_len && all_masked; ++j)
-            all_masked = data[r * s_len + j] == -std::numeric_limits<T>::infinity();
-        dead[r] = all_masked;
-        some = some || all_masked;
-    }
-    return some ? std::optional<Mask>(std::move(dead)) : std::nullopt;
-}
-
 /// A constant of w's shape: 0 with probability p, else 1/(1 - p) (everything 0 for p = 1).
 template <class T>
 Tensor<T> dropout_scale(const Shape& shape, double p, Generator& gen) {
@@ -138,17 +108,15 @@ Tensor<T> weights(const Tensor<T>& q, const Tensor<T>& k, const AttentionMask<T>
     const std::size_t e = q.shape().back();
     const double factor = scale ? *scale : e == 0 ? 1.0 : 1.0 / std::sqrt(static_cast<double>(e));
     Tensor<T> s = matmul(factor == 1.0 ? q : q * static_cast<T>(factor), transpose(k, -2, -1));
-    const T neg_inf = -std::numeric_limits<T>::infinity();
-    if (attn_mask.boolean) s = where(*attn_mask.boolean, s, neg_inf);
     if (attn_mask.additive.defined()) s = s + attn_mask.additive;
-    if (is_causal) s = where(causal_keep(s.shape()[s.ndim() - 2], s.shape().back()), s, neg_inf);
-    // A row with every key masked out would be softmax(-inf, ..., -inf) = 0/0. Its scores are
-    // replaced by 0 (finite, so the softmax and its backward stay finite) and its weights by 0.
-    // The causal triangle alone leaves key 0 to every row.
-    const std::optional<Mask> dead = attn_mask.empty() ? std::nullopt : dead_rows(s);
-    if (dead) s = where(*dead, T(0), s);
-    Tensor<T> w = softmax(s, -1);
-    if (dead) w = masked_fill(w, *dead, T(0));
+    // The boolean mask and the causal triangle are applied inside the softmax (no masked copy of
+    // the scores is kept for backward), which gives a row with every key masked out, or every
+    // score -inf, weights 0 instead of softmax(-inf, ..., -inf) = 0/0.
+    const std::optional<Mask> taking_part =
+        attn_mask.boolean
+            ? std::optional<Mask>(Mask(xt::xarray<bool>(xt::broadcast(attn_mask.boolean->value(), s.shape()))))
+            : std::nullopt;
+    Tensor<T> w = detail::safe_softmax(s, taking_part ? &*taking_part : nullptr, is_causal);
     if (dropout_p == 0) return w;
     const Tensor<T> keep =
         gen ? dropout_scale<T>(w.shape(), dropout_p, *gen)

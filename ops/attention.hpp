@@ -70,8 +70,9 @@ Tensor<T> attention_weights(const Tensor<T>& q, const Tensor<T>& k,
 /// - A query row whose every key is masked out (all scores -inf) gets weights 0, so its output row
 ///   is 0 and no gradient flows through it: PyTorch >= 2.5's math path (`_safe_softmax`); earlier
 ///   2.x versions gave NaN there. tapegrad never returns that NaN.
-/// Composed as matmul(attention_weights(q, k, ...), v); derivatives (w the weights after dropout):
-///   d/dv = w^T grad       d/dw = grad v^T, then attention_weights' rules
+/// Composed as matmul(attention_weights(q, k, ...), v), the masks applied inside a fused softmax
+/// (no masked copy of the scores); derivatives (w the weights after dropout, y before it):
+///   d/dv = w^T grad       d/dw = grad v^T       d/ds = y (d/dy - Σ d/dy y), 0 at masked scores
 /// (each summed over the batch dims it was broadcast over), all through tapegrad's own ops.
 /// Throws ShapeError naming the op, the arguments and their shapes for a q, k or v below 2-d,
 /// E of q and k that differ, S of k and v that differ, batch dims that do not broadcast, or a mask

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include <xtensor/xmanipulation.hpp>
-
 #include <tapegrad/autograd/evaluate.hpp>
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/ops/check.hpp>
@@ -34,6 +32,33 @@ void copy_along(const T* src, std::size_t src_dim, std::size_t src_at, T* dst, s
     for (std::size_t o = 0; o < layout.outer; ++o) {
         const T* from = src + (o * src_dim + src_at) * layout.inner;
         std::copy(from, from + block, dst + (o * dst_dim + dst_at) * layout.inner);
+    }
+}
+
+/// x permuted by `order` (out's dim i is x's dim order[i]), copied in one pass in out's order.
+/// Trailing dims the permutation leaves in place are contiguous in both arrays and copied as whole
+/// runs (attention's head split keeps the head size last); xt::transpose's strided view, walked
+/// element by element, was most of that op's time.
+template <class T>
+void permute_into(const xt::xarray<T>& x, const std::vector<std::size_t>& order, T* out) {
+    const Shape& shape = x.shape();
+    std::size_t kept = order.size();  // dims [kept, ndim) stay in place
+    while (kept > 0 && order[kept - 1] == kept - 1) --kept;
+    std::size_t run = 1;
+    for (std::size_t i = kept; i < order.size(); ++i) run *= shape[i];
+    std::vector<std::size_t> stride(shape.size(), 1);  // x's row-major strides
+    for (std::size_t i = shape.size(); i-- > 1;) stride[i - 1] = stride[i] * shape[i];
+    std::vector<std::size_t> index(kept, 0);
+    const T* in = x.data();
+    std::size_t offset = 0;
+    for (std::size_t done = 0; done < x.size(); done += run) {
+        std::copy(in + offset, in + offset + run, out + done);
+        for (std::size_t i = kept; i-- > 0;) {  // the odometer over out's leading dims
+            offset += stride[order[i]];
+            if (++index[i] < shape[order[i]]) break;
+            offset -= stride[order[i]] * shape[order[i]];
+            index[i] = 0;
+        }
     }
 }
 
@@ -97,7 +122,7 @@ template <class T>
 Tensor<T> permute(const Tensor<T>& x, const Dims& dims) {
     check_defined("permute", "x", x);
     const auto n = static_cast<std::int64_t>(dims.size());
-    std::vector<std::size_t> order(dims.size());  // xt::transpose's non-negative permutation
+    std::vector<std::size_t> order(dims.size());  // dims made non-negative
     Dims inverse(dims.size(), n);
     bool ok = dims.size() == x.ndim();
     for (std::size_t i = 0; ok && i < dims.size(); ++i) {
@@ -110,7 +135,10 @@ Tensor<T> permute(const Tensor<T>& x, const Dims& dims) {
         fail<ValueError>("permute: dims [{}] is not a permutation of the {} dims of x (shape {})",
                          fmt::join(dims, ", "), x.ndim(), shape_str(x.shape()));
     }
-    xt::xarray<T> out = detail::evaluate<T>("permute", xt::transpose(x.value(), order));
+    Shape out_shape(order.size());
+    for (std::size_t i = 0; i < order.size(); ++i) out_shape[i] = x.shape()[order[i]];
+    xt::xarray<T> out = detail::take_buffer<T>("permute", out_shape);
+    permute_into(x.value(), order, out.data());
     return record<T>("permute", {x}, std::move(out),
                      [inverse](const Backward<T>& ctx) -> Grads<T> { return {permute(ctx.grad(), inverse)}; });
 }

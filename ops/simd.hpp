@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 
 #include <xsimd/xsimd.hpp>
 
@@ -20,6 +21,36 @@ void exp_shifted(const T* in, T shift, T* out, std::size_t n) {
     std::size_t i = 0;
     for (; i + width <= n; i += width) xsimd::exp(Batch::load_unaligned(in + i) - s).store_unaligned(out + i);
     for (; i < n; ++i) out[i] = std::exp(in[i] - shift);
+}
+
+/// out[i] = f(in[i]) for i < n, f taking both xsimd batches and single elements; in and out may be
+/// the same array.
+template <class T, class F>
+void transform(const T* in, T* out, std::size_t n, F f) {
+    using Batch = xsimd::batch<T>;
+    constexpr std::size_t width = Batch::size;
+    std::size_t i = 0;
+    for (; i + width <= n; i += width) f(Batch::load_unaligned(in + i)).store_unaligned(out + i);
+    for (; i < n; ++i) out[i] = f(in[i]);
+}
+
+/// The largest of x[0..n), -inf for n = 0. A NaN may or may not win; callers whose result turns
+/// NaN anyway once a NaN is in the row (softmax) need not care which.
+template <class T>
+T max_of(const T* x, std::size_t n) {
+    using Batch = xsimd::batch<T>;
+    constexpr std::size_t width = Batch::size;
+    T m = -std::numeric_limits<T>::infinity();
+    std::size_t i = 0;
+    if (n >= width) {
+        Batch acc = Batch::load_unaligned(x);
+        for (i = width; i + width <= n; i += width) acc = xsimd::max(acc, Batch::load_unaligned(x + i));
+        alignas(Batch::arch_type::alignment()) T lanes[width];
+        acc.store_aligned(lanes);
+        for (const T lane : lanes) m = std::max(m, lane);
+    }
+    for (; i < n; ++i) m = std::max(m, x[i]);
+    return m;
 }
 
 /// Sum over i < n of f(x[i]), f taking both xsimd batches and single elements. Each lane adds at

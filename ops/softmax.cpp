@@ -1,5 +1,6 @@
 #include <tapegrad/ops/softmax.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -13,6 +14,7 @@
 #include <tapegrad/ops/check.hpp>
 #include <tapegrad/ops/reduce.hpp>
 #include <tapegrad/ops/shape.hpp>
+#include <tapegrad/ops/simd.hpp>
 
 namespace tapegrad {
 
@@ -41,6 +43,69 @@ Shifted<T> shift_by_max(const char* op, const Tensor<T>& x, std::size_t dim) {
     return {std::move(shifted), std::move(m), std::move(s)};
 }
 
+/// softmax (or log_softmax) of one row of n, in three vectorised passes instead of shift_by_max's
+/// broadcast expressions: the maximum, e^(x - shift) into y with its sum (added in double), then
+/// the normalisation. The shift rule is shift_by_max's, and the results round as its:
+/// e^(x - shift) / s and (x - shift) - log s. x and y may be the same row (softmax only). `safe`:
+/// a row of -inf (sum 0) gives 0s instead of 0/0 (attention's rows with every key masked).
+template <class T>
+void softmax_row(const T* x, T* y, std::size_t n, bool log, bool safe) {
+    T shift = simd::max_of(x, n);
+    if (std::isinf(shift)) shift = T(0);
+    simd::exp_shifted(x, shift, y, n);
+    const T s = static_cast<T>(simd::fold_sum(y, n, [](auto v) { return v; }));
+    if (safe && s == T(0)) {
+        std::fill(y, y + n, T(0));
+    } else if (log) {
+        const T log_s = std::log(s);
+        for (std::size_t i = 0; i < n; ++i) y[i] = (x[i] - shift) - log_s;
+    } else {
+        for (std::size_t i = 0; i < n; ++i) y[i] /= s;
+    }
+}
+
+/// softmax(x) or log_softmax(x) along dim d: the row kernel when d is the last dim (attention's
+/// and the classifiers' case), else shift_by_max's expressions.
+template <class T>
+xt::xarray<T> softmax_value(const char* op, const Tensor<T>& x, std::size_t d, bool log) {
+    if (d + 1 == x.ndim()) {
+        xt::xarray<T> y = detail::take_buffer_like<T>(op, x.value());
+        const std::size_t n = x.shape().back();
+        const std::size_t rows = n == 0 ? 0 : x.numel() / n;
+        for (std::size_t r = 0; r < rows; ++r) softmax_row(x.value().data() + r * n, y.data() + r * n, n, log, false);
+        return y;
+    }
+    const Shifted<T> s = shift_by_max(op, x, d);
+    if (log) return detail::evaluate<T>(op, *s.shifted - xt::log(*s.sum_exp));
+    return detail::evaluate<T>(op, xt::exp(*s.shifted) / *s.sum_exp);
+}
+
+/// softmax's backward along the last dim as an op of its own (PyTorch's _softmax_backward_data):
+/// one vectorised pass per row instead of four broadcasting ops, and still differentiable in y
+/// and g, so gradients of gradients flow.
+///   z = y (g - Σ g y)     d/dy = grad (g - Σ g y) - g Σ grad y     d/dg = y (grad - Σ grad y)
+template <class T>
+Tensor<T> softmax_backward(const Tensor<T>& y, const Tensor<T>& g) {
+    xt::xarray<T> z = detail::take_buffer_like<T>("softmax_backward", y.value());
+    const std::size_t n = y.shape().back();
+    const std::size_t rows = n == 0 ? 0 : y.numel() / n;
+    const T* yr = y.value().data();
+    const T* gr = g.value().data();
+    T* zr = z.data();
+    for (std::size_t r = 0; r < rows; ++r, yr += n, gr += n, zr += n) {
+        const T s = static_cast<T>(simd::fold_sum(gr, yr, n, [](auto a, auto b) { return a * b; }));
+        for (std::size_t i = 0; i < n; ++i) zr[i] = yr[i] * (gr[i] - s);
+    }
+    return record<T>("softmax_backward", {y, g}, std::move(z), [](const Backward<T>& ctx) -> Grads<T> {
+        const auto& y_ = ctx.input(0);
+        const auto& g_ = ctx.input(1);
+        const auto& u = ctx.grad();
+        return {ctx.needs(0) ? mul(u, g_ - sum(mul(g_, y_), {-1}, true)) - mul(g_, sum(mul(u, y_), {-1}, true))
+                             : Tensor<T>(),
+                ctx.needs(1) ? softmax_backward(y_, u) : Tensor<T>()};
+    });
+}
+
 template <class T>
 std::size_t checked_dim(const char* op, const Tensor<T>& x, std::int64_t dim) {
     check_defined(op, "x", x);
@@ -49,14 +114,42 @@ std::size_t checked_dim(const char* op, const Tensor<T>& x, std::int64_t dim) {
 
 }  // namespace
 
+namespace detail {
+
+template <class T>
+Tensor<T> safe_softmax(const Tensor<T>& x, const Mask* keep, bool is_causal) {
+    xt::xarray<T> y = take_buffer_like<T>("softmax", x.value());
+    const std::size_t n = x.ndim() == 0 ? 1 : x.shape().back();
+    const std::size_t l_len = x.ndim() < 2 ? 1 : x.shape()[x.ndim() - 2];
+    const std::size_t rows = n == 0 ? 0 : x.numel() / n;
+    constexpr T neg_inf = -std::numeric_limits<T>::infinity();
+    for (std::size_t r = 0; r < rows; ++r) {
+        const T* xr = x.value().data() + r * n;
+        T* yr = y.data() + r * n;
+        if (keep) {
+            const bool* kr = keep->begin() + r * n;
+            for (std::size_t j = 0; j < n; ++j) yr[j] = kr[j] ? xr[j] : neg_inf;
+        } else if (is_causal) {
+            const std::size_t kept = std::min(n, r % l_len + 1);  // key j <= query i
+            std::copy(xr, xr + kept, yr);
+            std::fill(yr + kept, yr + n, neg_inf);
+        }
+        softmax_row(keep || is_causal ? yr : xr, yr, n, false, true);
+    }
+    return record<T>("softmax", {x}, std::move(y),
+                     [](const Backward<T>& ctx) -> Grads<T> { return {softmax_backward(ctx.output(), ctx.grad())}; });
+}
+
+}  // namespace detail
+
 template <class T>
 Tensor<T> softmax(const Tensor<T>& x, std::int64_t dim) {
     const std::size_t d = checked_dim("softmax", x, dim);
-    const Shifted<T> s = shift_by_max("softmax", x, d);
-    xt::xarray<T> y = detail::evaluate<T>("softmax", xt::exp(*s.shifted) / *s.sum_exp);
+    xt::xarray<T> y = softmax_value("softmax", x, d, false);
     return record<T>("softmax", {x}, std::move(y), [d](const Backward<T>& ctx) -> Grads<T> {
         const auto& y_ = ctx.output();
         const auto& g = ctx.grad();
+        if (d + 1 == y_.ndim()) return {softmax_backward(y_, g)};
         return {mul(y_, g - sum(mul(g, y_), {static_cast<std::int64_t>(d)}, true))};
     });
 }
@@ -64,8 +157,7 @@ Tensor<T> softmax(const Tensor<T>& x, std::int64_t dim) {
 template <class T>
 Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t dim) {
     const std::size_t d = checked_dim("log_softmax", x, dim);
-    const Shifted<T> s = shift_by_max("log_softmax", x, d);
-    xt::xarray<T> y = detail::evaluate<T>("log_softmax", *s.shifted - xt::log(*s.sum_exp));
+    xt::xarray<T> y = softmax_value("log_softmax", x, d, true);
     return record<T>("log_softmax", {x}, std::move(y), [d](const Backward<T>& ctx) -> Grads<T> {
         const auto sd = static_cast<std::int64_t>(d);
         const auto& g = ctx.grad();
@@ -90,9 +182,10 @@ Tensor<T> logsumexp(const Tensor<T>& x, std::int64_t dim, bool keepdim) {
     });
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                                     \
-    template Tensor<T> softmax(const Tensor<T>&, std::int64_t);     \
-    template Tensor<T> log_softmax(const Tensor<T>&, std::int64_t); \
+#define TAPEGRAD_INSTANTIATE(T)                                                   \
+    template Tensor<T> detail::safe_softmax(const Tensor<T>&, const Mask*, bool); \
+    template Tensor<T> softmax(const Tensor<T>&, std::int64_t);                   \
+    template Tensor<T> log_softmax(const Tensor<T>&, std::int64_t);               \
     template Tensor<T> logsumexp(const Tensor<T>&, std::int64_t, bool);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)

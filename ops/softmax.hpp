@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include <tapegrad/autograd/plain_tensor.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
@@ -23,5 +24,17 @@ Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t dim = -1);
 /// leaves dim with size 1.     d/dx = grad * softmax(x)
 template <class T>
 Tensor<T> logsumexp(const Tensor<T>& x, std::int64_t dim = -1, bool keepdim = false);
+
+namespace detail {
+
+/// Internal: attention's softmax along the last dim (PyTorch's _safe_softmax). Scores where `keep`
+/// (x's shape, when given) is false, or above the diagonal of the last two dims when is_causal
+/// (key j > query i, PyTorch's tril(ones(L, S))), take no part; a row where nothing takes part
+/// (every score masked or -inf) gives weights 0, not 0/0.
+///   d/dx = y (grad - Σ grad y), which is 0 at the masked scores (y = 0 there)
+template <class T>
+Tensor<T> safe_softmax(const Tensor<T>& x, const Mask* keep, bool is_causal);
+
+}  // namespace detail
 
 }  // namespace tapegrad

@@ -4,7 +4,9 @@
 # separate processes for several rounds, prints min/median and ratios, writes bench/RESULTS.md.
 # Then trains on Fashion-MNIST with the example's recipe, tapegrad's example and its LibTorch port
 # alternately, for the epoch-time and peak-RSS targets ($FASHION_EPOCHS epochs, default 2; 0, or
-# the data not installed, skips it).
+# the data not installed, skips it). Then the character-level models of examples/char_transformer
+# and bench/libtorch_char_model on the fortunes corpus, once each: the transformer for $CHAR_STEPS
+# steps (default 1500, the recipe's; 0 skips both), the LSTM for $CHAR_LSTM_STEPS (default 250).
 # Usage: scripts/bench.sh [rounds=5] [benchmark filter regex]. Build dir: $BENCH_BUILD_DIR or build-bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,12 +17,12 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_BENCH=ON >/dev/null
 programs=(tapegrad floor)
-targets=(bench_tapegrad bench_floor bench_alloc fashion_mnist)
+targets=(bench_tapegrad bench_floor bench_alloc fashion_mnist char_transformer)
 if grep -q '^Torch_DIR:PATH=.*-NOTFOUND' "$build/CMakeCache.txt" || ! grep -q '^Torch_DIR:PATH=' "$build/CMakeCache.txt"; then
   echo "bench: LibTorch not found (scripts/install_deps.sh --bench installs it); running tapegrad and the floor only"
 else
   programs+=(libtorch)
-  targets+=(bench_libtorch libtorch_fashion_mnist)
+  targets+=(bench_libtorch libtorch_fashion_mnist libtorch_char_model)
 fi
 cmake --build "$build" -j"$jobs" --target "${targets[@]}"
 
@@ -63,6 +65,30 @@ elif [[ -f $fashion_data/train-images-idx3-ubyte.gz && -x /usr/bin/time ]]; then
   done
 else
   echo "bench: Fashion-MNIST data ($fashion_data) or /usr/bin/time missing; skipping the epoch-time comparison"
+fi
+
+char_steps=${CHAR_STEPS:-1500}
+lstm_steps=${CHAR_LSTM_STEPS:-250}
+if [[ $char_steps == 0 ]]; then
+  echo "bench: CHAR_STEPS=0, skipping the character-level models"
+elif [[ -d /usr/share/games/fortunes && -x /usr/bin/time ]]; then
+  # One training run per program and model (minutes each), with /usr/bin/time -v's peak RSS.
+  char() {
+    local name=$1
+    shift
+    echo "bench: character-level model: $name"
+    /usr/bin/time -v -o "$out/char-$name.time" "$@" >"$out/char-$name.txt"
+  }
+  char tapegrad-transformer "$build/examples/char_transformer" --steps "$char_steps" --sample 0 \
+    --out "$out/char_transformer"
+  char tapegrad-lstm "$build/examples/char_transformer" --model lstm --steps "$lstm_steps" \
+    --eval-every "$lstm_steps" --sample 0 --out "$out/char_lstm"
+  if [[ " ${programs[*]} " == *" libtorch "* ]]; then
+    char libtorch-transformer "$build/bench/libtorch_char_model" --steps "$char_steps"
+    char libtorch-lstm "$build/bench/libtorch_char_model" --model lstm --steps "$lstm_steps" --eval-every "$lstm_steps"
+  fi
+else
+  echo "bench: the fortunes corpus or /usr/bin/time missing; skipping the character-level models"
 fi
 
 echo "bench: counting heap allocations per step"

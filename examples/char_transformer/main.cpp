@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <numbers>
@@ -180,6 +181,7 @@ struct Progress {
     std::int64_t step = 0;  // steps taken
     std::string rng;        // the data order's Generator::state() after `step` steps
     std::string curve;      // curve.csv so far
+    double loss_sum = 0;    // the training losses of this evaluation interval so far (a stop mid-interval)
 };
 
 std::string run_key(const Options& o) {
@@ -189,9 +191,23 @@ std::string run_key(const Options& o) {
 
 void save(const fs::path& dir, char_model::CharModel& model, const tg::optim::AdamW<float>& adamw, const Options& o,
           const Progress& p) {
-    tg::nn::save_checkpoint(
-        dir.string(), model, adamw,
-        {{"run", run_key(o)}, {"step", std::to_string(p.step)}, {"rng", p.rng}, {"curve", p.curve}});
+    tg::nn::save_checkpoint(dir.string(), model, adamw,
+                            {{"run", run_key(o)},
+                             {"step", std::to_string(p.step)},
+                             {"rng", p.rng},
+                             {"curve", p.curve},
+                             {"loss_sum", fmt::format("{:a}", p.loss_sum)}});  // hexadecimal: read back exactly
+}
+
+/// The command that continues this run: the flags of run_key (which --resume checks), then the
+/// checkpoint, the output folder and the threads.
+std::string resume_command(const std::string& program, const Options& o, const std::string& ckpt) {
+    std::string command = fmt::format("{} --model {}", program, o.model);
+    if (!o.data.empty()) command += fmt::format(" --data {}", o.data);
+    command += fmt::format(" --steps {} --eval-every {} --seed {} --resume {} --out {}", o.steps, o.eval_every, o.seed,
+                           ckpt, o.out);
+    if (o.threads > 0) command += fmt::format(" --threads {}", o.threads);
+    return command;
 }
 
 /// AdamW with decay on parameters of 2+ dims (weights, embeddings) only, as the recipe says.
@@ -229,7 +245,8 @@ int run(const Options& o, const std::string& program) {
         if (extras.count("run") == 0 || extras.at("run") != run_key(o))
             tg::fail<tg::IoError>("--resume '{}': the checkpoint is of another run ({}), not {}", o.resume,
                                   extras.count("run") ? extras.at("run") : "unknown", run_key(o));
-        p = {std::stoll(extras.at("step")), extras.at("rng"), extras.at("curve")};
+        p = {std::stoll(extras.at("step")), extras.at("rng"), extras.at("curve"),
+             extras.count("loss_sum") ? std::strtod(extras.at("loss_sum").c_str(), nullptr) : 0.0};
         order.set_state(p.rng);
         fmt::print("resuming from {} after step {}\n", o.resume, p.step);
     }
@@ -244,18 +261,21 @@ int run(const Options& o, const std::string& program) {
     examples::CurveWriter curve(out / "curve.csv", "step,train_loss,val_loss,val_bits_per_char,ms_per_step", p.curve);
     double val = 0;
     while (p.step < o.steps) {
-        const std::int64_t first = p.step, last = std::min(o.steps, (first / o.eval_every + 1) * o.eval_every);
+        // The interval's first step (a resumed run may start inside it) and its end.
+        const std::int64_t first = p.step, start = first / o.eval_every * o.eval_every;
+        const std::int64_t last = std::min(o.steps, start + o.eval_every);
         examples::ProgressBar bar(fmt::format("steps {}-{}/{}", first + 1, last, o.steps),
                                   static_cast<std::size_t>(last - first));
-        double loss_sum = 0;
+        double loss_sum = p.loss_sum;
         for (; p.step < last; ++p.step) {
             if (const int signal = examples::interrupt_signal()) {
                 p.curve = curve.text();
+                p.rng = order.state();
+                p.loss_sum = loss_sum;
                 save(ckpt, *model, adamw, o, p);
-                bar.finish(
-                    fmt::format("{} received: stopped after step {}; checkpoint written to {}\nresume with: {} "
-                                "--resume {} --out {}",
-                                examples::signal_name(signal), p.step, ckpt.string(), program, ckpt.string(), o.out));
+                bar.finish(fmt::format("{} received: stopped after step {}; checkpoint written to {}\nresume with: {}",
+                                       examples::signal_name(signal), p.step, ckpt.string(),
+                                       resume_command(program, o, ckpt.string())));
                 return 128 + signal;
             }
             adamw.set_lr(R::learning_rate(p.step, o.steps));
@@ -266,12 +286,13 @@ int run(const Options& o, const std::string& program) {
             tg::nn::clip_grad_norm_(params, R::kClipNorm);
             adamw.step();
             loss_sum += loss.item();
-            bar.update(static_cast<std::size_t>(p.step + 1 - first), loss_sum / double(p.step + 1 - first),
+            bar.update(static_cast<std::size_t>(p.step + 1 - first), loss_sum / double(p.step + 1 - start),
                        static_cast<std::size_t>((p.step + 1 - first) * R::kBatch));
         }
         const double ms_per_step = 1000 * bar.seconds() / double(last - first);
         val = validation_loss(*model, validation);
-        const double train_loss = loss_sum / double(last - first);
+        const double train_loss = loss_sum / double(last - start);
+        p.loss_sum = 0;
         curve.add(fmt::format("{},{:.6f},{:.6f},{:.6f},{:.2f}", p.step, train_loss, val, val / std::numbers::ln2,
                               ms_per_step));
         p.rng = order.state();

@@ -236,3 +236,71 @@ TEST_CASE("checkpoint: another architecture, dtype or optimiser is refused", "[d
     CHECK_THROWS_MATCHES(tg::nn::load_checkpoint(ckpt, model, sgd), tg::IoError,
                          Says("holds Adam state, the optimizer is SGD"));
 }
+
+namespace {
+
+/// Dense, BatchNorm1d, ReLU, Dense: with track_running_stats the model has buffers
+/// (1.running_mean, 1.running_var, 1.num_batches_tracked), without it the same parameters only.
+Model batch_norm_model(std::uint64_t seed, bool track_running_stats = true) {
+    tg::Generator gen(seed);
+    Model model;
+    model.push_back(std::make_shared<tg::nn::Dense<float>>(4, 8, gen));
+    model.push_back(std::make_shared<tg::nn::BatchNorm1d<float>>(8, 1e-5, 0.1, true, track_running_stats));
+    model.push_back(std::make_shared<tg::nn::ReLU<float>>());
+    model.push_back(std::make_shared<tg::nn::Dense<float>>(8, 3, gen));
+    return model;
+}
+
+std::vector<xt::xarray<float>> buffer_values(const Model& model) {
+    std::vector<xt::xarray<float>> out;
+    for (const auto& [name, b] : model.named_buffers()) out.push_back(b.value());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint: buffers (BatchNorm's running statistics) round-trip, so eval() predicts the same",
+          "[data][checkpoint]") {
+    testing::TempDir dir;
+    const std::string ckpt = dir.file("ckpt");
+    Model saved = batch_norm_model(1);
+    for (int s = 0; s < 3; ++s) saved(inputs());  // training-mode passes move the running statistics
+    saved.eval();
+    const auto expected = saved(inputs()).value();
+    tg::nn::save_checkpoint(ckpt, saved);
+    CHECK(fs::exists(ckpt + "/buffers/1.running_mean.npy"));
+
+    Model loaded = batch_norm_model(2);
+    REQUIRE(buffer_values(loaded) != buffer_values(saved));
+    tg::nn::load_checkpoint(ckpt, loaded);
+    CHECK(buffer_values(loaded) == buffer_values(saved));
+    loaded.eval();
+    const xt::xarray<float> predicted = loaded(inputs()).value();
+    CHECK(predicted == expected);
+}
+
+TEST_CASE("checkpoint: a buffer missing from either side is refused by name and changes nothing",
+          "[data][checkpoint][errors]") {
+    testing::TempDir dir;
+    const std::string ckpt = dir.file("ckpt");
+    Model norm = batch_norm_model(1);
+    norm(inputs());
+    tg::nn::save_checkpoint(ckpt, norm);
+
+    // A model whose batch norm keeps no running statistics: same parameters, no buffers.
+    Model untracked = batch_norm_model(2, false);
+    const auto untracked_before = values(untracked);
+    CHECK_THROWS_MATCHES(tg::nn::load_checkpoint(ckpt, untracked), tg::IoError,
+                         Says("buffer '1.num_batches_tracked' [] is not in the model"));
+    CHECK(values(untracked) == untracked_before);
+
+    // A checkpoint without one of the model's buffers (as one saved before buffers were saved).
+    overwrite_line(ckpt + "/manifest.txt", "buffer 1.running_var [8]\n", "");
+    Model target = batch_norm_model(2);
+    const auto params_before = values(target);
+    const auto buffers_before = buffer_values(target);
+    CHECK_THROWS_MATCHES(tg::nn::load_checkpoint(ckpt, target), tg::IoError,
+                         Says("the model's buffer '1.running_var' [8] is not in it"));
+    CHECK(values(target) == params_before);
+    CHECK(buffer_values(target) == buffers_before);
+}

@@ -466,6 +466,57 @@ TEST_CASE("LSTM: backward twice with retain_graph, and from one step of the reve
     }
 }
 
+TEST_CASE("LSTM and GRU: dropout on the outputs between layers, in training only, from the module's stream",
+          "[nn][recurrent]") {
+    tg::Generator gen(9);
+    const std::size_t steps = 4, batch = 2, in = 3, hid = 5;
+    for (const Kind kind : {Kind::LSTM, Kind::GRU}) {
+        const nn::RecurrentOptions options{.num_layers = 2, .dropout = 0.5};
+        std::shared_ptr<nn::detail::RecurrentBase<double>> m;
+        if (kind == Kind::LSTM)
+            m = std::make_shared<nn::LSTM<double>>(in, hid, gen, options);
+        else
+            m = std::make_shared<nn::GRU<double>>(in, hid, gen, options);
+        CHECK_THAT(m->to_string(), Catch::Contains("num_layers=2, dropout=0.5)"));
+        const auto x = tg::randn<double>({steps, batch, in}, gen);
+        const Params p = params_of(*m);
+        Params second;  // layer 1's parameters under layer 0's names, for a one-layer reference
+        for (const auto& [name, value] : p)
+            if (name.ends_with("_l1")) second[name.substr(0, name.size() - 1) + "0"] = value;
+
+        // The masks come from a copy of the module's stream; the layer's own dropout op draws them.
+        tg::Generator masks;
+        masks.set_state(m->generator().state());
+        const Arr keep = tg::dropout(tg::ones<double>({steps, batch, hid}), 0.5, true, masks).value();
+        REQUIRE(xt::any(xt::equal(keep, 0.0)));
+        REQUIRE(xt::any(xt::equal(keep, 2.0)));
+        const auto r = m->forward(x);
+        const RefOut first = ref_sequence(kind, p, 1, false, x.value());
+        const RefOut top = ref_sequence(kind, second, 1, false, Arr(first.output * keep));
+        CHECK(close(values(r), top.output));
+        CHECK(m->generator().state() == masks.state());  // one mask per forward, nothing else drawn
+
+        // eval(): no dropout, and the stream is not touched.
+        m->eval();
+        const std::string before = m->generator().state();
+        CHECK(close(values(m->forward(x)), ref_sequence(kind, p, 2, false, x.value()).output));
+        CHECK(m->generator().state() == before);
+    }
+    using Catch::Contains;
+    CHECK_THROWS_AS(nn::GRU<double>(in, hid, gen, {.dropout = 1.5}), tg::ValueError);
+    CHECK_THROWS_WITH(nn::GRU<double>(in, hid, gen, {.dropout = 1.5}), Contains("GRU: dropout is 1.5"));
+    CHECK_THROWS_WITH(nn::RNN<double>(in, hid, gen, {.dropout = std::nan("")}), Contains("RNN: dropout is nan"));
+    // Without dropout the constructor draws the parameters and nothing else (the streams of models
+    // built before this option existed are unchanged); with it, one spawn() more.
+    tg::Generator params_only(3), without(3), with(3);
+    nn::LSTM<double>(in, hid, gen, {.num_layers = 2}).reset_parameters(params_only);
+    nn::LSTM<double> plain(in, hid, without, {.num_layers = 2});
+    nn::LSTM<double> dropping(in, hid, with, {.num_layers = 2, .dropout = 0.25});
+    CHECK(without.state() == params_only.state());
+    params_only.spawn();
+    CHECK(with.state() == params_only.state());
+}
+
 TEST_CASE("Recurrent modules: errors name the module and the shapes", "[nn][recurrent][errors]") {
     tg::Generator gen(11);
     nn::LSTM<float> lstm(10, 20, gen, {.num_layers = 2});

@@ -14,6 +14,8 @@ namespace {
 const std::vector<std::vector<Shape>> binary_cases = {
     {{2, 3}, {2, 3}}, {{2, 3}, {3}}, {{3, 1}, {1, 4}}, {{}, {2, 2}}, {{2, 1}, {1}}};
 const std::vector<std::vector<Shape>> unary_cases = {{{2, 3}}, {{}}, {{1, 4}}, {{2, 1, 2}}};
+// The same plus {3, 7}, longer than a vector register with a remainder: ops with an xsimd kernel.
+const std::vector<std::vector<Shape>> vector_cases = {{{2, 3}}, {{}}, {{1, 4}}, {{2, 1, 2}}, {{3, 7}}};
 
 ErrorCase undefined_input(const std::string& name, std::function<void(const tg::TensorD&)> call) {
     return {"undefined x", {}, [call](const Inputs64&) { call(tg::TensorD()); }, Expect::Value, {name, "undefined"}};
@@ -203,8 +205,10 @@ std::vector<OpInfo> elementwise_rows() {
         unary(
             {.name = "leaky_relu (default slope 0.01)", .op = "leaky_relu", .domains = {away_from_zero}},
             [](const auto& x) { return tg::leaky_relu(x); }, [](double v) { return v > 0 ? v : 0.01 * v; }),
-        UNARY(sigmoid, sigmoid(v), .readme = {"`sigmoid(x)`", "1 / (1 + e⁻ˣ), stable", "dx = g y (1 - y)"}),
-        UNARY(tanh, std::tanh(v), .readme = {"`tanh(x)`", "tanh x", "dx = g (1 - y²)"}),
+        UNARY(sigmoid, sigmoid(v), .readme = {"`sigmoid(x)`", "1 / (1 + e⁻ˣ), stable, vectorised", "dx = g y (1 - y)"},
+              .cases = vector_cases),
+        UNARY(tanh, std::tanh(v), .readme = {"`tanh(x)`", "tanh x, vectorised", "dx = g (1 - y²)"},
+              .cases = vector_cases),
         UNARY(softplus, softplus(v),
               .readme = {"`softplus(x[, beta, threshold])`",
                          "log(1 + e^(βx)) / β, stable; x where βx > threshold (β = 1, threshold = 20)",
@@ -225,7 +229,8 @@ std::vector<OpInfo> elementwise_rows() {
                          {"softplus", "threshold", "NaN"}}}},
             [](const auto& x) { return tg::softplus(x, 2.0, 3.0); },
             [](double v) { return 2 * v > 3 ? v : std::log(1 + std::exp(2 * v)) / 2; }),
-        UNARY(gelu, v * phi(v), .readme = {"`gelu(x)`", "x Φ(x) (composed from erf)", "dx = g (Φ(x) + x φ(x))"}),
+        UNARY(gelu, v * phi(v), .readme = {"`gelu(x)`", "x Φ(x), vectorised", "dx = g (Φ(x) + x φ(x))"},
+              .cases = vector_cases),
         unary(
             {.name = "gelu (tanh)",
              .op = "gelu",

@@ -1,6 +1,7 @@
 // Rows for the matrix products (gemm, matmul, linear, outer, dot, trace) and the softmax family.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "op_table.hpp"
 #include "reference.hpp"
@@ -228,7 +229,8 @@ std::vector<OpInfo> matmul_rows() {
 }
 
 std::vector<OpInfo> softmax_rows() {
-    const std::vector<std::vector<Shape>> cases = {{{2, 3}}, {{3}}, {{2, 2, 3}}, {{2, 1}}};
+    // {2, 37}: rows longer than a vector register, with a remainder, for the vectorised row kernel.
+    const std::vector<std::vector<Shape>> cases = {{{2, 3}}, {{3}}, {{2, 2, 3}}, {{2, 1}}, {{2, 37}}};
     auto bad = [](const std::string& name, std::function<void(const tg::TensorD&)> call) {
         return ErrorCase{"axis out of range",
                          {{2, 3}},
@@ -287,9 +289,62 @@ std::vector<OpInfo> softmax_rows() {
     };
 }
 
+// detail::safe_softmax's reference by plain loops: each row of n, the kept entries' softmax and 0
+// elsewhere; a row with nothing kept is all 0. keep(r, j) says whether entry j of row r takes part.
+template <class Keep>
+Array safe_softmax_ref(const Array& x, Keep keep) {
+    const std::size_t n = x.shape()[x.dimension() - 1];
+    Array out = ref::empty(ref::shape_of(x));
+    for (std::size_t r = 0; r < x.size() / n; ++r) {
+        double m = -std::numeric_limits<double>::infinity(), total = 0;
+        for (std::size_t j = 0; j < n; ++j)
+            if (keep(r, j)) m = std::max(m, x.data()[r * n + j]);
+        for (std::size_t j = 0; j < n; ++j)
+            if (keep(r, j)) total += std::exp(x.data()[r * n + j] - m);
+        for (std::size_t j = 0; j < n; ++j)
+            out.data()[r * n + j] = keep(r, j) ? std::exp(x.data()[r * n + j] - m) / total : 0.0;
+    }
+    return out;
+}
+
+// {1, 0, 1} and a row with nothing kept, for x of shape [2, 3].
+const tg::Mask& some_kept() {
+    static const tg::Mask keep{{true, false, true}, {false, false, false}};
+    return keep;
+}
+
+std::vector<OpInfo> safe_softmax_rows() {
+    return {
+        OpInfo{.name = "safe_softmax (causal; attention's softmax)",
+               .op = "safe_softmax",
+               .readme = {"`detail::safe_softmax(x, keep, is_causal)`",
+                          "softmax over the kept scores (a mask, or key j <= query i), 0 elsewhere and in rows "
+                          "with nothing kept",
+                          "dx = y (g - Σ g y)"},
+               .fn = op([](const auto& in) { return tg::detail::safe_softmax(in[0], nullptr, true); }),
+               // [2, 3, 4]: L = 3 < S = 4; [2, 37]: rows longer than a vector register.
+               .cases = {{{3, 3}}, {{2, 3, 4}}, {{2, 37}}},
+               .reference =
+                   [](const std::vector<Array>& x) {
+                       const std::size_t l_len = x[0].shape()[x[0].dimension() - 2];
+                       return safe_softmax_ref(x[0], [l_len](std::size_t r, std::size_t j) { return j <= r % l_len; });
+                   }},
+        OpInfo{.name = "safe_softmax (boolean mask, a row with nothing kept gives 0)",
+               .op = "safe_softmax",
+               .fn = op([](const auto& in) { return tg::detail::safe_softmax(in[0], &some_kept(), false); }),
+               .cases = {{{2, 3}}},
+               .reference =
+                   [](const std::vector<Array>& x) {
+                       return safe_softmax_ref(x[0],
+                                               [](std::size_t r, std::size_t j) { return some_kept()[r * 3 + j]; });
+                   }},
+    };
+}
+
 std::vector<OpInfo> matmul_softmax_rows() {
     auto rows = matmul_rows();
     for (auto& row : softmax_rows()) rows.push_back(std::move(row));
+    for (auto& row : safe_softmax_rows()) rows.push_back(std::move(row));
     return rows;
 }
 

@@ -108,6 +108,26 @@ std::vector<OpInfo> shape_rows() {
                            },
                            Expect::Value,
                            {"permute", "[2, -1, 0]", "not a permutation"}}}},
+        OpInfo{.name = "permute ({0, 2, 1, 3}, the last dim kept: copied in whole runs)",
+               .op = "permute",
+               .fn = op([](const auto& in) {
+                   return tg::permute(in[0], {0, 2, 1, 3});
+               }),
+               .cases = {{{2, 3, 2, 4}}, {{2, 0, 3, 2}}, {{1, 1, 1, 5}}},
+               .reference =
+                   [](const std::vector<Array>& x) {
+                       return ref::permute(x[0], {0, 2, 1, 3});
+                   }},
+        OpInfo{.name = "permute ({0, 1, 2}, the identity: one run)",
+               .op = "permute",
+               .fn = op([](const auto& in) {
+                   return tg::permute(in[0], {0, 1, 2});
+               }),
+               .cases = {{{2, 3, 2}}},
+               .reference =
+                   [](const std::vector<Array>& x) {
+                       return ref::permute(x[0], {0, 1, 2});
+                   }},
         OpInfo{.name = "transpose (last two)",
                .op = "transpose",
                .fn = op([](const auto& in) { return tg::transpose(in[0]); }),
