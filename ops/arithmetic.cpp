@@ -9,10 +9,10 @@ namespace tapegrad {
 
 namespace {
 
-constexpr auto plus = [](const auto& x, const auto& y) { return x + y; };
-constexpr auto minus = [](const auto& x, const auto& y) { return x - y; };
-constexpr auto times = [](const auto& x, const auto& y) { return x * y; };
-constexpr auto divide = [](const auto& x, const auto& y) { return x / y; };
+constexpr auto plus = [](auto x, auto y) { return x + y; };
+constexpr auto minus = [](auto x, auto y) { return x - y; };
+constexpr auto times = [](auto x, auto y) { return x * y; };
+constexpr auto divide = [](auto x, auto y) { return x / y; };
 
 }  // namespace
 

@@ -205,10 +205,7 @@ Tensor<T> atan(const Tensor<T>& x) {
 
 template <class T>
 Tensor<T> atan2(const Tensor<T>& a, const Tensor<T>& b) {
-    auto value = detail::zip("atan2", a, b, [](const auto& p, const auto& q) {
-        using std::atan2;  // ADL finds xtensor's for the broadcasting path
-        return atan2(p, q);
-    });
+    auto value = detail::zip("atan2", a, b, [](T p, T q) { return std::atan2(p, q); });
     return record<T>("atan2", {a, b}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
         const auto& a_ = ctx.input(0);
         const auto& b_ = ctx.input(1);
@@ -233,10 +230,7 @@ Tensor<T> cosh(const Tensor<T>& x) {
 
 template <class T>
 Tensor<T> hypot(const Tensor<T>& a, const Tensor<T>& b) {
-    auto value = detail::zip("hypot", a, b, [](const auto& p, const auto& q) {
-        using std::hypot;  // ADL finds xtensor's for the broadcasting path
-        return hypot(p, q);
-    });
+    auto value = detail::zip("hypot", a, b, [](T p, T q) { return std::hypot(p, q); });
     return record<T>("hypot", {a, b}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
         const Tensor<T> g = div(ctx.grad(), ctx.output());
         return {ctx.needs(0) ? mul(g, ctx.input(0)) : Tensor<T>(), ctx.needs(1) ? mul(g, ctx.input(1)) : Tensor<T>()};
@@ -245,10 +239,7 @@ Tensor<T> hypot(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 Tensor<T> pow(const Tensor<T>& base, const Tensor<T>& exponent) {
-    auto value = detail::zip("pow", base, exponent, [](const auto& p, const auto& q) {
-        using std::pow;  // ADL finds xtensor's for the broadcasting path
-        return pow(p, q);
-    });
+    auto value = detail::zip("pow", base, exponent, [](T p, T q) { return std::pow(p, q); });
     return record<T>("pow", {base, exponent}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
         const auto& b = ctx.input(0);
         const auto& e = ctx.input(1);

@@ -6,7 +6,6 @@
 #include <cstddef>
 
 #include <xtensor/xarray.hpp>
-#include <xtensor/xnoalias.hpp>
 
 #include <tapegrad/autograd/buffer_pool.hpp>
 #include <tapegrad/autograd/tensor.hpp>
@@ -25,33 +24,76 @@ xt::xarray<T> map(const char* op, const Tensor<T>& x, F f) {
     return out;
 }
 
+/// f over the broadcast pairs of a (shape sa) and b (shape sb) into o (shape so, their broadcast
+/// shape, at least 1-d): an odometer over so's leading dims, the last dim a tight loop in which each
+/// operand steps by 1 or stays (broadcast), so a per-row or per-column operand (a bias, a
+/// normalisation's weight, a reduction kept with keepdim) costs what equal shapes cost.
+template <class T, class F>
+void zip_broadcast(const T* p, const Shape& sa, const T* q, const Shape& sb, T* o, const Shape& so, F f) {
+    const std::size_t nd = so.size();
+    std::size_t total = 1;
+    for (const std::size_t d : so) total *= d;
+    if (total == 0) return;
+    // Each operand's strides along so's dims: 0 where it is broadcast (size 1 or missing).
+    auto strides = [nd](const Shape& s) {
+        xt::svector<std::size_t, 6> st(nd, 0);
+        std::size_t step = 1;
+        for (std::size_t i = s.size(); i-- > 0;) {
+            st[nd - s.size() + i] = s[i] == 1 ? 0 : step;
+            step *= s[i];
+        }
+        return st;
+    };
+    const auto st_a = strides(sa), st_b = strides(sb);
+    const std::size_t inner = so.back(), a_in = st_a[nd - 1], b_in = st_b[nd - 1];
+    xt::svector<std::size_t, 6> index(nd, 0);
+    std::size_t ia = 0, ib = 0;
+    for (std::size_t done = 0; done < total; done += inner) {
+        T* row = o + done;
+        if (a_in == 1 && b_in == 1) {
+            for (std::size_t j = 0; j < inner; ++j) row[j] = f(p[ia + j], q[ib + j]);
+        } else if (a_in == 1) {
+            const T v = q[ib];
+            for (std::size_t j = 0; j < inner; ++j) row[j] = f(p[ia + j], v);
+        } else if (b_in == 1) {
+            const T u = p[ia];
+            for (std::size_t j = 0; j < inner; ++j) row[j] = f(u, q[ib + j]);
+        } else {
+            const T w = f(p[ia], q[ib]);
+            for (std::size_t j = 0; j < inner; ++j) row[j] = w;
+        }
+        for (std::size_t d = nd - 1; d-- > 0;) {  // the odometer over the leading dims
+            ia += st_a[d];
+            ib += st_b[d];
+            if (++index[d] < so[d]) break;
+            ia -= st_a[d] * so[d];
+            ib -= st_b[d] * so[d];
+            index[d] = 0;
+        }
+    }
+}
+
 /// f(a, b) elementwise with numpy broadcasting, after check_broadcast (both defined, shapes that
-/// broadcast). Equal shapes and a 0-d operand (the scalar of `x * 2`) take a plain loop; other
-/// broadcasts go through xtensor, whose general machinery costs about 100 ns per call on small
-/// tensors, so f must also take xtensor expressions: a generic lambda, whose scalar functions
-/// come from `using std::atan2;` and the like, ADL finding xtensor's for arrays.
+/// broadcast), f a scalar function of two T (it sees NaN as it is). Equal shapes and a 0-d operand
+/// (the scalar of `x * 2`) take a plain loop, other broadcasts zip_broadcast.
 template <class T, class F>
 xt::xarray<T> zip(const char* op, const Tensor<T>& a, const Tensor<T>& b, F f) {
     const Shape shape = check_broadcast(op, a, b);
-    const auto& x = a.value();
-    const auto& y = b.value();
+    const T* p = a.value().data();
+    const T* q = b.value().data();
     const bool same = a.shape() == b.shape();
     xt::xarray<T> out = take_buffer<T>(op, shape);
-    if (same || b.ndim() == 0 || a.ndim() == 0) {
-        T* o = out.data();
-        const T* p = x.data();
-        const T* q = y.data();
-        const std::size_t n = out.size();
-        if (same) {
-            for (std::size_t i = 0; i < n; ++i) o[i] = f(p[i], q[i]);
-        } else if (b.ndim() == 0) {
-            for (std::size_t i = 0; i < n; ++i) o[i] = f(p[i], q[0]);
-        } else {
-            for (std::size_t i = 0; i < n; ++i) o[i] = f(p[0], q[i]);
-        }
-        return out;
+    T* o = out.data();
+    const std::size_t n = out.size();
+    if (same) {
+        for (std::size_t i = 0; i < n; ++i) o[i] = f(p[i], q[i]);
+    } else if (b.ndim() == 0) {
+        for (std::size_t i = 0; i < n; ++i) o[i] = f(p[i], q[0]);
+    } else if (a.ndim() == 0) {
+        for (std::size_t i = 0; i < n; ++i) o[i] = f(p[0], q[i]);
+    } else {
+        zip_broadcast(p, a.shape(), q, b.shape(), o, shape, f);
     }
-    xt::noalias(out) = f(x, y);
     return out;
 }
 

@@ -259,7 +259,8 @@ int run(const Options& o, const std::string& program) {
     const auto validation = corpus.validation_batches(R::kEvalRows, R::kBlock);
     const auto params = model->parameters();
     examples::CurveWriter curve(out / "curve.csv", "step,train_loss,val_loss,val_bits_per_char,ms_per_step", p.curve);
-    double val = 0;
+    // A resumed run that had already finished trains no step: its loss is measured here.
+    double val = p.step >= o.steps ? validation_loss(*model, validation) : 0.0;
     while (p.step < o.steps) {
         // The interval's first step (a resumed run may start inside it) and its end.
         const std::int64_t first = p.step, start = first / o.eval_every * o.eval_every;
