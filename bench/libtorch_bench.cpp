@@ -321,3 +321,28 @@ int main(int argc, char** argv) {
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
 }
+
+namespace {
+
+// Convolution rows, as tapegrad's: x, weight and bias require grad.
+void conv2d_step(benchmark::State& state, bool depthwise) {
+    const std::int64_t c = wl::kConvChannels, s = wl::kConvSize, n = wl::kConvBatch;
+    auto x = make({n, c, s, s}, 1.0F, 1, true);
+    auto weight = make({c, depthwise ? 1 : c, 3, 3}, 1.0F / 24, 2, true);
+    auto bias = make({c}, 0.1F, 3, true);
+    const auto seed = make({n, c, s, s}, 1.0F, 4);
+    const std::int64_t groups = depthwise ? c : 1;
+    for (auto _ : state) {
+        torch::conv2d(x, weight, bias, 1, 1, 1, groups).backward(seed);
+        benchmark::DoNotOptimize(x.grad().data_ptr());
+        for (auto* t : {&x, &weight, &bias}) t->mutable_grad().reset();
+    }
+}
+
+const bool conv_rows_registered = [] {
+    benchmark::RegisterBenchmark(wl::kConv3x3Name.c_str(), conv2d_step, false)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(wl::kConvDepthwiseName.c_str(), conv2d_step, true)->Unit(benchmark::kMillisecond);
+    return true;
+}();
+
+}  // namespace

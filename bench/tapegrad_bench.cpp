@@ -263,3 +263,28 @@ int main(int argc, char** argv) {
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
 }
+
+namespace {
+
+// Convolution rows: x, weight and bias require grad (3x3, padding 1; depthwise: groups = channels).
+void conv2d_step(benchmark::State& state, bool depthwise) {
+    const std::size_t c = wl::kConvChannels, s = wl::kConvSize;
+    tg::TensorF x = make({wl::kConvBatch, c, s, s}, 1.0F, 1, true);
+    tg::TensorF weight = make({c, depthwise ? 1 : c, 3, 3}, 1.0F / 24, 2, true);
+    tg::TensorF bias = make({c}, 0.1F, 3, true);
+    const tg::TensorF seed = make({wl::kConvBatch, c, s, s}, 1.0F, 4);
+    const std::int64_t groups = depthwise ? std::int64_t(c) : 1;
+    for (auto _ : state) {
+        tg::conv2d(x, weight, bias, 1, 1, 1, groups).backward(seed);
+        benchmark::DoNotOptimize(x.grad().value().data());
+        for (auto* t : {&x, &weight, &bias}) t->zero_grad();
+    }
+}
+
+const bool conv_rows_registered = [] {
+    benchmark::RegisterBenchmark(wl::kConv3x3Name.c_str(), conv2d_step, false)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(wl::kConvDepthwiseName.c_str(), conv2d_step, true)->Unit(benchmark::kMillisecond);
+    return true;
+}();
+
+}  // namespace

@@ -155,3 +155,17 @@ inline const std::string kLayerNormName = "layer_norm/4096x512";
 inline const std::string kBatchNormName = "batch_norm1d/4096x512";
 
 }  // namespace workloads
+
+namespace workloads {
+
+/// Convolutions, forward + backward of x, weight and bias, float32, the gradient seed uniform:
+/// a 3x3 64 -> 64 convolution with padding 1 on [8, 64, 56, 56] (a ResNet stage), and a depthwise
+/// 3x3 (groups = 64) on the same input. Inputs uniform(n, 1, 1), weight uniform(n, 1/24, 2) (about
+/// PyTorch's bound 1/sqrt(fan_in): 1/24 for 576 inputs), bias uniform(n, 0.1, 3), seed uniform(n, 1, 4).
+inline constexpr std::size_t kConvBatch = 8;
+inline constexpr std::size_t kConvChannels = 64;
+inline constexpr std::size_t kConvSize = 56;
+inline const std::string kConv3x3Name = "conv2d_3x3/64x64_56x56_b8";
+inline const std::string kConvDepthwiseName = "conv2d_depthwise/64_56x56_b8";
+
+}  // namespace workloads

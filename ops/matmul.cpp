@@ -18,6 +18,7 @@
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/autograd/threads.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/ops/blas.hpp>
 #include <tapegrad/ops/check.hpp>
 #include <tapegrad/ops/layout.hpp>
 #include <tapegrad/ops/reduce.hpp>
@@ -27,10 +28,7 @@ namespace tapegrad {
 
 namespace {
 
-/// One row-major product C (m x n) = op(A) op(B), with op(A) m x k; lda/ldb are the stored row lengths.
-struct GemmDims {
-    std::size_t m, n, k, lda, ldb;
-};
+using detail::GemmDims;
 
 /// Sets OpenBLAS's thread count (per process), calling it only when it changes.
 void use_blas_threads(int want) {
@@ -62,12 +60,23 @@ void gemm_call(bool ta, bool tb, const GemmDims& d, const double* a, const doubl
                 static_cast<int>(d.ldb), beta, c, static_cast<int>(d.n));
 }
 
-/// C = op(A) op(B) + beta C, on the thread count set_blas_threads picks for it.
+}  // namespace
+
+namespace detail {
+
 template <class T>
-void blas_gemm(bool ta, bool tb, const GemmDims& d, const T* a, const T* b, T* c, T beta = 0) {
+void blas_gemm(bool ta, bool tb, const GemmDims& d, const T* a, const T* b, T* c, T beta) {
     set_blas_threads(d);
     gemm_call(ta, tb, d, a, b, c, beta);
 }
+template void blas_gemm(bool, bool, const GemmDims&, const float*, const float*, float*, float);
+template void blas_gemm(bool, bool, const GemmDims&, const double*, const double*, double*, double);
+
+}  // namespace detail
+
+namespace {
+
+using detail::blas_gemm;
 
 /// A fresh product of many megabytes (Linear 4096's weight gradient is 64 MB) is mapped by malloc
 /// page by page; asking for transparent huge pages before its first write turns ~16k page faults
