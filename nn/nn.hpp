@@ -37,3 +37,4 @@
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/sgd.hpp>
 #include <tapegrad/nn/transformer.hpp>
+#include <tapegrad/nn/pooling.hpp>

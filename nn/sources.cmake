@@ -24,3 +24,4 @@ target_sources(tapegrad_nn PRIVATE
   nn/sequential.cpp
   nn/sgd.cpp
   nn/transformer.cpp)
+target_sources(tapegrad_nn PRIVATE nn/pooling.cpp)
