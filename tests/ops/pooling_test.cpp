@@ -93,7 +93,7 @@ TEST_CASE("avg_pool2d: the divisors of count_include_pad, ceil_mode and divisor_
     CHECK(flat(tg::avg_pool2d(x, 2, 2, 0, true)) == std::vector<double>{12 / 4.0, 9 / 2.0, 15 / 2.0, 9});
 }
 
-TEST_CASE("adaptive_avg_pool2d: 5 -> 3 windows [0, 2), [1, 4), [3, 5) overlap", "[ops][pool]") {
+TEST_CASE("adaptive_avg_pool2d: 5 to 3 gives the overlapping windows 0..1, 1..3 and 3..4", "[ops][pool]") {
     const TensorD x = image({1, 2, 3, 4, 5}, 1, 5);
     const TensorD y = tg::adaptive_avg_pool2d(x, tg::PoolSize2{1, 3});
     const std::vector<double> means = {1.5, 3, 4.5}, shares = {0.5, 0.5 + 1 / 3.0, 1 / 3.0, 1 / 3.0 + 0.5, 0.5};
