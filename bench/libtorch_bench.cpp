@@ -266,6 +266,18 @@ void dropout_step(benchmark::State& state) {
     }
 }
 
+// max_pool2d 2x2: x requires grad, the gradient seed uniform.
+void max_pool(benchmark::State& state) {
+    const std::int64_t n = wl::kPoolBatch, c = wl::kPoolChannels, size = wl::kPoolSize;
+    auto x = make({n, c, size, size}, 1.0F, 1, true);
+    const auto seed = make({n, c, size / 2, size / 2}, 1.0F, 2);
+    for (auto _ : state) {
+        torch::max_pool2d(x, {2, 2}).backward(seed);
+        benchmark::DoNotOptimize(x.grad().data_ptr());
+        x.mutable_grad().reset();
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -317,6 +329,7 @@ int main(int argc, char** argv) {
         benchmark::RegisterBenchmark((wl::rnn_name("gru") + blas).c_str(), with_blas_threads, threads, gru)
             ->Unit(benchmark::kMillisecond);
     }
+    benchmark::RegisterBenchmark(wl::kMaxPoolName.c_str(), max_pool)->Unit(benchmark::kMillisecond);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

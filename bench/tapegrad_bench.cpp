@@ -219,6 +219,18 @@ void normalization(benchmark::State& state, bool batch) {
     }
 }
 
+// max_pool2d 2x2: x requires grad, the gradient seed uniform.
+void max_pool(benchmark::State& state) {
+    const tg::Shape shape = {wl::kPoolBatch, wl::kPoolChannels, wl::kPoolSize, wl::kPoolSize};
+    tg::TensorF x = make(shape, 1.0F, 1, true);
+    const tg::TensorF seed = make({wl::kPoolBatch, wl::kPoolChannels, wl::kPoolSize / 2, wl::kPoolSize / 2}, 1.0F, 2);
+    for (auto _ : state) {
+        tg::max_pool2d(x, 2).backward(seed);
+        benchmark::DoNotOptimize(x.grad().value().data());
+        x.zero_grad();
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -259,6 +271,7 @@ int main(int argc, char** argv) {
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(wl::rnn_name("gru").c_str(), recurrent<tg::nn::GRU<float>>)
         ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(wl::kMaxPoolName.c_str(), max_pool)->Unit(benchmark::kMillisecond);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

@@ -168,4 +168,11 @@ inline constexpr std::size_t kConvSize = 56;
 inline const std::string kConv3x3Name = "conv2d_3x3/64x64_56x56_b8";
 inline const std::string kConvDepthwiseName = "conv2d_depthwise/64_56x56_b8";
 
+/// max_pool2d(x, 2) forward + backward on float32 [8, 64, 56, 56] (a ResNet stem's pooling size
+/// after the first stage), x uniform(n, 1, 1) requiring grad, the gradient seed uniform(n, 1, 2).
+inline constexpr std::size_t kPoolBatch = 8;
+inline constexpr std::size_t kPoolChannels = 64;
+inline constexpr std::size_t kPoolSize = 56;
+inline const std::string kMaxPoolName = "max_pool2d_2x2/64x56x56_b8";
+
 }  // namespace workloads

@@ -38,3 +38,4 @@
 #include <tapegrad/nn/sgd.hpp>
 #include <tapegrad/nn/transformer.hpp>
 #include <tapegrad/nn/conv.hpp>
+#include <tapegrad/nn/pooling.hpp>

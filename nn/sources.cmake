@@ -25,3 +25,4 @@ target_sources(tapegrad_nn PRIVATE
   nn/sgd.cpp
   nn/transformer.cpp)
 target_sources(tapegrad_nn PRIVATE nn/conv.cpp)
+target_sources(tapegrad_nn PRIVATE nn/pooling.cpp)
