@@ -1,13 +1,14 @@
 /// \file
 /// nn: modules (Dense, activations, Sequential, mlp, embeddings, normalisation, dropout, attention,
-/// transformer and recurrent layers), gradcheck_module, initialisers, loss modules, gradient clipping
+/// transformer and recurrent layers, convolution and pooling), gradcheck_module, initialisers, loss modules, gradient clipping
 /// and checkpoints (namespace tapegrad::nn); optimisers and learning-rate schedules (tapegrad::optim).
 ///
 /// \namespace tapegrad::nn
 /// Layers as thin over the ops as LibTorch's torch::nn: Module, Dense, the activation modules,
 /// Sequential and mlp(); Embedding, LayerNorm, RMSNorm, GroupNorm, BatchNorm1d/2d, Dropout,
-/// MultiheadAttention, TransformerEncoder(Layer), RNN/LSTM/GRU and their cells; loss modules; gradient clipping;
-/// checkpoints. Initialisers are in tapegrad::nn::init.
+/// MultiheadAttention, TransformerEncoder(Layer), RNN/LSTM/GRU and their cells; Conv1d, Conv2d,
+/// ConvTranspose2d, MaxPool2d/1d, AvgPool2d/1d, AdaptiveAvgPool2d, Flatten; loss modules; gradient
+/// clipping; checkpoints. Initialisers are in tapegrad::nn::init.
 ///
 /// \namespace tapegrad::optim
 /// Optimisers (SGD, Adam, AdamW, RMSprop, Adagrad) with parameter groups and PyTorch's defaults and
@@ -21,6 +22,7 @@
 #include <tapegrad/nn/attention.hpp>
 #include <tapegrad/nn/checkpoint.hpp>
 #include <tapegrad/nn/clip_grad.hpp>
+#include <tapegrad/nn/conv.hpp>
 #include <tapegrad/nn/dense.hpp>
 #include <tapegrad/nn/dropout.hpp>
 #include <tapegrad/nn/embedding.hpp>
@@ -30,6 +32,7 @@
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/nn/optimizer.hpp>
+#include <tapegrad/nn/pooling.hpp>
 #include <tapegrad/nn/recurrent.hpp>
 #include <tapegrad/nn/recurrent_cell.hpp>
 #include <tapegrad/nn/rmsprop.hpp>
@@ -37,5 +40,3 @@
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/sgd.hpp>
 #include <tapegrad/nn/transformer.hpp>
-#include <tapegrad/nn/conv.hpp>
-#include <tapegrad/nn/pooling.hpp>

@@ -11,7 +11,7 @@ namespace {
 /// A size as PyTorch's repr prints it: the int when both dims agree (what a user passes as one
 /// int), else the tuple "(3, 2)". Differs from PyTorch only for a tuple of equal values, which
 /// PyTorch prints as the tuple it was given.
-std::string size_repr(PoolSize2 s) {
+std::string size_repr(Size2 s) {
     return s.h == s.w ? fmt::format("{}", s.h) : fmt::format("({}, {})", s.h, s.w);
 }
 

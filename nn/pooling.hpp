@@ -20,8 +20,8 @@ template <class T = float>
 class MaxPool2d : public Module<T> {
 public:
     /// PyTorch's defaults: stride = kernel_size, padding 0, dilation 1, ceil_mode false.
-    explicit MaxPool2d(PoolSize2 kernel_size, std::optional<PoolSize2> stride = std::nullopt, PoolSize2 padding = 0,
-                       PoolSize2 dilation = 1, bool ceil_mode = false)
+    explicit MaxPool2d(Size2 kernel_size, std::optional<Size2> stride = std::nullopt, Size2 padding = 0,
+                       Size2 dilation = 1, bool ceil_mode = false)
         : kernel_(kernel_size),
           stride_(stride.value_or(kernel_size)),
           padding_(padding),
@@ -36,7 +36,7 @@ public:
     std::shared_ptr<Module<double>> to_float64() const override;
 
 private:
-    PoolSize2 kernel_, stride_, padding_, dilation_;
+    Size2 kernel_, stride_, padding_, dilation_;
     bool ceil_mode_;
 };
 
@@ -73,7 +73,7 @@ class AvgPool2d : public Module<T> {
 public:
     /// PyTorch's defaults: stride = kernel_size, padding 0, ceil_mode false, count_include_pad
     /// true, no divisor_override.
-    explicit AvgPool2d(PoolSize2 kernel_size, std::optional<PoolSize2> stride = std::nullopt, PoolSize2 padding = 0,
+    explicit AvgPool2d(Size2 kernel_size, std::optional<Size2> stride = std::nullopt, Size2 padding = 0,
                        bool ceil_mode = false, bool count_include_pad = true,
                        std::optional<std::int64_t> divisor_override = std::nullopt)
         : kernel_(kernel_size),
@@ -91,7 +91,7 @@ public:
     std::shared_ptr<Module<double>> to_float64() const override;
 
 private:
-    PoolSize2 kernel_, stride_, padding_;
+    Size2 kernel_, stride_, padding_;
     bool ceil_mode_, count_include_pad_;
     std::optional<std::int64_t> divisor_;
 };
@@ -127,7 +127,7 @@ template <class T = float>
 class AdaptiveAvgPool2d : public Module<T> {
 public:
     /// The output's H x W: one int for both or {h, w}.
-    explicit AdaptiveAvgPool2d(PoolSize2 output_size) : size_(output_size) {}
+    explicit AdaptiveAvgPool2d(Size2 output_size) : size_(output_size) {}
     /// adaptive_avg_pool2d of x [N, C, H, W] or [C, H, W].
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "AdaptiveAvgPool2d"; }
@@ -137,7 +137,7 @@ public:
     std::shared_ptr<Module<double>> to_float64() const override;
 
 private:
-    PoolSize2 size_;
+    Size2 size_;
 };
 
 /// flatten(x, start_dim, end_dim) (torch::nn::Flatten): dims start_dim..end_dim merged into one,

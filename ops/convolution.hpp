@@ -9,6 +9,7 @@
 #include <optional>
 
 #include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/ops/size2.hpp>
 
 namespace tapegrad {
 
@@ -18,19 +19,6 @@ namespace tapegrad {
 enum class Padding {
     Valid,  ///< no padding ('valid')
     Same,   ///< the output has the input's size ('same')
-};
-
-/// A stride, padding or dilation of a 2-D convolution: one int for both dims (`2`) or {h, w}
-/// (`{2, 1}`), as PyTorch's `int or tuple`.
-struct Size2 {
-    /// The same value for height and width.
-    Size2(std::int64_t both) : h(both), w(both) {}  // NOLINT(google-explicit-constructor): an int is a size
-    /// Height and width.
-    Size2(std::int64_t height, std::int64_t width) : h(height), w(width) {}
-    /// Along the height (dim -2).
-    std::int64_t h;
-    /// Along the width (dim -1).
-    std::int64_t w;
 };
 
 /// The padding of conv2d: an int, {h, w} (zeros added on both sides of each dim), or

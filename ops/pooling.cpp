@@ -46,7 +46,7 @@ std::int64_t pooled_size(const Axis& a, bool ceil_mode) {
 
 /// The checks every pool makes on its integer arguments: `what` (kernel_size, stride, ...) at least
 /// `least`, values given as {h, w} (a 1-d pool names only w).
-void check_at_least(const char* op, const char* what, PoolSize2 v, std::int64_t least, bool one_d) {
+void check_at_least(const char* op, const char* what, Size2 v, std::int64_t least, bool one_d) {
     if (v.h >= least && v.w >= least) return;
     const std::string given = one_d ? fmt::format("{}", v.w) : fmt::format("[{}, {}]", v.h, v.w);
     fail<ValueError>("{}: {} must be {} but is {}", op, what, least == 0 ? "non-negative" : "positive", given);
@@ -55,8 +55,8 @@ void check_at_least(const char* op, const char* what, PoolSize2 v, std::int64_t 
 /// x checked (defined, its rank, non-zero channel and spatial sizes) and its geometry with every
 /// argument checked; out-of-range values name the op, the argument and x's shape.
 template <class T>
-Geometry geometry(const char* op, const Tensor<T>& x, bool one_d, PoolSize2 kernel, std::optional<PoolSize2> stride,
-                  PoolSize2 padding, PoolSize2 dilation, bool ceil_mode) {
+Geometry geometry(const char* op, const Tensor<T>& x, bool one_d, Size2 kernel, std::optional<Size2> stride,
+                  Size2 padding, Size2 dilation, bool ceil_mode) {
     check_defined(op, "x", x);
     const std::size_t spatial = one_d ? 1 : 2;
     if (x.ndim() != spatial + 1 && x.ndim() != spatial + 2) {
@@ -68,7 +68,7 @@ Geometry geometry(const char* op, const Tensor<T>& x, bool one_d, PoolSize2 kern
         if (s[d] == 0) fail<ShapeError>("{}: x has shape {}; only the batch dim may be 0", op, shape_str(s));
     }
     check_at_least(op, "kernel_size", kernel, 1, one_d);
-    const PoolSize2 step = stride.value_or(kernel);
+    const Size2 step = stride.value_or(kernel);
     check_at_least(op, "stride", step, 1, one_d);
     check_at_least(op, "padding", padding, 0, one_d);
     check_at_least(op, "dilation", dilation, 1, one_d);
@@ -295,8 +295,8 @@ Tensor<T> avg_pool(const char* op, const Tensor<T>& x, const Geometry& g, bool c
 }  // namespace
 
 template <class T>
-Tensor<T> max_pool2d(const Tensor<T>& x, PoolSize2 kernel_size, std::optional<PoolSize2> stride, PoolSize2 padding,
-                     PoolSize2 dilation, bool ceil_mode) {
+Tensor<T> max_pool2d(const Tensor<T>& x, Size2 kernel_size, std::optional<Size2> stride, Size2 padding,
+                     Size2 dilation, bool ceil_mode) {
     const Geometry g = geometry("max_pool2d", x, false, kernel_size, stride, padding, dilation, ceil_mode);
     return max_pool("max_pool2d", x, g);
 }
@@ -304,14 +304,14 @@ Tensor<T> max_pool2d(const Tensor<T>& x, PoolSize2 kernel_size, std::optional<Po
 template <class T>
 Tensor<T> max_pool1d(const Tensor<T>& x, std::int64_t kernel_size, std::optional<std::int64_t> stride,
                      std::int64_t padding, std::int64_t dilation, bool ceil_mode) {
-    const std::optional<PoolSize2> step = stride ? std::optional<PoolSize2>(PoolSize2{1, *stride}) : std::nullopt;
-    const Geometry g = geometry("max_pool1d", x, true, PoolSize2{1, kernel_size}, step, PoolSize2{0, padding},
-                                PoolSize2{1, dilation}, ceil_mode);
+    const std::optional<Size2> step = stride ? std::optional<Size2>(Size2{1, *stride}) : std::nullopt;
+    const Geometry g = geometry("max_pool1d", x, true, Size2{1, kernel_size}, step, Size2{0, padding},
+                                Size2{1, dilation}, ceil_mode);
     return max_pool("max_pool1d", x, g);
 }
 
 template <class T>
-Tensor<T> avg_pool2d(const Tensor<T>& x, PoolSize2 kernel_size, std::optional<PoolSize2> stride, PoolSize2 padding,
+Tensor<T> avg_pool2d(const Tensor<T>& x, Size2 kernel_size, std::optional<Size2> stride, Size2 padding,
                      bool ceil_mode, bool count_include_pad, std::optional<std::int64_t> divisor_override) {
     const Geometry g = geometry("avg_pool2d", x, false, kernel_size, stride, padding, 1, ceil_mode);
     if (divisor_override && *divisor_override == 0) {
@@ -323,14 +323,14 @@ Tensor<T> avg_pool2d(const Tensor<T>& x, PoolSize2 kernel_size, std::optional<Po
 template <class T>
 Tensor<T> avg_pool1d(const Tensor<T>& x, std::int64_t kernel_size, std::optional<std::int64_t> stride,
                      std::int64_t padding, bool ceil_mode, bool count_include_pad) {
-    const std::optional<PoolSize2> step = stride ? std::optional<PoolSize2>(PoolSize2{1, *stride}) : std::nullopt;
+    const std::optional<Size2> step = stride ? std::optional<Size2>(Size2{1, *stride}) : std::nullopt;
     const Geometry g =
-        geometry("avg_pool1d", x, true, PoolSize2{1, kernel_size}, step, PoolSize2{0, padding}, 1, ceil_mode);
+        geometry("avg_pool1d", x, true, Size2{1, kernel_size}, step, Size2{0, padding}, 1, ceil_mode);
     return avg_pool("avg_pool1d", x, g, count_include_pad, std::nullopt);
 }
 
 template <class T>
-Tensor<T> adaptive_avg_pool2d(const Tensor<T>& x, PoolSize2 output_size) {
+Tensor<T> adaptive_avg_pool2d(const Tensor<T>& x, Size2 output_size) {
     const char* op = "adaptive_avg_pool2d";
     if (output_size.h < 1 || output_size.w < 1) {
         fail<ValueError>("{}: output_size [{}, {}] must be positive (x has shape {})", op, output_size.h, output_size.w,
@@ -350,14 +350,14 @@ Tensor<T> adaptive_avg_pool2d(const Tensor<T>& x, PoolSize2 output_size) {
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                                                                       \
-    template Tensor<T> max_pool2d(const Tensor<T>&, PoolSize2, std::optional<PoolSize2>, PoolSize2, PoolSize2, bool); \
+    template Tensor<T> max_pool2d(const Tensor<T>&, Size2, std::optional<Size2>, Size2, Size2, bool); \
     template Tensor<T> max_pool1d(const Tensor<T>&, std::int64_t, std::optional<std::int64_t>, std::int64_t,          \
                                   std::int64_t, bool);                                                                \
-    template Tensor<T> avg_pool2d(const Tensor<T>&, PoolSize2, std::optional<PoolSize2>, PoolSize2, bool, bool,       \
+    template Tensor<T> avg_pool2d(const Tensor<T>&, Size2, std::optional<Size2>, Size2, bool, bool,       \
                                   std::optional<std::int64_t>);                                                       \
     template Tensor<T> avg_pool1d(const Tensor<T>&, std::int64_t, std::optional<std::int64_t>, std::int64_t, bool,    \
                                   bool);                                                                              \
-    template Tensor<T> adaptive_avg_pool2d(const Tensor<T>&, PoolSize2);
+    template Tensor<T> adaptive_avg_pool2d(const Tensor<T>&, Size2);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 #undef TAPEGRAD_INSTANTIATE

@@ -22,21 +22,9 @@
 #include <optional>
 
 #include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/ops/size2.hpp>
 
 namespace tapegrad {
-
-/// A kernel size, stride, padding, dilation or output size of a 2-d pool: one int for both dims
-/// (`2`) or {h, w} (`PoolSize2{3, 2}`), as PyTorch's `int or tuple`.
-struct PoolSize2 {
-    /// The same value for height and width.
-    PoolSize2(std::int64_t both) : h(both), w(both) {}  // NOLINT(google-explicit-constructor): an int is a size
-    /// Height and width.
-    PoolSize2(std::int64_t height, std::int64_t width) : h(height), w(width) {}
-    /// Along the height (dim -2).
-    std::int64_t h;
-    /// Along the width (dim -1).
-    std::int64_t w;
-};
 
 /// The maximum of each (dilated) kernel window of x [N, C, H, W] or [C, H, W]
 /// (torch.nn.functional.max_pool2d). stride defaults to the kernel size, as PyTorch's; padded
@@ -45,8 +33,8 @@ struct PoolSize2 {
 ///   d/dx = g added at each window's argmax (scatter_add over the flattened H W dims); an element
 ///          that is the argmax of several windows gets the sum of their gradients
 template <class T>
-Tensor<T> max_pool2d(const Tensor<T>& x, PoolSize2 kernel_size, std::optional<PoolSize2> stride = std::nullopt,
-                     PoolSize2 padding = 0, PoolSize2 dilation = 1, bool ceil_mode = false);
+Tensor<T> max_pool2d(const Tensor<T>& x, Size2 kernel_size, std::optional<Size2> stride = std::nullopt,
+                     Size2 padding = 0, Size2 dilation = 1, bool ceil_mode = false);
 
 /// max_pool2d along the last dim of x [N, C, L] or [C, L] (torch.nn.functional.max_pool1d).
 ///   d/dx = g added at each window's argmax
@@ -60,8 +48,8 @@ Tensor<T> max_pool1d(const Tensor<T>& x, std::int64_t kernel_size, std::optional
 /// runs past the right padding under ceil_mode is cut there) or counting only x's elements.
 ///   d/dx = g / divisor spread uniformly over each window's elements of x
 template <class T>
-Tensor<T> avg_pool2d(const Tensor<T>& x, PoolSize2 kernel_size, std::optional<PoolSize2> stride = std::nullopt,
-                     PoolSize2 padding = 0, bool ceil_mode = false, bool count_include_pad = true,
+Tensor<T> avg_pool2d(const Tensor<T>& x, Size2 kernel_size, std::optional<Size2> stride = std::nullopt,
+                     Size2 padding = 0, bool ceil_mode = false, bool count_include_pad = true,
                      std::optional<std::int64_t> divisor_override = std::nullopt);
 
 /// avg_pool2d along the last dim of x [N, C, L] or [C, L] (torch.nn.functional.avg_pool1d, which
@@ -77,6 +65,6 @@ Tensor<T> avg_pool1d(const Tensor<T>& x, std::int64_t kernel_size, std::optional
 /// when out does not divide in. Differs from PyTorch: no None entry (keep the input's size).
 ///   d/dx = g / window size spread uniformly over each window
 template <class T>
-Tensor<T> adaptive_avg_pool2d(const Tensor<T>& x, PoolSize2 output_size);
+Tensor<T> adaptive_avg_pool2d(const Tensor<T>& x, Size2 output_size);
 
 }  // namespace tapegrad

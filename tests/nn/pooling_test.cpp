@@ -11,7 +11,7 @@
 
 namespace tg = tapegrad;
 namespace nn = tapegrad::nn;
-using tg::PoolSize2;
+using tg::Size2;
 using tg::TensorD;
 
 namespace {
@@ -36,11 +36,11 @@ TEST_CASE("MaxPool2d and MaxPool1d: the functional op, PyTorch's defaults and re
     nn::MaxPool2d<double> pool(3, 2, 1);
     CHECK(pool.to_string() == "MaxPool2d(kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False)");
     CHECK(same(pool.forward(x), tg::max_pool2d(x, 3, 2, 1)));
-    nn::MaxPool2d<double> pairs(PoolSize2{3, 2}, std::nullopt, PoolSize2{1, 0}, 1, true);
+    nn::MaxPool2d<double> pairs(Size2{3, 2}, std::nullopt, Size2{1, 0}, 1, true);
     CHECK(pairs.to_string() ==
           "MaxPool2d(kernel_size=(3, 2), stride=(3, 2), padding=(1, 0), dilation=1, "
           "ceil_mode=True)");
-    CHECK(same(pairs.forward(x), tg::max_pool2d(x, PoolSize2{3, 2}, PoolSize2{3, 2}, PoolSize2{1, 0}, 1, true)));
+    CHECK(same(pairs.forward(x), tg::max_pool2d(x, Size2{3, 2}, Size2{3, 2}, Size2{1, 0}, 1, true)));
     CHECK(nn::MaxPool2d<float>(2).to_string() ==
           "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)");
 
@@ -67,9 +67,9 @@ TEST_CASE("AvgPool2d, AvgPool1d and AdaptiveAvgPool2d: the functional op, defaul
     CHECK(same(pool1.forward(line), tg::avg_pool1d(line, 3, 2, 1, true, false)));
     CHECK(nn::AvgPool1d<float>(2).to_string() == "AvgPool1d(kernel_size=(2,), stride=(2,), padding=(0,))");
 
-    nn::AdaptiveAvgPool2d<double> adaptive(PoolSize2{3, 2});
+    nn::AdaptiveAvgPool2d<double> adaptive(Size2{3, 2});
     CHECK(adaptive.to_string() == "AdaptiveAvgPool2d(output_size=(3, 2))");
-    CHECK(same(adaptive.forward(x), tg::adaptive_avg_pool2d(x, PoolSize2{3, 2})));
+    CHECK(same(adaptive.forward(x), tg::adaptive_avg_pool2d(x, Size2{3, 2})));
     CHECK(nn::AdaptiveAvgPool2d<float>(1).to_string() == "AdaptiveAvgPool2d(output_size=1)");
 }
 
@@ -89,8 +89,8 @@ TEST_CASE("pooling modules: gradients of a small CNN head through gradcheck_modu
     const TensorD x = distinct({2, 2, 6, 5});
     const std::vector<std::shared_ptr<nn::Module<double>>> modules = {
         std::make_shared<nn::MaxPool2d<double>>(3, 2, 1, 1, true),
-        std::make_shared<nn::AvgPool2d<double>>(PoolSize2{2, 3}, 1, PoolSize2{1, 0}, false, false),
-        std::make_shared<nn::AdaptiveAvgPool2d<double>>(PoolSize2{4, 3}), std::make_shared<nn::Flatten<double>>()};
+        std::make_shared<nn::AvgPool2d<double>>(Size2{2, 3}, 1, Size2{1, 0}, false, false),
+        std::make_shared<nn::AdaptiveAvgPool2d<double>>(Size2{4, 3}), std::make_shared<nn::Flatten<double>>()};
     for (const auto& m : modules) {
         INFO(m->to_string());
         const auto first = nn::gradcheck_module(*m, x);

@@ -95,7 +95,7 @@ TEST_CASE("avg_pool2d: the divisors of count_include_pad, ceil_mode and divisor_
 
 TEST_CASE("adaptive_avg_pool2d: 5 to 3 gives the overlapping windows 0..1, 1..3 and 3..4", "[ops][pool]") {
     const TensorD x = image({1, 2, 3, 4, 5}, 1, 5);
-    const TensorD y = tg::adaptive_avg_pool2d(x, tg::PoolSize2{1, 3});
+    const TensorD y = tg::adaptive_avg_pool2d(x, tg::Size2{1, 3});
     const std::vector<double> means = {1.5, 3, 4.5}, shares = {0.5, 0.5 + 1 / 3.0, 1 / 3.0, 1 / 3.0 + 0.5, 0.5};
     for (std::size_t i = 0; i < means.size(); ++i) CHECK(flat(y)[i] == Approx(means[i]).epsilon(1e-15));
     tg::sum(y).backward();

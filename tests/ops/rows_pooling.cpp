@@ -121,7 +121,7 @@ ErrorCase error(std::string what, Shape shape, std::function<void(const tg::Tens
 }
 
 std::vector<OpInfo> max_pool_rows() {
-    using tg::PoolSize2;
+    using tg::Size2;
     return {
         OpInfo{.name = "max_pool2d (kernel 2)",
                .op = "max_pool2d",
@@ -139,7 +139,7 @@ std::vector<OpInfo> max_pool_rows() {
                                 Expect::Value, {"max_pool2d", "kernel_size", "[0, 0]"}),
                           error("negative stride", {1, 1, 4, 4},
                                 [](const auto& x) {
-                                    tg::max_pool2d(x, 2, PoolSize2{1, -1});
+                                    tg::max_pool2d(x, 2, Size2{1, -1});
                                 },
                                 Expect::Value, {"max_pool2d", "stride", "[1, -1]"}),
                           error("dilation 0", {1, 1, 4, 4}, [](const auto& x) { tg::max_pool2d(x, 2, 2, 0, 0); },
@@ -148,7 +148,7 @@ std::vector<OpInfo> max_pool_rows() {
                                 Expect::Value, {"max_pool2d", "padding", "[-1, -1]"}),
                           error("padding above kernel / 2", {1, 1, 4, 4},
                                 [](const auto& x) {
-                                    tg::max_pool2d(x, 3, 1, PoolSize2{1, 2});
+                                    tg::max_pool2d(x, 3, 1, Size2{1, 2});
                                 },
                                 Expect::Value, {"max_pool2d", "padding [1, 2]", "kernel_size [3, 3]"}),
                           error("kernel larger than the padded input", {1, 1, 2, 5},
@@ -166,7 +166,7 @@ std::vector<OpInfo> max_pool_rows() {
         OpInfo{.name = "max_pool2d (kernel {3, 2}, stride {2, 1}, padding 1)",
                .op = "max_pool2d",
                .fn = op([](const auto& in) {
-                   return tg::max_pool2d(in[0], PoolSize2{3, 2}, PoolSize2{2, 1}, 1);
+                   return tg::max_pool2d(in[0], Size2{3, 2}, Size2{2, 1}, 1);
                }),
                .cases = {{{1, 2, 5, 4}}, {{2, 4, 3}}},
                .domains = {distinct},
@@ -221,7 +221,7 @@ std::vector<OpInfo> max_pool_rows() {
 }
 
 std::vector<OpInfo> avg_pool_rows() {
-    using tg::PoolSize2;
+    using tg::Size2;
     return {
         OpInfo{
             .name = "avg_pool2d (kernel 2)",
@@ -246,7 +246,7 @@ std::vector<OpInfo> avg_pool_rows() {
                              {"avg_pool2d", "padding [2, 2]", "kernel_size [2, 2]"}),
                        error("kernel larger than the padded input", {2, 3, 3},
                              [](const auto& x) {
-                                 tg::avg_pool2d(x, PoolSize2{2, 6}, 1, PoolSize2{0, 1});
+                                 tg::avg_pool2d(x, Size2{2, 6}, 1, Size2{0, 1});
                              },
                              Expect::Shape, {"avg_pool2d", "kernel_size [2, 6]", "padded input [3, 5]", "[2, 3, 3]"}),
                        error("1-d x", {4}, [](const auto& x) { tg::avg_pool2d(x, 2); }, Expect::Shape,
@@ -270,7 +270,7 @@ std::vector<OpInfo> avg_pool_rows() {
         OpInfo{.name = "avg_pool2d (kernel {2, 3}, stride 1, padding {1, 0}, divisor_override 5)",
                .op = "avg_pool2d",
                .fn = op([](const auto& in) {
-                   return tg::avg_pool2d(in[0], PoolSize2{2, 3}, 1, PoolSize2{1, 0}, false, true, 5);
+                   return tg::avg_pool2d(in[0], Size2{2, 3}, 1, Size2{1, 0}, false, true, 5);
                }),
                .cases = {{{1, 2, 3, 4}}, {{1, 2, 3}}},
                .reference =
@@ -304,13 +304,13 @@ std::vector<OpInfo> avg_pool_rows() {
                        "mean of each window [⌊i·in/out⌋, ⌈(i+1)·in/out⌉) per spatial dim",
                        "dx = g / window size spread over each window"},
             .fn = op([](const auto& in) {
-                return tg::adaptive_avg_pool2d(in[0], PoolSize2{3, 2});
+                return tg::adaptive_avg_pool2d(in[0], Size2{3, 2});
             }),
             .cases = {{{1, 2, 5, 7}}, {{3, 4, 4}}, {{1, 1, 2, 1}}, {{0, 2, 3, 3}}},
             .reference = [](const std::vector<Array>& x) { return adaptive_ref(x[0], 3, 2); },
             .errors = {error("output_size 0", {1, 1, 4, 4},
                              [](const auto& x) {
-                                 tg::adaptive_avg_pool2d(x, PoolSize2{0, 2});
+                                 tg::adaptive_avg_pool2d(x, Size2{0, 2});
                              },
                              Expect::Value, {"adaptive_avg_pool2d", "output_size [0, 2]", "[1, 1, 4, 4]"}),
                        error("negative output_size", {1, 4, 4}, [](const auto& x) { tg::adaptive_avg_pool2d(x, -1); },
