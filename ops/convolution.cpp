@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <xsimd/xsimd.hpp>
 
 #include <tapegrad/autograd/buffer_pool.hpp>
 #include <tapegrad/autograd/factories.hpp>
@@ -205,34 +206,88 @@ Padded padded(const Geometry& g, size_t top, size_t left, size_t in_rows, size_t
             reach_w};
 }
 
-/// The plane `in` of rows x cols copied into the zeroed buffer `out` as `at` says.
+/// The plane `in` of rows x cols copied into `out` as `at` says, zeros around it (each element
+/// written once).
 template <class T>
 void pad_plane(const T* in, size_t rows, size_t cols, const Padded& at, T* out) {
-    std::fill(out, out + at.size(), T(0));
-    for (size_t r = 0; r < rows; ++r)
-        std::copy(in + r * cols, in + (r + 1) * cols, out + (at.top + r) * at.width + at.left);
+    T* end = out + at.size();
+    T* next = std::fill_n(out, at.top * at.width + at.left, T(0));
+    for (size_t r = 0; r < rows; ++r) {
+        next = std::copy(in + r * cols, in + (r + 1) * cols, next);
+        if (r + 1 < rows) next = std::fill_n(next, at.width - cols, T(0));
+    }
+    std::fill(next, end, T(0));
 }
 
-/// out[f] += Σ over taps t of w[t] src[f + p dh width + q dw] for f < count; `flip` reads the
-/// kernel rotated by 180 degrees (w[kh kw - 1 - t]).
+/// out[f] = Σ over taps t of w[t] src[f + p dh width + q dw] for f < count, added to out when
+/// `add`; `flip` reads the kernel rotated by 180 degrees (w[kh kw - 1 - t]). Up to 16 taps at a
+/// time are summed in registers before out is stored, rather than one pass over out per tap.
 template <class T>
-void gather_taps(const Geometry& g, const T* src, size_t width, const T* w, bool flip, T* out, size_t count) {
+void gather_taps(const Geometry& g, const T* src, size_t width, const T* w, bool flip, bool add, T* out, size_t count) {
+    using Batch = xsimd::batch<T>;
+    constexpr size_t lanes = Batch::size, chunk = 16;
     const size_t taps = g.kh * g.kw;
-    for (size_t p = 0; p < g.kh; ++p) {
-        for (size_t q = 0; q < g.kw; ++q) {
-            const size_t t = p * g.kw + q;
-            const T wt = w[flip ? taps - 1 - t : t];
-            const T* from = src + p * g.dh * width + q * g.dw;
-            for (size_t f = 0; f < count; ++f) out[f] += wt * from[f];
+    for (size_t t0 = 0; t0 < taps; t0 += chunk) {
+        const size_t n = std::min(chunk, taps - t0);
+        const bool adding = add || t0 > 0;
+        T wt[chunk];
+        const T* from[chunk];
+        for (size_t t = 0; t < n; ++t) {
+            const size_t tap = t0 + t;
+            wt[t] = w[flip ? taps - 1 - tap : tap];
+            from[t] = src + (tap / g.kw) * g.dh * width + (tap % g.kw) * g.dw;
+        }
+        size_t f = 0;
+        for (; f + lanes <= count; f += lanes) {
+            Batch acc = adding ? Batch::load_unaligned(out + f) : Batch(T(0));
+            for (size_t t = 0; t < n; ++t) acc = xsimd::fma(Batch(wt[t]), Batch::load_unaligned(from[t] + f), acc);
+            acc.store_unaligned(out + f);
+        }
+        for (; f < count; ++f) {
+            T acc = adding ? out[f] : T(0);
+            for (size_t t = 0; t < n; ++t) acc += wt[t] * from[t][f];
+            out[f] = acc;
         }
     }
 }
 
-/// Adds the first `cols` entries of each of `rows` rows `width` long onto the plane `out`.
+/// sums[t] += Σ_{f < count} grad[f] src[f + p dh width + q dw] for every tap t = p kw + q: up to 16
+/// taps at a time, each reading grad from the same registers, in float lanes added into double
+/// every 256 entries (float32 keeps near float64 accuracy).
 template <class T>
-void add_rows(const T* in, size_t rows, size_t cols, size_t width, T* out) {
+void dot_taps(const Geometry& g, const T* grad, const T* src, size_t width, size_t count, double* sums) {
+    using Batch = xsimd::batch<T>;
+    constexpr size_t lanes = Batch::size, chunk = 16, block = 256;
+    const size_t taps = g.kh * g.kw;
+    for (size_t t0 = 0; t0 < taps; t0 += chunk) {
+        const size_t n = std::min(chunk, taps - t0);
+        const T* from[chunk];
+        for (size_t t = 0; t < n; ++t) {
+            const size_t tap = t0 + t;
+            from[t] = src + (tap / g.kw) * g.dh * width + (tap % g.kw) * g.dw;
+        }
+        size_t f = 0;
+        while (f + lanes <= count) {
+            Batch acc[chunk];
+            for (size_t t = 0; t < n; ++t) acc[t] = Batch(T(0));
+            const size_t end = f + std::min(block, (count - f) / lanes * lanes);
+            for (; f < end; f += lanes) {
+                const Batch gv = Batch::load_unaligned(grad + f);
+                for (size_t t = 0; t < n; ++t) acc[t] = xsimd::fma(gv, Batch::load_unaligned(from[t] + f), acc[t]);
+            }
+            for (size_t t = 0; t < n; ++t) sums[t0 + t] += static_cast<double>(xsimd::hadd(acc[t]));
+        }
+        for (; f < count; ++f) {
+            for (size_t t = 0; t < n; ++t) sums[t0 + t] += static_cast<double>(grad[f] * from[t][f]);
+        }
+    }
+}
+
+/// The plane `out` = the first `cols` entries of each of `rows` rows `width` long, plus `offset`.
+template <class T>
+void crop_rows(const T* in, size_t rows, size_t cols, size_t width, T offset, T* out) {
     for (size_t r = 0; r < rows; ++r) {
-        for (size_t j = 0; j < cols; ++j) out[r * cols + j] += in[r * width + j];
+        for (size_t j = 0; j < cols; ++j) out[r * cols + j] = in[r * width + j] + offset;
     }
 }
 
@@ -292,10 +347,11 @@ template <class T>
 xt::xarray<T> conv_value(const Geometry& g, const T* x, const T* w, const Tensor<T>& bias, const Shape& shape) {
     xt::xarray<T> y = detail::take_buffer<T>("conv2d", shape);
     const size_t k = g.k(), og = g.og(), plane = g.out_plane();
+    const bool by_planes = g.cg() == 1 && g.sh * g.sw == 1 && g.n * plane > 0;  // writes y once, bias included
     const bool accumulate = bias.defined() || g.n * plane == 0 || g.cg() == 1;
-    if (accumulate) fill_bias(y.data(), bias, g.n, g.o, plane);
+    if (accumulate && !by_planes) fill_bias(y.data(), bias, g.n, g.o, plane);
     if (g.n * plane == 0) return y;
-    if (g.cg() == 1 && g.sh * g.sw == 1) {  // item: one input plane (sample s, channel ic) and its og outputs
+    if (by_planes) {  // item: one input plane (sample s, channel ic) and its og outputs
         const Padded at = padded(g, size_t(g.ph), size_t(g.pw), g.h, g.w, g.ho, g.wo);
         const size_t workers = workers_for(g, g.n * g.c), per_worker = at.size() + g.ho * at.width;
         detail::Scratch<T> scratch = worker_scratch<T>("conv2d", workers, per_worker);
@@ -305,9 +361,9 @@ xt::xarray<T> conv_value(const Geometry& g, const T* x, const T* w, const Tensor
             pad_plane(x + item * g.plane(), g.h, g.w, at, src);
             const size_t s = item / g.c, ic = item % g.c;
             for (size_t oc = ic * og; oc < (ic + 1) * og; ++oc) {
-                std::fill(out, out + g.ho * at.width, T(0));
-                gather_taps(g, src, at.width, w + oc * k, false, out, g.ho * at.width);
-                add_rows(out, g.ho, g.wo, at.width, y.data() + (s * g.o + oc) * plane);
+                gather_taps(g, src, at.width, w + oc * k, false, false, out, g.ho * at.width);
+                crop_rows(out, g.ho, g.wo, at.width, bias.defined() ? bias.value().data()[oc] : T(0),
+                          y.data() + (s * g.o + oc) * plane);
             }
         });
         return y;
@@ -337,27 +393,28 @@ xt::xarray<T> transpose_value(const Geometry& g, const T* y, const T* w, const T
     xt::xarray<T> x = detail::take_buffer<T>("conv_transpose2d", shape);
     const size_t k = g.k(), og = g.og(), plane = g.out_plane();
     // col2im and the one-channel kernels add into x, and so does a direct product when there is a bias.
-    const bool accumulate = bias.defined() || !g.direct() || g.n * plane == 0 || g.cg() == 1;
-    if (accumulate) fill_bias(x.data(), bias, g.n, g.c, g.plane());
-    if (g.n * plane == 0) return x;
     // At stride 1 the adjoint is a correlation with the rotated kernel over y padded by the kernel's
-    // reach less the padding (when that is not negative): the same stride-1 pass.
+    // reach less the padding (when that is not negative): the same stride-1 pass, writing x once.
     const size_t reach_h = (g.kh - 1) * g.dh, reach_w = (g.kw - 1) * g.dw;
-    if (g.cg() == 1 && g.sh * g.sw == 1 && size_t(g.ph) <= reach_h && size_t(g.pw) <= reach_w) {
-        // Item: one input plane (sample s, channel ic), from its group's og outputs.
+    const bool by_planes =
+        g.cg() == 1 && g.sh * g.sw == 1 && size_t(g.ph) <= reach_h && size_t(g.pw) <= reach_w && g.n * plane > 0;
+    const bool accumulate = bias.defined() || !g.direct() || g.n * plane == 0 || g.cg() == 1;
+    if (accumulate && !by_planes) fill_bias(x.data(), bias, g.n, g.c, g.plane());
+    if (g.n * plane == 0) return x;
+    if (by_planes) {  // item: one input plane (sample s, channel ic), from its group's og outputs
         const Padded at = padded(g, reach_h - size_t(g.ph), reach_w - size_t(g.pw), g.ho, g.wo, g.h, g.w);
         const size_t workers = workers_for(g, g.n * g.c), per_worker = at.size() + g.h * at.width;
         detail::Scratch<T> scratch = worker_scratch<T>("conv_transpose2d", workers, per_worker);
         run_items(workers, g.n * g.c, [&](size_t worker, size_t item) {
             T* src = (*scratch).data() + worker * per_worker;
             T* out = src + at.size();
-            std::fill(out, out + g.h * at.width, T(0));
             const size_t s = item / g.c, ic = item % g.c;
             for (size_t oc = ic * og; oc < (ic + 1) * og; ++oc) {
                 pad_plane(y + (s * g.o + oc) * plane, g.ho, g.wo, at, src);
-                gather_taps(g, src, at.width, w + oc * k, true, out, g.h * at.width);
+                gather_taps(g, src, at.width, w + oc * k, true, oc > ic * og, out, g.h * at.width);
             }
-            add_rows(out, g.h, g.w, at.width, x.data() + item * g.plane());
+            crop_rows(out, g.h, g.w, at.width, bias.defined() ? bias.value().data()[ic] : T(0),
+                      x.data() + item * g.plane());
         });
         return x;
     }
@@ -399,26 +456,28 @@ xt::xarray<T> weight_value(const Geometry& g, const T* x, const T* y, const Shap
         return std::isfinite(simd::fold_sum(v, count, [](auto e) { return e - e; }));
     };
     if (g.cg() == 1 && g.sh * g.sw == 1 && finite(x, g.n * g.c * g.plane())) {
-        // Item: one output channel's taps, summed over the batch in double.
+        // Item: a block of one group's output channels (up to 4 blocks a group, so that a layer of
+        // few groups still splits), their taps summed over the batch in double; each x plane is
+        // padded once per block.
         const Padded at = padded(g, size_t(g.ph), size_t(g.pw), g.h, g.w, g.ho, g.wo);
         const Padded rows{0, 0, at.width, g.ho, 0};
-        const size_t workers = workers_for(g, g.o), per_worker = at.size() + rows.size();
+        const size_t blocks = std::min<size_t>(og, 4), block = (og + blocks - 1) / blocks;
+        const size_t workers = workers_for(g, g.groups * blocks), per_worker = at.size() + rows.size();
         detail::Scratch<T> scratch = worker_scratch<T>("conv2d_weight", workers, per_worker);
-        run_items(workers, g.o, [&](size_t worker, size_t oc) {
+        run_items(workers, g.groups * blocks, [&](size_t worker, size_t item) {
             T* src = (*scratch).data() + worker * per_worker;
             T* grad = src + at.size();
-            std::vector<double> sums(k, 0.0);
+            const size_t ic = item / blocks, first = ic * og + (item % blocks) * block;
+            const size_t last = std::min(first + block, (ic + 1) * og);
+            std::vector<double> sums((last - first) * k, 0.0);
             for (size_t s = 0; s < g.n; ++s) {
-                pad_plane(x + (s * g.c + oc / og) * g.plane(), g.h, g.w, at, src);
-                pad_plane(y + (s * g.o + oc) * plane, g.ho, g.wo, rows, grad);
-                for (size_t p = 0; p < g.kh; ++p) {
-                    for (size_t q = 0; q < g.kw; ++q) {
-                        sums[p * g.kw + q] += simd::fold_sum(grad, src + p * g.dh * at.width + q * g.dw, rows.size(),
-                                                             [](auto a, auto b) { return a * b; });
-                    }
+                pad_plane(x + (s * g.c + ic) * g.plane(), g.h, g.w, at, src);
+                for (size_t oc = first; oc < last; ++oc) {
+                    pad_plane(y + (s * g.o + oc) * plane, g.ho, g.wo, rows, grad);
+                    dot_taps(g, grad, src, at.width, rows.size(), sums.data() + (oc - first) * k);
                 }
             }
-            for (size_t t = 0; t < k; ++t) dw.data()[oc * k + t] = T(sums[t]);
+            for (size_t e = 0; e < sums.size(); ++e) dw.data()[first * k + e] = T(sums[e]);
         });
         return dw;
     }
