@@ -1,5 +1,6 @@
 // LibTorch's side of the side-by-side benchmarks (see workloads.hpp): 1 intra-op thread (its
 // best setting on 2 cores); MLP rows at 1 and 2 OpenBLAS threads ("/blas1", "/blas2").
+#include <ATen/Context.h>
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 #include <torch/torch.h>
@@ -337,24 +338,38 @@ int main(int argc, char** argv) {
 
 namespace {
 
-// Convolution rows, as tapegrad's: x, weight and bias require grad.
-void conv2d_step(benchmark::State& state, bool depthwise) {
-    const std::int64_t c = wl::kConvChannels, s = wl::kConvSize, n = wl::kConvBatch;
+// Convolution rows, as tapegrad's. LibTorch 1.13 picks oneDNN (mkldnn) for these float32 shapes by
+// default; the "/native" variants turn it off (at::globalContext().setUserEnabledMkldnn(false)) to
+// time ATen's own im2col + BLAS kernel (slow_conv2d) too, the report keeping the faster of the two.
+void conv2d_step(benchmark::State& state, const wl::ConvRow& r, bool mkldnn) {
+    const auto n = std::int64_t(r.batch), c = std::int64_t(r.in_channels), o = std::int64_t(r.out_channels);
+    const auto s = std::int64_t(r.size), groups = std::int64_t(r.groups);
     auto x = make({n, c, s, s}, 1.0F, 1, true);
-    auto weight = make({c, depthwise ? 1 : c, 3, 3}, 1.0F / 24, 2, true);
-    auto bias = make({c}, 0.1F, 3, true);
-    const auto seed = make({n, c, s, s}, 1.0F, 4);
-    const std::int64_t groups = depthwise ? c : 1;
+    auto weight = make({o, c / groups, 3, 3}, r.weight_scale, 2, true);
+    auto bias = r.bias ? make({o}, 0.1F, 3, true) : torch::Tensor();
+    const auto seed = make({n, o, s, s}, 1.0F, 4);
+    const bool was = at::globalContext().userEnabledMkldnn();
+    at::globalContext().setUserEnabledMkldnn(mkldnn);
     for (auto _ : state) {
         torch::conv2d(x, weight, bias, 1, 1, 1, groups).backward(seed);
         benchmark::DoNotOptimize(x.grad().data_ptr());
-        for (auto* t : {&x, &weight, &bias}) t->mutable_grad().reset();
+        x.mutable_grad().reset();
+        weight.mutable_grad().reset();
+        if (r.bias) bias.mutable_grad().reset();
     }
+    at::globalContext().setUserEnabledMkldnn(was);
+    state.counters["GFLOP/s"] = benchmark::Counter(r.flops() * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 const bool conv_rows_registered = [] {
-    benchmark::RegisterBenchmark(wl::kConv3x3Name.c_str(), conv2d_step, false)->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(wl::kConvDepthwiseName.c_str(), conv2d_step, true)->Unit(benchmark::kMillisecond);
+    for (const auto& r : wl::conv_rows()) {
+        benchmark::RegisterBenchmark(r.name.c_str(), conv2d_step, r, true)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+        benchmark::RegisterBenchmark((r.name + "/native").c_str(), conv2d_step, r, false)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+    }
     return true;
 }();
 

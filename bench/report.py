@@ -15,13 +15,25 @@ LINEAR_FLOP = 6 * 512 * 4096 * 4096  # forward + dx + dW, 2 m n k each
 SGEMM_FLOP = 2 * 512 * 4096 * 4096
 
 
+# Flop counts per iteration of the rows that report a "GFLOP/s" counter (the convolutions), by name.
+FLOPS = {}
+# LibTorch's other paths for a row, reported beside its default: "/native" (ATen's own kernels
+# with oneDNN off), "/blasN" (OpenBLAS thread counts).
+VARIANT = re.compile(r"/(blas\d+|native)$")
+
+
 def load(run_dir):
-    """{program: {benchmark name: [seconds per iteration, one per round]}}."""
+    """{program: {benchmark name: [seconds per iteration, one per round]}}; fills FLOPS. Rows timed
+    with UseRealTime() carry a "/real_time" suffix, dropped here."""
     samples = {p: defaultdict(list) for p in PROGRAMS}
     for path in sorted(Path(run_dir).glob("*-round*.json")):
         program = path.name.split("-round")[0]
         for b in json.loads(path.read_text())["benchmarks"]:
-            samples[program][b["name"]].append(b["real_time"] * UNIT_NS[b["time_unit"]] * 1e-9)
+            name = b["name"].removesuffix("/real_time")
+            seconds = b["real_time"] * UNIT_NS[b["time_unit"]] * 1e-9
+            samples[program][name].append(seconds)
+            if "GFLOP/s" in b:  # a rate over wall-clock time: flops per iteration = rate x seconds
+                FLOPS[VARIANT.sub("", name)] = b["GFLOP/s"] * 1e9 * seconds
     return samples
 
 
@@ -45,7 +57,7 @@ def workload_names(samples):
     names = list(samples["tapegrad"])  # tapegrad's order, then rows only the others have
     for p in PROGRAMS[1:]:
         for n in samples[p]:
-            base = n.split("/blas")[0]
+            base = VARIANT.sub("", n)
             if base not in names:
                 names.append(base)
     return names
@@ -112,6 +124,15 @@ def targets(stats, samples):
         if ours and torch:
             r = ours[0] / torch[0]
             out.append(verdict(r <= 1.0, f"{name}: {r:.2f}x LibTorch's time (target <= 1x)"))
+    # Convolution and pooling, forward + backward: each at most LibTorch's best time (the better of its
+    # default path, oneDNN, and its native kernels).
+    for prefix in ("conv2d_3x3/", "conv2d_depthwise/", "cnn_conv1/", "cnn_conv2/", "max_pool2d_2x2/"):
+        for name in (n for n in stats if n.startswith(prefix)):
+            ours, torch = get(name, "tapegrad"), get(name, "libtorch")
+            if ours and torch:
+                r = ours[0] / torch[0]
+                path = f", its {torch[2]} path" if torch[2] else ""
+                out.append(verdict(r <= 1.0, f"{name}: {r:.2f}x LibTorch's best time{path} (target <= 1x)"))
     # Sequence-model layers, forward + backward: each at most LibTorch's best time.
     for prefix in ("embedding/", "dropout/", "sdpa_causal/", "mha_self/", "layer_norm/", "batch_norm1d/", "lstm/",
                    "gru/"):
@@ -133,6 +154,26 @@ def bandwidth(stats):
         cols = [f"{p} {nbytes / per[p][0] / 1e9:.1f} GB/s" for p in PROGRAMS if per[p]]
         lines.append(f"- {name}: " + ", ".join(cols))
     return "\n".join(lines)
+
+
+def gflops(stats):
+    """The convolution rows' rates (forward + both gradients, 3 x 2 N O C/groups kH kW H W flops)
+    at each program's best time, against one sgemm at the Linear 4096 shape (the floor's
+    sgemm_peak, on OpenBLAS's default threads)."""
+    peak = (stats.get("sgemm_peak") or {}).get("floor")
+    peak_rate = SGEMM_FLOP / peak[0] / 1e9 if peak else None
+    head = "| workload | GFLOP | tapegrad GFLOP/s | LibTorch GFLOP/s (path) |" + (" tapegrad / sgemm peak |" if peak_rate else "")
+    rows = [head, "|---|---|---|---|" + ("---|" if peak_rate else "")]
+    for name, flops in FLOPS.items():
+        per = stats.get(name) or {}
+        ours, torch = per.get("tapegrad"), per.get("libtorch")
+        rate = lambda r: "-" if r is None else f"{flops / r[0] / 1e9:.0f}"
+        path = "" if torch is None else f" ({torch[2] or 'default'})"
+        row = f"| {name} | {flops / 1e9:.3g} | {rate(ours)} | {rate(torch)}{path} |"
+        if peak_rate:
+            row += "-" if ours is None else f" {100 * flops / ours[0] / 1e9 / peak_rate:.0f}% of {peak_rate:.0f} |"
+        rows.append(row)
+    return "\n".join(rows) if FLOPS else ""
 
 
 def anomaly(stats):
@@ -284,6 +325,10 @@ def main():
     if bandwidth(stats):
         body += ["Elementwise ops (forward, grad mode off), effective bandwidth (bytes read + written):", "",
                  bandwidth(stats), ""]
+    if gflops(stats):
+        body += ["Convolutions, forward + backward (input and weight gradients), in GFLOP/s at the best time; "
+                 "LibTorch at its faster path, `default` (oneDNN for these shapes) or `native` (oneDNN off):", "",
+                 gflops(stats), ""]
     if anomaly(stats):
         body += ["Anomaly mode, tapegrad only: the plain rows above run with it off (the default);",
                  "`+anomaly` rows run the same workload inside a `DetectAnomalyGuard` (min over rounds):", "",

@@ -279,24 +279,27 @@ int main(int argc, char** argv) {
 
 namespace {
 
-// Convolution rows: x, weight and bias require grad (3x3, padding 1; depthwise: groups = channels).
-void conv2d_step(benchmark::State& state, bool depthwise) {
-    const std::size_t c = wl::kConvChannels, s = wl::kConvSize;
-    tg::TensorF x = make({wl::kConvBatch, c, s, s}, 1.0F, 1, true);
-    tg::TensorF weight = make({c, depthwise ? 1 : c, 3, 3}, 1.0F / 24, 2, true);
-    tg::TensorF bias = make({c}, 0.1F, 3, true);
-    const tg::TensorF seed = make({wl::kConvBatch, c, s, s}, 1.0F, 4);
-    const std::int64_t groups = depthwise ? std::int64_t(c) : 1;
+// Convolution rows (workloads::conv_rows): x, weight and the bias (if any) require grad. GFLOP/s over
+// wall-clock time (the row's threads all count).
+void conv2d_step(benchmark::State& state, const wl::ConvRow& r) {
+    tg::TensorF x = make({r.batch, r.in_channels, r.size, r.size}, 1.0F, 1, true);
+    tg::TensorF weight = make({r.out_channels, r.in_channels / r.groups, 3, 3}, r.weight_scale, 2, true);
+    tg::TensorF bias = r.bias ? make({r.out_channels}, 0.1F, 3, true) : tg::TensorF();
+    const tg::TensorF seed = make({r.batch, r.out_channels, r.size, r.size}, 1.0F, 4);
     for (auto _ : state) {
-        tg::conv2d(x, weight, bias, 1, 1, 1, groups).backward(seed);
+        tg::conv2d(x, weight, bias, 1, 1, 1, std::int64_t(r.groups)).backward(seed);
         benchmark::DoNotOptimize(x.grad().value().data());
-        for (auto* t : {&x, &weight, &bias}) t->zero_grad();
+        x.zero_grad();
+        weight.zero_grad();
+        if (r.bias) bias.zero_grad();
     }
+    state.counters["GFLOP/s"] = benchmark::Counter(r.flops() * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 const bool conv_rows_registered = [] {
-    benchmark::RegisterBenchmark(wl::kConv3x3Name.c_str(), conv2d_step, false)->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(wl::kConvDepthwiseName.c_str(), conv2d_step, true)->Unit(benchmark::kMillisecond);
+    for (const auto& r : wl::conv_rows()) {
+        benchmark::RegisterBenchmark(r.name.c_str(), conv2d_step, r)->Unit(benchmark::kMillisecond)->UseRealTime();
+    }
     return true;
 }();
 

@@ -176,3 +176,33 @@ inline constexpr std::size_t kPoolSize = 56;
 inline const std::string kMaxPoolName = "max_pool2d_2x2/64x56x56_b8";
 
 }  // namespace workloads
+
+namespace workloads {
+
+/// One convolution row, forward + backward, float32, 3x3 kernel with padding 1 (the output as large
+/// as the input), x and weight (and the bias, when there is one) requiring grad, the gradient seed
+/// uniform(n, 1, 4); inputs uniform(n, 1, 1), weight uniform(n, weight_scale, 2), bias uniform(n, 0.1, 3).
+struct ConvRow {
+    std::string name;
+    std::size_t batch, in_channels, out_channels, size, groups;
+    bool bias;
+    float weight_scale;
+    /// Multiply-adds of the forward, times 2, times 3 for the forward, the input and the weight gradient
+    /// (each the same count); the bias's sum is left out.
+    double flops() const { return 3.0 * 2.0 * double(batch * out_channels * (in_channels / groups) * 9 * size * size); }
+};
+
+/// The two rows above (conv2d_3x3, conv2d_depthwise), and the example CNN's two convolutions at
+/// batch 100 (README, examples/fashion_mnist --model cnn): 1 -> 32 at 28x28 and 32 -> 64 at 14x14,
+/// no bias (a batch norm follows), weight scale 1/sqrt(fan_in) as PyTorch's bound.
+inline const std::vector<ConvRow>& conv_rows() {
+    static const std::vector<ConvRow> rows = {
+        {kConv3x3Name, kConvBatch, kConvChannels, kConvChannels, kConvSize, 1, true, 1.0F / 24},
+        {kConvDepthwiseName, kConvBatch, kConvChannels, kConvChannels, kConvSize, kConvChannels, true, 1.0F / 24},
+        {"cnn_conv1/1x32_28x28_b100", 100, 1, 32, 28, 1, false, 1.0F / 3},
+        {"cnn_conv2/32x64_14x14_b100", 100, 32, 64, 14, 1, false, 0.059F},
+    };
+    return rows;
+}
+
+}  // namespace workloads

@@ -17,4 +17,13 @@ struct GemmDims {
 template <class T>
 void blas_gemm(bool ta, bool tb, const GemmDims& d, const T* a, const T* b, T* c, T beta = 0);
 
+/// Sets OpenBLAS to one thread, before an op splits its products across its own threads
+/// (ops/parallel.hpp), each then run by blas_gemm_here on the thread that calls it.
+void use_one_blas_thread();
+
+/// C = op(A) op(B) + beta C on OpenBLAS's current thread count, which it leaves alone (so that
+/// threads running products side by side never change it under each other).
+template <class T>
+void blas_gemm_here(bool ta, bool tb, const GemmDims& d, const T* a, const T* b, T* c, T beta = 0);
+
 }  // namespace tapegrad::detail

@@ -1,16 +1,25 @@
 #include <tapegrad/ops/convolution.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
+#include <numeric>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
+#include <xsimd/xsimd.hpp>
 
 #include <tapegrad/autograd/buffer_pool.hpp>
+#include <tapegrad/autograd/factories.hpp>
 #include <tapegrad/autograd/node.hpp>
+#include <tapegrad/autograd/threads.hpp>
 #include <tapegrad/ops/blas.hpp>
 #include <tapegrad/ops/check.hpp>
+#include <tapegrad/ops/matmul.hpp>
+#include <tapegrad/ops/parallel.hpp>
 #include <tapegrad/ops/reduce.hpp>
+#include <tapegrad/ops/simd.hpp>
 
 namespace tapegrad {
 
@@ -53,48 +62,233 @@ std::pair<size_t, size_t> inside(ptrdiff_t offset, size_t stride, size_t size, s
     return {clamp(first), std::max(clamp(first), clamp(last))};
 }
 
-/// Walks the im2col columns of one group of one sample: for row r = (c kh + p) kw + q and output
-/// row i, calls f(column segment, input row or nullptr when it is padding, first, last, offset):
-/// the segment's entries j in [first, last) read input element offset + j sw, the others are 0.
-template <class C, class X, class F>
-void walk_columns(const Geometry& g, X* x, C* cols, F f) {
-    for (size_t c = 0; c < g.cg(); ++c) {
-        for (size_t p = 0; p < g.kh; ++p) {
-            for (size_t q = 0; q < g.kw; ++q) {
-                C* row = cols + ((c * g.kh + p) * g.kw + q) * g.out_plane();
-                const ptrdiff_t offset = ptrdiff_t(q * g.dw) - g.pw;
-                const auto [first, last] = inside(offset, g.sw, g.w, g.wo);
-                for (size_t i = 0; i < g.ho; ++i) {
-                    const ptrdiff_t hin = ptrdiff_t(i * g.sh + p * g.dh) - g.ph;
-                    const bool pad = hin < 0 || hin >= ptrdiff_t(g.h);
-                    f(row + i * g.wo, pad ? nullptr : x + c * g.plane() + size_t(hin) * g.w, first, last, offset);
-                }
+/// Calls f(t, i, hin, first, last, offset) for every kernel tap t = p kw + q and output row i: the
+/// output row reads input row hin (-1 where that row is padding), its entries j in [first, last)
+/// the input column offset + j sw and the others the padding.
+template <class F>
+void walk_taps(const Geometry& g, F f) {
+    for (size_t p = 0; p < g.kh; ++p) {
+        for (size_t q = 0; q < g.kw; ++q) {
+            const ptrdiff_t offset = ptrdiff_t(q * g.dw) - g.pw;
+            const auto [first, last] = inside(offset, g.sw, g.w, g.wo);
+            for (size_t i = 0; i < g.ho; ++i) {
+                const ptrdiff_t hin = ptrdiff_t(i * g.sh + p * g.dh) - g.ph;
+                f(p * g.kw + q, i, hin < 0 || hin >= ptrdiff_t(g.h) ? ptrdiff_t(-1) : hin, first, last, offset);
             }
         }
     }
 }
 
-/// cols [k, ho wo] = the input patches of one group of one sample (x: its first channel).
+/// cols [k, ho wo] = the input patches of one group of one sample (x: its first channel). At
+/// stride 1 each row's inside part is one contiguous copy.
 template <class T>
 void im2col(const Geometry& g, const T* x, T* cols) {
-    walk_columns(g, x, cols, [&g](T* out, const T* in, size_t first, size_t last, ptrdiff_t offset) {
-        if (!in) {
-            std::fill(out, out + g.wo, T(0));
-            return;
-        }
-        std::fill(out, out + first, T(0));
-        for (size_t j = first; j < last; ++j) out[j] = in[offset + ptrdiff_t(j * g.sw)];
-        std::fill(out + last, out + g.wo, T(0));
-    });
+    const size_t taps = g.kh * g.kw;
+    for (size_t c = 0; c < g.cg(); ++c) {
+        const T* xc = x + c * g.plane();
+        walk_taps(g, [&](size_t t, size_t i, ptrdiff_t hin, size_t first, size_t last, ptrdiff_t offset) {
+            T* out = cols + ((c * taps + t) * g.ho + i) * g.wo;
+            if (hin < 0) {
+                std::fill(out, out + g.wo, T(0));
+                return;
+            }
+            const T* in = xc + size_t(hin) * g.w;
+            std::fill(out, out + first, T(0));
+            if (g.sw == 1) {
+                std::copy(in + (offset + ptrdiff_t(first)), in + (offset + ptrdiff_t(last)), out + first);
+            } else {
+                for (size_t j = first; j < last; ++j) out[j] = in[offset + ptrdiff_t(j * g.sw)];
+            }
+            std::fill(out + last, out + g.wo, T(0));
+        });
+    }
 }
 
 /// The adjoint of im2col: adds each column entry back onto the input element it was read from.
 template <class T>
 void col2im(const Geometry& g, const T* cols, T* x) {
-    walk_columns(g, x, cols, [&g](const T* col, T* in, size_t first, size_t last, ptrdiff_t offset) {
-        if (!in) return;
-        for (size_t j = first; j < last; ++j) in[offset + ptrdiff_t(j * g.sw)] += col[j];
+    const size_t taps = g.kh * g.kw;
+    for (size_t c = 0; c < g.cg(); ++c) {
+        T* xc = x + c * g.plane();
+        walk_taps(g, [&](size_t t, size_t i, ptrdiff_t hin, size_t first, size_t last, ptrdiff_t offset) {
+            if (hin < 0) return;
+            const T* col = cols + ((c * taps + t) * g.ho + i) * g.wo;
+            T* in = xc + size_t(hin) * g.w;
+            if (g.sw == 1) {
+                T* run = in + (offset + ptrdiff_t(first));
+                for (size_t j = 0; j < last - first; ++j) run[j] += col[first + j];
+            } else {
+                for (size_t j = first; j < last; ++j) in[offset + ptrdiff_t(j * g.sw)] += col[j];
+            }
+        });
+    }
+}
+
+// Groups of one input channel (depthwise convolutions, and any with as many groups as input
+// channels, such as a first layer on one channel): im2col's columns would have kh kw rows, a GEMM
+// of that depth runs far below the machine's peak, so these kernels loop over the taps directly,
+// each tap one vectorised pass over an output plane (in L1 for the usual plane sizes).
+
+/// out += Σ over taps t of w[t] times the input plane x read along the tap: one output plane.
+template <class T>
+void taps_forward(const Geometry& g, const T* x, const T* w, T* out) {
+    walk_taps(g, [&](size_t t, size_t i, ptrdiff_t hin, size_t first, size_t last, ptrdiff_t offset) {
+        if (hin < 0) return;
+        const T wt = w[t];
+        const T* in = x + size_t(hin) * g.w;
+        T* row = out + i * g.wo;
+        if (g.sw == 1) {
+            const T* run = in + (offset + ptrdiff_t(first));
+            for (size_t j = 0; j < last - first; ++j) row[first + j] += wt * run[j];
+        } else {
+            for (size_t j = first; j < last; ++j) row[j] += wt * in[offset + ptrdiff_t(j * g.sw)];
+        }
     });
+}
+
+/// taps_forward's adjoint in x: adds w[t] times the output plane y onto the input plane x along
+/// every tap.
+template <class T>
+void taps_adjoint(const Geometry& g, const T* y, const T* w, T* x) {
+    walk_taps(g, [&](size_t t, size_t i, ptrdiff_t hin, size_t first, size_t last, ptrdiff_t offset) {
+        if (hin < 0) return;
+        const T wt = w[t];
+        T* in = x + size_t(hin) * g.w;
+        const T* row = y + i * g.wo;
+        if (g.sw == 1) {
+            T* run = in + (offset + ptrdiff_t(first));
+            for (size_t j = 0; j < last - first; ++j) run[j] += wt * row[first + j];
+        } else {
+            for (size_t j = first; j < last; ++j) in[offset + ptrdiff_t(j * g.sw)] += wt * row[j];
+        }
+    });
+}
+
+/// taps_forward's adjoint in w, kept as rows: acc[t wo + j] += Σ over output rows of y's entry j
+/// times the input entry tap t reads there. Summing acc's row t gives the weight gradient of tap
+/// t; keeping the rows makes the inner loop elementwise (vectorised) rather than a reduction.
+template <class T>
+void taps_weight(const Geometry& g, const T* x, const T* y, T* acc) {
+    walk_taps(g, [&](size_t t, size_t i, ptrdiff_t hin, size_t first, size_t last, ptrdiff_t offset) {
+        if (hin < 0) return;
+        const T* in = x + size_t(hin) * g.w;
+        const T* row = y + i * g.wo;
+        T* sum = acc + t * g.wo;
+        if (g.sw == 1) {
+            const T* run = in + (offset + ptrdiff_t(first));
+            for (size_t j = 0; j < last - first; ++j) sum[first + j] += row[first + j] * run[j];
+        } else {
+            for (size_t j = first; j < last; ++j) sum[j] += row[j] * in[offset + ptrdiff_t(j * g.sw)];
+        }
+    });
+}
+
+// At stride 1 (the usual case) each tap is one pass over a whole plane rather than one per row: the
+// plane read is copied into a zeroed buffer with its padding around it, in rows `width` long (room
+// for every tap's reads), and the plane computed kept in rows of the same width. Entry f = i width +
+// j of the latter then reads entry f + p dh width + q dw of the former for every tap (p, q); the
+// entries j >= wo of each row read past the row's end and are dropped.
+
+/// Where a plane of rows x cols sits in a padded buffer: `top` rows and `left` columns of zeros
+/// before it, rows `width` long, `rows` of them, and `slack` zeros after the last (the dropped
+/// entries of the last row read that far).
+struct Padded {
+    size_t top, left, width, rows, slack;
+    size_t size() const { return rows * width + slack; }
+};
+
+/// The buffer a stride-1 pass reads to compute a plane of out_rows x out_cols, its taps (p, q)
+/// reading entry (i + p dh - top, j + q dw - left) of a plane of in_rows x in_cols.
+Padded padded(const Geometry& g, size_t top, size_t left, size_t in_rows, size_t in_cols, size_t out_rows,
+              size_t out_cols) {
+    const size_t reach_h = (g.kh - 1) * g.dh, reach_w = (g.kw - 1) * g.dw;
+    return {top, left, std::max(left + in_cols, out_cols + reach_w), std::max(top + in_rows, out_rows + reach_h),
+            reach_w};
+}
+
+/// The plane `in` of rows x cols copied into `out` as `at` says, zeros around it (each element
+/// written once).
+template <class T>
+void pad_plane(const T* in, size_t rows, size_t cols, const Padded& at, T* out) {
+    T* end = out + at.size();
+    T* next = std::fill_n(out, at.top * at.width + at.left, T(0));
+    for (size_t r = 0; r < rows; ++r) {
+        next = std::copy(in + r * cols, in + (r + 1) * cols, next);
+        if (r + 1 < rows) next = std::fill_n(next, at.width - cols, T(0));
+    }
+    std::fill(next, end, T(0));
+}
+
+/// out[f] = Σ over taps t of w[t] src[f + p dh width + q dw] for f < count, added to out when
+/// `add`; `flip` reads the kernel rotated by 180 degrees (w[kh kw - 1 - t]). Up to 16 taps at a
+/// time are summed in registers before out is stored, rather than one pass over out per tap.
+template <class T>
+void gather_taps(const Geometry& g, const T* src, size_t width, const T* w, bool flip, bool add, T* out, size_t count) {
+    using Batch = xsimd::batch<T>;
+    constexpr size_t lanes = Batch::size, chunk = 16;
+    const size_t taps = g.kh * g.kw;
+    for (size_t t0 = 0; t0 < taps; t0 += chunk) {
+        const size_t n = std::min(chunk, taps - t0);
+        const bool adding = add || t0 > 0;
+        T wt[chunk];
+        const T* from[chunk];
+        for (size_t t = 0; t < n; ++t) {
+            const size_t tap = t0 + t;
+            wt[t] = w[flip ? taps - 1 - tap : tap];
+            from[t] = src + (tap / g.kw) * g.dh * width + (tap % g.kw) * g.dw;
+        }
+        size_t f = 0;
+        for (; f + lanes <= count; f += lanes) {
+            Batch acc = adding ? Batch::load_unaligned(out + f) : Batch(T(0));
+            for (size_t t = 0; t < n; ++t) acc = xsimd::fma(Batch(wt[t]), Batch::load_unaligned(from[t] + f), acc);
+            acc.store_unaligned(out + f);
+        }
+        for (; f < count; ++f) {
+            T acc = adding ? out[f] : T(0);
+            for (size_t t = 0; t < n; ++t) acc += wt[t] * from[t][f];
+            out[f] = acc;
+        }
+    }
+}
+
+/// sums[t] += Σ_{f < count} grad[f] src[f + p dh width + q dw] for every tap t = p kw + q: up to 16
+/// taps at a time, each reading grad from the same registers, in float lanes added into double
+/// every 256 entries (float32 keeps near float64 accuracy).
+template <class T>
+void dot_taps(const Geometry& g, const T* grad, const T* src, size_t width, size_t count, double* sums) {
+    using Batch = xsimd::batch<T>;
+    constexpr size_t lanes = Batch::size, chunk = 16, block = 256;
+    const size_t taps = g.kh * g.kw;
+    for (size_t t0 = 0; t0 < taps; t0 += chunk) {
+        const size_t n = std::min(chunk, taps - t0);
+        const T* from[chunk];
+        for (size_t t = 0; t < n; ++t) {
+            const size_t tap = t0 + t;
+            from[t] = src + (tap / g.kw) * g.dh * width + (tap % g.kw) * g.dw;
+        }
+        size_t f = 0;
+        while (f + lanes <= count) {
+            Batch acc[chunk];
+            for (size_t t = 0; t < n; ++t) acc[t] = Batch(T(0));
+            const size_t end = f + std::min(block, (count - f) / lanes * lanes);
+            for (; f < end; f += lanes) {
+                const Batch gv = Batch::load_unaligned(grad + f);
+                for (size_t t = 0; t < n; ++t) acc[t] = xsimd::fma(gv, Batch::load_unaligned(from[t] + f), acc[t]);
+            }
+            for (size_t t = 0; t < n; ++t) sums[t0 + t] += static_cast<double>(xsimd::hadd(acc[t]));
+        }
+        for (; f < count; ++f) {
+            for (size_t t = 0; t < n; ++t) sums[t0 + t] += static_cast<double>(grad[f] * from[t][f]);
+        }
+    }
+}
+
+/// The plane `out` = the first `cols` entries of each of `rows` rows `width` long, plus `offset`.
+template <class T>
+void crop_rows(const T* in, size_t rows, size_t cols, size_t width, T offset, T* out) {
+    for (size_t r = 0; r < rows; ++r) {
+        for (size_t j = 0; j < cols; ++j) out[r * cols + j] = in[r * width + j] + offset;
+    }
 }
 
 /// Each channel's plane of out [n, channels, plane] set to the bias, or 0 without one.
@@ -116,21 +310,81 @@ const T* columns(const Geometry& g, const T* x, T* cols) {
     return cols;
 }
 
+/// How many threads share an op's `items` independent pieces (samples, channels): all of
+/// tapegrad's threads when the op is large enough to pay for starting them, else this one.
+size_t workers_for(const Geometry& g, size_t items) {
+    constexpr double kSplitFlops = 4e6;  // below this, starting a thread costs more than it saves
+    const double flops = 2.0 * double(g.n * g.o * g.k() * g.out_plane());
+    return flops < kSplitFlops ? 1 : std::min(get_num_threads(), items);
+}
+
+/// One GEMM of an op's items: on the calling thread when the items run on several threads (each
+/// then one core's product), else at the thread count blas_gemm picks for its size.
+template <class T>
+void gemm(size_t workers, bool ta, bool tb, const detail::GemmDims& d, const T* a, const T* b, T* c, T beta) {
+    if (workers > 1) {
+        detail::blas_gemm_here(ta, tb, d, a, b, c, beta);
+    } else {
+        detail::blas_gemm(ta, tb, d, a, b, c, beta);
+    }
+}
+
+/// Scratch of `per_worker` elements for each of `workers` threads, taken on this thread (a helper
+/// thread's buffer pool ends with it).
+template <class T>
+detail::Scratch<T> worker_scratch(const char* op, size_t workers, size_t per_worker) {
+    return detail::Scratch<T>(detail::take_buffer<T>(op, Shape{workers, per_worker}));
+}
+
+/// Runs the op's items: OpenBLAS set to one thread first when they are shared across threads.
+template <class F>
+void run_items(size_t workers, size_t items, F f) {
+    if (workers > 1) detail::use_one_blas_thread();
+    detail::share_items(workers, items, f);
+}
+
 template <class T>
 xt::xarray<T> conv_value(const Geometry& g, const T* x, const T* w, const Tensor<T>& bias, const Shape& shape) {
     xt::xarray<T> y = detail::take_buffer<T>("conv2d", shape);
     const size_t k = g.k(), og = g.og(), plane = g.out_plane();
-    const bool accumulate = bias.defined() || g.n * plane == 0;
-    if (accumulate) fill_bias(y.data(), bias, g.n, g.o, plane);
+    const bool by_planes = g.cg() == 1 && g.sh * g.sw == 1 && g.n * plane > 0;  // writes y once, bias included
+    const bool accumulate = bias.defined() || g.n * plane == 0 || g.cg() == 1;
+    if (accumulate && !by_planes) fill_bias(y.data(), bias, g.n, g.o, plane);
     if (g.n * plane == 0) return y;
-    detail::Scratch<T> cols(detail::take_buffer<T>("conv2d", g.direct() ? Shape{0} : Shape{k, plane}));
-    for (size_t s = 0; s < g.n; ++s) {
-        for (size_t gi = 0; gi < g.groups; ++gi) {
-            const T* xs = columns(g, x + (s * g.c + gi * g.cg()) * g.plane(), (*cols).data());
-            detail::blas_gemm(false, false, detail::GemmDims{og, plane, k, k, plane}, w + gi * og * k, xs,
-                              y.data() + (s * g.o + gi * og) * plane, accumulate ? T(1) : T(0));
-        }
+    if (by_planes) {  // item: one input plane (sample s, channel ic) and its og outputs
+        const Padded at = padded(g, size_t(g.ph), size_t(g.pw), g.h, g.w, g.ho, g.wo);
+        const size_t workers = workers_for(g, g.n * g.c), per_worker = at.size() + g.ho * at.width;
+        detail::Scratch<T> scratch = worker_scratch<T>("conv2d", workers, per_worker);
+        run_items(workers, g.n * g.c, [&](size_t worker, size_t item) {
+            T* src = (*scratch).data() + worker * per_worker;
+            T* out = src + at.size();
+            pad_plane(x + item * g.plane(), g.h, g.w, at, src);
+            const size_t s = item / g.c, ic = item % g.c;
+            for (size_t oc = ic * og; oc < (ic + 1) * og; ++oc) {
+                gather_taps(g, src, at.width, w + oc * k, false, false, out, g.ho * at.width);
+                crop_rows(out, g.ho, g.wo, at.width, bias.defined() ? bias.value().data()[oc] : T(0),
+                          y.data() + (s * g.o + oc) * plane);
+            }
+        });
+        return y;
     }
+    if (g.cg() == 1) {  // item: one output plane (sample s, output channel oc, reading input channel oc / og)
+        const size_t workers = workers_for(g, g.n * g.o);
+        run_items(workers, g.n * g.o, [&](size_t, size_t item) {
+            const size_t s = item / g.o, oc = item % g.o;
+            taps_forward(g, x + (s * g.c + oc / og) * g.plane(), w + oc * k, y.data() + item * plane);
+        });
+        return y;
+    }
+    const size_t workers = workers_for(g, g.n);
+    detail::Scratch<T> cols = worker_scratch<T>("conv2d", workers, g.direct() ? 0 : k * plane);
+    run_items(workers, g.n, [&](size_t worker, size_t s) {
+        for (size_t gi = 0; gi < g.groups; ++gi) {
+            const T* xs = columns(g, x + (s * g.c + gi * g.cg()) * g.plane(), (*cols).data() + worker * k * plane);
+            gemm(workers, false, false, detail::GemmDims{og, plane, k, k, plane}, w + gi * og * k, xs,
+                 y.data() + (s * g.o + gi * og) * plane, accumulate ? T(1) : T(0));
+        }
+    });
     return y;
 }
 
@@ -138,20 +392,53 @@ template <class T>
 xt::xarray<T> transpose_value(const Geometry& g, const T* y, const T* w, const Tensor<T>& bias, const Shape& shape) {
     xt::xarray<T> x = detail::take_buffer<T>("conv_transpose2d", shape);
     const size_t k = g.k(), og = g.og(), plane = g.out_plane();
-    // col2im adds into x, and so does a direct product when there is a bias.
-    const bool accumulate = bias.defined() || !g.direct() || g.n * plane == 0;
-    if (accumulate) fill_bias(x.data(), bias, g.n, g.c, g.plane());
+    // col2im and the one-channel kernels add into x, and so does a direct product when there is a bias.
+    // At stride 1 the adjoint is a correlation with the rotated kernel over y padded by the kernel's
+    // reach less the padding (when that is not negative): the same stride-1 pass, writing x once.
+    const size_t reach_h = (g.kh - 1) * g.dh, reach_w = (g.kw - 1) * g.dw;
+    const bool by_planes =
+        g.cg() == 1 && g.sh * g.sw == 1 && size_t(g.ph) <= reach_h && size_t(g.pw) <= reach_w && g.n * plane > 0;
+    const bool accumulate = bias.defined() || !g.direct() || g.n * plane == 0 || g.cg() == 1;
+    if (accumulate && !by_planes) fill_bias(x.data(), bias, g.n, g.c, g.plane());
     if (g.n * plane == 0) return x;
-    detail::Scratch<T> cols(detail::take_buffer<T>("conv_transpose2d", g.direct() ? Shape{0} : Shape{k, plane}));
-    for (size_t s = 0; s < g.n; ++s) {
+    if (by_planes) {  // item: one input plane (sample s, channel ic), from its group's og outputs
+        const Padded at = padded(g, reach_h - size_t(g.ph), reach_w - size_t(g.pw), g.ho, g.wo, g.h, g.w);
+        const size_t workers = workers_for(g, g.n * g.c), per_worker = at.size() + g.h * at.width;
+        detail::Scratch<T> scratch = worker_scratch<T>("conv_transpose2d", workers, per_worker);
+        run_items(workers, g.n * g.c, [&](size_t worker, size_t item) {
+            T* src = (*scratch).data() + worker * per_worker;
+            T* out = src + at.size();
+            const size_t s = item / g.c, ic = item % g.c;
+            for (size_t oc = ic * og; oc < (ic + 1) * og; ++oc) {
+                pad_plane(y + (s * g.o + oc) * plane, g.ho, g.wo, at, src);
+                gather_taps(g, src, at.width, w + oc * k, true, oc > ic * og, out, g.h * at.width);
+            }
+            crop_rows(out, g.h, g.w, at.width, bias.defined() ? bias.value().data()[ic] : T(0),
+                      x.data() + item * g.plane());
+        });
+        return x;
+    }
+    if (g.cg() == 1) {  // item: one input plane (sample s, channel ic = group ic), from its group's og outputs
+        const size_t workers = workers_for(g, g.n * g.c);
+        run_items(workers, g.n * g.c, [&](size_t, size_t item) {
+            const size_t s = item / g.c, ic = item % g.c;
+            for (size_t oc = ic * og; oc < (ic + 1) * og; ++oc) {
+                taps_adjoint(g, y + (s * g.o + oc) * plane, w + oc * k, x.data() + item * g.plane());
+            }
+        });
+        return x;
+    }
+    const size_t workers = workers_for(g, g.n);
+    detail::Scratch<T> cols = worker_scratch<T>("conv_transpose2d", workers, g.direct() ? 0 : k * plane);
+    run_items(workers, g.n, [&](size_t worker, size_t s) {
         for (size_t gi = 0; gi < g.groups; ++gi) {
             T* xs = x.data() + (s * g.c + gi * g.cg()) * g.plane();
-            T* out = g.direct() ? xs : (*cols).data();
-            detail::blas_gemm(true, false, detail::GemmDims{k, plane, og, k, plane}, w + gi * og * k,
-                              y + (s * g.o + gi * og) * plane, out, g.direct() && accumulate ? T(1) : T(0));
+            T* out = g.direct() ? xs : (*cols).data() + worker * k * plane;
+            gemm(workers, true, false, detail::GemmDims{k, plane, og, k, plane}, w + gi * og * k,
+                 y + (s * g.o + gi * og) * plane, out, g.direct() && accumulate ? T(1) : T(0));
             if (!g.direct()) col2im(g, out, xs);
         }
-    }
+    });
     return x;
 }
 
@@ -163,25 +450,85 @@ xt::xarray<T> weight_value(const Geometry& g, const T* x, const T* y, const Shap
         dw.fill(T(0));
         return dw;
     }
-    detail::Scratch<T> cols(detail::take_buffer<T>("conv2d_weight", g.direct() ? Shape{0} : Shape{k, plane}));
-    for (size_t s = 0; s < g.n; ++s) {
-        for (size_t gi = 0; gi < g.groups; ++gi) {
-            const T* xs = columns(g, x + (s * g.c + gi * g.cg()) * g.plane(), (*cols).data());
-            detail::blas_gemm(false, true, detail::GemmDims{og, k, plane, plane, plane},
-                              y + (s * g.o + gi * og) * plane, xs, dw.data() + gi * og * k, s == 0 ? T(0) : T(1));
+    // At stride 1 the dropped entries of y's rows are zeros and add nothing, unless the x entry they
+    // meet is infinite or NaN (0 x inf): then the row kernel below, which reads only what it must.
+    const auto finite = [](const T* v, size_t count) {
+        return std::isfinite(simd::fold_sum(v, count, [](auto e) { return e - e; }));
+    };
+    if (g.cg() == 1 && g.sh * g.sw == 1 && finite(x, g.n * g.c * g.plane())) {
+        // Item: a block of one group's output channels (up to 4 blocks a group, so that a layer of
+        // few groups still splits), their taps summed over the batch in double; each x plane is
+        // padded once per block.
+        const Padded at = padded(g, size_t(g.ph), size_t(g.pw), g.h, g.w, g.ho, g.wo);
+        const Padded rows{0, 0, at.width, g.ho, 0};
+        const size_t blocks = std::min<size_t>(og, 4), block = (og + blocks - 1) / blocks;
+        const size_t workers = workers_for(g, g.groups * blocks), per_worker = at.size() + rows.size();
+        detail::Scratch<T> scratch = worker_scratch<T>("conv2d_weight", workers, per_worker);
+        run_items(workers, g.groups * blocks, [&](size_t worker, size_t item) {
+            T* src = (*scratch).data() + worker * per_worker;
+            T* grad = src + at.size();
+            const size_t ic = item / blocks, first = ic * og + (item % blocks) * block;
+            const size_t last = std::min(first + block, (ic + 1) * og);
+            std::vector<double> sums((last - first) * k, 0.0);
+            for (size_t s = 0; s < g.n; ++s) {
+                pad_plane(x + (s * g.c + ic) * g.plane(), g.h, g.w, at, src);
+                for (size_t oc = first; oc < last; ++oc) {
+                    pad_plane(y + (s * g.o + oc) * plane, g.ho, g.wo, rows, grad);
+                    dot_taps(g, grad, src, at.width, rows.size(), sums.data() + (oc - first) * k);
+                }
+            }
+            for (size_t e = 0; e < sums.size(); ++e) dw.data()[first * k + e] = T(sums[e]);
+        });
+        return dw;
+    }
+    if (g.cg() == 1) {  // item: one output channel's taps, summed over the batch in the worker's rows
+        const size_t workers = workers_for(g, g.o);
+        detail::Scratch<T> rows = worker_scratch<T>("conv2d_weight", workers, k * g.wo);
+        run_items(workers, g.o, [&](size_t worker, size_t oc) {
+            T* acc = (*rows).data() + worker * k * g.wo;
+            std::fill(acc, acc + k * g.wo, T(0));
+            for (size_t s = 0; s < g.n; ++s) {
+                taps_weight(g, x + (s * g.c + oc / og) * g.plane(), y + (s * g.o + oc) * plane, acc);
+            }
+            for (size_t t = 0; t < k; ++t)
+                dw.data()[oc * k + t] = std::accumulate(acc + t * g.wo, acc + (t + 1) * g.wo, T(0));
+        });
+        return dw;
+    }
+    // Item: a run of consecutive samples summed into its own copy of the gradient (the first run's
+    // is dw), the copies then added in order: the result does not depend on which thread ran what.
+    // Several runs per thread let a thread the machine holds back take fewer.
+    const size_t workers = workers_for(g, g.n);
+    const size_t runs = workers == 1 ? 1 : std::min(g.n, 4 * workers);
+    detail::Scratch<T> cols = worker_scratch<T>("conv2d_weight", workers, g.direct() ? 0 : k * plane);
+    detail::Scratch<T> sums = worker_scratch<T>("conv2d_weight", runs - 1, dw.size());
+    run_items(workers, runs, [&](size_t worker, size_t r) {
+        T* into = r == 0 ? dw.data() : (*sums).data() + (r - 1) * dw.size();
+        const size_t first = r * g.n / runs, last = (r + 1) * g.n / runs;
+        for (size_t s = first; s < last; ++s) {
+            for (size_t gi = 0; gi < g.groups; ++gi) {
+                const T* xs = columns(g, x + (s * g.c + gi * g.cg()) * g.plane(), (*cols).data() + worker * k * plane);
+                gemm(workers, false, true, detail::GemmDims{og, k, plane, plane, plane},
+                     y + (s * g.o + gi * og) * plane, xs, into + gi * og * k, s == first ? T(0) : T(1));
+            }
         }
+    });
+    for (size_t r = 1; r < runs; ++r) {
+        const T* from = (*sums).data() + (r - 1) * dw.size();
+        for (size_t e = 0; e < dw.size(); ++e) dw.data()[e] += from[e];
     }
     return dw;
 }
 
-/// The bias gradient: grad summed over every dim but the channels.
+/// The bias gradient: grad summed over every dim but the channels. The spatial dims go first, each
+/// the last dim's product with a vector of ones (OpenBLAS's vectorised kernels, and no copy: `sum`
+/// over them adds one element at a time, 40% of a depthwise convolution's step), then the batch by
+/// `sum`. Both are differentiable ops, so the derivative is theirs: G spread over every plane.
 template <class T>
 Tensor<T> bias_grad(const Tensor<T>& grad, const Geometry& g) {
-    Dims dims;
-    for (size_t d = 0; d < grad.ndim(); ++d) {
-        if (d != g.channel_dim) dims.push_back(static_cast<std::int64_t>(d));
-    }
-    return tapegrad::sum(grad, dims);
+    Tensor<T> sums = grad;
+    while (sums.ndim() > g.channel_dim + 1) sums = matmul(sums, ones<T>(Shape{sums.shape().back()}));
+    return g.channel_dim == 1 ? tapegrad::sum(sums, Dims{0}) : sums;
 }
 
 template <class T>

@@ -1,8 +1,10 @@
 /// \file
 /// Convolutions (torch.nn.functional.conv1d, conv2d, conv_transpose2d) on NCL / NCHW tensors with
-/// PyTorch's weight layouts, run as im2col + OpenBLAS GEMM (col2im for the transposed one). Their
-/// backward rules are again convolutions: conv2d, conv_transpose2d and detail::conv2d_weight
-/// differentiate into one another, so gradients of every order work.
+/// PyTorch's weight layouts, run as im2col + OpenBLAS GEMM (col2im for the transposed one), or, for
+/// groups of one input channel (depthwise), one pass per output plane over the kernel's taps; the
+/// samples (or planes) are split across tapegrad's threads (set_num_threads). Their backward rules are again
+/// convolutions: conv2d, conv_transpose2d and detail::conv2d_weight differentiate into one another, so gradients of
+/// every order work.
 #pragma once
 
 #include <cstdint>
@@ -53,7 +55,8 @@ struct ConvPadding1d {
 /// with Ho = (H + 2 pH - dH (kH - 1) - 1) / sH + 1 (and Wo alike):
 ///   y[n, o, i, j] = b[o] + Σ_{c, p, q} w[o, c, p, q] x[n, g C/groups + c, i sH - pH + p dH, j sW - pW + q dW]
 /// (g = o / (O/groups), x read as 0 outside the input). Each sample and group is one GEMM over
-/// im2col's columns (a 1x1, stride-1, unpadded convolution reads x directly). Derivatives:
+/// im2col's columns (a 1x1, stride-1, unpadded convolution reads x directly; groups of one input
+/// channel loop over the taps instead). Derivatives:
 ///   d/dx = conv_transpose2d(grad, w, stride, padding, output_padding so that it has x's shape, groups, dilation)
 ///   d/dw = detail::conv2d_weight(x, grad, w.shape, ...) (the correlation of x with grad)
 ///   d/db = grad summed over N, Ho, Wo
@@ -79,7 +82,8 @@ Tensor<T> conv1d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
 /// x [N, Cin, H, W] (or unbatched), weight [Cin, Cout/groups, kH, kW], bias [Cout] (optional),
 /// giving [N, Cout, Ho, Wo], Ho = (H - 1) sH - 2 pH + dH (kH - 1) + opH + 1 (Wo alike):
 ///   y[n, g Cout/groups + c, i' sH - pH + p dH, ...] += w[ci, c, p, q] x[n, ci, i', j']   (ci in group g)
-/// Each sample and group is one GEMM (wᵀ x) and a col2im. Derivatives:
+/// Each sample and group is one GEMM (wᵀ x) and a col2im (groups of one output channel: taps).
+/// Derivatives:
 ///   d/dx = conv2d(grad, w, stride, padding, dilation, groups)
 ///   d/dw = detail::conv2d_weight(grad, x, w.shape, ...)
 ///   d/db = grad summed over N, Ho, Wo
@@ -97,7 +101,8 @@ namespace detail {
 /// gradient gy [N, O, Ho, Wo] (Ho, Wo at most conv2d's output size; output positions past them
 /// take no part), with padding {pH, pW} on both sides:
 ///   dw[o, c, p, q] = Σ_{n, i, j} gy[n, o, i, j] x[n, g C/groups + c, i sH - pH + p dH, j sW - pW + q dW]
-/// of shape weight_shape [O, C/groups, kH, kW] (one GEMM per sample and group, summed). Bilinear in
+/// of shape weight_shape [O, C/groups, kH, kW] (one GEMM per sample and group, summed; groups of one
+/// input channel: dot products per tap). Bilinear in
 /// (x, gy); for an incoming gradient G of weight_shape:
 ///   d/dx = conv_transpose2d(gy, G, ...) (x's shape)      d/dgy = conv2d(x, G, ...) (gy's shape)
 /// Arguments are not checked (its callers have).

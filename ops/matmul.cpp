@@ -6,9 +6,6 @@
 #include <atomic>
 #include <climits>
 #include <cstdint>
-#include <system_error>
-#include <thread>
-#include <vector>
 
 #ifdef __linux__
 #include <sys/mman.h>
@@ -21,6 +18,7 @@
 #include <tapegrad/ops/blas.hpp>
 #include <tapegrad/ops/check.hpp>
 #include <tapegrad/ops/layout.hpp>
+#include <tapegrad/ops/parallel.hpp>
 #include <tapegrad/ops/reduce.hpp>
 #include <tapegrad/ops/shape.hpp>
 
@@ -69,8 +67,20 @@ void blas_gemm(bool ta, bool tb, const GemmDims& d, const T* a, const T* b, T* c
     set_blas_threads(d);
     gemm_call(ta, tb, d, a, b, c, beta);
 }
+
+void use_one_blas_thread() {
+    use_blas_threads(1);
+}
+
+template <class T>
+void blas_gemm_here(bool ta, bool tb, const GemmDims& d, const T* a, const T* b, T* c, T beta) {
+    gemm_call(ta, tb, d, a, b, c, beta);
+}
+
 template void blas_gemm(bool, bool, const GemmDims&, const float*, const float*, float*, float);
 template void blas_gemm(bool, bool, const GemmDims&, const double*, const double*, double*, double);
+template void blas_gemm_here(bool, bool, const GemmDims&, const float*, const float*, float*, float);
+template void blas_gemm_here(bool, bool, const GemmDims&, const double*, const double*, double*, double);
 
 }  // namespace detail
 
@@ -190,18 +200,7 @@ void run_products(const Products<T>& work) {
         return;
     }
     use_blas_threads(1);
-    std::atomic<std::size_t> next{0};
-    auto share = [&work, &next, products] {
-        for (std::size_t p = next++; p < products; p = next++) work.run(p);
-    };
-    std::vector<std::thread> helpers;
-    try {
-        for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(share);
-    } catch (const std::system_error&) {
-        // No thread to spare: the ones started and this one share the products all the same.
-    }
-    share();
-    for (auto& h : helpers) h.join();
+    detail::share_items(threads, products, [&work](std::size_t, std::size_t p) { work.run(p); });
 }
 
 /// C[t] = sum of op(A[i]) op(B[i]) over the batch indices i of `full` that land on C's batch index

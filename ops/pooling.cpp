@@ -157,6 +157,44 @@ void max_pool_kernel(const T* x, const Geometry& g, T* y, std::int64_t* idx) {
     }
 }
 
+/// Whether every window is a 2 x 2 block at stride 2 inside x (no padding or dilation, no
+/// ceil_mode window hanging over the edge): the common pooling layer, with its own kernel.
+bool is_2x2_blocks(const Geometry& g) {
+    const auto blocks = [](const Axis& a) {
+        return a.kernel == 2 && a.stride == 2 && a.padding == 0 && a.dilation == 1 && 2 * a.out <= a.in;
+    };
+    return blocks(g.h) && blocks(g.w);
+}
+
+/// max_pool_kernel on 2 x 2 blocks (is_2x2_blocks): the same choice (the first largest in
+/// row-major order, a later NaN replacing it), the four candidates compared without tap tables
+/// and without branches.
+template <class T>
+void max_pool_2x2_kernel(const T* x, const Geometry& g, T* y, std::int64_t* idx) {
+    const std::int64_t w = g.w.in, plane = g.h.in * w, oh_count = g.h.out, ow_count = g.w.out;
+    for (std::size_t p = 0; p < g.planes; ++p) {
+        const T* xp = x + static_cast<std::int64_t>(p) * plane;
+        for (std::int64_t oh = 0; oh < oh_count; ++oh) {
+            const std::int64_t top = 2 * oh * w;
+            T* yr = y + (static_cast<std::int64_t>(p) * oh_count + oh) * ow_count;
+            std::int64_t* ir = idx + (static_cast<std::int64_t>(p) * oh_count + oh) * ow_count;
+            for (std::int64_t ow = 0; ow < ow_count; ++ow) {
+                const std::int64_t at0 = top + 2 * ow;
+                T best = xp[at0];
+                std::int64_t at = at0;
+                for (const std::int64_t pos : {at0 + 1, at0 + w, at0 + w + 1}) {
+                    const T v = xp[pos];
+                    const bool take = v > best || std::isnan(v);
+                    best = take ? v : best;
+                    at = take ? pos : at;
+                }
+                yr[ow] = best;
+                ir[ow] = at;
+            }
+        }
+    }
+}
+
 /// The max pools: the kernel, then a node whose backward adds g at the argmax of each window,
 /// scatter_add on x seen as [planes, H W] (whose own derivative with respect to g is the gather at
 /// the same indices, so every order works).
@@ -165,7 +203,11 @@ Tensor<T> max_pool(const char* op, const Tensor<T>& x, const Geometry& g) {
     xt::xarray<T> out = detail::take_buffer<T>(op, g.out_shape);
     const std::size_t outs = static_cast<std::size_t>(g.h.out * g.w.out);
     auto idx = std::make_shared<Indices>(Indices::full({g.planes, outs}, 0));
-    max_pool_kernel(x.value().data(), g, out.data(), idx->mutable_value().data());
+    if (is_2x2_blocks(g)) {
+        max_pool_2x2_kernel(x.value().data(), g, out.data(), idx->mutable_value().data());
+    } else {
+        max_pool_kernel(x.value().data(), g, out.data(), idx->mutable_value().data());
+    }
     return record<T>(op, {x}, std::move(out), [g, idx, outs](const Backward<T>& ctx) -> Grads<T> {
         const std::size_t plane = static_cast<std::size_t>(g.h.in * g.w.in);
         const Tensor<T> flat_g = reshape(ctx.grad(), Shape{g.planes, outs});
@@ -295,8 +337,8 @@ Tensor<T> avg_pool(const char* op, const Tensor<T>& x, const Geometry& g, bool c
 }  // namespace
 
 template <class T>
-Tensor<T> max_pool2d(const Tensor<T>& x, Size2 kernel_size, std::optional<Size2> stride, Size2 padding,
-                     Size2 dilation, bool ceil_mode) {
+Tensor<T> max_pool2d(const Tensor<T>& x, Size2 kernel_size, std::optional<Size2> stride, Size2 padding, Size2 dilation,
+                     bool ceil_mode) {
     const Geometry g = geometry("max_pool2d", x, false, kernel_size, stride, padding, dilation, ceil_mode);
     return max_pool("max_pool2d", x, g);
 }
@@ -305,14 +347,14 @@ template <class T>
 Tensor<T> max_pool1d(const Tensor<T>& x, std::int64_t kernel_size, std::optional<std::int64_t> stride,
                      std::int64_t padding, std::int64_t dilation, bool ceil_mode) {
     const std::optional<Size2> step = stride ? std::optional<Size2>(Size2{1, *stride}) : std::nullopt;
-    const Geometry g = geometry("max_pool1d", x, true, Size2{1, kernel_size}, step, Size2{0, padding},
-                                Size2{1, dilation}, ceil_mode);
+    const Geometry g =
+        geometry("max_pool1d", x, true, Size2{1, kernel_size}, step, Size2{0, padding}, Size2{1, dilation}, ceil_mode);
     return max_pool("max_pool1d", x, g);
 }
 
 template <class T>
-Tensor<T> avg_pool2d(const Tensor<T>& x, Size2 kernel_size, std::optional<Size2> stride, Size2 padding,
-                     bool ceil_mode, bool count_include_pad, std::optional<std::int64_t> divisor_override) {
+Tensor<T> avg_pool2d(const Tensor<T>& x, Size2 kernel_size, std::optional<Size2> stride, Size2 padding, bool ceil_mode,
+                     bool count_include_pad, std::optional<std::int64_t> divisor_override) {
     const Geometry g = geometry("avg_pool2d", x, false, kernel_size, stride, padding, 1, ceil_mode);
     if (divisor_override && *divisor_override == 0) {
         fail<ValueError>("avg_pool2d: divisor_override must not be 0 (x has shape {})", shape_str(x.shape()));
@@ -324,8 +366,7 @@ template <class T>
 Tensor<T> avg_pool1d(const Tensor<T>& x, std::int64_t kernel_size, std::optional<std::int64_t> stride,
                      std::int64_t padding, bool ceil_mode, bool count_include_pad) {
     const std::optional<Size2> step = stride ? std::optional<Size2>(Size2{1, *stride}) : std::nullopt;
-    const Geometry g =
-        geometry("avg_pool1d", x, true, Size2{1, kernel_size}, step, Size2{0, padding}, 1, ceil_mode);
+    const Geometry g = geometry("avg_pool1d", x, true, Size2{1, kernel_size}, step, Size2{0, padding}, 1, ceil_mode);
     return avg_pool("avg_pool1d", x, g, count_include_pad, std::nullopt);
 }
 
@@ -349,14 +390,14 @@ Tensor<T> adaptive_avg_pool2d(const Tensor<T>& x, Size2 output_size) {
     return window_mean(op, x, std::move(win));
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                                                                                       \
-    template Tensor<T> max_pool2d(const Tensor<T>&, Size2, std::optional<Size2>, Size2, Size2, bool); \
-    template Tensor<T> max_pool1d(const Tensor<T>&, std::int64_t, std::optional<std::int64_t>, std::int64_t,          \
-                                  std::int64_t, bool);                                                                \
-    template Tensor<T> avg_pool2d(const Tensor<T>&, Size2, std::optional<Size2>, Size2, bool, bool,       \
-                                  std::optional<std::int64_t>);                                                       \
-    template Tensor<T> avg_pool1d(const Tensor<T>&, std::int64_t, std::optional<std::int64_t>, std::int64_t, bool,    \
-                                  bool);                                                                              \
+#define TAPEGRAD_INSTANTIATE(T)                                                                                    \
+    template Tensor<T> max_pool2d(const Tensor<T>&, Size2, std::optional<Size2>, Size2, Size2, bool);              \
+    template Tensor<T> max_pool1d(const Tensor<T>&, std::int64_t, std::optional<std::int64_t>, std::int64_t,       \
+                                  std::int64_t, bool);                                                             \
+    template Tensor<T> avg_pool2d(const Tensor<T>&, Size2, std::optional<Size2>, Size2, bool, bool,                \
+                                  std::optional<std::int64_t>);                                                    \
+    template Tensor<T> avg_pool1d(const Tensor<T>&, std::int64_t, std::optional<std::int64_t>, std::int64_t, bool, \
+                                  bool);                                                                           \
     template Tensor<T> adaptive_avg_pool2d(const Tensor<T>&, Size2);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)

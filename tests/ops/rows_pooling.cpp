@@ -163,6 +163,15 @@ std::vector<OpInfo> max_pool_rows() {
                                 {"max_pool2d", "[1, 1, 1, 4, 4]"}),
                           error("no channels", {1, 0, 4, 4}, [](const auto& x) { tg::max_pool2d(x, 2); }, Expect::Shape,
                                 {"max_pool2d", "[1, 0, 4, 4]", "batch"})}},
+        OpInfo{.name = "max_pool2d (kernel 2, odd sizes: the last row and column in no window)",
+               .op = "max_pool2d",
+               .fn = op([](const auto& in) { return tg::max_pool2d(in[0], 2); }),
+               .cases = {{{2, 3, 5, 7}}, {{1, 1, 3, 3}}},
+               .domains = {distinct},
+               .reference =
+                   [](const std::vector<Array>& x) {
+                       return max_pool_ref(x[0], {2, 2}, {2, 2}, false);
+                   }},
         OpInfo{.name = "max_pool2d (kernel {3, 2}, stride {2, 1}, padding 1)",
                .op = "max_pool2d",
                .fn = op([](const auto& in) {
