@@ -83,7 +83,8 @@ elif [[ -f $fashion_data/train-images-idx3-ubyte.gz && -x /usr/bin/time ]]; then
   }
   for ((r = 1; r <= cnn_rounds; r++)); do
     # Both with the example's cnn recipe (its defaults); tapegrad picks its threads itself, LibTorch
-    # runs with its fastest setting for this model on 2 cores (bench/NOTES.md).
+    # runs with its fastest setting for this model on 2 cores: 2 intra-op threads, OpenBLAS 1 (one
+    # epoch in one comparison: 32 s, against 51 s at 1 intra-op and 1 OpenBLAS thread, 59 s at 1 and 2).
     cnn tapegrad "$r" "$build/examples/fashion_mnist" --model cnn --epochs "$cnn_epochs" --seed 0 \
       --data "$fashion_data" --out "$out/fashion_cnn"
     if [[ " ${programs[*]} " == *" libtorch "* ]]; then
