@@ -49,7 +49,7 @@ Defaults are the MLP's; with --model cnn, those marked "cnn:" replace them (a fl
 )";
 
 /// --model cnn's recipe (the flags not given take these): Adam with a OneCycleLR peaking at 3e-3
-/// and a little L2, batch 100, 15 epochs; it reaches 92.5% test accuracy (README.md).
+/// and a little L2, batch 100, 15 epochs: 93.1% test accuracy at seed 0 (README.md).
 const std::map<std::string, std::string> kCnnDefaults = {{"--epochs", "15"},
                                                          {"--batch-size", "100"},
                                                          {"--lr", "3e-3"},
