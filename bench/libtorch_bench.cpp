@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <torch/torch.h>
 
+#include "libtorch_fashion_models.hpp"
 #include "workloads.hpp"
 
 namespace wl = workloads;
@@ -370,6 +371,38 @@ const bool conv_rows_registered = [] {
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();
     }
+    return true;
+}();
+
+}  // namespace
+
+namespace {
+
+// The whole CNN step, as tapegrad's (the same layers, bench/libtorch_fashion_models.hpp), at 1 and
+// 2 OpenBLAS threads with 1 intra-op thread, and at 2 intra-op threads ("/intra2", OpenBLAS 1).
+void cnn_step(benchmark::State& state, int blas_threads, int intra_op) {
+    openblas_set_num_threads(blas_threads);
+    torch::set_num_threads(intra_op);
+    torch::manual_seed(0);
+    torch::nn::Sequential model = libtorch_fashion::build_model("cnn");
+    torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(1e-3).weight_decay(1e-4));
+    const auto x = make({std::int64_t(wl::kCnnStepBatch), 28 * 28}, 1.0F, 1);
+    const auto y = labels(wl::kCnnStepBatch, wl::kClasses);
+    for (auto _ : state) {
+        adam.zero_grad();
+        const auto loss = F::cross_entropy(model->forward(x), y);
+        loss.backward();
+        adam.step();
+        benchmark::DoNotOptimize(loss.item<float>());
+    }
+    openblas_set_num_threads(2);
+    torch::set_num_threads(1);
+}
+
+const bool cnn_step_registered = [] {
+    for (const auto& [variant, blas, intra] : {std::tuple{"/blas1", 1, 1}, {"/blas2", 2, 1}, {"/intra2", 1, 2}})
+        benchmark::RegisterBenchmark((wl::kCnnStepName + variant).c_str(), cnn_step, blas, intra)
+            ->Unit(benchmark::kMillisecond);
     return true;
 }();
 

@@ -4,6 +4,7 @@
 #include <tapegrad/autograd/anomaly.hpp>
 #include <tapegrad/nn/attention.hpp>
 #include <tapegrad/nn/recurrent.hpp>
+#include "model.hpp"  // examples/fashion_mnist
 #include "tapegrad_mlp.hpp"
 
 namespace tg = tapegrad;
@@ -300,6 +301,31 @@ const bool conv_rows_registered = [] {
     for (const auto& r : wl::conv_rows()) {
         benchmark::RegisterBenchmark(r.name.c_str(), conv2d_step, r)->Unit(benchmark::kMillisecond)->UseRealTime();
     }
+    return true;
+}();
+
+}  // namespace
+
+namespace {
+
+// The whole CNN step (workloads.hpp), the model from examples/fashion_mnist/model.hpp.
+void cnn_step(benchmark::State& state) {
+    tg::Generator gen(0);
+    tg::nn::Sequential<float> model = fashion::cnn(gen);
+    tg::optim::Adam<float> adam(model.parameters(), {.lr = 1e-3, .weight_decay = 1e-4});
+    const tg::TensorF x = make({wl::kCnnStepBatch, 28 * 28}, 1.0F, 1);
+    const tg::Labels y(wl::labels(wl::kCnnStepBatch, wl::kClasses));
+    for (auto _ : state) {
+        adam.zero_grad();
+        const tg::TensorF loss = tg::cross_entropy(model(x), y);
+        loss.backward();
+        adam.step();
+        benchmark::DoNotOptimize(loss.item());
+    }
+}
+
+const bool cnn_step_registered = [] {
+    benchmark::RegisterBenchmark(wl::kCnnStepName.c_str(), cnn_step)->Unit(benchmark::kMillisecond);
     return true;
 }();
 

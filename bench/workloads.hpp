@@ -205,4 +205,11 @@ inline const std::vector<ConvRow>& conv_rows() {
     return rows;
 }
 
+/// One whole training step of examples/fashion_mnist's CNN (model.hpp; LibTorch: the same layers,
+/// bench/libtorch_fashion_models.hpp) at batch 100, in training mode (batch norm's batch statistics,
+/// dropout on): forward, cross-entropy, backward, Adam step (lr 1e-3, L2 weight decay 1e-4), each
+/// framework's default initialisation. x [100, 784] uniform(n, 1, 1), labels(100, 10).
+inline constexpr std::size_t kCnnStepBatch = 100;
+inline const std::string kCnnStepName = "cnn_step/100";
+
 }  // namespace workloads

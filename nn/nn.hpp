@@ -1,13 +1,13 @@
 /// \file
 /// nn: modules (Dense, activations, Sequential, mlp, embeddings, normalisation, dropout, attention,
-/// transformer and recurrent layers, convolution and pooling), gradcheck_module, initialisers, loss modules, gradient clipping
-/// and checkpoints (namespace tapegrad::nn); optimisers and learning-rate schedules (tapegrad::optim).
+/// transformer and recurrent layers, convolution and pooling), gradcheck_module, initialisers, loss modules, gradient
+/// clipping and checkpoints (namespace tapegrad::nn); optimisers and learning-rate schedules (tapegrad::optim).
 ///
 /// \namespace tapegrad::nn
 /// Layers as thin over the ops as LibTorch's torch::nn: Module, Dense, the activation modules,
 /// Sequential and mlp(); Embedding, LayerNorm, RMSNorm, GroupNorm, BatchNorm1d/2d, Dropout,
 /// MultiheadAttention, TransformerEncoder(Layer), RNN/LSTM/GRU and their cells; Conv1d, Conv2d,
-/// ConvTranspose2d, MaxPool2d/1d, AvgPool2d/1d, AdaptiveAvgPool2d, Flatten; loss modules; gradient
+/// ConvTranspose2d, MaxPool2d/1d, AvgPool2d/1d, AdaptiveAvgPool2d, Flatten, Unflatten; loss modules; gradient
 /// clipping; checkpoints. Initialisers are in tapegrad::nn::init.
 ///
 /// \namespace tapegrad::optim
@@ -26,6 +26,7 @@
 #include <tapegrad/nn/dense.hpp>
 #include <tapegrad/nn/dropout.hpp>
 #include <tapegrad/nn/embedding.hpp>
+#include <tapegrad/nn/flatten.hpp>
 #include <tapegrad/nn/gradcheck_module.hpp>
 #include <tapegrad/nn/init.hpp>
 #include <tapegrad/nn/loss.hpp>

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <tapegrad/ops/layout.hpp>
-
 namespace tapegrad::nn {
 
 namespace {
@@ -101,21 +99,6 @@ std::shared_ptr<Module<double>> AdaptiveAvgPool2d<T>::to_float64() const {
     return this->copy_state_to(std::make_shared<AdaptiveAvgPool2d<double>>(size_));
 }
 
-template <class T>
-Tensor<T> Flatten<T>::forward(const Tensor<T>& x) {
-    return flatten(x, start_, end_);
-}
-
-template <class T>
-std::string Flatten<T>::extra_repr() const {
-    return fmt::format("start_dim={}, end_dim={}", start_, end_);
-}
-
-template <class T>
-std::shared_ptr<Module<double>> Flatten<T>::to_float64() const {
-    return this->copy_state_to(std::make_shared<Flatten<double>>(start_, end_));
-}
-
 template class MaxPool2d<float>;
 template class MaxPool2d<double>;
 template class MaxPool1d<float>;
@@ -126,7 +109,5 @@ template class AvgPool1d<float>;
 template class AvgPool1d<double>;
 template class AdaptiveAvgPool2d<float>;
 template class AdaptiveAvgPool2d<double>;
-template class Flatten<float>;
-template class Flatten<double>;
 
 }  // namespace tapegrad::nn

@@ -1,7 +1,7 @@
 /// \file
-/// Pooling modules and Flatten (PyTorch's nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
-/// nn.MaxPool1d, nn.AvgPool1d and nn.Flatten): their constructor arguments and defaults, a forward
-/// that calls the functional op (ops/pooling.hpp, ops/layout.hpp), and PyTorch's repr. They hold
+/// Pooling modules (PyTorch's nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.MaxPool1d and
+/// nn.AvgPool1d): their constructor arguments and defaults, a forward that calls the functional op
+/// (ops/pooling.hpp), and PyTorch's repr (Flatten is in nn/flatten.hpp). They hold
 /// no parameters. Arguments are checked by the op at forward, as PyTorch's modules do, so a bad
 /// one throws the op's error (naming the op, the argument and x's shape).
 #pragma once
@@ -138,25 +138,6 @@ public:
 
 private:
     Size2 size_;
-};
-
-/// flatten(x, start_dim, end_dim) (torch::nn::Flatten): dims start_dim..end_dim merged into one,
-/// so [N, C, H, W] becomes [N, C H W] with the defaults.
-template <class T = float>
-class Flatten : public Module<T> {
-public:
-    /// PyTorch's defaults: start_dim 1 (the batch dim kept), end_dim -1.
-    explicit Flatten(std::int64_t start_dim = 1, std::int64_t end_dim = -1) : start_(start_dim), end_(end_dim) {}
-    /// flatten(x, start_dim, end_dim); out-of-range dims are flatten's ValueError.
-    Tensor<T> forward(const Tensor<T>& x) override;
-    std::string name() const override { return "Flatten"; }
-    /// "start_dim=1, end_dim=-1".
-    std::string extra_repr() const override;
-    /// A float64 copy with the same dims (Module::to_float64).
-    std::shared_ptr<Module<double>> to_float64() const override;
-
-private:
-    std::int64_t start_, end_;
 };
 
 }  // namespace tapegrad::nn

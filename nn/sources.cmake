@@ -26,3 +26,4 @@ target_sources(tapegrad_nn PRIVATE
   nn/transformer.cpp)
 target_sources(tapegrad_nn PRIVATE nn/conv.cpp)
 target_sources(tapegrad_nn PRIVATE nn/pooling.cpp)
+target_sources(tapegrad_nn PRIVATE nn/flatten.cpp)

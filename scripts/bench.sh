@@ -4,7 +4,9 @@
 # separate processes for several rounds, prints min/median and ratios, writes bench/RESULTS.md.
 # Then trains on Fashion-MNIST with the example's recipe, tapegrad's example and its LibTorch port
 # alternately, for the epoch-time and peak-RSS targets ($FASHION_EPOCHS epochs, default 2; 0, or
-# the data not installed, skips it). Then the character-level models of examples/char_transformer
+# the data not installed, skips it). Then the CNN of `fashion_mnist --model cnn` beside its LibTorch
+# port, with the example's recipe, $CNN_EPOCHS epochs (default 15, the recipe's; 0 skips it),
+# $CNN_ROUNDS rounds (default 1), the two alternating. Then the character-level models of examples/char_transformer
 # and bench/libtorch_char_model on the fortunes corpus, once each: the transformer for $CHAR_STEPS
 # steps (default 1500, the recipe's; 0 skips both), the LSTM for $CHAR_LSTM_STEPS (default 250).
 # Usage: scripts/bench.sh [rounds=5] [benchmark filter regex]. Build dir: $BENCH_BUILD_DIR or build-bench.
@@ -65,6 +67,33 @@ elif [[ -f $fashion_data/train-images-idx3-ubyte.gz && -x /usr/bin/time ]]; then
   done
 else
   echo "bench: Fashion-MNIST data ($fashion_data) or /usr/bin/time missing; skipping the epoch-time comparison"
+fi
+
+cnn_epochs=${CNN_EPOCHS:-15}
+cnn_rounds=${CNN_ROUNDS:-1}
+if [[ $cnn_epochs == 0 ]]; then
+  echo "bench: CNN_EPOCHS=0, skipping the Fashion-MNIST CNN"
+elif [[ -f $fashion_data/train-images-idx3-ubyte.gz && -x /usr/bin/time ]]; then
+  # As the MLP's runs: the example's stdout (epoch lines with samples/s) and /usr/bin/time -v's peak RSS.
+  cnn() {
+    local name=$1 r=$2
+    shift 2
+    echo "bench: round $r/$cnn_rounds: fashion-mnist cnn $name ($cnn_epochs epochs)"
+    /usr/bin/time -v -o "$out/cnn-$name-round$r.time" "$@" >"$out/cnn-$name-round$r.txt"
+  }
+  for ((r = 1; r <= cnn_rounds; r++)); do
+    # Both with the example's cnn recipe (its defaults); tapegrad picks its threads itself, LibTorch
+    # runs with its fastest setting for this model on 2 cores: 2 intra-op threads, OpenBLAS 1 (one
+    # epoch in one comparison: 32 s, against 51 s at 1 intra-op and 1 OpenBLAS thread, 59 s at 1 and 2).
+    cnn tapegrad "$r" "$build/examples/fashion_mnist" --model cnn --epochs "$cnn_epochs" --seed 0 \
+      --data "$fashion_data" --out "$out/fashion_cnn"
+    if [[ " ${programs[*]} " == *" libtorch "* ]]; then
+      cnn libtorch-intra2 "$r" "$build/bench/libtorch_fashion_mnist" --model cnn --epochs "$cnn_epochs" \
+        --threads 1 --intra-op 2 --seed 0 --data "$fashion_data"
+    fi
+  done
+else
+  echo "bench: Fashion-MNIST data ($fashion_data) or /usr/bin/time missing; skipping the CNN"
 fi
 
 char_steps=${CHAR_STEPS:-1500}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: installs dependencies, builds, and trains the Fashion-MNIST MLP on the real
-# data. Arguments go to the example (try --help); outputs land in out/fashion_mnist/.
+# data. Arguments go to the example (try --help); outputs land in out/fashion_mnist/ (--out
+# changes it): `bash scripts/train.sh fashion_mnist --model cnn --out out/fashion_cnn` trains the CNN.
 # `bash scripts/train.sh char_transformer [flags]` trains the character-level transformer of
 # examples/char_transformer on Debian's fortunes corpus instead (outputs in out/char_transformer/).
 set -euo pipefail

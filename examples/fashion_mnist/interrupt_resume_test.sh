@@ -5,22 +5,25 @@
 #   SIGINT during epoch 2 (stops after the current step: exit 130, checkpoint of that step),
 #   SIGTERM after epoch 2 (exit 143), and two SIGINTs at once (the second may kill the save in
 #   progress: the previous checkpoint must still resume, and the next save removes the debris).
-# usage: interrupt_resume_test.sh PROGRAM WORKDIR
+# usage: interrupt_resume_test.sh PROGRAM WORKDIR [FLAGS...] (FLAGS override the run's, e.g.
+# --model cnn --limit 1536: a smaller slice, the signals still landing mid-epoch)
 set -euo pipefail
 program=$1
 work=$2
 rm -rf "$work"
 mkdir -p "$work"
-run=(--epochs 3 --limit 12000 --batch-size 64 --threads 1 --seed 5)
+run=(--epochs 3 --limit 12000 --batch-size 64 --threads 1 --seed 5 "${@:3}")
 
 fail() {
     echo "FAIL: $*" >&2
     exit 1
 }
 
-# same DIR_A DIR_B: identical checkpoints (.npy bytes) and curves (all but the seconds column).
+# same DIR_A DIR_B: identical checkpoints (.npy bytes: weights, buffers such as batch norm's
+# running statistics, optimiser state) and curves (all but the seconds column).
 same() {
-    for f in "$1"/checkpoint/model/*.npy "$1"/checkpoint/optimizer/*.npy; do
+    shopt -s nullglob
+    for f in "$1"/checkpoint/model/*.npy "$1"/checkpoint/buffers/*.npy "$1"/checkpoint/optimizer/*.npy; do
         cmp "$f" "$2/${f#"$1"/}" || fail "$2: ${f#"$1"/} differs from the uninterrupted run's"
     done
     diff <(cut -d, -f1-4 "$1/curve.csv") <(cut -d, -f1-4 "$2/curve.csv") || fail "$2: the curves differ"
@@ -54,7 +57,7 @@ interrupt() {
 }
 
 "$program" "${run[@]}" --out "$work/full" >"$work/full.log" 2>&1 || fail "uninterrupted run: $(cat "$work/full.log")"
-# The signal usually lands among epoch 2's 188 steps; a few tries make sure that case is covered.
+# The signal usually lands among epoch 2's steps (188 of the MLP's); a few tries make sure that case is covered.
 for attempt in 1 2 3; do
     interrupt "sigint$attempt" INT "epoch 1/3:" 130
     grep -q "stopped after step" "$work/sigint$attempt.log" && break

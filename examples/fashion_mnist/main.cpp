@@ -1,6 +1,6 @@
-// The main job: an MLP 784-256-128-10 with ReLU, trained on Fashion-MNIST with Adam and
-// cross-entropy on logits. Reports test accuracy per epoch; after every epoch, atomically replaces
-// a checkpoint holding everything a resumed run needs; writes the training curve as CSV and, with
+// The main job: an MLP 784-256-128-10 with ReLU, or a small CNN (--model cnn; model.hpp), trained
+// on Fashion-MNIST with Adam and cross-entropy on logits. Reports test accuracy per epoch; after every epoch,
+// atomically replaces a checkpoint holding everything a resumed run needs; writes the training curve as CSV and, with
 // gnuplot installed, as a PNG. Ctrl-C stops after the current step with a checkpoint; --resume
 // continues from it bit for bit.  fashion_mnist --help lists the flags.
 #include <algorithm>
@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -17,6 +18,7 @@
 #include "common/interrupt.hpp"
 #include "common/progress.hpp"
 #include "curve.hpp"
+#include "model.hpp"
 #include "options.hpp"
 #include "run_state.hpp"
 
@@ -51,26 +53,64 @@ Evaluation evaluate(tg::nn::Module<float>& model, const tg::data::Dataset<float>
     return {loss_sum / n, static_cast<double>(correct) / n};
 }
 
+/// The state of every dropout stream of `model` as "<module name> <Generator::state()>" lines:
+/// with the weights and the data order, what decides the rest of a run.
+std::string dropout_streams(tg::nn::Module<float>& model) {
+    std::string text;
+    for (const auto& [name, module] : model.named_modules())
+        if (auto* dropout = dynamic_cast<tg::nn::DropoutBase<float>*>(module))
+            text += name + " " + dropout->generator().state() + "\n";
+    return text;
+}
+
+/// Restores dropout_streams() from the checkpoint in `dir`; IoError when they are not this model's.
+void set_dropout_streams(tg::nn::Module<float>& model, const std::string& dir, const std::string& text) {
+    std::istringstream lines(text);
+    std::string name, state;
+    for (const auto& [expected, module] : model.named_modules()) {
+        auto* dropout = dynamic_cast<tg::nn::DropoutBase<float>*>(module);
+        if (!dropout) continue;
+        if (!(lines >> name) || name != expected || !std::getline(lines >> std::ws, state))
+            tg::fail<tg::IoError>("--resume '{}': no dropout stream for module '{}' in extra 'dropout'", dir, expected);
+        dropout->generator().set_state(state);
+    }
+}
+
 /// Everything training changes, built the same way afresh and when resuming (a checkpoint then
 /// overwrites the values). Not copyable: the schedule refers to the optimiser.
 struct Trainer {
     Trainer(const fashion::Options& o, const tg::data::Dataset<float>& train)
         : gen(o.seed),
-          model(tg::nn::mlp<float>({train.features(), 256, 128, 10}, tg::nn::Activation::ReLU, gen)),
-          adam(model.parameters(), {.lr = o.lr}),
-          loader(train, {.batch_size = o.batch_size, .seed = o.seed + 1}) {
+          model(fashion::build_model(o.model, train.features(), gen)),
+          adam(model.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay}),
+          loader(train, {.batch_size = o.batch_size, .seed = o.seed + 1}),
+          per_step(o.schedule == "onecycle") {
         if (o.schedule == "cosine") schedule = std::make_unique<tg::optim::CosineAnnealingLR>(adam, o.epochs);
+        if (per_step)
+            schedule = std::make_unique<tg::optim::OneCycleLR>(
+                adam, o.lr, tg::optim::OneCycleLROptions{.total_steps = o.epochs * loader.size()});
     }
     Trainer(const Trainer&) = delete;
 
-    void save(const fs::path& dir, const fashion::Options& o, const fashion::Progress& p) const {
-        const auto extras = fashion::to_extras(o, p);
+    void save(const fs::path& dir, const fashion::Options& o, const fashion::Progress& p) {
+        auto extras = fashion::to_extras(o, p);
+        extras["dropout"] = dropout_streams(model);
         if (schedule) tg::nn::save_checkpoint(dir.string(), model, adam, *schedule, extras);
         if (!schedule) tg::nn::save_checkpoint(dir.string(), model, adam, extras);
     }
     tg::nn::CheckpointExtras load(const std::string& dir) {
-        return schedule ? tg::nn::load_checkpoint(dir, model, adam, *schedule)
-                        : tg::nn::load_checkpoint(dir, model, adam);
+        auto extras =
+            schedule ? tg::nn::load_checkpoint(dir, model, adam, *schedule) : tg::nn::load_checkpoint(dir, model, adam);
+        set_dropout_streams(model, dir, extras.count("dropout") ? extras.at("dropout") : "");
+        return extras;
+    }
+    /// After each optimiser step: steps a per-batch schedule (OneCycleLR).
+    void stepped() {
+        if (schedule && per_step) schedule->step();
+    }
+    /// After each epoch's training: steps a per-epoch schedule (cosine).
+    void epoch_done() {
+        if (schedule && !per_step) schedule->step();
     }
 
     tg::Generator gen;
@@ -78,6 +118,7 @@ struct Trainer {
     tg::optim::Adam<float> adam;
     std::unique_ptr<tg::optim::LrSchedule> schedule;
     tg::data::DataLoader<float> loader;
+    bool per_step;  // OneCycleLR steps after every batch, the others after every epoch
 };
 
 /// Takes the steps left in epoch p.epoch + 1, updating p after each. Returns false when a signal
@@ -93,6 +134,7 @@ bool train_steps(Trainer& t, fashion::Progress& p, examples::ProgressBar& bar) {
         const tg::Tensor<float> loss = tg::cross_entropy(t.model(x), y);
         loss.backward();
         t.adam.step();
+        t.stepped();
         p.loss_sum += loss.item() * static_cast<double>(y.numel());
         p.seen += y.numel();
         samples += y.numel();
@@ -136,7 +178,7 @@ void prepare_out(const fs::path& out, const fs::path& checkpoint, const std::str
 
 /// Says where training stopped and how to go on, having written its checkpoint unless `saved`
 /// already; returns the exit code shells expect of a program ended by `signal`.
-int stop(int signal, bool saved, const Trainer& t, const fashion::Options& o, const fashion::Progress& p,
+int stop(int signal, bool saved, Trainer& t, const fashion::Options& o, const fashion::Progress& p,
          const fs::path& ckpt, const std::string& program) {
     if (!saved) t.save(ckpt, o, p);
     const std::string where =
@@ -184,7 +226,7 @@ int train_epochs(Trainer& t, fashion::Progress& p, const fashion::Options& o, co
             return stop(examples::interrupt_signal(), false, t, o, p, ckpt, program);
         }
         const double train_loss = p.loss_sum / static_cast<double>(p.seen);
-        if (t.schedule) t.schedule->step();
+        t.epoch_done();
         t.model.eval();
         last = evaluate(t.model, test);
         const double seconds = bar.seconds();
@@ -228,9 +270,9 @@ int run(fashion::Options o, const std::string& program) {
                std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());
 
     Trainer t(o, train);
-    fmt::print("model: {} ({} parameters)\nAdam lr {}, schedule {}, batch {}, {} epochs, seed {}\n",
-               t.model.to_string(), t.model.num_parameters(), o.lr, t.schedule ? t.schedule->to_string() : "none",
-               o.batch_size, o.epochs, o.seed);
+    fmt::print("model: {} ({} parameters)\nAdam lr {}, weight decay {}, schedule {}, batch {}, {} epochs, seed {}\n",
+               t.model.to_string(), t.model.num_parameters(), o.lr, o.weight_decay,
+               t.schedule ? t.schedule->to_string() : "none", o.batch_size, o.epochs, o.seed);
     fashion::Progress p = start(t, o, resumed);
     if (p.epoch == o.epochs) {
         fmt::print("the checkpoint holds all {} epochs; nothing left to train\n", o.epochs);

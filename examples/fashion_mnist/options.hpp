@@ -8,11 +8,15 @@
 
 namespace fashion {
 
+/// The defaults are the MLP's; --model cnn changes those of the flags not given (see kCnnDefaults
+/// in options.cpp).
 struct Options {
+    std::string model = "mlp";  // "mlp" or "cnn" (model.hpp)
     std::size_t epochs = 20;
     std::size_t batch_size = 128;
-    double lr = 1e-3;
-    std::string schedule = "cosine";  // "cosine" (down to 0 at the last epoch) or "none"
+    double lr = 1e-3;                 // Adam's lr; OneCycleLR's peak lr
+    double weight_decay = 0;          // Adam's L2 term
+    std::string schedule = "cosine";  // "cosine" (down to 0 at the last epoch), "onecycle" (per step) or "none"
     std::uint64_t seed = 0;
     int threads = 0;  // OpenBLAS threads; 0 leaves OpenBLAS's default (one per core)
     std::string data = "/usr/share/datasets/fashion-mnist";

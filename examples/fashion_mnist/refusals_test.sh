@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ctest: the main job refuses, before reading any data, an --out it could not write its outputs to,
-# --threads beyond the hardware, and a --resume whose flags contradict the checkpoint; what the user
+# --threads beyond the hardware, an unknown --model or --schedule, and a --resume whose flags
+# (--model included) contradict the checkpoint; what the user
 # had there stays as it was.
 # usage: refusals_test.sh PROGRAM WORKDIR
 set -euo pipefail
@@ -40,5 +41,8 @@ rc=0
 
 "$program" --epochs 1 --limit 256 --batch-size 64 --threads 1 --out small >small.log 2>&1 || fail "$(cat small.log)"
 refused 1 "--resume 'small/checkpoint': --epochs is 2 here but 1 in the checkpoint" --resume small/checkpoint --epochs 2
+refused 1 "--resume 'small/checkpoint': --model is cnn here but mlp in the checkpoint" --resume small/checkpoint --model cnn
 refused 1 "not a tapegrad checkpoint?" --resume afile
+refused 2 "--model is mlp or cnn, not resnet" --model resnet
+refused 2 "--schedule is cosine, onecycle or none, not linear" --model cnn --schedule linear
 echo "all refused"

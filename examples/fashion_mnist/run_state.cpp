@@ -19,9 +19,14 @@ using Fields = std::map<std::string, std::string>;
 /// double reads back as the same double). Not --threads: it changes results only in the last
 /// bits, and a resumed run may need another machine.
 Fields settings(const Options& o) {
-    return {{"epochs", fmt::format("{}", o.epochs)}, {"batch_size", fmt::format("{}", o.batch_size)},
-            {"lr", fmt::format("{}", o.lr)},         {"schedule", o.schedule},
-            {"seed", fmt::format("{}", o.seed)},     {"limit", fmt::format("{}", o.limit)}};
+    return {{"model", o.model},
+            {"epochs", fmt::format("{}", o.epochs)},
+            {"batch_size", fmt::format("{}", o.batch_size)},
+            {"lr", fmt::format("{}", o.lr)},
+            {"weight_decay", fmt::format("{}", o.weight_decay)},
+            {"schedule", o.schedule},
+            {"seed", fmt::format("{}", o.seed)},
+            {"limit", fmt::format("{}", o.limit)}};
 }
 
 std::string to_text(const Fields& fields) {
@@ -57,11 +62,15 @@ N number(const std::string& dir, const std::string& key, const std::string& text
 }
 
 void apply(const std::string& dir, const std::string& key, const std::string& value, Options& o) {
+    if (key == "model" && value != "mlp" && value != "cnn")
+        tg::fail<tg::IoError>("--resume '{}': model is '{}', not mlp or cnn", dir, value);
+    if (key == "model") o.model = value;
     if (key == "epochs") o.epochs = number<std::size_t>(dir, key, value);
     if (key == "batch_size") o.batch_size = number<std::size_t>(dir, key, value);
     if (key == "lr") o.lr = number<double>(dir, key, value);
-    if (key == "schedule" && value != "cosine" && value != "none")
-        tg::fail<tg::IoError>("--resume '{}': schedule is '{}', not cosine or none", dir, value);
+    if (key == "weight_decay") o.weight_decay = number<double>(dir, key, value);
+    if (key == "schedule" && value != "cosine" && value != "onecycle" && value != "none")
+        tg::fail<tg::IoError>("--resume '{}': schedule is '{}', not cosine, onecycle or none", dir, value);
     if (key == "schedule") o.schedule = value;
     if (key == "seed") o.seed = number<std::uint64_t>(dir, key, value);
     if (key == "limit") o.limit = number<std::size_t>(dir, key, value);
@@ -79,7 +88,12 @@ tg::nn::CheckpointExtras to_extras(const Options& options, const Progress& p) {
 
 void merge_settings(const std::string& dir, const tg::nn::CheckpointExtras& extras, Options& options) {
     const Fields current = settings(options);
-    const Fields saved = parse(dir, "run", extra(dir, extras, "run"), current);
+    // A checkpoint from before --model and --weight-decay holds the MLP without weight decay.
+    const Fields before = {{"model", "mlp"}, {"weight_decay", "0"}};
+    Fields required = current;
+    for (const auto& [key, unused] : before) required.erase(key);
+    Fields saved = parse(dir, "run", extra(dir, extras, "run"), required);
+    saved.insert(before.begin(), before.end());  // keeps the saved values where there are some
     for (const auto& [key, value] : current) {
         std::string flag = "--" + key;
         std::replace(flag.begin(), flag.end(), '_', '-');

@@ -21,8 +21,8 @@ struct Progress {
     std::string curve;      // curve.csv so far
 };
 
-/// Extras "run" (the settings that decide the results: epochs, batch size, lr, schedule, seed,
-/// limit), "progress" (epoch, step, loss_sum, seen), "rng" and "curve".
+/// Extras "run" (the settings that decide the results: model, epochs, batch size, lr, weight
+/// decay, schedule, seed, limit), "progress" (epoch, step, loss_sum, seen), "rng" and "curve".
 tapegrad::nn::CheckpointExtras to_extras(const Options& options, const Progress& progress);
 
 /// Fills in, from a checkpoint's extras, every setting the command line did not give. Throws

@@ -1,6 +1,6 @@
-// The pooling modules and Flatten: forward = the functional op with the module's arguments (and
-// PyTorch's defaults), PyTorch's repr, gradients through gradcheck_module on the float64 copy, and
-// a bad argument surfacing as the op's error at forward.
+// The pooling modules: forward = the functional op with the module's arguments (and
+// PyTorch's defaults), PyTorch's repr, gradients through gradcheck_module on the float64 copy (Flatten, of
+// nn/flatten_test.cpp, as a CNN head), and a bad argument surfacing as the op's error at forward.
 #include <catch2/catch.hpp>
 
 #include <memory>
@@ -71,18 +71,6 @@ TEST_CASE("AvgPool2d, AvgPool1d and AdaptiveAvgPool2d: the functional op, defaul
     CHECK(adaptive.to_string() == "AdaptiveAvgPool2d(output_size=(3, 2))");
     CHECK(same(adaptive.forward(x), tg::adaptive_avg_pool2d(x, Size2{3, 2})));
     CHECK(nn::AdaptiveAvgPool2d<float>(1).to_string() == "AdaptiveAvgPool2d(output_size=1)");
-}
-
-TEST_CASE("Flatten: start_dim 1 and end_dim -1 by default, PyTorch's repr", "[nn][pool]") {
-    const TensorD x = distinct({2, 3, 4, 5});
-    nn::Flatten<double> flat;
-    CHECK(flat.to_string() == "Flatten(start_dim=1, end_dim=-1)");
-    CHECK(flat.forward(x).shape() == tg::Shape{2, 60});
-    CHECK(same(flat.forward(x), tg::flatten(x, 1, -1)));
-    nn::Flatten<double> middle(1, 2);
-    CHECK(middle.to_string() == "Flatten(start_dim=1, end_dim=2)");
-    CHECK(middle.forward(x).shape() == tg::Shape{2, 12, 5});
-    CHECK_THROWS_MATCHES(nn::Flatten<double>(1, 4).forward(x), tg::ValueError, Says("flatten") && Says("dim 4"));
 }
 
 TEST_CASE("pooling modules: gradients of a small CNN head through gradcheck_module", "[nn][pool][gradcheck]") {
