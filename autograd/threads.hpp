@@ -6,8 +6,9 @@
 
 namespace tapegrad {
 
-/// Threads an op may use for one product (today: OpenBLAS's GEMMs; small products always run on
-/// the calling thread). Defaults to OPENBLAS_NUM_THREADS, else OMP_NUM_THREADS, else the number
+/// Threads an op may use (today: OpenBLAS's GEMMs, batched matmul's products, and the convolutions,
+/// which split their samples or channels over threads; small work always runs on the calling
+/// thread). Defaults to OPENBLAS_NUM_THREADS, else OMP_NUM_THREADS, else the number
 /// of hardware threads. Process-wide and safe to call from any thread; takes effect at the next op.
 /// Throws ValueError for n = 0. Unlike PyTorch, a value above the hardware's thread count is
 /// refused too (oversubscribing a GEMM only slows it): ValueError naming both numbers.
