@@ -341,8 +341,10 @@ namespace {
 
 // Convolution rows, as tapegrad's. LibTorch 1.13 picks oneDNN (mkldnn) for these float32 shapes by
 // default; the "/native" variants turn it off (at::globalContext().setUserEnabledMkldnn(false)) to
-// time ATen's own im2col + BLAS kernel (slow_conv2d) too, the report keeping the faster of the two.
-void conv2d_step(benchmark::State& state, const wl::ConvRow& r, bool mkldnn) {
+// time ATen's own im2col + BLAS kernel (slow_conv2d) too. tapegrad splits a convolution over both
+// cores, so each path also runs at 2 intra-op threads ("/intra2", "/native-intra2"); the report keeps
+// the fastest of the four.
+void conv2d_step(benchmark::State& state, const wl::ConvRow& r, bool mkldnn, int intra_op) {
     const auto n = std::int64_t(r.batch), c = std::int64_t(r.in_channels), o = std::int64_t(r.out_channels);
     const auto s = std::int64_t(r.size), groups = std::int64_t(r.groups);
     auto x = make({n, c, s, s}, 1.0F, 1, true);
@@ -351,6 +353,7 @@ void conv2d_step(benchmark::State& state, const wl::ConvRow& r, bool mkldnn) {
     const auto seed = make({n, o, s, s}, 1.0F, 4);
     const bool was = at::globalContext().userEnabledMkldnn();
     at::globalContext().setUserEnabledMkldnn(mkldnn);
+    torch::set_num_threads(intra_op);
     for (auto _ : state) {
         torch::conv2d(x, weight, bias, 1, 1, 1, groups).backward(seed);
         benchmark::DoNotOptimize(x.grad().data_ptr());
@@ -359,17 +362,18 @@ void conv2d_step(benchmark::State& state, const wl::ConvRow& r, bool mkldnn) {
         if (r.bias) bias.mutable_grad().reset();
     }
     at::globalContext().setUserEnabledMkldnn(was);
+    torch::set_num_threads(1);
     state.counters["GFLOP/s"] = benchmark::Counter(r.flops() * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 const bool conv_rows_registered = [] {
     for (const auto& r : wl::conv_rows()) {
-        benchmark::RegisterBenchmark(r.name.c_str(), conv2d_step, r, true)
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime();
-        benchmark::RegisterBenchmark((r.name + "/native").c_str(), conv2d_step, r, false)
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime();
+        for (const auto& [variant, mkldnn, intra] : {std::tuple{"", true, 1}, {"/native", false, 1},
+                                                      {"/intra2", true, 2}, {"/native-intra2", false, 2}}) {
+            benchmark::RegisterBenchmark((r.name + variant).c_str(), conv2d_step, r, mkldnn, intra)
+                ->Unit(benchmark::kMillisecond)
+                ->UseRealTime();
+        }
     }
     return true;
 }();

@@ -18,8 +18,8 @@ SGEMM_FLOP = 2 * 512 * 4096 * 4096
 # Flop counts per iteration of the rows that report a "GFLOP/s" counter (the convolutions), by name.
 FLOPS = {}
 # LibTorch's other paths for a row, reported beside its default: "/native" (ATen's own kernels
-# with oneDNN off), "/blasN" (OpenBLAS thread counts).
-VARIANT = re.compile(r"/(blas\d+|native)$")
+# with oneDNN off), "/blasN" (OpenBLAS thread counts), "/intraN" (intra-op threads), "/native-intraN".
+VARIANT = re.compile(r"/(blas\d+|native|intra\d+|native-intra\d+)$")
 
 
 def load(run_dir):
@@ -124,8 +124,8 @@ def targets(stats, samples):
         if ours and torch:
             r = ours[0] / torch[0]
             out.append(verdict(r <= 1.0, f"{name}: {r:.2f}x LibTorch's time (target <= 1x)"))
-    # Convolution and pooling, forward + backward: each at most LibTorch's best time (the better of its
-    # default path, oneDNN, and its native kernels).
+    # Convolution and pooling, forward + backward: each at most LibTorch's best time (the best of its
+    # default path, oneDNN, and its native kernels, each at 1 and 2 intra-op threads).
     for prefix in ("conv2d_3x3/", "conv2d_depthwise/", "cnn_conv1/", "cnn_conv2/", "max_pool2d_2x2/"):
         for name in (n for n in stats if n.startswith(prefix)):
             ours, torch = get(name, "tapegrad"), get(name, "libtorch")
@@ -363,7 +363,8 @@ def main():
                  bandwidth(stats), ""]
     if gflops(stats):
         body += ["Convolutions, forward + backward (input and weight gradients), in GFLOP/s at the best time; "
-                 "LibTorch at its faster path, `default` (oneDNN for these shapes) or `native` (oneDNN off):", "",
+                 "LibTorch at its fastest path, `default` (oneDNN for these shapes) or `native` (oneDNN off), "
+                 "at 1 or 2 intra-op threads (`intra2`):", "",
                  gflops(stats), ""]
     if anomaly(stats):
         body += ["Anomaly mode, tapegrad only: the plain rows above run with it off (the default);",
