@@ -346,6 +346,15 @@ std::vector<OpInfo> convolution_rows() {
                    [](const std::vector<Array>& in) {
                        return weight_ref(in[0], in[1], {2, 1, 3, 3}, {.ph = 1, .pw = 1, .groups = 2});
                    }},
+        // At stride 1 im2col reads (col2im adds into) each plane padded once: dilation, and padding
+        // beyond the kernel's reach (rows and columns of the padded plane that no tap reads inside x).
+        OpInfo{.name = "conv2d (stride 1, padding {3, 1}, dilation {2, 1}, kernel 2x3)",
+               .op = "conv2d",
+               .fn = op([](const auto& in) {
+                   return tg::conv2d(in[0], in[1], in[2], 1, {3, 1}, {2, 1});
+               }),
+               .cases = {{{2, 2, 4, 5}, {3, 2, 2, 3}, {3}}},
+               .reference = reference(conv_ref, 2, {.ph = 3, .pw = 1, .dh = 2, .dw = 1})},
         // Groups of one input channel with many outputs each go through im2col + GEMM instead: from 16
         // outputs per group for conv2d itself, from 32 for its adjoint (conv_transpose2d) and weight
         // gradient, so 16 mixes the two and 32 takes GEMM throughout.
