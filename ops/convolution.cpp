@@ -46,6 +46,9 @@ struct Geometry {
     size_t k() const { return cg() * kh * kw; }  // rows of a group's im2col columns
     size_t plane() const { return h * w; }
     size_t out_plane() const { return ho * wo; }
+    /// Whether a product runs by taps (groups of one input channel, see taps_forward) rather than
+    /// im2col + GEMM, which is the faster from `gemm_from` output channels per group on.
+    bool by_taps(size_t gemm_from) const { return cg() == 1 && og() < gemm_from; }
     /// A 1x1 kernel at stride 1 without padding over the whole input: the columns are x itself.
     bool direct() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && ho == h && wo == w; }
 };
@@ -79,11 +82,88 @@ void walk_taps(const Geometry& g, F f) {
     }
 }
 
-/// cols [k, ho wo] = the input patches of one group of one sample (x: its first channel). At
-/// stride 1 each row's inside part is one contiguous copy.
+// At stride 1 (the usual case) each tap is one pass over a whole plane rather than one per row: the
+// plane read is copied into a zeroed buffer with its padding around it, in rows `width` long (room
+// for every tap's reads), and the plane computed kept in rows of the same width. Entry f = i width +
+// j of the latter then reads entry f + p dh width + q dw of the former for every tap (p, q); the
+// entries j >= wo of each row read past the row's end and are dropped.
+
+/// Where a plane of rows x cols sits in a padded buffer: `top` rows and `left` columns of zeros
+/// before it, rows `width` long, `rows` of them, and `slack` zeros after the last (the dropped
+/// entries of the last row read that far).
+struct Padded {
+    size_t top, left, width, rows, slack;
+    size_t size() const { return rows * width + slack; }
+};
+
+/// The buffer a stride-1 pass reads to compute a plane of out_rows x out_cols, its taps (p, q)
+/// reading entry (i + p dh - top, j + q dw - left) of a plane of in_rows x in_cols.
+Padded padded(const Geometry& g, size_t top, size_t left, size_t in_rows, size_t in_cols, size_t out_rows,
+              size_t out_cols) {
+    const size_t reach_h = (g.kh - 1) * g.dh, reach_w = (g.kw - 1) * g.dw;
+    return {top, left, std::max(left + in_cols, out_cols + reach_w), std::max(top + in_rows, out_rows + reach_h),
+            reach_w};
+}
+
+/// The plane `in` of rows x cols copied into `out` as `at` says, zeros around it (each element
+/// written once).
 template <class T>
-void im2col(const Geometry& g, const T* x, T* cols) {
+void pad_plane(const T* in, size_t rows, size_t cols, const Padded& at, T* out) {
+    T* end = out + at.size();
+    T* next = std::fill_n(out, at.top * at.width + at.left, T(0));
+    for (size_t r = 0; r < rows; ++r) {
+        next = std::copy(in + r * cols, in + (r + 1) * cols, next);
+        if (r + 1 < rows) next = std::fill_n(next, at.width - cols, T(0));
+    }
+    std::fill(next, end, T(0));
+}
+
+/// At stride 1, im2col's columns are read out of (col2im's added into) each channel's plane padded
+/// as a stride-1 pass reads it: every output row of every tap then one contiguous run of wo entries,
+/// with no bounds to check (at 14 wide, the bounds and the short fills took most of the time).
+bool pads_planes(const Geometry& g) {
+    return g.sh == 1 && g.sw == 1;
+}
+Padded im2col_padded(const Geometry& g) {
+    return padded(g, size_t(g.ph), size_t(g.pw), g.h, g.w, g.ho, g.wo);
+}
+
+/// to[0, count) = from[0, count) (distinct buffers) in whole SIMD batches, the last one overlapping
+/// the one before when count is not a multiple of the lanes: no scalar tail for short rows.
+template <class T>
+void copy_run(const T* from, size_t count, T* to) {
+    using Batch = xsimd::batch<T>;
+    constexpr size_t lanes = Batch::size;
+    if (count < lanes) {
+        for (size_t j = 0; j < count; ++j) to[j] = from[j];
+        return;
+    }
+    for (size_t j = 0; j + lanes < count; j += lanes) Batch::load_unaligned(from + j).store_unaligned(to + j);
+    Batch::load_unaligned(from + count - lanes).store_unaligned(to + count - lanes);
+}
+
+/// The scratch im2col and col2im need besides the columns: the padded plane at stride 1.
+size_t pad_scratch(const Geometry& g) {
+    return pads_planes(g) ? im2col_padded(g).size() : 0;
+}
+
+/// cols [k, ho wo] = the input patches of one group of one sample (x: its first channel); `pad`
+/// has pad_scratch(g) elements. Other strides: each row's inside part copied, its outside zeroed.
+template <class T>
+void im2col(const Geometry& g, const T* x, T* cols, T* pad) {
     const size_t taps = g.kh * g.kw;
+    if (pads_planes(g)) {
+        const Padded at = im2col_padded(g);
+        for (size_t c = 0; c < g.cg(); ++c) {
+            pad_plane(x + c * g.plane(), g.h, g.w, at, pad);
+            for (size_t t = 0; t < taps; ++t) {
+                const T* in = pad + (t / g.kw) * g.dh * at.width + (t % g.kw) * g.dw;
+                T* out = cols + (c * taps + t) * g.out_plane();
+                for (size_t i = 0; i < g.ho; ++i) copy_run(in + i * at.width, g.wo, out + i * g.wo);
+            }
+        }
+        return;
+    }
     for (size_t c = 0; c < g.cg(); ++c) {
         const T* xc = x + c * g.plane();
         walk_taps(g, [&](size_t t, size_t i, ptrdiff_t hin, size_t first, size_t last, ptrdiff_t offset) {
@@ -94,32 +174,45 @@ void im2col(const Geometry& g, const T* x, T* cols) {
             }
             const T* in = xc + size_t(hin) * g.w;
             std::fill(out, out + first, T(0));
-            if (g.sw == 1) {
-                std::copy(in + (offset + ptrdiff_t(first)), in + (offset + ptrdiff_t(last)), out + first);
-            } else {
-                for (size_t j = first; j < last; ++j) out[j] = in[offset + ptrdiff_t(j * g.sw)];
-            }
+            for (size_t j = first; j < last; ++j) out[j] = in[offset + ptrdiff_t(j * g.sw)];
             std::fill(out + last, out + g.wo, T(0));
         });
     }
 }
 
-/// The adjoint of im2col: adds each column entry back onto the input element it was read from.
+/// The adjoint of im2col: adds each column entry back onto the input element it was read from (at
+/// stride 1 into the padded plane `pad`, whose inside is then added onto x).
 template <class T>
-void col2im(const Geometry& g, const T* cols, T* x) {
+void col2im(const Geometry& g, const T* cols, T* x, T* pad) {
     const size_t taps = g.kh * g.kw;
+    if (pads_planes(g)) {
+        const Padded at = im2col_padded(g);
+        for (size_t c = 0; c < g.cg(); ++c) {
+            std::fill(pad, pad + at.size(), T(0));
+            for (size_t t = 0; t < taps; ++t) {
+                T* in = pad + (t / g.kw) * g.dh * at.width + (t % g.kw) * g.dw;
+                const T* col = cols + (c * taps + t) * g.out_plane();
+                for (size_t i = 0; i < g.ho; ++i) {
+                    const T* from = col + i * g.wo;
+                    T* to = in + i * at.width;
+                    for (size_t j = 0; j < g.wo; ++j) to[j] += from[j];
+                }
+            }
+            T* xc = x + c * g.plane();
+            for (size_t r = 0; r < g.h; ++r) {
+                const T* from = pad + (at.top + r) * at.width + at.left;
+                for (size_t j = 0; j < g.w; ++j) xc[r * g.w + j] += from[j];
+            }
+        }
+        return;
+    }
     for (size_t c = 0; c < g.cg(); ++c) {
         T* xc = x + c * g.plane();
         walk_taps(g, [&](size_t t, size_t i, ptrdiff_t hin, size_t first, size_t last, ptrdiff_t offset) {
             if (hin < 0) return;
             const T* col = cols + ((c * taps + t) * g.ho + i) * g.wo;
             T* in = xc + size_t(hin) * g.w;
-            if (g.sw == 1) {
-                T* run = in + (offset + ptrdiff_t(first));
-                for (size_t j = 0; j < last - first; ++j) run[j] += col[first + j];
-            } else {
-                for (size_t j = first; j < last; ++j) in[offset + ptrdiff_t(j * g.sw)] += col[j];
-            }
+            for (size_t j = first; j < last; ++j) in[offset + ptrdiff_t(j * g.sw)] += col[j];
         });
     }
 }
@@ -127,7 +220,12 @@ void col2im(const Geometry& g, const T* cols, T* x) {
 // Groups of one input channel (depthwise convolutions, and any with as many groups as input
 // channels, such as a first layer on one channel): im2col's columns would have kh kw rows, a GEMM
 // of that depth runs far below the machine's peak, so these kernels loop over the taps directly,
-// each tap one vectorised pass over an output plane (in L1 for the usual plane sizes).
+// each tap one vectorised pass over an output plane (in L1 for the usual plane sizes). With many
+// output channels per group the GEMM [og, kh kw] x [kh kw, ho wo] wins all the same (OpenBLAS's
+// AVX2 kernels against these, built for the baseline x86-64's SSE2): measured at 3x3 over 28x28,
+// batch 100 (1 -> og channels), the forward from og = 16 on (0.39 against 0.61 ms at 16), the
+// adjoint and the weight gradient from og = 32 (0.89 / 1.05 against 1.16 / 1.31 ms at 32; even at 16).
+constexpr size_t kForwardGemmFrom = 16, kAdjointGemmFrom = 32, kWeightGemmFrom = 32;
 
 /// out += Σ over taps t of w[t] times the input plane x read along the tap: one output plane.
 template <class T>
@@ -181,42 +279,6 @@ void taps_weight(const Geometry& g, const T* x, const T* y, T* acc) {
             for (size_t j = first; j < last; ++j) sum[j] += row[j] * in[offset + ptrdiff_t(j * g.sw)];
         }
     });
-}
-
-// At stride 1 (the usual case) each tap is one pass over a whole plane rather than one per row: the
-// plane read is copied into a zeroed buffer with its padding around it, in rows `width` long (room
-// for every tap's reads), and the plane computed kept in rows of the same width. Entry f = i width +
-// j of the latter then reads entry f + p dh width + q dw of the former for every tap (p, q); the
-// entries j >= wo of each row read past the row's end and are dropped.
-
-/// Where a plane of rows x cols sits in a padded buffer: `top` rows and `left` columns of zeros
-/// before it, rows `width` long, `rows` of them, and `slack` zeros after the last (the dropped
-/// entries of the last row read that far).
-struct Padded {
-    size_t top, left, width, rows, slack;
-    size_t size() const { return rows * width + slack; }
-};
-
-/// The buffer a stride-1 pass reads to compute a plane of out_rows x out_cols, its taps (p, q)
-/// reading entry (i + p dh - top, j + q dw - left) of a plane of in_rows x in_cols.
-Padded padded(const Geometry& g, size_t top, size_t left, size_t in_rows, size_t in_cols, size_t out_rows,
-              size_t out_cols) {
-    const size_t reach_h = (g.kh - 1) * g.dh, reach_w = (g.kw - 1) * g.dw;
-    return {top, left, std::max(left + in_cols, out_cols + reach_w), std::max(top + in_rows, out_rows + reach_h),
-            reach_w};
-}
-
-/// The plane `in` of rows x cols copied into `out` as `at` says, zeros around it (each element
-/// written once).
-template <class T>
-void pad_plane(const T* in, size_t rows, size_t cols, const Padded& at, T* out) {
-    T* end = out + at.size();
-    T* next = std::fill_n(out, at.top * at.width + at.left, T(0));
-    for (size_t r = 0; r < rows; ++r) {
-        next = std::copy(in + r * cols, in + (r + 1) * cols, next);
-        if (r + 1 < rows) next = std::fill_n(next, at.width - cols, T(0));
-    }
-    std::fill(next, end, T(0));
 }
 
 /// out[f] = Σ over taps t of w[t] src[f + p dh width + q dw] for f < count, added to out when
@@ -302,11 +364,12 @@ void fill_bias(T* out, const Tensor<T>& bias, size_t n, size_t channels, size_t 
     }
 }
 
-/// The columns of a group of a sample: x itself for a direct convolution, else im2col into cols.
+/// The columns of a group of a sample: x itself for a direct convolution, else im2col into cols
+/// (pad_scratch(g) elements of scratch after them).
 template <class T>
 const T* columns(const Geometry& g, const T* x, T* cols) {
     if (g.direct()) return x;
-    im2col(g, x, cols);
+    im2col(g, x, cols, cols + g.k() * g.out_plane());
     return cols;
 }
 
@@ -347,8 +410,9 @@ template <class T>
 xt::xarray<T> conv_value(const Geometry& g, const T* x, const T* w, const Tensor<T>& bias, const Shape& shape) {
     xt::xarray<T> y = detail::take_buffer<T>("conv2d", shape);
     const size_t k = g.k(), og = g.og(), plane = g.out_plane();
-    const bool by_planes = g.cg() == 1 && g.sh * g.sw == 1 && g.n * plane > 0;  // writes y once, bias included
-    const bool accumulate = bias.defined() || g.n * plane == 0 || g.cg() == 1;
+    const bool taps = g.by_taps(kForwardGemmFrom);
+    const bool by_planes = taps && g.sh * g.sw == 1 && g.n * plane > 0;  // writes y once, bias included
+    const bool accumulate = bias.defined() || g.n * plane == 0 || taps;
     if (accumulate && !by_planes) fill_bias(y.data(), bias, g.n, g.o, plane);
     if (g.n * plane == 0) return y;
     if (by_planes) {  // item: one input plane (sample s, channel ic) and its og outputs
@@ -368,7 +432,7 @@ xt::xarray<T> conv_value(const Geometry& g, const T* x, const T* w, const Tensor
         });
         return y;
     }
-    if (g.cg() == 1) {  // item: one output plane (sample s, output channel oc, reading input channel oc / og)
+    if (taps) {  // item: one output plane (sample s, output channel oc, reading input channel oc / og)
         const size_t workers = workers_for(g, g.n * g.o);
         run_items(workers, g.n * g.o, [&](size_t, size_t item) {
             const size_t s = item / g.o, oc = item % g.o;
@@ -377,10 +441,11 @@ xt::xarray<T> conv_value(const Geometry& g, const T* x, const T* w, const Tensor
         return y;
     }
     const size_t workers = workers_for(g, g.n);
-    detail::Scratch<T> cols = worker_scratch<T>("conv2d", workers, g.direct() ? 0 : k * plane);
+    const size_t per_worker = g.direct() ? 0 : k * plane + pad_scratch(g);
+    detail::Scratch<T> cols = worker_scratch<T>("conv2d", workers, per_worker);
     run_items(workers, g.n, [&](size_t worker, size_t s) {
         for (size_t gi = 0; gi < g.groups; ++gi) {
-            const T* xs = columns(g, x + (s * g.c + gi * g.cg()) * g.plane(), (*cols).data() + worker * k * plane);
+            const T* xs = columns(g, x + (s * g.c + gi * g.cg()) * g.plane(), (*cols).data() + worker * per_worker);
             gemm(workers, false, false, detail::GemmDims{og, plane, k, k, plane}, w + gi * og * k, xs,
                  y.data() + (s * g.o + gi * og) * plane, accumulate ? T(1) : T(0));
         }
@@ -396,9 +461,10 @@ xt::xarray<T> transpose_value(const Geometry& g, const T* y, const T* w, const T
     // At stride 1 the adjoint is a correlation with the rotated kernel over y padded by the kernel's
     // reach less the padding (when that is not negative): the same stride-1 pass, writing x once.
     const size_t reach_h = (g.kh - 1) * g.dh, reach_w = (g.kw - 1) * g.dw;
+    const bool taps = g.by_taps(kAdjointGemmFrom);
     const bool by_planes =
-        g.cg() == 1 && g.sh * g.sw == 1 && size_t(g.ph) <= reach_h && size_t(g.pw) <= reach_w && g.n * plane > 0;
-    const bool accumulate = bias.defined() || !g.direct() || g.n * plane == 0 || g.cg() == 1;
+        taps && g.sh * g.sw == 1 && size_t(g.ph) <= reach_h && size_t(g.pw) <= reach_w && g.n * plane > 0;
+    const bool accumulate = bias.defined() || !g.direct() || g.n * plane == 0 || taps;
     if (accumulate && !by_planes) fill_bias(x.data(), bias, g.n, g.c, g.plane());
     if (g.n * plane == 0) return x;
     if (by_planes) {  // item: one input plane (sample s, channel ic), from its group's og outputs
@@ -418,7 +484,7 @@ xt::xarray<T> transpose_value(const Geometry& g, const T* y, const T* w, const T
         });
         return x;
     }
-    if (g.cg() == 1) {  // item: one input plane (sample s, channel ic = group ic), from its group's og outputs
+    if (taps) {  // item: one input plane (sample s, channel ic = group ic), from its group's og outputs
         const size_t workers = workers_for(g, g.n * g.c);
         run_items(workers, g.n * g.c, [&](size_t, size_t item) {
             const size_t s = item / g.c, ic = item % g.c;
@@ -429,14 +495,15 @@ xt::xarray<T> transpose_value(const Geometry& g, const T* y, const T* w, const T
         return x;
     }
     const size_t workers = workers_for(g, g.n);
-    detail::Scratch<T> cols = worker_scratch<T>("conv_transpose2d", workers, g.direct() ? 0 : k * plane);
+    const size_t per_worker = g.direct() ? 0 : k * plane + pad_scratch(g);
+    detail::Scratch<T> cols = worker_scratch<T>("conv_transpose2d", workers, per_worker);
     run_items(workers, g.n, [&](size_t worker, size_t s) {
         for (size_t gi = 0; gi < g.groups; ++gi) {
             T* xs = x.data() + (s * g.c + gi * g.cg()) * g.plane();
-            T* out = g.direct() ? xs : (*cols).data() + worker * k * plane;
+            T* out = g.direct() ? xs : (*cols).data() + worker * per_worker;
             gemm(workers, true, false, detail::GemmDims{k, plane, og, k, plane}, w + gi * og * k,
                  y + (s * g.o + gi * og) * plane, out, g.direct() && accumulate ? T(1) : T(0));
-            if (!g.direct()) col2im(g, out, xs);
+            if (!g.direct()) col2im(g, out, xs, out + k * plane);
         }
     });
     return x;
@@ -455,7 +522,8 @@ xt::xarray<T> weight_value(const Geometry& g, const T* x, const T* y, const Shap
     const auto finite = [](const T* v, size_t count) {
         return std::isfinite(simd::fold_sum(v, count, [](auto e) { return e - e; }));
     };
-    if (g.cg() == 1 && g.sh * g.sw == 1 && finite(x, g.n * g.c * g.plane())) {
+    const bool taps = g.by_taps(kWeightGemmFrom);
+    if (taps && g.sh * g.sw == 1 && finite(x, g.n * g.c * g.plane())) {
         // Item: a block of one group's output channels (up to 4 blocks a group, so that a layer of
         // few groups still splits), their taps summed over the batch in double; each x plane is
         // padded once per block.
@@ -481,7 +549,7 @@ xt::xarray<T> weight_value(const Geometry& g, const T* x, const T* y, const Shap
         });
         return dw;
     }
-    if (g.cg() == 1) {  // item: one output channel's taps, summed over the batch in the worker's rows
+    if (taps) {  // item: one output channel's taps, summed over the batch in the worker's rows
         const size_t workers = workers_for(g, g.o);
         detail::Scratch<T> rows = worker_scratch<T>("conv2d_weight", workers, k * g.wo);
         run_items(workers, g.o, [&](size_t worker, size_t oc) {
@@ -500,14 +568,15 @@ xt::xarray<T> weight_value(const Geometry& g, const T* x, const T* y, const Shap
     // Several runs per thread let a thread the machine holds back take fewer.
     const size_t workers = workers_for(g, g.n);
     const size_t runs = workers == 1 ? 1 : std::min(g.n, 4 * workers);
-    detail::Scratch<T> cols = worker_scratch<T>("conv2d_weight", workers, g.direct() ? 0 : k * plane);
+    const size_t per_worker = g.direct() ? 0 : k * plane + pad_scratch(g);
+    detail::Scratch<T> cols = worker_scratch<T>("conv2d_weight", workers, per_worker);
     detail::Scratch<T> sums = worker_scratch<T>("conv2d_weight", runs - 1, dw.size());
     run_items(workers, runs, [&](size_t worker, size_t r) {
         T* into = r == 0 ? dw.data() : (*sums).data() + (r - 1) * dw.size();
         const size_t first = r * g.n / runs, last = (r + 1) * g.n / runs;
         for (size_t s = first; s < last; ++s) {
             for (size_t gi = 0; gi < g.groups; ++gi) {
-                const T* xs = columns(g, x + (s * g.c + gi * g.cg()) * g.plane(), (*cols).data() + worker * k * plane);
+                const T* xs = columns(g, x + (s * g.c + gi * g.cg()) * g.plane(), (*cols).data() + worker * per_worker);
                 gemm(workers, false, true, detail::GemmDims{og, k, plane, plane, plane},
                      y + (s * g.o + gi * og) * plane, xs, into + gi * og * k, s == first ? T(0) : T(1));
             }

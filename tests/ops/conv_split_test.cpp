@@ -4,7 +4,7 @@
 // forward, dL/dx (the transposed convolution of R) and dL/dW for L = Σ R ⊙ conv2d(x, W, b),
 // stride 1, padding 1.
 // Normwise tolerance (max |tape - loops| <= tol max |loops|): float64 1e-12 (the same sums in
-// another order); float32 1e-5: each sum has at most 9 x 1600 terms of size O(1), added in blocks
+// another order); float32 1e-5: each sum has at most 9 x 3600 terms of size O(1), added in blocks
 // (GEMM's, or float lanes folded into double every 32 terms), whose rounding stays near 1e-6 of
 // the largest entry; 1e-5 leaves a factor 10.
 #include <catch2/catch.hpp>
@@ -76,7 +76,16 @@ TEMPLATE_TEST_CASE("conv2d: work split across threads unevenly matches the plain
     SECTION("depthwise with 2 outputs per channel, 9 samples of 8 channels") {
         optable::conv_loops::check_split<TestType>(9, 8, 16, 40, 8);
     }
-    SECTION("one input channel (the example CNN's first layer), 9 samples") {
+    SECTION("one input channel (the example CNN's first layer: im2col + GEMM), 9 samples") {
         optable::conv_loops::check_split<TestType>(9, 1, 32, 28, 1);
+    }
+    SECTION("one input channel, 16 outputs (the forward by GEMM, the gradients by taps), 9 samples") {
+        optable::conv_loops::check_split<TestType>(9, 1, 16, 40, 1);
+    }
+    SECTION("one input channel, 8 outputs (by taps throughout), 9 samples") {
+        optable::conv_loops::check_split<TestType>(9, 1, 8, 60, 1);
+    }
+    SECTION("one input channel per group, 32 outputs each (im2col + GEMM per group), 9 samples") {
+        optable::conv_loops::check_split<TestType>(9, 2, 64, 20, 2);
     }
 }

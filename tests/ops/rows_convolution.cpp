@@ -346,6 +346,35 @@ std::vector<OpInfo> convolution_rows() {
                    [](const std::vector<Array>& in) {
                        return weight_ref(in[0], in[1], {2, 1, 3, 3}, {.ph = 1, .pw = 1, .groups = 2});
                    }},
+        // At stride 1 im2col reads (col2im adds into) each plane padded once: dilation, and padding
+        // beyond the kernel's reach (rows and columns of the padded plane that no tap reads inside x).
+        OpInfo{.name = "conv2d (stride 1, padding {3, 1}, dilation {2, 1}, kernel 2x3)",
+               .op = "conv2d",
+               .fn = op([](const auto& in) {
+                   return tg::conv2d(in[0], in[1], in[2], 1, {3, 1}, {2, 1});
+               }),
+               .cases = {{{2, 2, 4, 5}, {3, 2, 2, 3}, {3}}},
+               .reference = reference(conv_ref, 2, {.ph = 3, .pw = 1, .dh = 2, .dw = 1})},
+        // Groups of one input channel with many outputs each go through im2col + GEMM instead: from 16
+        // outputs per group for conv2d itself, from 32 for its adjoint (conv_transpose2d) and weight
+        // gradient, so 16 mixes the two and 32 takes GEMM throughout.
+        OpInfo{.name = "conv2d (one input channel, 16 outputs, padding 1)",
+               .op = "conv2d",
+               .fn = op([](const auto& in) { return tg::conv2d(in[0], in[1], in[2], 1, 1); }),
+               .cases = {{{2, 1, 4, 3}, {16, 1, 3, 3}, {16}}},
+               .reference = reference(conv_ref, 2, {.ph = 1, .pw = 1})},
+        OpInfo{.name = "conv2d (one input channel per group, 32 outputs each, groups 2, stride {1, 2}, padding 1)",
+               .op = "conv2d",
+               .fn = op([](const auto& in) {
+                   return tg::conv2d(in[0], in[1], in[2], {1, 2}, 1, 1, 2);
+               }),
+               .cases = {{{2, 2, 3, 4}, {64, 1, 3, 3}, {64}}},
+               .reference = reference(conv_ref, 2, {.sw = 2, .ph = 1, .pw = 1, .groups = 2})},
+        OpInfo{.name = "conv_transpose2d (32 inputs, one output channel, stride 2, padding 1)",
+               .op = "conv_transpose2d",
+               .fn = op([](const auto& in) { return tg::conv_transpose2d(in[0], in[1], in[2], 2, 1); }),
+               .cases = {{{1, 32, 2, 3}, {32, 1, 3, 3}, {1}}},
+               .reference = reference(conv_transpose_ref, 2, {.sh = 2, .sw = 2, .ph = 1, .pw = 1})},
     };
 }
 
