@@ -63,13 +63,21 @@ xt::xarray<T> reduce_dims(const char* op, const xt::xarray<T>& x, const DimMask&
         stride[i] = reduced[i] ? 0 : s;
         s *= out_shape[i];
     }
+    // Reduced trailing dims (a batch norm's [N, C, H, W] -> C folds runs of H W) are one contiguous
+    // run per output element: fold it in a register and step the odometer over the outer dims only.
+    // The order of the folds is the row-major one either way, so results do not depend on the path.
+    std::size_t outer_dims = nd, run = 1;
+    while (outer_dims > 0 && reduced[outer_dims - 1]) run *= x.shape()[--outer_dims];
+    if (run == 0) return out;
     xt::svector<std::size_t, 8> index(nd, 0);
     std::size_t offset = 0;
     const T* in = x.data();
     T* dst = out.data();
-    for (std::size_t k = 0, n = x.size(); k < n; ++k) {
-        dst[offset] = fold(dst[offset], in[k]);
-        for (std::size_t i = nd; i-- > 0;) {  // odometer increment, last dim fastest
+    for (std::size_t k = 0, n = x.size() / run; k < n; ++k, in += run) {
+        T acc = dst[offset];
+        for (std::size_t j = 0; j < run; ++j) acc = fold(acc, in[j]);
+        dst[offset] = acc;
+        for (std::size_t i = outer_dims; i-- > 0;) {  // odometer increment, last outer dim fastest
             offset += stride[i];
             if (++index[i] < x.shape()[i]) break;
             offset -= stride[i] * index[i];
