@@ -368,8 +368,8 @@ void conv2d_step(benchmark::State& state, const wl::ConvRow& r, bool mkldnn, int
 
 const bool conv_rows_registered = [] {
     for (const auto& r : wl::conv_rows()) {
-        for (const auto& [variant, mkldnn, intra] : {std::tuple{"", true, 1}, {"/native", false, 1},
-                                                      {"/intra2", true, 2}, {"/native-intra2", false, 2}}) {
+        for (const auto& [variant, mkldnn, intra] :
+             {std::tuple{"", true, 1}, {"/native", false, 1}, {"/intra2", true, 2}, {"/native-intra2", false, 2}}) {
             benchmark::RegisterBenchmark((r.name + variant).c_str(), conv2d_step, r, mkldnn, intra)
                 ->Unit(benchmark::kMillisecond)
                 ->UseRealTime();
