@@ -126,7 +126,7 @@ def targets(stats, samples):
             out.append(verdict(r <= 1.0, f"{name}: {r:.2f}x LibTorch's time (target <= 1x)"))
     # Convolution and pooling, forward + backward: each at most LibTorch's best time (the best of its
     # default path, oneDNN, and its native kernels, each at 1 and 2 intra-op threads).
-    for prefix in ("conv2d_3x3/", "conv2d_depthwise/", "cnn_conv1/", "cnn_conv2/", "max_pool2d_2x2/"):
+    for prefix in ("conv2d_3x3/", "conv2d_depthwise/", "cnn_conv1/", "cnn_conv2/", "max_pool2d_2x2/", "cnn_step/"):
         for name in (n for n in stats if n.startswith(prefix)):
             ours, torch = get(name, "tapegrad"), get(name, "libtorch")
             if ours and torch:
