@@ -1,5 +1,6 @@
 /// \file
-/// autograd: tensors, the tape, the backward engine, grad-mode guards and the gradient checker.
+/// autograd: tensors, the tape, the backward engine, grad-mode guards, the gradient checker and the
+/// function transforms (tapegrad::func).
 #pragma once
 
 #include <tapegrad/autograd/anomaly.hpp>
@@ -7,6 +8,7 @@
 #include <tapegrad/autograd/engine.hpp>
 #include <tapegrad/autograd/errors.hpp>
 #include <tapegrad/autograd/factories.hpp>
+#include <tapegrad/autograd/func.hpp>
 #include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/autograd/gradcheck.hpp>
 #include <tapegrad/autograd/node.hpp>

@@ -4,6 +4,8 @@ target_sources(tapegrad_autograd PRIVATE
   autograd/buffer_pool.cpp
   autograd/engine.cpp
   autograd/factories.cpp
+  autograd/func.cpp
+  autograd/func_jacobian.cpp
   autograd/gradcheck.cpp
   autograd/grad_mode.cpp
   autograd/node.cpp
