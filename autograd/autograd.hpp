@@ -11,6 +11,7 @@
 #include <tapegrad/autograd/func.hpp>
 #include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/autograd/gradcheck.hpp>
+#include <tapegrad/autograd/hooks.hpp>
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/autograd/plain_tensor.hpp>
 #include <tapegrad/autograd/random.hpp>

@@ -7,12 +7,15 @@
 #include <mutex>
 #include <span>
 #include <unordered_map>
+#include <unordered_set>
+#include <utility>
 
 #include <xtensor/xnoalias.hpp>
 
 #include <tapegrad/autograd/anomaly_hooks.hpp>
 #include <tapegrad/autograd/broadcast.hpp>
 #include <tapegrad/autograd/grad_mode.hpp>
+#include <tapegrad/autograd/hooks.hpp>
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/autograd/tape.hpp>
 
@@ -71,6 +74,30 @@ Tensor<T> accumulate(const Tensor<T>& a, const Tensor<T>& b) {
 template <class U>
 using PoolVector = std::vector<U, PoolAllocator<U>>;
 
+// Runs the gradient hooks of a tensor (`op`'s output, or a leaf when op is null) on its complete
+// gradient g, in registration order; a defined result replaces g for the next hook and the engine.
+template <class T>
+Tensor<T> run_grad_hooks(const detail::TensorHooks<T>& hooks, Tensor<T> g, const char* op) {
+    const auto fns = hooks.grad.snapshot();
+    for (std::size_t k = 0; k < fns.size(); ++k) {
+        Tensor<T> out;
+        {
+            detail::HookCallScope scope;
+            out = (*fns[k])(g);
+        }
+        if (!out.defined()) continue;
+        if (out.shape() != g.shape()) {
+            fail<ShapeError>(
+                "register_hook: hook {} of {} on {}{}{} returned a gradient of shape {}, but the gradient it was "
+                "given has shape {}",
+                k + 1, fns.size(), op ? "the output of '" : "a leaf", op ? op : "", op ? "'" : "",
+                shape_str(out.shape()), shape_str(g.shape()));
+        }
+        g = std::move(out);
+    }
+    return g;
+}
+
 }  // namespace
 
 namespace detail {
@@ -85,6 +112,7 @@ public:
     void capture(std::span<const Tensor<T>> inputs) {
         captured_.resize(inputs.size());
         for (std::size_t i = 0; i < inputs.size(); ++i) capture_slot_.emplace(TensorAccess::impl(inputs[i]), i);
+        capture_inputs_.assign(inputs.begin(), inputs.end());
     }
     Grads<T>& captured() { return captured_; }
 
@@ -95,16 +123,24 @@ public:
             if (const auto& node = TensorAccess::impl(roots[i])->grad_fn) last = std::max(last, node->sequence());
         }
         try {
-            for (std::size_t i = 0; i < roots.size(); ++i) deliver(roots[i], seeds[i]);
+            // Post-accumulate hooks need each hooked leaf's count of incoming edges: only when some exist.
+            if (capture_slot_.empty() && post_accumulate_hook_count() > 0) count_leaf_edges(roots);
+            for (std::size_t i = 0; i < roots.size(); ++i) {
+                deliver(roots[i], seeds[i]);
+                settle(roots[i]);
+            }
             walk(last);
+            // A leaf some of whose edges carried no gradient (ops the walk never reached) is final now.
+            for (auto& leaf : early_) {
+                if (!leaf.done) finalize(leaf);
+            }
+            if (leaf_hooks_) run_leaf_hooks();
+            commit();
         } catch (...) {
             for (auto& node : touched_) node->grad_ = Tensor<T>();  // leave no stale gradient behind
+            restore_early();
             throw;
         }
-        // Only a pass that went through whole changes any .grad(): a failure half way leaves none.
-        GradLocks locks(finished_);
-        for (const auto& [t, g] : finished_) check_fits(t, g);
-        for (auto& [t, g] : finished_) accumulate_into(TensorAccess::impl(t)->grad, std::move(g));
         if (!retain_) {
             for (auto& node : touched_) node->release();
             touched_.clear();  // nodes nobody else holds die here, so the prune finds them expired
@@ -113,6 +149,24 @@ public:
     }
 
 private:
+    /// A leaf with post-accumulate hooks: its .grad() is written (out of place) as soon as every
+    /// edge into it has been walked, and put back if the pass fails later.
+    struct EarlyLeaf {
+        Tensor<T> leaf;
+        std::size_t remaining = 0;  // edges into the leaf from ops of this graph not walked yet
+        Tensor<T> sum;              // the contributions so far
+        Tensor<T> before;           // its .grad() before this pass, once written
+        bool written = false;
+        bool done = false;
+    };
+
+    // Only a pass that went through whole changes any .grad(): a failure half way leaves none.
+    void commit() {
+        GradLocks locks(finished_);
+        for (const auto& [t, g] : finished_) check_fits(t, g);
+        for (auto& [t, g] : finished_) accumulate_into(TensorAccess::impl(t)->grad, std::move(g));
+    }
+
     void walk(std::uint64_t last) {
         using Entry = TapeAccess::Entry;
         const auto& entries = TapeAccess::entries(Tape::current());
@@ -146,6 +200,9 @@ private:
             check_version(node, node.inputs_[i], node.input_versions_[i], "input");
         Tensor<T> output = TensorAccess::wrap<T>(node.output_.lock());
         check_version(node, output, node.output_version_, "output");
+        // The output's gradient is complete here: its hooks, then grad()'s capture or retain_grad.
+        if (node.hooks_) node.grad_ = run_grad_hooks(*node.hooks_, std::move(node.grad_), node.name());
+        if (output.defined()) keep(output, node.grad_);
         auto rule = [&] { return node.apply(Backward<T>(node, std::move(output))); };
         Grads<T> grads = is_anomaly_enabled() ? anomaly_backward(node, node.grad_, rule) : rule();
         if (grads.size() != node.inputs_.size()) {
@@ -155,10 +212,13 @@ private:
         node.grad_ = Tensor<T>();
         for (std::size_t i = 0; i < grads.size(); ++i) {
             const Tensor<T>& input = node.inputs_[i];
-            if (!input.requires_grad() || !grads[i].defined()) continue;
-            Tensor<T> g = fit_shape(node, i, input, std::move(grads[i]));
-            grads[i] = Tensor<T>();  // a rule may return the same tensor twice: let go of every other handle
-            deliver(input, std::move(g));
+            if (!input.requires_grad()) continue;
+            if (grads[i].defined()) {
+                Tensor<T> g = fit_shape(node, i, input, std::move(grads[i]));
+                grads[i] = Tensor<T>();  // a rule may return the same tensor twice: let go of every other handle
+                deliver(input, std::move(g));
+            }
+            settle(input);  // the edge is walked, with or without a gradient
         }
     }
 
@@ -189,9 +249,6 @@ private:
 
     void deliver(const Tensor<T>& t, Tensor<T> g) {
         auto* impl = TensorAccess::impl(t);
-        if (auto slot = capture_slot_.find(impl); slot != capture_slot_.end()) {
-            captured_[slot->second] = add(captured_[slot->second], g);
-        }
         if (const auto& node = impl->grad_fn) {
             if (node->released()) {
                 fail<AutogradError>(
@@ -203,11 +260,132 @@ private:
                 ++pending_;
                 touched_.push_back(node);
             }
-            if (impl->retains_grad && capture_slot_.empty()) finished_.emplace_back(t, g);
             node->grad_ = add(node->grad_, std::move(g));
-        } else if (impl->requires_grad && capture_slot_.empty()) {
-            finished_.emplace_back(t, std::move(g));
+            return;
         }
+        if (!impl->requires_grad) return;
+        if (impl->hooks) {
+            leaf_hooks_ = true;
+            if (EarlyLeaf* leaf = early(impl)) {
+                leaf->sum = add(leaf->sum, std::move(g));
+                return;
+            }
+        }
+        if (capture_slot_.empty()) {
+            finished_.emplace_back(t, std::move(g));
+        } else if (auto slot = capture_slot_.find(impl); slot != capture_slot_.end()) {
+            captured_[slot->second] = add(captured_[slot->second], std::move(g));
+        }
+    }
+
+    // An op's output got its complete gradient g: grad() captures it, or retain_grad() keeps it.
+    void keep(const Tensor<T>& t, const Tensor<T>& g) {
+        auto* impl = TensorAccess::impl(t);
+        if (capture_slot_.empty()) {
+            if (impl->retains_grad) finished_.emplace_back(t, g);
+        } else if (auto slot = capture_slot_.find(impl); slot != capture_slot_.end()) {
+            captured_[slot->second] = g;
+        }
+    }
+
+    // Counts, for each leaf with post-accumulate hooks, the edges into it from the ops reachable
+    // from the roots (and the roots that are that leaf): one graph walk, done only when such hooks exist.
+    void count_leaf_edges(std::span<const Tensor<T>> roots) {
+        std::unordered_set<const Node<T>*, std::hash<const Node<T>*>, std::equal_to<const Node<T>*>,
+                           PoolAllocator<const Node<T>*>>
+            seen;
+        PoolVector<const Node<T>*> stack;
+        auto visit = [&](const Tensor<T>& t) {
+            auto* impl = TensorAccess::impl(t);
+            if (const auto& node = impl->grad_fn) {
+                if (seen.insert(node.get()).second) stack.push_back(node.get());
+            } else if (impl->hooks && !impl->hooks->post.empty()) {
+                auto [slot, fresh] = early_slot_.emplace(impl, early_.size());
+                if (fresh) early_.emplace_back().leaf = t;
+                ++early_[slot->second].remaining;
+            }
+        };
+        for (const auto& root : roots) visit(root);
+        while (!stack.empty()) {
+            const Node<T>* node = stack.back();
+            stack.pop_back();
+            for (const auto& input : node->inputs_) {
+                if (input.requires_grad()) visit(input);
+            }
+        }
+    }
+
+    EarlyLeaf* early(const TensorImpl<T>* impl) {
+        if (early_slot_.empty()) return nullptr;
+        auto slot = early_slot_.find(impl);
+        return slot == early_slot_.end() ? nullptr : &early_[slot->second];
+    }
+
+    // One edge into t was walked; a leaf with post-accumulate hooks whose last edge it was is final.
+    void settle(const Tensor<T>& t) {
+        auto* impl = TensorAccess::impl(t);
+        if (!impl->hooks || impl->grad_fn) return;
+        if (EarlyLeaf* leaf = early(impl); leaf && !leaf->done && --leaf->remaining == 0) finalize(*leaf);
+    }
+
+    // The leaf's gradient is complete: its gradient hooks, then .grad() written out of place (so
+    // restore_early() can put the old handle back), then its post-accumulate hooks.
+    void finalize(EarlyLeaf& leaf) {
+        leaf.done = true;
+        if (!leaf.sum.defined()) return;
+        auto* impl = TensorAccess::impl(leaf.leaf);
+        const auto hooks = impl->hooks;  // a hook may not drop them, but keep them alive regardless
+        Tensor<T> g = run_grad_hooks(*hooks, std::move(leaf.sum), nullptr);
+        {
+            const std::array<std::pair<Tensor<T>, Tensor<T>>, 1> one{{{leaf.leaf, Tensor<T>()}}};
+            GradLocks lock(one);
+            check_fits(leaf.leaf, g);
+            Tensor<T> fresh;
+            if (impl->grad.defined()) {
+                fresh = add(impl->grad, std::move(g));
+            } else {
+                accumulate_into(fresh, std::move(g));
+            }
+            leaf.before = std::exchange(impl->grad, std::move(fresh));
+            leaf.written = true;
+        }
+        for (const auto& fn : hooks->post.snapshot()) {
+            HookCallScope scope;
+            (*fn)(leaf.leaf);
+        }
+    }
+
+    void restore_early() noexcept {
+        for (auto& leaf : early_) {
+            if (!leaf.written) continue;
+            const std::array<std::pair<Tensor<T>, Tensor<T>>, 1> one{{{leaf.leaf, Tensor<T>()}}};
+            GradLocks lock(one);
+            TensorAccess::impl(leaf.leaf)->grad = std::move(leaf.before);
+        }
+    }
+
+    // Gradient hooks of leaves without post-accumulate hooks, on each leaf's summed gradient, before
+    // anything is accumulated (or returned by grad()), in the order the leaves were reached.
+    void run_leaf_hooks() {
+        if (!capture_slot_.empty()) {
+            for (std::size_t i = 0; i < capture_inputs_.size(); ++i) {
+                const auto* impl = TensorAccess::impl(capture_inputs_[i]);
+                if (impl->grad_fn || !impl->hooks || !captured_[i].defined()) continue;
+                captured_[i] = run_grad_hooks(*impl->hooks, std::move(captured_[i]), nullptr);
+            }
+            return;
+        }
+        for (std::size_t i = 0; i < finished_.size(); ++i) {
+            auto& [t, g] = finished_[i];
+            const auto* impl = TensorAccess::impl(t);
+            if (impl->grad_fn || !impl->hooks || !g.defined()) continue;
+            for (std::size_t j = i + 1; j < finished_.size(); ++j) {
+                auto& [u, h] = finished_[j];
+                if (u.same(t) && h.defined()) g = add(g, std::exchange(h, Tensor<T>()));
+            }
+            g = run_grad_hooks(*impl->hooks, std::move(g), nullptr);
+        }
+        std::erase_if(finished_, [](const auto& entry) { return !entry.second.defined(); });
     }
 
     // Leaves keep their own buffer: the first gradient is adopted when this pass holds the only
@@ -244,19 +422,35 @@ private:
     std::size_t pending_ = 0;
     PoolVector<std::shared_ptr<Node<T>>> touched_;          // kept alive until the walk ends
     PoolVector<std::pair<Tensor<T>, Tensor<T>>> finished_;  // (leaf or retains_grad, gradient), in order
+    bool leaf_hooks_ = false;                               // some leaf reached has hooks
     using Slot = std::pair<const TensorImpl<T>* const, std::size_t>;
-    std::unordered_map<const TensorImpl<T>*, std::size_t, std::hash<const TensorImpl<T>*>,
-                       std::equal_to<const TensorImpl<T>*>, PoolAllocator<Slot>>
-        capture_slot_;
+    using SlotMap = std::unordered_map<const TensorImpl<T>*, std::size_t, std::hash<const TensorImpl<T>*>,
+                                       std::equal_to<const TensorImpl<T>*>, PoolAllocator<Slot>>;
+    PoolVector<EarlyLeaf> early_;  // leaves with post-accumulate hooks (only while such hooks exist)
+    SlotMap early_slot_;           // leaf -> its place in early_
+    SlotMap capture_slot_;
     Grads<T> captured_;
+    Grads<T> capture_inputs_;  // grad()'s inputs, in order (their leaf hooks run in this order)
 };
 
 }  // namespace detail
 
 namespace {
 
+// A hook runs inside a pass that walks this thread's tape: a pass started from it would change the
+// tape under the outer walk, so it is refused.
+void refuse_reentry(const char* op) {
+    if (detail::hooks_running() > 0) {
+        fail<AutogradError>(
+            "{}: called from inside a hook while a backward pass runs on this thread; the engine is not "
+            "reentrant: do it after the pass",
+            op);
+    }
+}
+
 template <class T>
 Grads<T> checked_seeds(const char* op, std::span<const Tensor<T>> roots, std::span<const Tensor<T>> seeds) {
+    refuse_reentry(op);
     if (roots.empty()) fail<ValueError>("{}: no outputs given", op);
     if (!seeds.empty() && seeds.size() != roots.size()) {
         fail<ValueError>("{}: {} outputs but {} seed gradients", op, roots.size(), seeds.size());

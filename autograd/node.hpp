@@ -81,6 +81,8 @@ public:
 
     /// The op's inputs, in the order given to record() (emptied when the node is released).
     const Grads<T>& inputs() const noexcept { return inputs_; }
+    /// The hooks of the op's output (Tensor::register_hook on a non-leaf); null while it has none.
+    std::shared_ptr<TensorHooks<T>>& hooks() noexcept { return hooks_; }
 
 protected:
     /// Runs the stored rule.
@@ -101,6 +103,8 @@ private:
     std::weak_ptr<TensorImpl<T>> output_;           // weak: the output owns its node, not the reverse
     std::uint64_t output_version_ = 0;
     Tensor<T> grad_;  // gradient flowing into the output during a backward pass
+    // The output's hooks live here, not in the output, so they run after its handles are dropped.
+    std::shared_ptr<TensorHooks<T>> hooks_;
 
     void release();  // drop saved inputs and the rule once backward has used them
 };

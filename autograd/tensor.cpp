@@ -288,6 +288,43 @@ Tensor<T>& Tensor<T>::retain_grad() {
 }
 
 template <class T>
+HookHandle Tensor<T>::register_hook(std::function<Tensor(const Tensor& grad)> hook) {
+    auto& impl = checked("register_hook");
+    if (!hook) fail<ValueError>("register_hook: the hook is an empty std::function");
+    if (!impl.requires_grad) {
+        fail<AutogradError>(
+            "register_hook: this tensor (shape {}) does not require grad, so no gradient would reach the hook",
+            shape_str(shape()));
+    }
+    auto& hooks = impl.grad_fn ? impl.grad_fn->hooks() : impl.hooks;
+    if (!hooks) hooks = std::make_shared<detail::TensorHooks<T>>();
+    const auto id = hooks->grad.add(std::move(hook));
+    return HookHandle(hooks, &detail::TensorHooks<T>::remove_grad, id);
+}
+
+template <class T>
+HookHandle Tensor<T>::register_post_accumulate_grad_hook(std::function<void(Tensor& leaf)> hook) {
+    auto& impl = checked("register_post_accumulate_grad_hook");
+    if (!hook) fail<ValueError>("register_post_accumulate_grad_hook: the hook is an empty std::function");
+    if (impl.grad_fn) {
+        fail<AutogradError>(
+            "register_post_accumulate_grad_hook: this tensor (shape {}) is the output of '{}'; only leaves "
+            "accumulate a .grad() (use register_hook)",
+            shape_str(shape()), impl.grad_fn->name());
+    }
+    if (!impl.requires_grad) {
+        fail<AutogradError>(
+            "register_post_accumulate_grad_hook: this leaf (shape {}) does not require grad, so it never gets a "
+            ".grad()",
+            shape_str(shape()));
+    }
+    if (!impl.hooks) impl.hooks = std::make_shared<detail::TensorHooks<T>>();
+    const auto id = impl.hooks->post.add(std::move(hook));
+    ++detail::post_accumulate_hook_count();
+    return HookHandle(impl.hooks, &detail::TensorHooks<T>::remove_post, id);
+}
+
+template <class T>
 Tensor<T> Tensor<T>::detach() const {
     return Tensor<T>(array_type(checked("detach").value));
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 
 #include <tapegrad/autograd/buffer_pool.hpp>
 #include <tapegrad/autograd/errors.hpp>
+#include <tapegrad/autograd/hooks.hpp>
 
 namespace tapegrad {
 
@@ -157,6 +159,32 @@ public:
     /// div_(scalar).
     Tensor& operator/=(T scalar) { return div_(scalar); }
 
+    /// Registers `hook`, called with the gradient with respect to this tensor once it is complete for
+    /// the pass (PyTorch's Tensor.register_hook): for an op's output, the sum of every contribution,
+    /// before the op's backward rule uses it; for a leaf, before it is added to .grad(); also for
+    /// the inputs of grad(), whose result it changes. A defined result replaces the gradient (it must
+    /// have the gradient's shape: ShapeError naming the hook); an undefined one (`return {};`) keeps
+    /// it. Hooks run in registration order, each seeing the previous one's result, and once per pass
+    /// (a leaf's contributions are summed first). Under create_graph the gradient a hook sees is
+    /// itself differentiable and what the hook computes is recorded. Return a new tensor rather than
+    /// changing `grad` in place (it may be shared). A hook that throws aborts the pass, which then
+    /// changes no .grad(). A hook may not start a backward or grad() (AutogradError: the engine is
+    /// not reentrant, PyTorch's is). An op's output keeps its hooks in its node, so they run even
+    /// after the handle is dropped, as PyTorch keeps them on grad_fn. Throws AutogradError when the
+    /// tensor does not require grad (as PyTorch), ValueError when it is undefined. Returns the handle
+    /// that removes the hook.
+    HookHandle register_hook(std::function<Tensor(const Tensor& grad)> hook);
+    /// Registers `hook`, called with this leaf once its .grad() is final for a backward (PyTorch's
+    /// register_post_accumulate_grad_hook): as soon as the last gradient reaching the leaf has been
+    /// added, during the walk, so the hook of a first layer's weight runs after the last layer's and
+    /// can start work (an allreduce) that overlaps with the rest of the backward. Not run by grad(),
+    /// which accumulates nothing. If the pass throws afterwards, the leaf's .grad() is restored to what
+    /// it was before the pass (what the hook did with it meanwhile stays done). While at least one
+    /// such hook exists in the process, every backward counts each hooked leaf's incoming edges
+    /// first (one walk over the graph); otherwise backward pays nothing. Throws AutogradError for a
+    /// non-leaf or a tensor that does not require grad (as PyTorch), ValueError when undefined.
+    HookHandle register_post_accumulate_grad_hook(std::function<void(Tensor& leaf)> hook);
+
     /// A new leaf sharing nothing with the graph: same value (copied), no grad_fn.
     Tensor detach() const;
     /// A float32/float64 copy as a new leaf. Not recorded on the tape: gradients do not flow
@@ -211,6 +239,8 @@ struct TensorImpl {
     bool requires_grad = false;
     /// Set by retain_grad(): a non-leaf keeps its gradient.
     bool retains_grad = false;
+    /// A leaf's hooks (an op's output keeps them in its node); null while it has none.
+    std::shared_ptr<TensorHooks<T>> hooks;
 
     ~TensorImpl() { give_buffer(value); }  // the buffer goes back to this thread's pool
 };

@@ -7,7 +7,10 @@
 
 #include <fmt/format.h>
 
+#include <xtensor/xnoalias.hpp>
+
 #include <tapegrad/autograd/grad_mode.hpp>
+#include <tapegrad/autograd/node.hpp>
 
 namespace tapegrad::nn {
 
@@ -240,6 +243,136 @@ void Module<T>::copy_state_into(Module<double>& copy) const {
     copy_named("parameter", name(), named_parameters(), copy.named_parameters());
     copy_named("buffer", name(), named_buffers(), copy.named_buffers());
     copy.train(training_);
+}
+
+/// A module's hooks, one list per kind; shared by the module's copies.
+template <class T>
+struct Module<T>::Hooks {
+    tapegrad::detail::HookList<ForwardPreHook> pre;
+    tapegrad::detail::HookList<ForwardHook> forward;
+    tapegrad::detail::HookList<BackwardHook> backward;
+
+    bool empty() const noexcept { return pre.empty() && forward.empty() && backward.empty(); }
+    template <auto List>
+    static void remove(void* self, std::uint64_t id) {
+        (static_cast<Hooks*>(self)->*List).remove(id);
+    }
+};
+
+/// One call's full backward hooks (PyTorch's BackwardHook): the output's gradient hook stores
+/// grad_output; the input's gradient hook runs the user's hooks with both.
+template <class T>
+struct Module<T>::BackwardCall {
+    Module<T>* module = nullptr;
+    std::weak_ptr<Hooks> alive;  // expires with the module and its copies: then the hooks are skipped
+    std::vector<std::shared_ptr<const BackwardHook>> hooks;
+    bool input_hooked = false;
+    Tensor<T> grad_output;
+
+    // Runs the hooks; the result replaces grad_input when defined.
+    Tensor<T> fire(const Tensor<T>& grad_input) {
+        Tensor<T> out = std::exchange(grad_output, Tensor<T>());
+        if (alive.expired()) return {};
+        Tensor<T> replaced;
+        for (std::size_t k = 0; k < hooks.size(); ++k) {
+            Tensor<T> r = (*hooks[k])(*module, replaced.defined() ? replaced : grad_input, out);
+            if (!r.defined()) continue;
+            if (!input_hooked) {
+                fail<AutogradError>(
+                    "{}: full backward hook {} of {} returned a grad_input, but the module's input does not require "
+                    "grad; return an undefined tensor",
+                    module->name(), k + 1, hooks.size());
+            }
+            if (r.shape() != grad_input.shape()) {
+                fail<ShapeError>(
+                    "{}: full backward hook {} of {} returned a grad_input of shape {}, but the module's input has "
+                    "shape {}",
+                    module->name(), k + 1, hooks.size(), shape_str(r.shape()), shape_str(grad_input.shape()));
+            }
+            replaced = std::move(r);
+        }
+        return replaced;
+    }
+};
+
+namespace {
+
+// y = x, recorded so that a gradient hook on y sees exactly the gradient with respect to x.
+//   d/dx = grad
+template <class T>
+Tensor<T> backward_hook_identity(const Tensor<T>& x) {
+    xt::xarray<T> y = tapegrad::detail::take_buffer_like("BackwardHookFunction", x.value());
+    xt::noalias(y) = x.value();
+    return record<T>("BackwardHookFunction", {x}, std::move(y),
+                     [](const Backward<T>& ctx) -> Grads<T> { return {ctx.grad()}; });
+}
+
+}  // namespace
+
+template <class T>
+std::shared_ptr<typename Module<T>::Hooks> Module<T>::make_hooks() {
+    return std::make_shared<Hooks>();
+}
+
+template <class T>
+Tensor<T> Module<T>::operator()(const Tensor<T>& x) {
+    if (hooks_->empty()) return forward(x);
+    return call_hooked(x);
+}
+
+template <class T>
+Tensor<T> Module<T>::call_hooked(const Tensor<T>& x) {
+    const auto hooks = hooks_;
+    Tensor<T> input = x;
+    for (const auto& hook : hooks->pre.snapshot()) {
+        if (Tensor<T> r = (*hook)(*this, input); r.defined()) input = std::move(r);
+    }
+    std::shared_ptr<BackwardCall> call;
+    if (!hooks->backward.empty() && is_grad_enabled()) {
+        call = std::make_shared<BackwardCall>();
+        call->module = this;
+        call->alive = hooks;
+        call->hooks = hooks->backward.snapshot();
+        if (input.requires_grad()) {
+            call->input_hooked = true;
+            input = backward_hook_identity(input);
+            input.register_hook([call](const Tensor<T>& grad) { return call->fire(grad); });
+        }
+    }
+    Tensor<T> output = forward(input);
+    for (const auto& hook : hooks->forward.snapshot()) {
+        if (Tensor<T> r = (*hook)(*this, input, output); r.defined()) output = std::move(r);
+    }
+    if (call && output.defined() && output.requires_grad()) {
+        output = backward_hook_identity(output);
+        output.register_hook([call](const Tensor<T>& grad) -> Tensor<T> {
+            call->grad_output = grad;
+            if (!call->input_hooked) call->fire(Tensor<T>());
+            return {};
+        });
+    }
+    return output;
+}
+
+template <class T>
+HookHandle Module<T>::register_forward_pre_hook(ForwardPreHook hook) {
+    if (!hook) fail<ValueError>("{}: register_forward_pre_hook was given an empty std::function", name());
+    const auto id = hooks_->pre.add(std::move(hook));
+    return HookHandle(hooks_, &Hooks::template remove<&Hooks::pre>, id);
+}
+
+template <class T>
+HookHandle Module<T>::register_forward_hook(ForwardHook hook) {
+    if (!hook) fail<ValueError>("{}: register_forward_hook was given an empty std::function", name());
+    const auto id = hooks_->forward.add(std::move(hook));
+    return HookHandle(hooks_, &Hooks::template remove<&Hooks::forward>, id);
+}
+
+template <class T>
+HookHandle Module<T>::register_full_backward_hook(BackwardHook hook) {
+    if (!hook) fail<ValueError>("{}: register_full_backward_hook was given an empty std::function", name());
+    const auto id = hooks_->backward.add(std::move(hook));
+    return HookHandle(hooks_, &Hooks::template remove<&Hooks::backward>, id);
 }
 
 template class Module<float>;

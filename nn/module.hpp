@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include <tapegrad/autograd/hooks.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad::nn {
@@ -38,8 +39,43 @@ public:
     /// and its states) define their own forward and leave this one, which throws ValueError naming
     /// the module: a Sequential can hold only modules of one tensor.
     virtual Tensor<T> forward(const Tensor<T>& x);
-    /// forward(x): a module is called like a function, `model(x)`.
-    Tensor<T> operator()(const Tensor<T>& x) { return forward(x); }
+    /// forward(x): a module is called like a function, `model(x)`, and this call (PyTorch's __call__)
+    /// is what runs the module's hooks: forward pre-hooks, forward, forward hooks, and the setup of
+    /// full backward hooks. Containers call their children this way. Calling forward() directly
+    /// skips the hooks. With no hook registered it is forward(x) and nothing else.
+    Tensor<T> operator()(const Tensor<T>& x);
+
+    /// A forward pre-hook: the module and its input; a defined result replaces the input.
+    using ForwardPreHook = std::function<Tensor<T>(Module<T>& module, const Tensor<T>& input)>;
+    /// A forward hook: the module, its input and its output; a defined result replaces the output.
+    using ForwardHook = std::function<Tensor<T>(Module<T>& module, const Tensor<T>& input, const Tensor<T>& output)>;
+    /// A full backward hook: the module, the gradient with respect to its input and the gradient with
+    /// respect to its output; a defined result replaces the input's gradient.
+    using BackwardHook =
+        std::function<Tensor<T>(Module<T>& module, const Tensor<T>& grad_input, const Tensor<T>& grad_output)>;
+
+    /// Registers `hook` to run at every call `module(x)`, before forward, in registration order, each
+    /// seeing the input the previous one returned (PyTorch's register_forward_pre_hook); a defined
+    /// result replaces the input, an undefined one (`return {};`) keeps it. Exceptions propagate out of
+    /// the call. A copy of a module shares its hooks (copies are other names for one module).
+    /// ValueError for an empty std::function. Returns the handle that removes it.
+    HookHandle register_forward_pre_hook(ForwardPreHook hook);
+    /// Registers `hook` to run at every call `module(x)` after forward, in registration order, with the
+    /// input forward was given and the output (PyTorch's register_forward_hook); a defined result
+    /// replaces the output. ValueError for an empty std::function. Returns the handle that removes it.
+    HookHandle register_forward_hook(ForwardHook hook);
+    /// Registers `hook` to run once per backward pass through each call `module(x)` made while it was
+    /// registered (PyTorch's register_full_backward_hook), when the gradient with respect to the
+    /// module's input is complete, with the gradient with respect to its output; a defined result
+    /// replaces the input's gradient (same shape, or ShapeError naming the module). When the input does
+    /// not require grad, it runs once the output's gradient is known, with an undefined grad_input, and
+    /// must return an undefined tensor (AutogradError otherwise, as PyTorch). Built as PyTorch's
+    /// BackwardHookFunction: the call wraps the input and the output in identity ops (a copy of each,
+    /// only while such a hook exists and grad mode is on) whose gradient hooks run it. The hook may
+    /// not start a backward (AutogradError); the module must still be alive when the backward runs (the
+    /// hook is skipped once it and its copies are gone). ValueError for an empty std::function.
+    /// Returns the handle that removes it (calls already made keep it, as in PyTorch).
+    HookHandle register_full_backward_hook(BackwardHook hook);
 
     /// Type name shown by to_string(), e.g. "Dense".
     virtual std::string name() const = 0;
@@ -131,6 +167,12 @@ protected:
     void copy_state_into(Module<double>& copy) const;
 
 private:
+    struct Hooks;
+    struct BackwardCall;
+    static std::shared_ptr<Hooks> make_hooks();
+    Tensor<T> call_hooked(const Tensor<T>& x);
+
+    std::shared_ptr<Hooks> hooks_ = make_hooks();  // shared by copies; empty lists cost one test per call
     std::vector<NamedTensor> params_;
     std::vector<NamedTensor> buffers_;
     std::vector<NamedModule> children_;

@@ -21,7 +21,8 @@ typename Sequential<T>::ModulePtr Sequential<T>::push_back(ModulePtr module) {
 template <class T>
 Tensor<T> Sequential<T>::forward(const Tensor<T>& x) {
     Tensor<T> h = x;
-    for (const auto& [key, child] : this->named_children()) h = child->forward(h);
+    for (const auto& [key, child] : this->named_children())
+        h = (*child)(h);  // through operator(), so the child's hooks run
     return h;
 }
 

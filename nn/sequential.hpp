@@ -35,7 +35,8 @@ public:
         return module;
     }
 
-    /// Each module's forward in turn, the output of one the input of the next (x itself when empty).
+    /// Each module called in turn (`module(x)`, so its hooks run), the output of one the input of the next
+    /// (x itself when empty).
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "Sequential"; }
     /// A float64 copy of every child, in order (Module::to_float64).
