@@ -81,6 +81,11 @@ public:
 
     /// The op's inputs, in the order given to record() (emptied when the node is released).
     const Grads<T>& inputs() const noexcept { return inputs_; }
+    /// The version each input had when the op was recorded, in inputs() order: an input whose
+    /// version() differs now was changed in place since, and backward will refuse this node.
+    const xt::svector<std::uint64_t, 4>& input_versions() const noexcept { return input_versions_; }
+    /// The op's output (undefined once it is gone: the node holds it weakly, the output owns the node).
+    Tensor<T> output() const { return TensorAccess::wrap<T>(output_.lock()); }
 
 protected:
     /// Runs the stored rule.
