@@ -12,6 +12,7 @@
 #include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/autograd/gradcheck.hpp>
 #include <tapegrad/autograd/hooks.hpp>
+#include <tapegrad/autograd/graph_view.hpp>
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/autograd/plain_tensor.hpp>
 #include <tapegrad/autograd/random.hpp>

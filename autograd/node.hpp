@@ -83,6 +83,11 @@ public:
     const Grads<T>& inputs() const noexcept { return inputs_; }
     /// The hooks of the op's output (Tensor::register_hook on a non-leaf); null while it has none.
     std::shared_ptr<TensorHooks<T>>& hooks() noexcept { return hooks_; }
+    /// The version each input had when the op was recorded, in inputs() order: an input whose
+    /// version() differs now was changed in place since, and backward will refuse this node.
+    const xt::svector<std::uint64_t, 4>& input_versions() const noexcept { return input_versions_; }
+    /// The op's output (undefined once it is gone: the node holds it weakly, the output owns the node).
+    Tensor<T> output() const { return TensorAccess::wrap<T>(output_.lock()); }
 
 protected:
     /// Runs the stored rule.

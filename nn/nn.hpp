@@ -28,6 +28,7 @@
 #include <tapegrad/nn/embedding.hpp>
 #include <tapegrad/nn/flatten.hpp>
 #include <tapegrad/nn/gradcheck_module.hpp>
+#include <tapegrad/nn/graph_view.hpp>
 #include <tapegrad/nn/init.hpp>
 #include <tapegrad/nn/loss.hpp>
 #include <tapegrad/nn/module.hpp>

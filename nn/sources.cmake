@@ -27,3 +27,4 @@ target_sources(tapegrad_nn PRIVATE
 target_sources(tapegrad_nn PRIVATE nn/conv.cpp)
 target_sources(tapegrad_nn PRIVATE nn/pooling.cpp)
 target_sources(tapegrad_nn PRIVATE nn/flatten.cpp)
+target_sources(tapegrad_nn PRIVATE nn/graph_view.cpp)

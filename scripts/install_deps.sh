@@ -11,6 +11,7 @@ packages=(
   dataset-fashion-mnist
   gnuplot-nox  # the main job's training-curve plot
   doxygen      # the API reference (scripts/api_docs.sh)
+  graphviz     # dot: examples/graph_picture renders the graph of a model to PNG
   fortunes     # English text in /usr/share/games/fortunes: the character-level model's corpus
 )
 for arg in "$@"; do
