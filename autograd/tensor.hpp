@@ -211,6 +211,10 @@ struct TensorImpl {
     bool requires_grad = false;
     /// Set by retain_grad(): a non-leaf keeps its gradient.
     bool retains_grad = false;
+    /// How many live nodes saved this (non-leaf) tensor as an input, and the bytes Tape::saved_bytes()
+    /// counted for it when the first did.
+    std::uint32_t saved_by = 0;
+    std::size_t saved_bytes = 0;
 
     ~TensorImpl() { give_buffer(value); }  // the buffer goes back to this thread's pool
 };
