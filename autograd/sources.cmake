@@ -14,3 +14,4 @@ target_sources(tapegrad_autograd PRIVATE
   autograd/tape.cpp
   autograd/tensor.cpp
   autograd/threads.cpp)
+target_sources(tapegrad_autograd PRIVATE autograd/checkpoint_segment.cpp)
