@@ -19,3 +19,4 @@
 #include <tapegrad/autograd/tape.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/autograd/threads.hpp>
+#include <tapegrad/autograd/checkpoint_segment.hpp>

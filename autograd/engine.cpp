@@ -169,23 +169,32 @@ private:
 
     void walk(std::uint64_t last) {
         using Entry = TapeAccess::Entry;
-        const auto& entries = TapeAccess::entries(Tape::current());
-        auto end = std::upper_bound(entries.begin(), entries.end(), last,
-                                    [](std::uint64_t seq, const Entry& e) { return seq < e.sequence; });
-        // A create_graph backward records new ops onto the same tape (which may reallocate it):
-        // walk a snapshot then. Otherwise grad mode is off and nothing is pushed during the walk.
-        PoolVector<Entry> snapshot;
-        if (create_) snapshot.assign(entries.begin(), end);
-        const Entry* first = create_ ? snapshot.data() : entries.data();
-        const Entry* stop = first + (end - entries.begin());
-        for (const Entry* it = stop; it != first && pending_ > 0;) {
-            --it;
-            auto base = it->node.lock();
+        const Tape& tape = Tape::current();
+        const auto& entries = TapeAccess::entries(tape);
+        // Index of the first entry numbered `seq` or above: the walk's place, found again by sequence.
+        auto from = [&entries](std::uint64_t seq) -> std::size_t {
+            auto it = std::lower_bound(entries.begin(), entries.end(), seq,
+                                       [](const Entry& e, std::uint64_t s) { return e.sequence < s; });
+            return static_cast<std::size_t>(it - entries.begin());
+        };
+        // Rules may change the tape under the walk: a create_graph backward records (push appends,
+        // which may reallocate: hence an index, not a pointer), and a rule that runs a backward pass
+        // of its own (checkpoint) records and prunes (which erases entries and moves the rest: the
+        // walk then seeks its place again, a binary search per prune, none otherwise).
+        std::uint64_t prunes = TapeAccess::prunes(tape);
+        for (std::size_t i = from(last + 1); i > 0 && pending_ > 0;) {
+            --i;
+            const std::uint64_t sequence = entries[i].sequence;
+            auto base = entries[i].node.lock();
             if (!base || base->is_double() != std::is_same_v<T, double>) continue;
             auto& node = static_cast<Node<T>&>(*base);
             if (!node.grad_.defined()) continue;
             --pending_;
             process(node);
+            if (TapeAccess::prunes(tape) != prunes) {
+                prunes = TapeAccess::prunes(tape);
+                i = from(sequence);  // the entries before it, numbered below this node, come next
+            }
         }
         if (pending_ > 0) {
             fail<AutogradError>(

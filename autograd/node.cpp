@@ -6,11 +6,26 @@
 
 namespace tapegrad::detail {
 
+// Tape::saved_bytes(): an op output counts from the first live node that saves it to the last.
+template <class T>
+void note_saved(const Tensor<T>& input, bool saved) noexcept {
+    auto* impl = TensorAccess::impl(input);
+    if (!impl) return;
+    // A tensor already counted stays counted while checkpoint hides its history (grad_fn) for a moment.
+    if (saved && (impl->grad_fn || impl->saved_by > 0) && impl->saved_by++ == 0) {
+        impl->saved_bytes = impl->value.size() * sizeof(T);
+        TapeAccess::note_saved(static_cast<std::int64_t>(impl->saved_bytes));
+    } else if (!saved && impl->saved_by > 0 && --impl->saved_by == 0) {
+        TapeAccess::note_saved(-static_cast<std::int64_t>(impl->saved_bytes));
+    }
+}
+
 template <class T>
 Node<T>::Node(const char* name, Grads<T> inputs)
     : NodeBase(name, std::is_same_v<T, double>), inputs_(std::move(inputs)) {
     input_versions_.reserve(inputs_.size());
     for (const auto& in : inputs_) input_versions_.push_back(in.version());
+    for (const auto& in : inputs_) note_saved(in, true);
 }
 
 // Destroying the last handle of a long chain would recurse once per node (node -> input ->
@@ -21,6 +36,7 @@ Node<T>::~Node() {
     std::vector<std::shared_ptr<Node<T>>, PoolAllocator<std::shared_ptr<Node<T>>>> orphans;
     auto adopt = [&orphans](Grads<T>& inputs) {
         for (auto& in : inputs) {
+            note_saved(in, false);
             auto* impl = TensorAccess::impl(in);
             if (impl && TensorAccess::impl_ptr(in).use_count() == 1 && impl->grad_fn &&
                 impl->grad_fn.use_count() == 1) {
@@ -39,6 +55,7 @@ Node<T>::~Node() {
 
 template <class T>
 void Node<T>::release() {
+    for (const auto& in : inputs_) note_saved(in, false);
     Grads<T>().swap(inputs_);
     drop_rule();
     grad_ = Tensor<T>();

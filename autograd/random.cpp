@@ -1,5 +1,6 @@
 #include <tapegrad/autograd/random.hpp>
 
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <numbers>
@@ -9,7 +10,94 @@
 
 namespace tapegrad {
 
+constinit thread_local std::uint64_t detail::random_recording = 0;
+
+namespace {
+constinit thread_local detail::RandomStates::Recording* innermost_recording = nullptr;
+std::atomic<std::uint64_t> recording_serials{0};  // process-wide: a generator may move between threads
+}  // namespace
+
+Generator::Generator(Generator&& other) noexcept
+    : engine_(other.engine_),
+      spare_(other.spare_),
+      has_spare_(other.has_spare_),
+      watched_by_(other.watched_by_),
+      anchor_(std::move(other.anchor_)) {
+    if (anchor_) anchor_->self = this;
+    other.watched_by_ = 0;
+}
+
+Generator& Generator::operator=(const Generator& other) {
+    engine_ = other.engine_;
+    spare_ = other.spare_;
+    has_spare_ = other.has_spare_;
+    return *this;
+}
+
+Generator& Generator::operator=(Generator&& other) noexcept {
+    return *this = static_cast<const Generator&>(other);
+}
+
+Generator::~Generator() {
+    if (anchor_) anchor_->self = nullptr;
+}
+
+void Generator::note_first_draw() {
+    for (auto* r = innermost_recording; r; r = r->parent_) r->states_.note(*this);
+    watched_by_ = detail::random_recording;
+}
+
+namespace detail {
+
+void RandomStates::note(Generator& gen) {
+    if (!gen.anchor_) gen.anchor_ = std::make_shared<GeneratorAnchor>(GeneratorAnchor{&gen});
+    for (const auto& [anchor, state] : states_) {
+        if (anchor == gen.anchor_) return;
+    }
+    states_.emplace_back(gen.anchor_, gen);
+}
+
+RandomStates::Recording::Recording(RandomStates& states)
+    : states_(states), parent_(innermost_recording), serial_(++recording_serials), parent_serial_(random_recording) {
+    innermost_recording = this;
+    random_recording = serial_;
+}
+
+RandomStates::Recording::~Recording() {
+    innermost_recording = parent_;
+    random_recording = parent_serial_;
+}
+
+namespace {
+// The default generator is shared between threads: it is read and set under its lock.
+std::unique_lock<std::mutex> lock_if_shared(const Generator& gen) {
+    if (&gen != &default_generator_unlocked()) return {};
+    return std::unique_lock<std::mutex>(default_generator_mutex());
+}
+}  // namespace
+
+RandomStates::Replay::Replay(const RandomStates& states) {
+    before_.reserve(states.states_.size());
+    for (const auto& [anchor, state] : states.states_) {
+        if (!anchor->self) continue;
+        auto lock = lock_if_shared(*anchor->self);
+        before_.emplace_back(anchor, *anchor->self);
+        *anchor->self = state;
+    }
+}
+
+RandomStates::Replay::~Replay() {
+    for (const auto& [anchor, state] : before_) {
+        if (!anchor->self) continue;
+        auto lock = lock_if_shared(*anchor->self);
+        *anchor->self = state;
+    }
+}
+
+}  // namespace detail
+
 double Generator::normal() {
+    watch();  // before the spare is used: it is part of the state a recording keeps
     if (has_spare_) {
         has_spare_ = false;
         return spare_;
@@ -30,6 +118,7 @@ double Generator::uniform(double low, double high) {
 
 std::uint64_t Generator::below(std::uint64_t n) {
     if (n == 0) fail<ValueError>("Generator::below: n is 0; the range [0, n) must not be empty");
+    watch();
     // Rejection keeps the draw unbiased for any n: limit is the largest multiple of n that fits.
     const std::uint64_t limit = (~std::uint64_t{0} / n) * n;
     std::uint64_t r;

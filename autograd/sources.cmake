@@ -17,3 +17,4 @@ target_sources(tapegrad_autograd PRIVATE
   autograd/tensor.cpp
   autograd/threads.cpp)
 target_sources(tapegrad_autograd PRIVATE autograd/graph_view.cpp)
+target_sources(tapegrad_autograd PRIVATE autograd/checkpoint_segment.cpp)

@@ -6,6 +6,13 @@
 
 namespace tapegrad {
 
+namespace {
+// Trivially destructible, unlike the tape: nodes freed at thread exit (by thread_local tensors
+// destroyed after the tape) still count here safely.
+constinit thread_local std::int64_t saved_total = 0;  // signed: see Tape::saved_bytes()
+constinit thread_local std::int64_t saved_peak = 0;
+}  // namespace
+
 Tape& Tape::current() {
     thread_local Tape tape;
     return tape;
@@ -25,6 +32,7 @@ void Tape::prune() {
         return !node || node->released();
     });
     live_after_prune_ = entries_.size();
+    ++prunes_;
 }
 
 std::size_t Tape::size() const {
@@ -50,6 +58,23 @@ std::string Tape::to_string() const {
         }
     }
     return out;
+}
+
+std::size_t Tape::saved_bytes() const noexcept {
+    return saved_total > 0 ? static_cast<std::size_t>(saved_total) : 0;
+}
+
+std::size_t Tape::peak_saved_bytes() const noexcept {
+    return static_cast<std::size_t>(saved_peak);
+}
+
+void Tape::reset_peak_saved_bytes() noexcept {
+    saved_peak = static_cast<std::int64_t>(saved_bytes());
+}
+
+void detail::TapeAccess::note_saved(std::int64_t bytes) noexcept {
+    saved_total += bytes;
+    saved_peak = std::max(saved_peak, saved_total);
 }
 
 }  // namespace tapegrad

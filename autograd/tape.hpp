@@ -31,6 +31,19 @@ public:
     /// One line per op: `#sequence name`.
     std::string to_string() const;
 
+    /// Bytes of the op outputs that this thread's live nodes hold as saved inputs: the activations a
+    /// backward will read (each tensor counted once however many nodes saved it). Leaves (parameters,
+    /// data) are not counted, nor tensors a backward rule keeps in its own closure. What gradient
+    /// checkpointing (tapegrad::checkpoint) reduces; PyTorch has no direct counterpart
+    /// (torch.cuda.max_memory_allocated measures every allocation). Per thread: a node freed on
+    /// another thread than the one that recorded it is subtracted there (0 is the floor).
+    std::size_t saved_bytes() const noexcept;
+    /// The highest saved_bytes() since the thread started or reset_peak_saved_bytes() (as
+    /// torch.cuda.reset_peak_memory_stats), e.g. over one training step.
+    std::size_t peak_saved_bytes() const noexcept;
+    /// Starts a new peak at the current saved_bytes().
+    void reset_peak_saved_bytes() noexcept;
+
 private:
     friend struct detail::TapeAccess;
     // One recorded op, as the engine walks it; expired once the node's output tensor is gone.
@@ -48,6 +61,10 @@ private:
     std::vector<Entry> entries_;
     std::size_t live_after_prune_ = 0;
     std::uint64_t next_sequence_ = 0;
+    // Bumped by every prune (which erases entries, moving the rest): a walk that holds a position
+    // in entries_ while backward rules run (which may record, and run backward passes of their own:
+    // checkpoint) finds its place again by sequence when this changed.
+    std::uint64_t prunes_ = 0;
 };
 
 namespace detail {
@@ -63,6 +80,13 @@ struct TapeAccess {
         tape.push(sequence, std::move(node));
     }
     static void prune(Tape& tape) { tape.prune(); }
+    /// How many prunes the tape has had (see Tape::prunes_).
+    static std::uint64_t prunes(const Tape& tape) noexcept { return tape.prunes_; }
+    /// The sequence the next recorded node will get, without taking it.
+    static std::uint64_t upcoming_sequence(const Tape& tape) noexcept { return tape.next_sequence_; }
+    /// A node on this thread saved (`bytes` > 0) or let go of (`bytes` < 0) a tensor no other live
+    /// node holds (Tape::saved_bytes()). Safe at thread exit, after the tape itself is gone.
+    static void note_saved(std::int64_t bytes) noexcept;
 };
 
 }  // namespace detail

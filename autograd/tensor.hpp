@@ -241,6 +241,10 @@ struct TensorImpl {
     bool retains_grad = false;
     /// A leaf's hooks (an op's output keeps them in its node); null while it has none.
     std::shared_ptr<TensorHooks<T>> hooks;
+    /// How many live nodes saved this (non-leaf) tensor as an input, and the bytes Tape::saved_bytes()
+    /// counted for it when the first did.
+    std::uint32_t saved_by = 0;
+    std::size_t saved_bytes = 0;
 
     ~TensorImpl() { give_buffer(value); }  // the buffer goes back to this thread's pool
 };

@@ -411,3 +411,30 @@ const bool cnn_step_registered = [] {
 }();
 
 }  // namespace
+
+namespace {
+
+// The deep MLP's plain step (workloads.hpp), the reference for tapegrad's plain and checkpointed
+// rows: 2 OpenBLAS threads and 1 intra-op thread, as the other default rows.
+void deep_mlp_step(benchmark::State& state) {
+    torch::manual_seed(0);
+    torch::nn::Sequential model;
+    for (std::size_t l = 0; l < wl::kDeepLayers; ++l) {
+        model->push_back(torch::nn::Linear(wl::kDeepWidth, wl::kDeepWidth));
+        model->push_back(torch::nn::ReLU());
+    }
+    const auto x = make({std::int64_t(wl::kDeepBatch), std::int64_t(wl::kDeepWidth)}, 1.0F, 1);
+    for (auto _ : state) {
+        model->zero_grad(/*set_to_none=*/true);  // as tapegrad's zero_grad
+        const auto loss = model->forward(x).square().mean();
+        loss.backward();
+        benchmark::DoNotOptimize(loss.item<float>());
+    }
+}
+
+const bool deep_mlp_registered = [] {
+    benchmark::RegisterBenchmark(wl::kDeepMlpName.c_str(), deep_mlp_step)->Unit(benchmark::kMillisecond);
+    return true;
+}();
+
+}  // namespace

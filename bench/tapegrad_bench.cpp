@@ -330,3 +330,40 @@ const bool cnn_step_registered = [] {
 }();
 
 }  // namespace
+
+namespace {
+
+// Gradient checkpointing (workloads.hpp): the deep MLP's step plainly (segments 0) and in checkpointed
+// segments. Counter "saved_MB": Tape::peak_saved_bytes() over the step, the most bytes of op outputs
+// the graph held for the backward at once (parameters, gradients and temporaries not counted).
+void deep_mlp_step(benchmark::State& state, std::size_t segments) {
+    tg::Generator gen(0);
+    tg::nn::Sequential<float> model;
+    for (std::size_t l = 0; l < wl::kDeepLayers; ++l) {
+        model.push_back(std::make_shared<tg::nn::Dense<float>>(wl::kDeepWidth, wl::kDeepWidth, gen));
+        model.push_back(std::make_shared<tg::nn::ReLU<float>>());
+    }
+    model.set_checkpoint_segments(segments);
+    const tg::TensorF x = make({wl::kDeepBatch, wl::kDeepWidth}, 1.0F, 1);
+    auto& tape = tg::Tape::current();
+    std::size_t peak = 0;
+    for (auto _ : state) {
+        model.zero_grad();
+        tape.reset_peak_saved_bytes();
+        const tg::TensorF loss = tg::mean(tg::square(model(x)));
+        loss.backward();
+        peak = std::max(peak, tape.peak_saved_bytes());
+        benchmark::DoNotOptimize(loss.item());
+    }
+    state.counters["saved_MB"] = double(peak) * 1e-6;
+}
+
+const bool deep_mlp_registered = [] {
+    for (std::size_t segments : {0, 4, 8}) {
+        const std::string name = wl::kDeepMlpName + (segments ? "/ckpt" + std::to_string(segments) : "");
+        benchmark::RegisterBenchmark(name.c_str(), deep_mlp_step, segments)->Unit(benchmark::kMillisecond);
+    }
+    return true;
+}();
+
+}  // namespace

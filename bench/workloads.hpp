@@ -213,3 +213,17 @@ inline constexpr std::size_t kCnnStepBatch = 100;
 inline const std::string kCnnStepName = "cnn_step/100";
 
 }  // namespace workloads
+
+namespace workloads {
+
+/// Gradient checkpointing's workload: an MLP of 32 Dense 1024 -> 1024 layers, each followed by a
+/// ReLU (64 modules), float32, batch 256, each framework's default initialisation; one step is
+/// zero_grad, forward, loss = mean(square(output)), backward (no optimiser). x uniform(n, 1, 1).
+/// tapegrad runs it plainly ("deep_mlp_step/32x1024_b256") and in k checkpointed segments
+/// (".../ckpt<k>", Sequential::set_checkpoint_segments); LibTorch (no checkpoint in C++) plainly.
+inline constexpr std::size_t kDeepLayers = 32;
+inline constexpr std::size_t kDeepWidth = 1024;
+inline constexpr std::size_t kDeepBatch = 256;
+inline const std::string kDeepMlpName = "deep_mlp_step/32x1024_b256";
+
+}  // namespace workloads

@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include <tapegrad/autograd/checkpoint_segment.hpp>
+#include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/nn/dense.hpp>
 
 namespace tapegrad::nn {
@@ -18,11 +20,52 @@ typename Sequential<T>::ModulePtr Sequential<T>::push_back(ModulePtr module) {
     return this->register_module(std::to_string(size()), std::move(module));
 }
 
+namespace {
+
+template <class T>
+using Modules = std::vector<typename Sequential<T>::ModulePtr>;
+
+// Each module in turn, called through operator() so that its hooks run.
+template <class T>
+Tensor<T> apply_in_turn(const Modules<T>& modules, Tensor<T> h) {
+    for (const auto& m : modules) h = (*m)(h);
+    return h;
+}
+
+}  // namespace
+
 template <class T>
 Tensor<T> Sequential<T>::forward(const Tensor<T>& x) {
+    if (checkpoint_segments_ > 0 && this->is_training() && is_grad_enabled())
+        return checkpoint_sequential(*this, checkpoint_segments_, x);
+    return apply_in_turn<T>(this->children(), x);
+}
+
+template <class T>
+void Sequential<T>::set_checkpoint_segments(std::size_t segments) {
+    if (segments > size())
+        fail<ValueError>("Sequential::set_checkpoint_segments: {} segments for {} modules", segments, size());
+    checkpoint_segments_ = segments;
+}
+
+template <class T>
+Tensor<T> checkpoint_sequential(const Sequential<T>& seq, std::size_t segments, const Tensor<T>& x) {
+    const Modules<T> all = seq.children();
+    const std::size_t n = all.size();
+    if (n == 0) return x;
+    if (segments == 0 || segments > n)
+        fail<ValueError>("checkpoint_sequential: {} segments for {} modules; it needs 1 <= segments <= {}", segments, n,
+                         n);
+    if (!is_grad_enabled()) return apply_in_turn<T>(all, x);
     Tensor<T> h = x;
-    for (const auto& [key, child] : this->named_children())
-        h = (*child)(h);  // through operator(), so the child's hooks run
+    auto first = all.begin();
+    for (std::size_t s = 0; s < segments; ++s) {
+        // The run holds its modules (shared), not seq: the backward may outlive this call.
+        const auto length = static_cast<std::ptrdiff_t>(n / segments + (s < n % segments ? 1 : 0));
+        Modules<T> run(first, first + length);
+        first += length;
+        h = checkpoint<T>([run](const Tensor<T>& in) { return apply_in_turn<T>(run, in); }, h);
+    }
     return h;
 }
 
@@ -37,6 +80,7 @@ std::shared_ptr<Module<double>> Sequential<T>::to_float64() const {
                                               : copied.emplace_back(child.get(), child->to_float64()).second);
     }
     copy->train(this->is_training());
+    copy->set_checkpoint_segments(checkpoint_segments_);
     return copy;
 }
 
@@ -63,6 +107,8 @@ Sequential<T> mlp(const std::vector<std::size_t>& sizes, Activation activation, 
 
 template class Sequential<float>;
 template class Sequential<double>;
+template Tensor<float> checkpoint_sequential(const Sequential<float>&, std::size_t, const Tensor<float>&);
+template Tensor<double> checkpoint_sequential(const Sequential<double>&, std::size_t, const Tensor<double>&);
 template Sequential<float> mlp<float>(const std::vector<std::size_t>&, Activation, Generator&, bool);
 template Sequential<double> mlp<double>(const std::vector<std::size_t>&, Activation, Generator&, bool);
 

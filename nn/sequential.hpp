@@ -35,11 +35,13 @@ public:
         return module;
     }
 
-    /// Each module called in turn (`module(x)`, so its hooks run), the output of one the input of the next
-    /// (x itself when empty).
+    /// Each module called in turn (`module(x)`, so its hooks run), the output of one the input of the
+    /// next (x itself when empty);
+    /// in checkpointed segments (checkpoint_sequential()) after set_checkpoint_segments(k), in
+    /// training mode with grad mode on.
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string name() const override { return "Sequential"; }
-    /// A float64 copy of every child, in order (Module::to_float64).
+    /// A float64 copy of every child, in order, checkpoint segments kept (Module::to_float64).
     std::shared_ptr<Module<double>> to_float64() const override;
 
     /// The number of modules.
@@ -48,6 +50,14 @@ public:
     bool empty() const noexcept { return size() == 0; }
     /// The i-th module; throws ValueError when i >= size().
     ModulePtr operator[](std::size_t i) const;
+    /// From now on forward() runs as checkpoint_sequential(*this, segments, x) in training mode
+    /// (what a model does for memory), and as before in evaluation mode or with grad mode off, where
+    /// no backward needs the activations. 0 turns it off (the default). Throws ValueError when
+    /// segments exceeds size() (checked here, and again at forward(), as modules may be added).
+    /// PyTorch has no such switch: its users call checkpoint_sequential in their forward.
+    void set_checkpoint_segments(std::size_t segments);
+    /// The number set by set_checkpoint_segments() (0: none).
+    std::size_t checkpoint_segments() const noexcept { return checkpoint_segments_; }
     /// The i-th module as M (e.g. Dense<T>); throws ValueError when it is of another type.
     template <class M>
     std::shared_ptr<M> at(std::size_t i) const {
@@ -55,7 +65,23 @@ public:
         if (!typed) fail<ValueError>("Sequential::at: module {} is {}, not the type asked for", i, (*this)[i]->name());
         return typed;
     }
+
+private:
+    std::size_t checkpoint_segments_ = 0;
 };
+
+/// seq's modules in `segments` consecutive runs of about equal length (earlier ones one module
+/// longer when they cannot be equal), each run through tapegrad::checkpoint(): the backward keeps
+/// only each run's input and output instead of every activation, and runs each run's forward again
+/// (torch.utils.checkpoint.checkpoint_sequential). Unlike PyTorch's, the last run is checkpointed
+/// too: tapegrad's engine frees what a graph saved at the end of the backward pass, not op by op, so
+/// an uncheckpointed last run would hold its activations through the whole backward. Dropout inside
+/// draws the same masks again (see checkpoint()); a batch norm in training mode updates its running
+/// statistics in the recomputation too, as in PyTorch: do not switch train/eval between the forward
+/// and the backward. With grad mode off it is seq's plain loop. An empty seq returns x. Throws
+/// ValueError unless 1 <= segments <= seq.size().
+template <class T>
+Tensor<T> checkpoint_sequential(const Sequential<T>& seq, std::size_t segments, const Tensor<T>& x);
 
 /// A multilayer perceptron: Dense(sizes[0] -> sizes[1]), activation, Dense(sizes[1] -> sizes[2]),
 /// activation, ..., Dense(sizes[n-2] -> sizes[n-1]) with no activation after the last layer
