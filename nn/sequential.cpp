@@ -39,7 +39,7 @@ Tensor<T> Sequential<T>::forward(const Tensor<T>& x) {
     if (checkpoint_segments_ > 0 && this->is_training() && is_grad_enabled())
         return checkpoint_sequential(*this, checkpoint_segments_, x);
     Tensor<T> h = x;  // over named_children() itself: a training step allocates nothing here
-    for (const auto& [key, child] : this->named_children()) h = child->forward(h);
+    for (const auto& [key, child] : this->named_children()) h = (*child)(h);  // operator(): hooks run
     return h;
 }
 
