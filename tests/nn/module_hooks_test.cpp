@@ -195,7 +195,7 @@ TEST_CASE("module hooks: a backward hook of the wrong shape or that throws chang
     CHECK_FALSE(layer->bias().grad().defined());
 }
 
-TEST_CASE("module hooks: calls keep the backward hooks they were made with; handles outlive modules", "[nn][hooks]") {
+TEST_CASE("module hooks: calls keep the backward hooks they were made with, and handles outlive modules", "[nn][hooks]") {
     auto layer = dense(kW1, kB1);
     TensorD x(kX, /*requires_grad=*/true);
     int calls = 0;
@@ -235,7 +235,7 @@ TEST_CASE("module hooks: a module called twice fires its backward hook once per 
     CHECK(close(outputs[1], back(Array{{1.0, 2.0}}, kW2)));  // the first call's: through the second
 }
 
-TEST_CASE("module hooks: copies share hooks; no grad mode sets up no backward hook", "[nn][hooks]") {
+TEST_CASE("module hooks: copies share hooks, and no grad mode sets up no backward hook", "[nn][hooks]") {
     auto layer = dense(kW1, kB1);
     nn::Dense<double> copy = *layer;
     int forwards = 0;
