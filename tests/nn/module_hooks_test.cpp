@@ -195,7 +195,8 @@ TEST_CASE("module hooks: a backward hook of the wrong shape or that throws chang
     CHECK_FALSE(layer->bias().grad().defined());
 }
 
-TEST_CASE("module hooks: calls keep the backward hooks they were made with, and handles outlive modules", "[nn][hooks]") {
+TEST_CASE("module hooks: calls keep the backward hooks they were made with, and handles outlive modules",
+          "[nn][hooks]") {
     auto layer = dense(kW1, kB1);
     TensorD x(kX, /*requires_grad=*/true);
     int calls = 0;
