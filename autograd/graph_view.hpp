@@ -82,8 +82,8 @@ std::vector<TapeOp> tape_ops();
 
 /// tape_ops() as a text table, "where memory goes": one row per op (sequence, op, output shape,
 /// dtype, saved bytes), then
-/// `Total: <n> ops, <b> saved bytes (<b'> in distinct tensors: one saved by several ops counts once)`,
-/// where b is the sum of the rows. With `top` > 0 only the `top` rows with the most saved bytes
+/// `Total: N ops, B saved bytes (D in distinct tensors: one saved by several ops counts once)`,
+/// where B is the sum of the rows. With `top` > 0 only the `top` rows with the most saved bytes
 /// are listed, largest first (ties in tape order), under a line saying so; the total still counts
 /// every op. No PyTorch counterpart (the closest is torch.cuda.memory_summary, per allocator).
 /// \code
