@@ -63,14 +63,18 @@ MultiheadAttention<T>::MultiheadAttention(std::size_t embed_dim, std::size_t num
     // of the input projections, zeros for in_proj_bias and out_proj.bias.
     out_proj_ = std::make_shared<Dense<T>>(e, e, gen, bias);
     if (kdim_ == e && vdim_ == e) {
-        in_proj_weight_ = this->register_parameter("in_proj_weight", init::xavier_uniform_(zeros<T>({3 * e, e}), gen));
+        this->register_parameter("in_proj_weight", &MultiheadAttention::in_proj_weight_,
+                                 init::xavier_uniform_(zeros<T>({3 * e, e}), gen));
     } else {
-        q_proj_weight_ = this->register_parameter("q_proj_weight", init::xavier_uniform_(zeros<T>({e, e}), gen));
-        k_proj_weight_ = this->register_parameter("k_proj_weight", init::xavier_uniform_(zeros<T>({e, kdim_}), gen));
-        v_proj_weight_ = this->register_parameter("v_proj_weight", init::xavier_uniform_(zeros<T>({e, vdim_}), gen));
+        this->register_parameter("q_proj_weight", &MultiheadAttention::q_proj_weight_,
+                                 init::xavier_uniform_(zeros<T>({e, e}), gen));
+        this->register_parameter("k_proj_weight", &MultiheadAttention::k_proj_weight_,
+                                 init::xavier_uniform_(zeros<T>({e, kdim_}), gen));
+        this->register_parameter("v_proj_weight", &MultiheadAttention::v_proj_weight_,
+                                 init::xavier_uniform_(zeros<T>({e, vdim_}), gen));
     }
     if (bias) {
-        in_proj_bias_ = this->register_parameter("in_proj_bias", zeros<T>({3 * e}));
+        this->register_parameter("in_proj_bias", &MultiheadAttention::in_proj_bias_, zeros<T>({3 * e}));
         init::zeros_(out_proj_->bias());
     }
     this->register_module("out_proj", out_proj_);

@@ -62,8 +62,8 @@ ConvBase<T>::ConvBase(const char* layer, std::size_t in_channels, std::size_t ou
             "'reflect')",
             layer, padding_mode);
     }
-    weight_ = this->register_parameter("weight", zeros<T>(weight_shape));
-    if (bias) bias_ = this->register_parameter("bias", zeros<T>({out_}));
+    this->register_parameter("weight", &ConvBase::weight_, zeros<T>(weight_shape));
+    if (bias) this->register_parameter("bias", &ConvBase::bias_, zeros<T>({out_}));
 }
 
 template <class T>

@@ -16,8 +16,8 @@ Dense<T>::Dense(std::size_t in_features, std::size_t out_features, Generator& ge
     if (in_features == 0 || out_features == 0) {
         fail<ValueError>("Dense: in_features {} and out_features {} must both be positive", in_features, out_features);
     }
-    weight_ = this->register_parameter("weight", zeros<T>({out_, in_}));
-    if (bias) bias_ = this->register_parameter("bias", zeros<T>({out_}));
+    this->register_parameter("weight", &Dense::weight_, zeros<T>({out_, in_}));
+    if (bias) this->register_parameter("bias", &Dense::bias_, zeros<T>({out_}));
     reset_parameters(gen);
 }
 
@@ -33,9 +33,9 @@ Dense<T>::Dense(Tensor<T> weight, Generator& gen, bool bias) {
     }
     out_ = weight.shape()[0];
     in_ = weight.shape()[1];
-    weight_ = this->register_parameter("weight", std::move(weight));
+    this->register_parameter("weight", &Dense::weight_, std::move(weight));
     if (bias) {
-        bias_ = this->register_parameter("bias", zeros<T>({out_}));
+        this->register_parameter("bias", &Dense::bias_, zeros<T>({out_}));
         reset_bias(gen);
     }
 }

@@ -57,7 +57,7 @@ Embedding<T>::Embedding(std::size_t num_embeddings, std::size_t embedding_dim, G
 template <class T>
 Embedding<T>::Embedding(Tensor<T> weight, std::optional<std::int64_t> padding_idx)
     : padding_(resolve_padding("Embedding", padding_idx, weight.shape()[0])) {
-    weight_ = this->register_parameter("weight", std::move(weight));
+    this->register_parameter("weight", &Embedding::weight_, std::move(weight));
 }
 
 template <class T>
@@ -118,7 +118,7 @@ SinusoidalPositionalEncoding<T>::SinusoidalPositionalEncoding(std::size_t max_le
             if (i + 1 < d_model) pe(pos, i + 1) = static_cast<T>(std::cos(angle));
         }
     }
-    pe_ = this->register_buffer("pe", Tensor<T>(std::move(pe)));
+    this->register_buffer("pe", &SinusoidalPositionalEncoding::pe_, Tensor<T>(std::move(pe)));
 }
 
 template <class T>
@@ -141,7 +141,7 @@ template <class T>
 LearnedPositionalEmbedding<T>::LearnedPositionalEmbedding(std::size_t max_len, std::size_t d_model, Generator& gen)
     : max_len_(max_len), d_model_(d_model) {
     check_sizes("LearnedPositionalEmbedding", max_len, d_model);
-    weight_ = this->register_parameter("weight", zeros<T>({max_len, d_model}));
+    this->register_parameter("weight", &LearnedPositionalEmbedding::weight_, zeros<T>({max_len, d_model}));
     init::normal_(weight_, gen);  // as nn::Embedding
 }
 

@@ -180,13 +180,14 @@ void Module<T>::apply(const std::function<void(Module<T>&)>& fn) {
 }
 
 template <class T>
-Tensor<T> Module<T>::register_parameter(std::string name, Tensor<T> value) {
+Tensor<T> Module<T>::register_parameter(std::string name, Tensor<T> value, Slot slot) {
     if (!value.defined()) fail<ValueError>("{}: parameter '{}' is an undefined tensor", this->name(), name);
     for (const auto& [key, p] : params_) {
         if (key == name) fail<ValueError>("{}: parameter '{}' is registered twice", this->name(), name);
     }
     value.requires_grad_(true);
     params_.emplace_back(std::move(name), value);
+    param_slots_.push_back(std::move(slot));
     return value;
 }
 
@@ -201,12 +202,13 @@ typename Module<T>::ModulePtr Module<T>::register_module(std::string name, Modul
 }
 
 template <class T>
-Tensor<T> Module<T>::register_buffer(std::string name, Tensor<T> value) {
+Tensor<T> Module<T>::register_buffer(std::string name, Tensor<T> value, Slot slot) {
     if (!value.defined()) fail<ValueError>("{}: buffer '{}' is an undefined tensor", this->name(), name);
     for (const auto& [key, b] : buffers_) {
         if (key == name) fail<ValueError>("{}: buffer '{}' is registered twice", this->name(), name);
     }
     buffers_.emplace_back(std::move(name), value);
+    buffer_slots_.push_back(std::move(slot));
     return value;
 }
 

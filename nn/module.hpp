@@ -14,6 +14,11 @@
 #include <tapegrad/autograd/hooks.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 
+namespace tapegrad::detail {
+template <class T>
+class Reparametrization;  // functional_call's swap of a module's tensors (nn/functional_call.hpp)
+}
+
 namespace tapegrad::nn {
 
 /// A layer or a container of layers. Subclasses register their parameters and children in
@@ -146,13 +151,32 @@ public:
     virtual std::shared_ptr<Module<double>> to_float64() const;
 
 protected:
-    /// Registers a parameter under `name` (marking it requires_grad) and returns its handle.
-    Tensor<T> register_parameter(std::string name, Tensor<T> value);
+    /// Where a subclass keeps the handle of a registered tensor: given the module (this one, or a
+    /// copy of it), the member that holds it. functional_call() writes substitutes through it.
+    using Slot = std::function<Tensor<T>&(Module<T>&)>;
+
+    /// Registers a parameter under `name` (marking it requires_grad) and returns its handle. With a
+    /// `slot` (the member the subclass keeps the handle in), functional_call() can substitute it;
+    /// without one, functional_call() refuses to substitute it, naming it.
+    Tensor<T> register_parameter(std::string name, Tensor<T> value, Slot slot = {});
+    /// Registers a parameter held in a member of the subclass and stores its handle there:
+    /// `this->register_parameter("weight", &Dense::weight_, zeros<T>({out, in}));` (the form every
+    /// built-in module uses, so functional_call() can substitute it).
+    template <class Self>
+    void register_parameter(std::string name, Tensor<T> Self::*member, Tensor<T> value) {
+        static_cast<Self&>(*this).*member = register_parameter(std::move(name), std::move(value), member_slot(member));
+    }
     /// Registers a child under `name`; its parameters appear as `name.<param>`.
     ModulePtr register_module(std::string name, ModulePtr child);
     /// Registers a buffer under `name`: saved state that is not a parameter (it does not require
     /// grad and optimisers never see it), updated in place by the module (running statistics).
-    Tensor<T> register_buffer(std::string name, Tensor<T> value);
+    /// `slot` as for parameters.
+    Tensor<T> register_buffer(std::string name, Tensor<T> value, Slot slot = {});
+    /// Registers a buffer held in a member of the subclass and stores its handle there.
+    template <class Self>
+    void register_buffer(std::string name, Tensor<T> Self::*member, Tensor<T> value) {
+        static_cast<Self&>(*this).*member = register_buffer(std::move(name), std::move(value), member_slot(member));
+    }
 
     /// Copies every parameter and buffer of this module, converted, into `copy` (a freshly built
     /// module of the same structure in another dtype) by name, and its training mode; ValueError
@@ -167,6 +191,11 @@ protected:
     void copy_state_into(Module<double>& copy) const;
 
 private:
+    template <class Self>
+    static Slot member_slot(Tensor<T> Self::*member) {
+        return [member](Module<T>& module) -> Tensor<T>& { return static_cast<Self&>(module).*member; };
+    }
+
     struct Hooks;
     struct BackwardCall;
     static std::shared_ptr<Hooks> make_hooks();
@@ -175,11 +204,14 @@ private:
     std::shared_ptr<Hooks> hooks_ = make_hooks();  // shared by copies; empty lists cost one test per call
     std::vector<NamedTensor> params_;
     std::vector<NamedTensor> buffers_;
+    std::vector<Slot> param_slots_;   // param_slots_[i] holds params_[i]'s handle (empty: unknown)
+    std::vector<Slot> buffer_slots_;  // the same for buffers_
     std::vector<NamedModule> children_;
     bool training_ = true;
 
     template <class U>
     friend class Module;
+    friend class tapegrad::detail::Reparametrization<T>;
 
     void collect(const std::string& prefix, std::vector<NamedTensor> Module::*which,
                  std::vector<NamedTensor>& out) const;

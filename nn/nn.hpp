@@ -27,6 +27,7 @@
 #include <tapegrad/nn/dropout.hpp>
 #include <tapegrad/nn/embedding.hpp>
 #include <tapegrad/nn/flatten.hpp>
+#include <tapegrad/nn/functional_call.hpp>
 #include <tapegrad/nn/gradcheck_module.hpp>
 #include <tapegrad/nn/graph_view.hpp>
 #include <tapegrad/nn/init.hpp>

@@ -41,8 +41,8 @@ LayerNorm<T>::LayerNorm(std::vector<std::int64_t> normalized_shape, double eps, 
     : shape_(std::move(normalized_shape)), eps_(eps), affine_(elementwise_affine), bias_on_(bias) {
     const Shape s = shape_of("LayerNorm", shape_);
     if (affine_) {
-        weight_ = this->register_parameter("weight", ones<T>(s));
-        if (bias_on_) bias_ = this->register_parameter("bias", zeros<T>(s));
+        this->register_parameter("weight", &LayerNorm::weight_, ones<T>(s));
+        if (bias_on_) this->register_parameter("bias", &LayerNorm::bias_, zeros<T>(s));
     }
 }
 
@@ -65,7 +65,7 @@ template <class T>
 RMSNorm<T>::RMSNorm(std::vector<std::int64_t> normalized_shape, std::optional<double> eps, bool elementwise_affine)
     : shape_(std::move(normalized_shape)), eps_(eps), affine_(elementwise_affine) {
     const Shape s = shape_of("RMSNorm", shape_);
-    if (affine_) weight_ = this->register_parameter("weight", ones<T>(s));
+    if (affine_) this->register_parameter("weight", &RMSNorm::weight_, ones<T>(s));
 }
 
 template <class T>
@@ -91,8 +91,8 @@ GroupNorm<T>::GroupNorm(std::int64_t num_groups, std::int64_t num_channels, doub
     const std::size_t c = positive("GroupNorm", "num_channels", num_channels);
     if (c % g != 0) fail<ValueError>("GroupNorm: num_channels {} must be divisible by num_groups {}", c, g);
     if (affine_) {
-        weight_ = this->register_parameter("weight", ones<T>({c}));
-        bias_ = this->register_parameter("bias", zeros<T>({c}));
+        this->register_parameter("weight", &GroupNorm::weight_, ones<T>({c}));
+        this->register_parameter("bias", &GroupNorm::bias_, zeros<T>({c}));
     }
 }
 
@@ -123,13 +123,13 @@ BatchNorm<T>::BatchNorm(std::int64_t num_features, double eps, std::optional<dou
       max_rank_(max_rank) {
     const std::size_t c = positive("BatchNorm", "num_features", num_features);
     if (affine_) {
-        weight_ = this->register_parameter("weight", ones<T>({c}));
-        bias_ = this->register_parameter("bias", zeros<T>({c}));
+        this->register_parameter("weight", &BatchNorm::weight_, ones<T>({c}));
+        this->register_parameter("bias", &BatchNorm::bias_, zeros<T>({c}));
     }
     if (track_) {
-        running_mean_ = this->register_buffer("running_mean", zeros<T>({c}));
-        running_var_ = this->register_buffer("running_var", ones<T>({c}));
-        num_batches_ = this->register_buffer("num_batches_tracked", Tensor<T>(T(0)));
+        this->register_buffer("running_mean", &BatchNorm::running_mean_, zeros<T>({c}));
+        this->register_buffer("running_var", &BatchNorm::running_var_, ones<T>({c}));
+        this->register_buffer("num_batches_tracked", &BatchNorm::num_batches_, Tensor<T>(T(0)));
     }
 }
 

@@ -88,14 +88,21 @@ RecurrentBase<T>::RecurrentBase(CellKind kind, std::size_t input_size, std::size
         for (std::size_t d = 0; d < directions(); ++d) {
             const std::string suffix = fmt::format("_l{}{}", layer, d == 1 ? "_reverse" : "");
             const std::size_t in = layer == 0 ? input_ : hidden_ * directions();
-            CellWeights<T> w;
-            w.w_ih = this->register_parameter("weight_ih" + suffix, zeros<T>({rows, in}));
-            w.w_hh = this->register_parameter("weight_hh" + suffix, zeros<T>({rows, hidden_}));
+            // The handles live in weights_[k]; the slots let functional_call substitute them.
+            const std::size_t k = weights_.size();
+            weights_.emplace_back();
+            const auto add = [&](const std::string& name, Tensor<T> CellWeights<T>::*field, Tensor<T> value) {
+                weights_[k].*field =
+                    this->register_parameter(name + suffix, std::move(value), [k, field](Module<T>& m) -> Tensor<T>& {
+                        return static_cast<RecurrentBase&>(m).weights_[k].*field;
+                    });
+            };
+            add("weight_ih", &CellWeights<T>::w_ih, zeros<T>({rows, in}));
+            add("weight_hh", &CellWeights<T>::w_hh, zeros<T>({rows, hidden_}));
             if (options.bias) {
-                w.b_ih = this->register_parameter("bias_ih" + suffix, zeros<T>({rows}));
-                w.b_hh = this->register_parameter("bias_hh" + suffix, zeros<T>({rows}));
+                add("bias_ih", &CellWeights<T>::b_ih, zeros<T>({rows}));
+                add("bias_hh", &CellWeights<T>::b_hh, zeros<T>({rows}));
             }
-            weights_.push_back(std::move(w));
         }
     }
     reset_parameters(gen);

@@ -63,11 +63,17 @@ CellBase<T>::CellBase(CellKind kind, std::size_t input_size, std::size_t hidden_
                          input_size, hidden_size);
     }
     const std::size_t rows = gate_count(kind) * hidden_;
-    weights_.w_ih = this->register_parameter("weight_ih", zeros<T>({rows, input_}));
-    weights_.w_hh = this->register_parameter("weight_hh", zeros<T>({rows, hidden_}));
+    // The handles live in weights_; the slots let functional_call substitute them.
+    const auto add = [&](const std::string& name, Tensor<T> CellWeights<T>::*field, Tensor<T> value) {
+        weights_.*field = this->register_parameter(name, std::move(value), [field](Module<T>& m) -> Tensor<T>& {
+            return static_cast<CellBase&>(m).weights_.*field;
+        });
+    };
+    add("weight_ih", &CellWeights<T>::w_ih, zeros<T>({rows, input_}));
+    add("weight_hh", &CellWeights<T>::w_hh, zeros<T>({rows, hidden_}));
     if (bias) {
-        weights_.b_ih = this->register_parameter("bias_ih", zeros<T>({rows}));
-        weights_.b_hh = this->register_parameter("bias_hh", zeros<T>({rows}));
+        add("bias_ih", &CellWeights<T>::b_ih, zeros<T>({rows}));
+        add("bias_hh", &CellWeights<T>::b_hh, zeros<T>({rows}));
     }
     reset_parameters(gen);
 }

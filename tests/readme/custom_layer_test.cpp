@@ -10,9 +10,11 @@ namespace nn = tapegrad::nn;
 template <class T>
 class Affine : public nn::Module<T> {
 public:
-    explicit Affine(std::size_t features, tg::Generator& gen)
-        : weight_(this->register_parameter("weight", tg::randn<T>({features}, gen))),
-          bias_(this->register_parameter("bias", tg::zeros<T>({features}))) {}
+    explicit Affine(std::size_t features, tg::Generator& gen) {
+        // Registered with the members holding them, so nn::functional_call can substitute them.
+        this->register_parameter("weight", &Affine::weight_, tg::randn<T>({features}, gen));
+        this->register_parameter("bias", &Affine::bias_, tg::zeros<T>({features}));
+    }
 
     tg::Tensor<T> forward(const tg::Tensor<T>& x) override {
         tg::check_broadcast("Affine", x, weight_);
