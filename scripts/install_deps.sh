@@ -13,6 +13,7 @@ packages=(
   doxygen      # the API reference (scripts/api_docs.sh)
   graphviz     # dot: examples/graph_picture renders the graph of a model to PNG
   fortunes     # English text in /usr/share/games/fortunes: the character-level model's corpus
+  libopenmpi-dev openmpi-bin  # tapegrad::distributed and its tests under mpirun
 )
 for arg in "$@"; do
   case "$arg" in
