@@ -21,6 +21,7 @@ struct Work::State {
     const char* what = "";
 };
 
+Work::Work() = default;
 Work::Work(std::unique_ptr<State> state) : state_(std::move(state)) {}
 Work::Work(Work&&) noexcept = default;
 Work& Work::operator=(Work&& other) noexcept {
@@ -185,10 +186,7 @@ void divide_by_world(xt::xarray<T>& v) {
 }  // namespace
 
 template <class T>
-Work all_reduce_async(Tensor<T>& t, ReduceOp op) {
-    const Call call{Kind::all_reduce, sizeof(T), op, 0};
-    agree(call, t.defined() ? &t.shape() : nullptr);
-    if (!t.defined()) fail<ValueError>("distributed::all_reduce: the tensor is undefined");
+Work detail::all_reduce_unchecked_async(Tensor<T>& t, ReduceOp op) {
     auto& v = t.mutable_value();
     const int count = count_of(v.size(), "all_reduce");
     std::function<void()> finish;
@@ -201,6 +199,14 @@ Work all_reduce_async(Tensor<T>& t, ReduceOp op) {
     detail::mpi_call(MPI_Iallreduce(MPI_IN_PLACE, v.data(), count, datatype<T>(), mpi_op(op), MPI_COMM_WORLD, &request),
                      "distributed::all_reduce");
     return started(request, std::move(finish), "distributed::all_reduce");
+}
+
+template <class T>
+Work all_reduce_async(Tensor<T>& t, ReduceOp op) {
+    const Call call{Kind::all_reduce, sizeof(T), op, 0};
+    agree(call, t.defined() ? &t.shape() : nullptr);
+    if (!t.defined()) fail<ValueError>("distributed::all_reduce: the tensor is undefined");
+    return detail::all_reduce_unchecked_async(t, op);
 }
 
 template <class T>
@@ -298,6 +304,7 @@ Tensor<T> reduce_scatter(const Tensor<T>& t, ReduceOp op) {
 #define TAPEGRAD_COLLECTIVES(T)                                                          \
     template void all_reduce<T>(Tensor<T>&, ReduceOp);                                   \
     template Work all_reduce_async<T>(Tensor<T>&, ReduceOp);                             \
+    template Work detail::all_reduce_unchecked_async<T>(Tensor<T>&, ReduceOp);           \
     template void broadcast<T>(Tensor<T>&, int);                                         \
     template Work broadcast_async<T>(Tensor<T>&, int);                                   \
     template Tensor<T> all_gather<T>(const Tensor<T>&);                                  \

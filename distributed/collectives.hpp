@@ -21,7 +21,7 @@ enum class ReduceOp { Sum, Mean, Max };
 class Work {
 public:
     /// A Work already complete (what a world of one returns).
-    Work() = default;
+    Work();
     Work(Work&&) noexcept;
     Work& operator=(Work&&) noexcept;
     ~Work();
@@ -79,5 +79,13 @@ Tensor<T> reduce_scatter(const Tensor<T>& t, ReduceOp op = ReduceOp::Sum);
 /// reduce_scatter started in the background; `result` is allocated at once and filled by wait().
 template <class T>
 Work reduce_scatter_async(const Tensor<T>& t, Tensor<T>& result, ReduceOp op = ReduceOp::Sum);
+
+namespace detail {
+/// all_reduce_async without the ranks' agreement check (one small allgather per call, which would
+/// make every rank wait for the others): for callers that established the agreement once, as
+/// DataParallel does for its buckets at construction.
+template <class T>
+Work all_reduce_unchecked_async(Tensor<T>& t, ReduceOp op);
+}  // namespace detail
 
 }  // namespace tapegrad::distributed
