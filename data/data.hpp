@@ -13,4 +13,5 @@
 #include <tapegrad/data/idx.hpp>
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/data/npy.hpp>
+#include <tapegrad/data/sampler.hpp>
 #include <tapegrad/data/text.hpp>

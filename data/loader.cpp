@@ -8,10 +8,22 @@ namespace tapegrad::data {
 
 template <class T>
 DataLoader<T>::DataLoader(const Dataset<T>& data, LoaderOptions options)
-    : data_(&data), options_(options), gen_(options.seed), order_(data.size()) {
+    : data_(&data), options_(options), gen_(options.seed), samples_(data.size()), order_(data.size()) {
     if (options_.batch_size == 0) fail<ValueError>("DataLoader: batch_size is 0; it must be positive");
     check_dataset("DataLoader", data);
     std::iota(order_.begin(), order_.end(), std::size_t{0});
+}
+
+template <class T>
+DataLoader<T>::DataLoader(const Dataset<T>& data, DistributedSampler sampler, LoaderOptions options)
+    : data_(&data), options_(options), gen_(options.seed), samples_(data.size()), sampler_(std::move(sampler)) {
+    if (options_.batch_size == 0) fail<ValueError>("DataLoader: batch_size is 0; it must be positive");
+    check_dataset("DataLoader", data);
+    if (sampler_->dataset_size() != samples_) {
+        fail<ValueError>("DataLoader: the sampler was built for {} samples, the dataset has {}",
+                         sampler_->dataset_size(), samples_);
+    }
+    order_ = sampler_->indices();
 }
 
 template <class T>
@@ -23,11 +35,11 @@ std::size_t DataLoader<T>::size() const noexcept {
 
 template <class T>
 typename DataLoader<T>::Epoch DataLoader<T>::epoch() {
-    if (options_.shuffle) {
-        // Fisher-Yates from the identity, with our generator: the same on every platform
-        // (std::shuffle's use of the engine is left to the library vendor).
-        std::iota(order_.begin(), order_.end(), std::size_t{0});
-        for (std::size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[gen_.below(i)]);
+    if (sampler_) {
+        sampler_->set_epoch(epochs_);
+        order_ = sampler_->indices();
+    } else if (options_.shuffle) {
+        order_ = permutation(samples_, gen_);
     }
     ++epochs_;
     return Epoch(this);
@@ -38,9 +50,9 @@ Batch<T> DataLoader<T>::batch(std::size_t i) const {
     if (i >= size()) fail<ValueError>("DataLoader: batch {} is out of range; an epoch has {} batches", i, size());
     // The dataset is the caller's and its members are public: it may have changed since.
     check_dataset("DataLoader::batch", *data_);
-    if (data_->size() != order_.size())
+    if (data_->size() != samples_)
         fail<ShapeError>("DataLoader::batch: the dataset has {} samples but had {} when the loader was built",
-                         data_->size(), order_.size());
+                         data_->size(), samples_);
     const std::size_t begin = i * options_.batch_size;
     const std::size_t end = std::min(begin + options_.batch_size, order_.size());
     const std::size_t features = data_->features();

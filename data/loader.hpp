@@ -5,11 +5,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <optional>
 #include <vector>
 
 #include <tapegrad/autograd/random.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/data/dataset.hpp>
+#include <tapegrad/data/sampler.hpp>
 
 namespace tapegrad::data {
 
@@ -89,10 +91,16 @@ public:
     /// Throws ValueError when batch_size is 0, ShapeError when the dataset's images are not
     /// N x features with one label per row (check_dataset).
     DataLoader(const Dataset<T>& data, LoaderOptions options = {});
+    /// A loader of `sampler`'s share of the dataset (PyTorch's DataLoader(..., sampler=...)): each
+    /// epoch() sets the sampler's epoch to the number of epochs started before it and iterates its
+    /// indices(); the sampler decides the order, so options.shuffle and options.seed are not used.
+    /// ValueError when the sampler was built for another dataset size, as the other constructor's.
+    DataLoader(const Dataset<T>& data, DistributedSampler sampler, LoaderOptions options = {});
 
     /// Batches per epoch: ceil(N / batch_size), or floor with drop_last.
     std::size_t size() const noexcept;
-    /// Starts the next epoch (reshuffling when asked to) and returns its batches.
+    /// Starts the next epoch (reshuffling when asked to, or taking the sampler's next order) and
+    /// returns its batches.
     Epoch epoch();
     /// Batch i of the current epoch (before the first epoch(), the order is the dataset's).
     /// Throws ValueError when i >= size(), ShapeError when the dataset no longer passes
@@ -112,6 +120,8 @@ private:
     const Dataset<T>* data_;
     LoaderOptions options_;
     Generator gen_;
+    std::size_t samples_;  // the dataset's size when the loader was built
+    std::optional<DistributedSampler> sampler_;
     std::vector<std::size_t> order_;
     std::size_t epochs_ = 0;
 };

@@ -3,7 +3,8 @@ target_sources(tapegrad_data PRIVATE
   data/dataset.cpp
   data/idx.cpp
   data/loader.cpp
-  data/npy.cpp)
+  data/npy.cpp
+  data/sampler.cpp)
 target_sources(tapegrad_data PRIVATE
   data/char_baselines.cpp
   data/text.cpp)
