@@ -64,19 +64,26 @@ enum class Kind : std::int64_t { all_reduce = 1, broadcast, all_gather, reduce_s
 
 const char* kind_name(Kind kind) {
     switch (kind) {
-        case Kind::all_reduce: return "all_reduce";
-        case Kind::broadcast: return "broadcast";
-        case Kind::all_gather: return "all_gather";
-        case Kind::reduce_scatter: return "reduce_scatter";
+        case Kind::all_reduce:
+            return "all_reduce";
+        case Kind::broadcast:
+            return "broadcast";
+        case Kind::all_gather:
+            return "all_gather";
+        case Kind::reduce_scatter:
+            return "reduce_scatter";
     }
     return "?";
 }
 
 const char* op_name(ReduceOp op) {
     switch (op) {
-        case ReduceOp::Sum: return "sum";
-        case ReduceOp::Mean: return "mean";
-        case ReduceOp::Max: return "max";
+        case ReduceOp::Sum:
+            return "sum";
+        case ReduceOp::Mean:
+            return "mean";
+        case ReduceOp::Max:
+            return "max";
     }
     return "?";
 }
@@ -153,7 +160,9 @@ void agree(const Call& call, const Shape* shape) {
     }
     fail<DistributedError>("distributed::{}: the ranks disagree ({}); every rank must pass the same shape, dtype{}",
                            kind_name(call.kind), fmt::join(lines, "; "),
-                           with_op ? " and op" : with_root ? " and root" : "");
+                           with_op     ? " and op"
+                           : with_root ? " and root"
+                                       : "");
 }
 
 template <class T>
@@ -161,7 +170,9 @@ MPI_Datatype datatype() {
     return sizeof(T) == 4 ? MPI_FLOAT : MPI_DOUBLE;
 }
 
-MPI_Op mpi_op(ReduceOp op) { return op == ReduceOp::Max ? MPI_MAX : MPI_SUM; }
+MPI_Op mpi_op(ReduceOp op) {
+    return op == ReduceOp::Max ? MPI_MAX : MPI_SUM;
+}
 
 // MPI counts are ints.
 int count_of(std::size_t n, const char* what) {
@@ -227,7 +238,8 @@ Work broadcast_async(Tensor<T>& t, int root) {
     MPI_Request request;
     detail::mpi_call(MPI_Ibcast(v.data(), count, datatype<T>(), root, MPI_COMM_WORLD, &request),
                      "distributed::broadcast");
-    return started(request, [t] {}, "distributed::broadcast");
+    return started(
+        request, [t] {}, "distributed::broadcast");
 }
 
 template <class T>
@@ -253,7 +265,8 @@ Work all_gather_async(const Tensor<T>& t, Tensor<T>& result) {
     detail::mpi_call(MPI_Iallgather(t.value().data(), count, datatype<T>(), result.mutable_value().data(), count,
                                     datatype<T>(), MPI_COMM_WORLD, &request),
                      "distributed::all_gather");
-    return started(request, [t, result] {}, "distributed::all_gather");
+    return started(
+        request, [t, result] {}, "distributed::all_gather");
 }
 
 template <class T>
@@ -301,15 +314,15 @@ Tensor<T> reduce_scatter(const Tensor<T>& t, ReduceOp op) {
     return result;
 }
 
-#define TAPEGRAD_COLLECTIVES(T)                                                          \
-    template void all_reduce<T>(Tensor<T>&, ReduceOp);                                   \
-    template Work all_reduce_async<T>(Tensor<T>&, ReduceOp);                             \
-    template Work detail::all_reduce_unchecked_async<T>(Tensor<T>&, ReduceOp);           \
-    template void broadcast<T>(Tensor<T>&, int);                                         \
-    template Work broadcast_async<T>(Tensor<T>&, int);                                   \
-    template Tensor<T> all_gather<T>(const Tensor<T>&);                                  \
-    template Work all_gather_async<T>(const Tensor<T>&, Tensor<T>&);                     \
-    template Tensor<T> reduce_scatter<T>(const Tensor<T>&, ReduceOp);                    \
+#define TAPEGRAD_COLLECTIVES(T)                                                \
+    template void all_reduce<T>(Tensor<T>&, ReduceOp);                         \
+    template Work all_reduce_async<T>(Tensor<T>&, ReduceOp);                   \
+    template Work detail::all_reduce_unchecked_async<T>(Tensor<T>&, ReduceOp); \
+    template void broadcast<T>(Tensor<T>&, int);                               \
+    template Work broadcast_async<T>(Tensor<T>&, int);                         \
+    template Tensor<T> all_gather<T>(const Tensor<T>&);                        \
+    template Work all_gather_async<T>(const Tensor<T>&, Tensor<T>&);           \
+    template Tensor<T> reduce_scatter<T>(const Tensor<T>&, ReduceOp);          \
     template Work reduce_scatter_async<T>(const Tensor<T>&, Tensor<T>&, ReduceOp);
 TAPEGRAD_COLLECTIVES(float)
 TAPEGRAD_COLLECTIVES(double)

@@ -22,8 +22,10 @@ class Work {
 public:
     /// A Work already complete (what a world of one returns).
     Work();
-    Work(Work&&) noexcept;
-    Work& operator=(Work&&) noexcept;
+    /// Takes over `other`'s collective (`other` is then complete and empty).
+    Work(Work&& other) noexcept;
+    /// Waits for this Work's own collective, then takes over `other`'s.
+    Work& operator=(Work&& other) noexcept;
     ~Work();
     /// Blocks until the collective is complete and its result written; DistributedError if the
     /// transport failed. Calling it again does nothing.

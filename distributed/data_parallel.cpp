@@ -28,8 +28,7 @@ std::vector<std::string> all_gather_text(const std::string& mine) {
     const int n = world_size();
     int length = static_cast<int>(mine.size());
     std::vector<int> lengths(static_cast<std::size_t>(n));
-    detail::mpi_call(MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, MPI_COMM_WORLD),
-                     "DataParallel");
+    detail::mpi_call(MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, MPI_COMM_WORLD), "DataParallel");
     std::vector<int> offsets(std::size_t(n), 0);
     for (int r = 1; r < n; ++r) offsets[std::size_t(r)] = offsets[std::size_t(r - 1)] + lengths[std::size_t(r - 1)];
     std::string all(std::size_t(offsets.back() + lengths.back()), '\0');
@@ -37,7 +36,8 @@ std::vector<std::string> all_gather_text(const std::string& mine) {
                                     MPI_COMM_WORLD),
                      "DataParallel");
     std::vector<std::string> out;
-    for (int r = 0; r < n; ++r) out.push_back(all.substr(std::size_t(offsets[std::size_t(r)]), std::size_t(lengths[std::size_t(r)])));
+    for (int r = 0; r < n; ++r)
+        out.push_back(all.substr(std::size_t(offsets[std::size_t(r)]), std::size_t(lengths[std::size_t(r)])));
     return out;
 }
 
@@ -95,7 +95,8 @@ struct DataParallel<T>::State {
         ready[i] = true;
         Bucket& bucket = buckets[bucket_of[i]];
         const auto& g = leaf.grad().value();
-        const std::size_t at = std::size_t(std::find(bucket.members.begin(), bucket.members.end(), i) - bucket.members.begin());
+        const std::size_t at =
+            std::size_t(std::find(bucket.members.begin(), bucket.members.end(), i) - bucket.members.begin());
         std::copy(g.begin(), g.end(), bucket.flat.mutable_value().data() + bucket.offsets[at]);
         --bucket.pending;
         while (next_launch < buckets.size() && buckets[next_launch].pending == 0) {
@@ -137,7 +138,8 @@ DataParallel<T>::DataParallel(std::shared_ptr<nn::Module<T>> module, DataParalle
     std::string mine;
     for (const auto& [name, p] : module_->named_parameters())
         mine += fmt::format("parameter {} {}{}\n", name, shape_str(p.shape()), p.requires_grad() ? "" : " (frozen)");
-    for (const auto& [name, b] : module_->named_buffers()) mine += fmt::format("buffer {} {}\n", name, shape_str(b.shape()));
+    for (const auto& [name, b] : module_->named_buffers())
+        mine += fmt::format("buffer {} {}\n", name, shape_str(b.shape()));
     const auto all = all_gather_text(mine);
     for (std::size_t r = 1; r < all.size(); ++r) {
         if (all[r] == all[0]) continue;
@@ -146,7 +148,8 @@ DataParallel<T>::DataParallel(std::shared_ptr<nn::Module<T>> module, DataParalle
         std::size_t k = 0;
         while (k < first.size() && k < other.size() && first[k] == other[k]) ++k;
         fail<DistributedError>("DataParallel: rank {}'s model differs from rank 0's: rank 0 has {}, rank {} has {}", r,
-                               k < first.size() ? first[k] : "nothing more", r, k < other.size() ? other[k] : "nothing more");
+                               k < first.size() ? first[k] : "nothing more", r,
+                               k < other.size() ? other[k] : "nothing more");
     }
 
     // Everyone starts from rank 0's values.

@@ -101,7 +101,8 @@ TEST_CASE("DistributedSampler refuses a rank outside the replicas", "[data][samp
                          Says("rank 2 is not in [0, 2)"));
 }
 
-TEST_CASE("a DataLoader over a DistributedSampler iterates the rank's share, a new order each epoch", "[data][sampler]") {
+TEST_CASE("a DataLoader over a DistributedSampler iterates the rank's share, a new order each epoch",
+          "[data][sampler]") {
     // Sample i's single feature is i, so a batch's x says which samples it holds.
     xt::xarray<float> x = xt::arange<float>(10.0F).reshape({10, 1});
     tg::Labels y = tg::Labels::full({10}, 0);

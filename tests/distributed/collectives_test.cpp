@@ -94,7 +94,9 @@ TEST_CASE("reduce_scatter gives rank r the reduction of block r", "[distributed]
     // A first dim that is not a multiple of the world size, or a 0-d tensor.
     CHECK_THROWS_MATCHES(dist::reduce_scatter(tg::TensorD(1.0)), tg::ShapeError,
                          Says("reduce_scatter") && Says("multiple of the world size"));
-    if (n > 1) CHECK_THROWS_AS(dist::reduce_scatter(tg::TensorD(xt::xarray<double>(xt::zeros<double>({std::size_t(n + 1)})))), tg::ShapeError);
+    if (n > 1)
+        CHECK_THROWS_AS(dist::reduce_scatter(tg::TensorD(xt::xarray<double>(xt::zeros<double>({std::size_t(n + 1)})))),
+                        tg::ShapeError);
 }
 
 TEST_CASE("asynchronous collectives complete when waited on, in any order", "[distributed]") {
@@ -116,9 +118,7 @@ TEST_CASE("asynchronous collectives complete when waited on, in any order", "[di
     CHECK(b.value()(6) == n * 7 / 8.0);
     CHECK(gathered.value()(n - 1) == double(n - 1));
     tg::TensorD c = contribution<double>(r, 3);
-    {
-        dist::Work unwaited = dist::broadcast_async(c, 0);
-    }  // destroyed here: its destructor waits
+    { dist::Work unwaited = dist::broadcast_async(c, 0); }  // destroyed here: its destructor waits
     CHECK(c.value() == contribution<double>(0, 3).value());
 }
 
