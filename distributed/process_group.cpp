@@ -4,13 +4,31 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
+#include <string>
 
 #include "mpi_call.hpp"
 
 namespace tapegrad::distributed {
 
 namespace {
+
+// An exception nothing caught, on any rank, ends the whole job with its message: without this the
+// other ranks would wait forever in their next collective for a rank that is gone.
+[[noreturn]] void abort_job_on_terminate() {
+    std::string message = "terminate called without an active exception";
+    if (const auto e = std::current_exception()) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& error) {
+            message = std::string("uncaught exception: ") + error.what();
+        } catch (...) {
+            message = "uncaught exception of a type not derived from std::exception";
+        }
+    }
+    abort(message, 1);
+}
 
 // MPI_Finalize at exit, when init() was the one that initialised MPI.
 void finalize_at_exit() {
@@ -35,6 +53,7 @@ void init() {
         }
         // Errors come back as codes (DistributedError) instead of aborting the job from inside MPI.
         MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+        std::set_terminate(abort_job_on_terminate);
     });
 }
 

@@ -25,6 +25,10 @@ public:
 /// started by `mpirun -np N` gets ranks 0..N-1; one started without a launcher is a group of one
 /// (world size 1, rank 0). Calling it again is a no-op. MPI errors are returned, not fatal, so they
 /// become DistributedError. Collectives, rank() and world_size() call it when it was not called.
+/// It also installs a std::terminate handler that ends the whole job through abort() with the
+/// uncaught exception's message: a rank that fails takes the others down instead of leaving them
+/// waiting in a collective. A program that catches an error it cannot recover from on one rank
+/// should call abort() itself (returning from main would wait in MPI_Finalize for the others).
 void init();
 /// Whether init() has run (or MPI was initialised by the program).
 bool is_initialized();
