@@ -99,6 +99,9 @@ struct DataParallel<T>::State {
             std::size_t(std::find(bucket.members.begin(), bucket.members.end(), i) - bucket.members.begin());
         std::copy(g.begin(), g.end(), bucket.flat.mutable_value().data() + bucket.offsets[at]);
         --bucket.pending;
+        // Open MPI advances a non-blocking collective only inside MPI calls (no progress thread by
+        // default): testing the buckets in flight at every hook keeps them moving during backward.
+        for (std::size_t k = 0; k < next_launch; ++k) buckets[k].work.is_completed();
         while (next_launch < buckets.size() && buckets[next_launch].pending == 0) {
             if (next_launch == 0) first_launch = Clock::now();
             Bucket& b = buckets[next_launch++];
