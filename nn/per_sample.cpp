@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <unordered_map>
@@ -228,11 +229,15 @@ Deltas<T> forward_backward(const char* who, Plan<T>& plan, std::int64_t batch, c
     return out;
 }
 
+// Per parameter slot, its [B, *shape] per-sample gradients once computed.
+template <class T>
+using Slots = std::vector<std::optional<xt::xarray<T>>>;
+
 // The exact fallback: for each sample, its forward and one grad() for the fallback slots, written
 // into row i of out[slot].
 template <class T>
 void loop_over_samples(const char* who, const Plan<T>& plan, std::int64_t batch, const SampleLosses<T>& losses,
-                       std::vector<xt::xarray<T>>& out) {
+                       Slots<T>& out) {
     std::vector<std::size_t> slots;
     std::vector<Tensor<T>> inputs;
     for (std::size_t s = 0; s < plan.params.size(); ++s) {
@@ -254,21 +259,22 @@ void loop_over_samples(const char* who, const Plan<T>& plan, std::int64_t batch,
         for (std::size_t k = 0; k < slots.size(); ++k) {
             if (!g[k].defined()) continue;
             const auto& v = g[k].value();
-            std::copy_n(v.data(), v.size(), out[slots[k]].data() + static_cast<std::size_t>(i) * v.size());
+            std::copy_n(v.data(), v.size(), out[slots[k]]->data() + static_cast<std::size_t>(i) * v.size());
         }
     }
 }
 
-// Adds `g` (a [B, *shape] result) into out[slot], or makes it out[slot].
+// Adds `g` (a fresh [B, *shape] result, no graph) into out[slot], or moves it there (no copy: these
+// arrays are B times the model's size).
 template <class T>
-void add_into(std::vector<xt::xarray<T>>& out, std::size_t slot, const Tensor<T>& g, const Shape& param_shape) {
+void add_into(Slots<T>& out, std::size_t slot, Tensor<T> g, const Shape& param_shape) {
     Shape full{g.shape()[0]};
     full.insert(full.end(), param_shape.begin(), param_shape.end());
-    if (out[slot].size() == 0 || out[slot].shape() != full) {
-        out[slot] = g.value();
-        out[slot].reshape(full);
+    if (!out[slot]) {
+        out[slot] = std::move(g.mutable_value());
+        out[slot]->reshape(full);
     } else {
-        out[slot] += xt::reshape_view(g.value(), full);
+        *out[slot] += xt::reshape_view(g.value(), full);
     }
 }
 
@@ -279,7 +285,7 @@ NamedGrads<T> per_sample_grads_of(Module<T>& model, std::int64_t batch, const Sa
     constexpr const char* who = "per_sample_grads";
     Plan<T> plan = make_plan(who, model, batch);
     Deltas<T> d = forward_backward(who, plan, batch, losses);
-    std::vector<xt::xarray<T>> out(plan.params.size());
+    Slots<T> out(plan.params.size());
     {
         NoGradGuard no_grad;
         for (std::size_t k = 0; k < plan.calls.size(); ++k) {
@@ -298,8 +304,8 @@ NamedGrads<T> per_sample_grads_of(Module<T>& model, std::int64_t batch, const Sa
     NamedGrads<T> result;
     result.reserve(plan.params.size());
     for (std::size_t s = 0; s < plan.params.size(); ++s) {
-        if (out[s].size() == 0) out[s] = zeros_per_sample<T>(batch, plan.params[s].second.shape());  // unused
-        result.emplace_back(plan.params[s].first, Tensor<T>(std::move(out[s])));
+        if (!out[s]) out[s] = zeros_per_sample<T>(batch, plan.params[s].second.shape());  // no effect on the loss
+        result.emplace_back(plan.params[s].first, Tensor<T>(std::move(*out[s])));
     }
     return result;
 }
@@ -315,7 +321,7 @@ Tensor<T> per_sample_grad_norms_of(Module<T>& model, std::int64_t batch, const S
         for (std::size_t s : {plan.layers[c.layer].weight_slot, plan.layers[c.layer].bias_slot})
             if (s != npos) ++uses[s];
     xt::xarray<T> squares = xt::zeros<T>({static_cast<std::size_t>(batch)});
-    std::vector<xt::xarray<T>> out(plan.params.size());
+    Slots<T> out(plan.params.size());
     {
         NoGradGuard no_grad;
         for (std::size_t k = 0; k < plan.calls.size(); ++k) {
@@ -347,8 +353,9 @@ Tensor<T> per_sample_grad_norms_of(Module<T>& model, std::int64_t batch, const S
         }
     }
     loop_over_samples(who, plan, batch, losses, out);
-    for (const auto& g : out) {
-        if (g.size() == 0) continue;
+    for (const auto& slot : out) {
+        if (!slot) continue;
+        const auto& g = *slot;
         const std::size_t row = g.size() / static_cast<std::size_t>(batch);
         for (std::int64_t i = 0; i < batch; ++i) {
             T acc = 0;

@@ -122,10 +122,12 @@ TensorD uniform(const tg::Shape& shape, std::uint64_t seed) {
 // A custom module: y = tanh(x * scale) with its own parameter, then a Dense it calls itself.
 struct Scaled : nn::Module<double> {
     TensorD scale;
+    TensorD unused;  // a parameter forward never reads: zero per-sample gradients
     std::shared_ptr<nn::Dense<double>> inner;
     bool fail = false;
     explicit Scaled(tg::Generator& gen) {
         scale = register_parameter("scale", uniform({3}, 7));
+        unused = register_parameter("unused", uniform({2}, 8));
         inner = std::dynamic_pointer_cast<nn::Dense<double>>(
             register_module("inner", std::make_shared<nn::Dense<double>>(3, 2, gen)));
     }
@@ -243,6 +245,16 @@ TEST_CASE("per_sample_grads: the fast path equals a loop of tapegrad::grad calls
     TensorD x = uniform({9, 3, 4}, 71);
     tg::Labels y = {0, 1, 2, 3, 4, 0, 1, 2, 3};
     check_all(model, cross_entropy, x, y, grad_loop(model, cross_entropy, x, y), 1e-10);
+    // One sample, and a mixed model (LayerNorm by the loop) on a batch of one.
+    TensorD one = tg::slice(x, 0, 4, 5);
+    tg::Labels one_y = {4};
+    check_all(model, cross_entropy, one, one_y, grad_loop(model, cross_entropy, one, one_y), 1e-10);
+    auto mixed = nn::Sequential<double>{std::make_shared<nn::Flatten<double>>(),
+                                        std::make_shared<nn::Dense<double>>(12, 6, gen),
+                                        std::make_shared<nn::LayerNorm<double>>(std::vector<std::int64_t>{6}),
+                                        std::make_shared<nn::Dense<double>>(6, 5, gen)};
+    check_all(mixed, cross_entropy, one, one_y, grad_loop(mixed, cross_entropy, one, one_y), 1e-10);
+    check_all(mixed, cross_entropy, x, y, grad_loop(mixed, cross_entropy, x, y), 1e-10);
 }
 
 TEST_CASE("per_sample_grads: refuses an empty batch, BatchNorm in training and a loss that is not per sample",
