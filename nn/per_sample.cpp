@@ -16,6 +16,7 @@
 #include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/elementwise.hpp>
 #include <tapegrad/ops/matmul.hpp>
+#include <tapegrad/ops/normalization.hpp>
 #include <tapegrad/ops/reduce.hpp>
 
 namespace tapegrad::nn {
@@ -64,13 +65,19 @@ struct Call {
     Tensor<T> z;
 };
 
-// A Dense layer on the fast path and the slots (indices into Plan::params) of its parameters,
-// npos for one that is frozen or takes the fallback.
+// A Dense or LayerNorm on the fast path (one of the two pointers set) and the slots (indices into
+// Plan::params) of its parameters, npos for one that is frozen or takes the fallback.
 template <class T>
 struct FastLayer {
+    Module<T>* module;
     Dense<T>* dense;
+    LayerNorm<T>* norm;
     std::size_t weight_slot;
     std::size_t bias_slot;
+
+    // Rank of an input with one sample per row: a batch dim before the features (Dense) or
+    // before the normalised dims (LayerNorm; else it would normalise across samples).
+    std::size_t min_rank() const { return dense != nullptr ? 2 : norm->normalized_shape().size() + 1; }
 };
 
 constexpr std::size_t npos = static_cast<std::size_t>(-1);
@@ -106,25 +113,26 @@ Plan<T> make_plan(const char* who, Module<T>& model, std::int64_t batch) {
     }
     plan.fast.assign(plan.params.size(), false);
     if (!tree_of_known) return plan;
-    // A parameter is fast when each module holding it directly is a Dense (so a weight tied to an
-    // Embedding, say, falls back). A module's own parameters are the undotted names of its list.
-    std::vector<bool> dense_only(plan.params.size(), true);
+    // A parameter is fast when each module holding it directly is a Dense or a LayerNorm (so a
+    // weight tied to an Embedding, say, falls back). A module's own parameters are the undotted
+    // names of its list.
+    std::vector<bool> supported_only(plan.params.size(), true);
     for (const auto& [path, m] : modules) {
-        auto* dense = dynamic_cast<Dense<T>*>(m);
-        FastLayer<T> layer{dense, npos, npos};
+        FastLayer<T> layer{m, dynamic_cast<Dense<T>*>(m), dynamic_cast<LayerNorm<T>*>(m), npos, npos};
+        const bool supported = layer.dense != nullptr || layer.norm != nullptr;
         for (const auto& [name, p] : m->named_parameters()) {
             if (name.find('.') != std::string::npos) continue;
             auto it = slot_of.find(p.id());
             if (it == slot_of.end()) continue;
-            if (dense == nullptr) {
-                dense_only[it->second] = false;
+            if (!supported) {
+                supported_only[it->second] = false;
             } else {
                 (name == "weight" ? layer.weight_slot : layer.bias_slot) = it->second;
             }
         }
-        if (dense != nullptr && (layer.weight_slot != npos || layer.bias_slot != npos)) plan.layers.push_back(layer);
+        if (supported && (layer.weight_slot != npos || layer.bias_slot != npos)) plan.layers.push_back(layer);
     }
-    for (std::size_t s = 0; s < plan.params.size(); ++s) plan.fast[s] = dense_only[s];
+    for (std::size_t s = 0; s < plan.params.size(); ++s) plan.fast[s] = supported_only[s];
     return plan;
 }
 
@@ -160,12 +168,11 @@ xt::xarray<T> zeros_per_sample(std::int64_t batch, const Shape& shape) {
     return xt::zeros<T>(full);
 }
 
-// What the fast path computed: per call, the input a [B, T, in] and delta = dL/dz [B, T, out] with
-// the sequence dims folded into T.
+// What the fast path computed: per call (Plan::calls), its input a and delta = dL/dz.
 template <class T>
 struct Deltas {
-    std::vector<Tensor<T>> a3;
-    std::vector<Tensor<T>> delta3;
+    std::vector<Tensor<T>> a;
+    std::vector<Tensor<T>> delta;
 };
 
 // Runs the batched forward with hooks on the fast layers, then one grad() for every delta. Slots
@@ -184,7 +191,7 @@ Deltas<T> forward_backward(const char* who, Plan<T>& plan, std::int64_t batch, c
             const bool wanted = (layer.weight_slot != npos && plan.fast[layer.weight_slot]) ||
                                 (layer.bias_slot != npos && plan.fast[layer.bias_slot]);
             if (!wanted) continue;
-            guard.add(layer.dense->register_forward_hook(
+            guard.add(layer.module->register_forward_hook(
                 [&plan, l](Module<T>&, const Tensor<T>& input, const Tensor<T>& output) -> Tensor<T> {
                     plan.calls.push_back({l, input, output});
                     return {};
@@ -195,12 +202,13 @@ Deltas<T> forward_backward(const char* who, Plan<T>& plan, std::int64_t batch, c
         check_losses(who, loss, batch);
         total = tapegrad::sum(loss);
     }
-    // A layer is usable when every call saw [B, ..., features] inputs; else its slots fall back.
+    // A layer is usable when every call saw one sample per row; else its slots fall back.
     std::vector<bool> usable(plan.layers.size(), false), called(plan.layers.size(), false);
     for (const auto& c : plan.calls) called[c.layer] = true;
     for (std::size_t l = 0; l < plan.layers.size(); ++l) usable[l] = called[l];
     for (const auto& c : plan.calls)
-        if (c.a.ndim() < 2 || static_cast<std::int64_t>(c.a.shape()[0]) != batch) usable[c.layer] = false;
+        if (c.a.ndim() < plan.layers[c.layer].min_rank() || static_cast<std::int64_t>(c.a.shape()[0]) != batch)
+            usable[c.layer] = false;
     // A slot stays fast only when every layer holding it is usable.
     for (std::size_t l = 0; l < plan.layers.size(); ++l) {
         if (usable[l]) continue;
@@ -217,16 +225,37 @@ Deltas<T> forward_backward(const char* who, Plan<T>& plan, std::int64_t batch, c
     plan.calls = std::move(kept);
     if (zs.empty()) return out;
     auto deltas = tapegrad::grad<T>({total}, zs, {}, std::nullopt, false, /*allow_unused=*/true);
-    NoGradGuard no_grad;
     for (std::size_t k = 0; k < plan.calls.size(); ++k) {
         const auto& c = plan.calls[k];
-        const auto in = static_cast<std::int64_t>(c.a.shape().back());
-        const auto features = static_cast<std::int64_t>(c.z.shape().back());
-        Tensor<T> delta = deltas[k].defined() ? deltas[k] : Tensor<T>(xt::xarray<T>(xt::zeros<T>(c.z.shape())));
-        out.a3.push_back(tapegrad::reshape(c.a, std::vector<std::int64_t>{batch, -1, in}));
-        out.delta3.push_back(tapegrad::reshape(delta, std::vector<std::int64_t>{batch, -1, features}));
+        out.a.push_back(c.a);
+        out.delta.push_back(deltas[k].defined() ? deltas[k] : Tensor<T>(xt::xarray<T>(xt::zeros<T>(c.z.shape()))));
     }
     return out;
+}
+
+// x [B, ..., features] as [B, T, features], the sequence dims folded into T.
+template <class T>
+Tensor<T> fold(const Tensor<T>& x, std::int64_t batch) {
+    return tapegrad::reshape(x, std::vector<std::int64_t>{batch, -1, static_cast<std::int64_t>(x.shape().back())});
+}
+
+// One call's per-sample weight and bias gradients, [B, *shape] each (no graph). Dense: g_W[i] =
+// sum_t delta[i, t]^T a[i, t] (one batched GEMM [B, out, T] x [B, T, in]), g_b[i] = sum_t delta[i, t].
+// LayerNorm: g_w[i] = sum_t delta[i, t] xhat[i, t], g_b[i] = sum_t delta[i, t], xhat the
+// normalised input (recomputed from a), t over the dims between the batch and the normalised ones.
+template <class T>
+std::pair<Tensor<T>, Tensor<T>> call_grads(const FastLayer<T>& layer, const Tensor<T>& a, const Tensor<T>& delta,
+                                           std::int64_t batch) {
+    if (layer.dense != nullptr) {
+        const Tensor<T> d3 = fold(delta, batch);
+        return {tapegrad::gemm(d3, fold(a, batch), true, false), tapegrad::sum(d3, Dims{1})};
+    }
+    const auto& normalized = layer.norm->normalized_shape();
+    std::vector<std::int64_t> rows{batch, -1};
+    rows.insert(rows.end(), normalized.begin(), normalized.end());
+    const Tensor<T> xhat = tapegrad::layer_norm(a, normalized, {}, {}, layer.norm->eps());
+    return {tapegrad::sum(tapegrad::reshape(delta * xhat, rows), Dims{1}),
+            tapegrad::sum(tapegrad::reshape(delta, rows), Dims{1})};
 }
 
 // Per parameter slot, its [B, *shape] per-sample gradients once computed.
@@ -290,14 +319,10 @@ NamedGrads<T> per_sample_grads_of(Module<T>& model, std::int64_t batch, const Sa
         NoGradGuard no_grad;
         for (std::size_t k = 0; k < plan.calls.size(); ++k) {
             const auto& layer = plan.layers[plan.calls[k].layer];
-            if (layer.weight_slot != npos && plan.fast[layer.weight_slot]) {
-                // g_W[i] = delta[i]^T a[i]: [B, out, T] x [B, T, in], one batched GEMM
-                add_into(out, layer.weight_slot, tapegrad::gemm(d.delta3[k], d.a3[k], true, false),
-                         plan.params[layer.weight_slot].second.shape());
-            }
-            if (layer.bias_slot != npos && plan.fast[layer.bias_slot])
-                add_into(out, layer.bias_slot, tapegrad::sum(d.delta3[k], Dims{1}),
-                         plan.params[layer.bias_slot].second.shape());
+            auto [gw, gb] = call_grads(layer, d.a[k], d.delta[k], batch);
+            const std::size_t ws = layer.weight_slot, bs = layer.bias_slot;
+            if (ws != npos && plan.fast[ws]) add_into(out, ws, std::move(gw), plan.params[ws].second.shape());
+            if (bs != npos && plan.fast[bs]) add_into(out, bs, std::move(gb), plan.params[bs].second.shape());
         }
     }
     loop_over_samples(who, plan, batch, losses, out);
@@ -326,10 +351,15 @@ Tensor<T> per_sample_grad_norms_of(Module<T>& model, std::int64_t batch, const S
         NoGradGuard no_grad;
         for (std::size_t k = 0; k < plan.calls.size(); ++k) {
             const auto& layer = plan.layers[plan.calls[k].layer];
-            const auto& a = d.a3[k];
-            const auto& delta = d.delta3[k];
-            const std::size_t steps = a.shape()[1], in = a.shape()[2], features = delta.shape()[2];
             const std::size_t ws = layer.weight_slot, bs = layer.bias_slot;
+            if (layer.norm != nullptr) {  // LayerNorm: its per-sample gradients are small, materialised
+                auto [gw, gb] = call_grads(layer, d.a[k], d.delta[k], batch);
+                if (ws != npos && plan.fast[ws]) add_into(out, ws, std::move(gw), plan.params[ws].second.shape());
+                if (bs != npos && plan.fast[bs]) add_into(out, bs, std::move(gb), plan.params[bs].second.shape());
+                continue;
+            }
+            const Tensor<T> a = fold(d.a[k], batch), delta = fold(d.delta[k], batch);
+            const std::size_t steps = a.shape()[1], in = a.shape()[2], features = delta.shape()[2];
             if (ws != npos && plan.fast[ws]) {
                 if (uses[ws] == 1 && steps == 1) {
                     // ||delta_i a_i^T||_F^2 = ||a_i||^2 ||delta_i||^2

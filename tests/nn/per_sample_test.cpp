@@ -208,7 +208,7 @@ TEST_CASE("per_sample_grads: a Dense called twice and a weight tied between two 
     check_all(model, squared_error, x, y, finite_differences(model, squared_error, x, y), 1e-7);
 }
 
-TEST_CASE("per_sample_grads: custom modules, LayerNorm, an LSTM take the loop and match finite differences",
+TEST_CASE("per_sample_grads: LayerNorm (fast), custom modules, RMSNorm, an LSTM (loop) match finite differences",
           "[nn][per_sample]") {
     tg::Generator gen(9);
     SECTION("a custom root module (its own parameter and a Dense it calls)") {
@@ -216,14 +216,28 @@ TEST_CASE("per_sample_grads: custom modules, LayerNorm, an LSTM take the loop an
         TensorD x = uniform({3, 3}, 61), y = uniform({3, 2}, 62);
         check_all(model, squared_error, x, y, finite_differences(model, squared_error, x, y), 1e-7);
     }
-    SECTION("a Sequential of Dense (fast) and LayerNorm (loop)") {
-        auto model = nn::Sequential<double>{std::make_shared<nn::Dense<double>>(3, 4, gen),
-                                            std::make_shared<nn::LayerNorm<double>>(std::vector<std::int64_t>{4}),
-                                            std::make_shared<nn::Dense<double>>(4, 2, gen)};
-        // LayerNorm's weight and bias start at 1 and 0: move them off so that their gradients matter.
-        for (auto& [name, p] : model.named_parameters())
-            if (name.rfind("1.", 0) == 0) p.mutable_value() += uniform(p.shape(), 63).value();
-        TensorD x = uniform({4, 3}, 64), y = uniform({4, 2}, 65);
+    SECTION("a Sequential of Dense and LayerNorm (fast) or RMSNorm (loop), on [B, in] and [B, T, in]") {
+        for (bool rms : {false, true})
+            for (std::size_t steps : {0, 2}) {
+                nn::Module<double>::ModulePtr norm = std::make_shared<nn::LayerNorm<double>>(std::vector<std::int64_t>{4});
+                if (rms) norm = std::make_shared<nn::RMSNorm<double>>(std::vector<std::int64_t>{4}, 1e-5);
+                auto model = nn::Sequential<double>{std::make_shared<nn::Dense<double>>(3, 4, gen), norm,
+                                                    std::make_shared<nn::Dense<double>>(4, 2, gen)};
+                // The norm's weight and bias start at 1 and 0: move them off so that their gradients matter.
+                for (auto& [name, p] : model.named_parameters())
+                    if (name.rfind("1.", 0) == 0) p.mutable_value() += uniform(p.shape(), 63).value();
+                tg::Shape xs{4, 3}, ys{4, 2};
+                if (steps != 0) xs = {4, steps, 3}, ys = {4, steps, 2};
+                TensorD x = uniform(xs, 64), y = uniform(ys, 65);
+                INFO((rms ? "RMSNorm" : "LayerNorm") << ", T = " << steps);
+                check_all(model, squared_error, x, y, finite_differences(model, squared_error, x, y), 1e-7);
+            }
+    }
+    SECTION("an LSTM (batch first) then a Dense: all by the loop") {
+        auto model = nn::Sequential<double>{
+            std::make_shared<nn::LSTM<double>>(3, 2, gen, nn::RecurrentOptions{.batch_first = true}),
+            std::make_shared<nn::Dense<double>>(2, 2, gen)};
+        TensorD x = uniform({3, 2, 3}, 67), y = uniform({3, 2, 2}, 68);
         check_all(model, squared_error, x, y, finite_differences(model, squared_error, x, y), 1e-7);
     }
     SECTION("an embedding with a tied output layer, on token ids") {
@@ -245,12 +259,13 @@ TEST_CASE("per_sample_grads: the fast path equals a loop of tapegrad::grad calls
     TensorD x = uniform({9, 3, 4}, 71);
     tg::Labels y = {0, 1, 2, 3, 4, 0, 1, 2, 3};
     check_all(model, cross_entropy, x, y, grad_loop(model, cross_entropy, x, y), 1e-10);
-    // One sample, and a mixed model (LayerNorm by the loop) on a batch of one.
+    // One sample, and a mixed model (RMSNorm by the loop) on a batch of one.
     TensorD one = tg::slice(x, 0, 4, 5);
     tg::Labels one_y = {4};
     check_all(model, cross_entropy, one, one_y, grad_loop(model, cross_entropy, one, one_y), 1e-10);
     auto mixed = nn::Sequential<double>{std::make_shared<nn::Flatten<double>>(),
                                         std::make_shared<nn::Dense<double>>(12, 6, gen),
+                                        std::make_shared<nn::RMSNorm<double>>(std::vector<std::int64_t>{6}),
                                         std::make_shared<nn::LayerNorm<double>>(std::vector<std::int64_t>{6}),
                                         std::make_shared<nn::Dense<double>>(6, 5, gen)};
     check_all(mixed, cross_entropy, one, one_y, grad_loop(mixed, cross_entropy, one, one_y), 1e-10);
@@ -357,12 +372,12 @@ TEST_CASE("per_sample_grads: Dense layers of a Sequential take one forward, ever
     CHECK(forwards(mlp, x, y) == 1);
     auto with_norm = nn::Sequential<double>{std::make_shared<nn::Dense<double>>(3, 4, gen),
                                             std::make_shared<nn::LayerNorm<double>>(std::vector<std::int64_t>{4}),
+                                            std::make_shared<nn::RMSNorm<double>>(std::vector<std::int64_t>{4}),
                                             std::make_shared<nn::Dense<double>>(4, 2, gen)};
-    CHECK(forwards(with_norm, x, y) == 1 + 4);  // the batch for the Dense layers, then the loop for LayerNorm
-    with_norm.named_parameters()[2].second.requires_grad_(false);  // LayerNorm frozen: its weight and bias
-    with_norm.named_parameters()[3].second.requires_grad_(false);
+    CHECK(forwards(with_norm, x, y) == 1 + 4);  // the batch for Dense and LayerNorm, then the loop for RMSNorm
+    with_norm.named_parameters()[4].second.requires_grad_(false);  // RMSNorm's weight frozen
     CHECK(forwards(with_norm, x, y) == 1);
-    CHECK(nn::per_sample_grads(with_norm, squared_error, x, y).size() == 4);  // frozen parameters left out
+    CHECK(nn::per_sample_grads(with_norm, squared_error, x, y).size() == 6);  // frozen parameters left out
     Scaled custom(gen);
     CHECK(forwards(custom, x, y) == 4);  // a custom module: only the loop
 }
