@@ -33,8 +33,8 @@
 #include <tapegrad/nn/loss.hpp>
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/nn/normalization.hpp>
-#include <tapegrad/nn/per_sample.hpp>
 #include <tapegrad/nn/optimizer.hpp>
+#include <tapegrad/nn/per_sample.hpp>
 #include <tapegrad/nn/pooling.hpp>
 #include <tapegrad/nn/recurrent.hpp>
 #include <tapegrad/nn/recurrent_cell.hpp>

@@ -11,9 +11,11 @@
 #include <tapegrad/autograd/engine.hpp>
 #include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/autograd/shape.hpp>
+#include <tapegrad/nn/conv.hpp>
 #include <tapegrad/nn/dense.hpp>
 #include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/ops/convolution.hpp>
 #include <tapegrad/ops/elementwise.hpp>
 #include <tapegrad/ops/matmul.hpp>
 #include <tapegrad/ops/normalization.hpp>
@@ -24,7 +26,8 @@ namespace tapegrad::nn {
 namespace detail {
 
 Indices sample_rows(const Indices& x, std::int64_t begin, std::int64_t end) {
-    if (x.ndim() == 0) fail<ValueError>("per_sample_grads: a 0-d target has no samples to take rows {}..{} of", begin, end);
+    if (x.ndim() == 0)
+        fail<ValueError>("per_sample_grads: a 0-d target has no samples to take rows {}..{} of", begin, end);
     Shape shape = x.shape();
     const std::size_t row = x.numel() / std::max<std::size_t>(shape[0], 1);
     shape[0] = static_cast<std::size_t>(end - begin);
@@ -44,9 +47,10 @@ namespace {
 // over a dim that may be 0, Unflatten) sends the whole model to the exact fallback.
 bool keeps_samples(const std::string& name, const std::string& repr) {
     static const std::set<std::string, std::less<>> known = {
-        "Sequential", "Dense", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Dropout", "Dropout2d",
-        "LayerNorm", "RMSNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "ConvTranspose2d",
-        "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d"};
+        "Sequential",  "Dense",       "ReLU",      "LeakyReLU",        "Sigmoid",         "Tanh",
+        "GELU",        "Dropout",     "Dropout2d", "LayerNorm",        "RMSNorm",         "GroupNorm",
+        "BatchNorm1d", "BatchNorm2d", "Conv1d",    "Conv2d",           "ConvTranspose2d", "MaxPool1d",
+        "MaxPool2d",   "AvgPool1d",   "AvgPool2d", "AdaptiveAvgPool2d"};
     if (known.count(name) != 0) return true;
     // Flatten(start_dim >= 1) keeps the batch dim; "start_dim=1, end_dim=-1" is its repr.
     if (name == "Flatten") {
@@ -57,6 +61,8 @@ bool keeps_samples(const std::string& name, const std::string& repr) {
     return false;
 }
 
+constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
 // One recorded call of a fast layer: its input a [B, ..., in] and output z [B, ..., out].
 template <class T>
 struct Call {
@@ -65,44 +71,58 @@ struct Call {
     Tensor<T> z;
 };
 
-// A Dense or LayerNorm on the fast path (one of the two pointers set) and the slots (indices into
-// Plan::params) of its parameters, npos for one that is frozen or takes the fallback.
+// A Dense, LayerNorm, Conv1d or Conv2d on the fast path (one of the pointers set) and the slots
+// (indices into Plan::params) of its parameters, npos for one that is frozen or takes the fallback.
 template <class T>
 struct FastLayer {
     Module<T>* module;
-    Dense<T>* dense;
-    LayerNorm<T>* norm;
-    std::size_t weight_slot;
-    std::size_t bias_slot;
+    Dense<T>* dense = nullptr;
+    LayerNorm<T>* norm = nullptr;
+    Conv1d<T>* conv1 = nullptr;
+    Conv2d<T>* conv2 = nullptr;
+    std::size_t weight_slot = npos;
+    std::size_t bias_slot = npos;
 
-    // Rank of an input with one sample per row: a batch dim before the features (Dense) or
-    // before the normalised dims (LayerNorm; else it would normalise across samples).
-    std::size_t min_rank() const { return dense != nullptr ? 2 : norm->normalized_shape().size() + 1; }
+    explicit FastLayer(Module<T>* m)
+        : module(m),
+          dense(dynamic_cast<Dense<T>*>(m)),
+          norm(dynamic_cast<LayerNorm<T>*>(m)),
+          conv1(dynamic_cast<Conv1d<T>*>(m)),
+          conv2(dynamic_cast<Conv2d<T>*>(m)) {}
+    bool supported() const { return dense != nullptr || norm != nullptr || conv1 != nullptr || conv2 != nullptr; }
+    // Whether an input of this rank has one sample per row: a batch dim before the features
+    // (Dense), before the normalised dims (LayerNorm; else it would normalise across samples), or
+    // [N, C, L] and [N, C, H, W] (the convolutions, which also take one unbatched sample).
+    bool batched(std::size_t rank) const {
+        if (dense != nullptr) return rank >= 2;
+        if (norm != nullptr) return rank >= norm->normalized_shape().size() + 1;
+        return rank == (conv1 != nullptr ? 3U : 4U);
+    }
 };
-
-constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
 template <class T>
 struct Plan {
-    NamedGrads<T> params;          // the parameters that require grad, named_parameters() order
-    std::vector<bool> fast;        // per slot: every use of it is a recorded call of a fast layer
+    NamedGrads<T> params;    // the parameters that require grad, named_parameters() order
+    std::vector<bool> fast;  // per slot: every use of it is a recorded call of a fast layer
     std::vector<FastLayer<T>> layers;
-    std::vector<Call<T>> calls;    // filled by the forward hooks
+    std::vector<Call<T>> calls;  // filled by the forward hooks
 };
 
 // Refuses what has no per-sample gradient and sorts the parameters into fast and fallback.
 template <class T>
 Plan<T> make_plan(const char* who, Module<T>& model, std::int64_t batch) {
-    if (batch <= 0) fail<ValueError>("{}: the batch is empty (B = {}); there is no sample to differentiate", who, batch);
+    if (batch <= 0)
+        fail<ValueError>("{}: the batch is empty (B = {}); there is no sample to differentiate", who, batch);
     Plan<T> plan;
     const auto modules = model.named_modules();
     bool tree_of_known = model.name() == "Sequential" || model.name() == "Dense";
     for (const auto& [path, m] : modules) {
         if (auto* bn = dynamic_cast<BatchNorm<T>*>(m); bn != nullptr && bn->is_training())
-            fail<ValueError>("{}: {} '{}' is in training mode: its batch statistics mix the samples, so a sample's "
-                             "gradient is not defined (call eval() first, or use GroupNorm or LayerNorm; Opacus "
-                             "refuses it too)",
-                             who, m->name(), path.empty() ? "(root)" : path);
+            fail<ValueError>(
+                "{}: {} '{}' is in training mode: its batch statistics mix the samples, so a sample's "
+                "gradient is not defined (call eval() first, or use GroupNorm or LayerNorm; Opacus "
+                "refuses it too)",
+                who, m->name(), path.empty() ? "(root)" : path);
         if (!keeps_samples(m->name(), m->extra_repr())) tree_of_known = false;
     }
     std::unordered_map<const void*, std::size_t> slot_of;
@@ -113,13 +133,13 @@ Plan<T> make_plan(const char* who, Module<T>& model, std::int64_t batch) {
     }
     plan.fast.assign(plan.params.size(), false);
     if (!tree_of_known) return plan;
-    // A parameter is fast when each module holding it directly is a Dense or a LayerNorm (so a
-    // weight tied to an Embedding, say, falls back). A module's own parameters are the undotted
-    // names of its list.
+    // A parameter is fast when each module holding it directly is a supported layer (so a weight
+    // tied to an Embedding, say, falls back). A module's own parameters are the undotted names of
+    // its list.
     std::vector<bool> supported_only(plan.params.size(), true);
     for (const auto& [path, m] : modules) {
-        FastLayer<T> layer{m, dynamic_cast<Dense<T>*>(m), dynamic_cast<LayerNorm<T>*>(m), npos, npos};
-        const bool supported = layer.dense != nullptr || layer.norm != nullptr;
+        FastLayer<T> layer(m);
+        const bool supported = layer.supported();
         for (const auto& [name, p] : m->named_parameters()) {
             if (name.find('.') != std::string::npos) continue;
             auto it = slot_of.find(p.id());
@@ -155,9 +175,10 @@ private:
 template <class T>
 void check_losses(const char* who, const Tensor<T>& losses, std::int64_t count) {
     if (!losses.defined() || losses.ndim() != 1 || static_cast<std::int64_t>(losses.shape()[0]) != count)
-        fail<ValueError>("{}: loss_fn must return one loss per sample, shape [{}], but returned {}; use a "
-                         "per-sample loss (e.g. Reduction::None, summed over any feature dims)",
-                         who, count, losses.defined() ? shape_str(losses.shape()) : "an undefined tensor");
+        fail<ValueError>(
+            "{}: loss_fn must return one loss per sample, shape [{}], but returned {}; use a "
+            "per-sample loss (e.g. Reduction::None, summed over any feature dims)",
+            who, count, losses.defined() ? shape_str(losses.shape()) : "an undefined tensor");
 }
 
 // A [B, *shape] array of zeros.
@@ -207,7 +228,7 @@ Deltas<T> forward_backward(const char* who, Plan<T>& plan, std::int64_t batch, c
     for (const auto& c : plan.calls) called[c.layer] = true;
     for (std::size_t l = 0; l < plan.layers.size(); ++l) usable[l] = called[l];
     for (const auto& c : plan.calls)
-        if (c.a.ndim() < plan.layers[c.layer].min_rank() || static_cast<std::int64_t>(c.a.shape()[0]) != batch)
+        if (!plan.layers[c.layer].batched(c.a.ndim()) || static_cast<std::int64_t>(c.a.shape()[0]) != batch)
             usable[c.layer] = false;
     // A slot stays fast only when every layer holding it is usable.
     for (std::size_t l = 0; l < plan.layers.size(); ++l) {
@@ -243,9 +264,45 @@ Tensor<T> fold(const Tensor<T>& x, std::int64_t batch) {
 // sum_t delta[i, t]^T a[i, t] (one batched GEMM [B, out, T] x [B, T, in]), g_b[i] = sum_t delta[i, t].
 // LayerNorm: g_w[i] = sum_t delta[i, t] xhat[i, t], g_b[i] = sum_t delta[i, t], xhat the
 // normalised input (recomputed from a), t over the dims between the batch and the normalised ones.
+// Conv1d, Conv2d: the samples become groups, so that the weight gradient of one grouped
+// convolution holds every sample's: a [B, C, *] as [1, B C, *] convolved with a weight of B times
+// the rows and groups B g, whose gradient for the cotangent delta [1, B out, *] is [B out, C/g, k...],
+// i.e. [B, out, C/g, k...]. g_b[i] = delta[i] summed over the positions.
+template <class T>
+std::pair<Tensor<T>, Tensor<T>> conv_grads(const FastLayer<T>& layer, const Tensor<T>& a, const Tensor<T>& delta,
+                                           std::int64_t batch) {
+    const ConvBase<T>& conv = layer.conv2 != nullptr ? static_cast<const ConvBase<T>&>(*layer.conv2) : *layer.conv1;
+    const Shape& wshape = conv.weight().shape();
+    const auto out = static_cast<std::int64_t>(wshape[0]);
+    auto flat = [batch](const Tensor<T>& x) {  // [B, C, *] as [1, B C, *]
+        std::vector<std::int64_t> shape{1, batch * static_cast<std::int64_t>(x.shape()[1])};
+        for (std::size_t d = 2; d < x.ndim(); ++d) shape.push_back(static_cast<std::int64_t>(x.shape()[d]));
+        return tapegrad::reshape(x, shape);
+    };
+    Shape big_shape = wshape;
+    big_shape[0] *= static_cast<std::size_t>(batch);
+    const Tensor<T> big(xt::xarray<T>(xt::zeros<T>(big_shape)), /*requires_grad=*/true);
+    const std::int64_t groups = batch * conv.groups();
+    Tensor<T> y;
+    {
+        GradModeGuard recording(true);
+        y = layer.conv2 != nullptr ? tapegrad::conv2d(flat(a), big, {}, layer.conv2->stride(), layer.conv2->padding(),
+                                                      layer.conv2->dilation(), groups)
+                                   : tapegrad::conv1d(flat(a), big, {}, layer.conv1->stride(), layer.conv1->padding(),
+                                                      layer.conv1->dilation(), groups);
+    }
+    Tensor<T> gw = tapegrad::grad<T>({y}, {big}, {flat(delta)})[0];
+    Shape per_sample{static_cast<std::size_t>(batch)};
+    per_sample.insert(per_sample.end(), wshape.begin(), wshape.end());
+    std::vector<std::int64_t> rows(per_sample.begin(), per_sample.end());
+    return {tapegrad::reshape(gw, rows),
+            tapegrad::sum(tapegrad::reshape(delta, std::vector<std::int64_t>{batch, out, -1}), Dims{2})};
+}
+
 template <class T>
 std::pair<Tensor<T>, Tensor<T>> call_grads(const FastLayer<T>& layer, const Tensor<T>& a, const Tensor<T>& delta,
                                            std::int64_t batch) {
+    if (layer.conv1 != nullptr || layer.conv2 != nullptr) return conv_grads(layer, a, delta, batch);
     if (layer.dense != nullptr) {
         const Tensor<T> d3 = fold(delta, batch);
         return {tapegrad::gemm(d3, fold(a, batch), true, false), tapegrad::sum(d3, Dims{1})};
@@ -352,7 +409,7 @@ Tensor<T> per_sample_grad_norms_of(Module<T>& model, std::int64_t batch, const S
         for (std::size_t k = 0; k < plan.calls.size(); ++k) {
             const auto& layer = plan.layers[plan.calls[k].layer];
             const std::size_t ws = layer.weight_slot, bs = layer.bias_slot;
-            if (layer.norm != nullptr) {  // LayerNorm: its per-sample gradients are small, materialised
+            if (layer.dense == nullptr) {  // LayerNorm, convolutions: small per-sample gradients, materialised
                 auto [gw, gb] = call_grads(layer, d.a[k], d.delta[k], batch);
                 if (ws != npos && plan.fast[ws]) add_into(out, ws, std::move(gw), plan.params[ws].second.shape());
                 if (bs != npos && plan.fast[bs]) add_into(out, bs, std::move(gb), plan.params[bs].second.shape());

@@ -82,15 +82,24 @@ Options parse(int argc, char** argv) {
         }
         if (i + 1 >= argc) usage_error(fmt::format("{} needs a value (or is not a flag)", flag));
         const std::string_view v = argv[++i];
-        if (flag == "--clip") o.clip = number<double>(flag, v);
-        else if (flag == "--noise-multiplier") o.noise_multiplier = number<double>(flag, v);
-        else if (flag == "--epochs") o.epochs = number<std::size_t>(flag, v);
-        else if (flag == "--batch-size") o.batch_size = number<std::size_t>(flag, v);
-        else if (flag == "--lr") o.lr = number<double>(flag, v);
-        else if (flag == "--limit") o.limit = number<std::size_t>(flag, v);
-        else if (flag == "--seed") o.seed = number<std::uint64_t>(flag, v);
-        else if (flag == "--data") o.data = std::string(v);
-        else usage_error(fmt::format("unknown flag {}", flag));
+        if (flag == "--clip")
+            o.clip = number<double>(flag, v);
+        else if (flag == "--noise-multiplier")
+            o.noise_multiplier = number<double>(flag, v);
+        else if (flag == "--epochs")
+            o.epochs = number<std::size_t>(flag, v);
+        else if (flag == "--batch-size")
+            o.batch_size = number<std::size_t>(flag, v);
+        else if (flag == "--lr")
+            o.lr = number<double>(flag, v);
+        else if (flag == "--limit")
+            o.limit = number<std::size_t>(flag, v);
+        else if (flag == "--seed")
+            o.seed = number<std::uint64_t>(flag, v);
+        else if (flag == "--data")
+            o.data = std::string(v);
+        else
+            usage_error(fmt::format("unknown flag {}", flag));
     }
     if (!(o.clip > 0)) usage_error("--clip must be positive");
     if (!(o.noise_multiplier >= 0)) usage_error("--noise-multiplier must be >= 0");
@@ -136,9 +145,10 @@ int main(int argc, char** argv) try {
     tg::optim::SGD<float> sgd(model.parameters(), {.lr = o.lr});
     tg::data::DataLoader<float> loader(train, {.batch_size = o.batch_size, .seed = o.seed + 1});
     tg::Generator noise(o.seed + 2);
-    std::cout << fmt::format("DP-SGD on {} training images, batch {}, lr {}, clip norm C = {}, noise multiplier "
-                             "sigma = {} (privacy accounting is out of scope)\n",
-                             train.size(), o.batch_size, o.lr, o.clip, o.noise_multiplier);
+    std::cout << fmt::format(
+        "DP-SGD on {} training images, batch {}, lr {}, clip norm C = {}, noise multiplier "
+        "sigma = {} (privacy accounting is out of scope)\n",
+        train.size(), o.batch_size, o.lr, o.clip, o.noise_multiplier);
     for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
         model.train();
         double clipped = 0;
@@ -148,10 +158,11 @@ int main(int argc, char** argv) try {
             ++steps;
         }
         const auto eval = fashion::evaluate(model, test);
-        std::cout << fmt::format("epoch {}/{}: test accuracy {:.2f}%, clip norm {}, noise multiplier {}, "
-                                 "{:.0f}% of the per-sample gradients clipped\n",
-                                 epoch, o.epochs, 100 * eval.accuracy, o.clip, o.noise_multiplier,
-                                 100 * clipped / static_cast<double>(std::max<std::size_t>(steps, 1)));
+        std::cout << fmt::format(
+            "epoch {}/{}: test accuracy {:.2f}%, clip norm {}, noise multiplier {}, "
+            "{:.0f}% of the per-sample gradients clipped\n",
+            epoch, o.epochs, 100 * eval.accuracy, o.clip, o.noise_multiplier,
+            100 * clipped / static_cast<double>(std::max<std::size_t>(steps, 1)));
     }
     return 0;
 } catch (const std::exception& e) {

@@ -75,7 +75,8 @@ std::vector<Array> grad_loop(Model& model, LossFn loss_fn, const X& x, const Y& 
         auto g = tg::grad<double>({loss}, params, {}, std::nullopt, false, true);
         for (std::size_t k = 0; k < params.size(); ++k)
             if (g[k].defined())
-                std::copy_n(g[k].value().data(), g[k].numel(), out[k].data() + i * static_cast<std::int64_t>(g[k].numel()));
+                std::copy_n(g[k].value().data(), g[k].numel(),
+                            out[k].data() + i * static_cast<std::int64_t>(g[k].numel()));
     }
     return out;
 }
@@ -154,7 +155,8 @@ struct TiedLM : nn::Module<double> {
 
 }  // namespace
 
-TEST_CASE("per_sample_grads: one Dense with a squared error is the closed form 2 (W a + b - y) a^T", "[nn][per_sample]") {
+TEST_CASE("per_sample_grads: one Dense with a squared error is the closed form 2 (W a + b - y) a^T",
+          "[nn][per_sample]") {
     tg::Generator gen(3);
     nn::Dense<double> layer(3, 2, gen);
     const Array w = layer.weight().value(), b = layer.bias().value();
@@ -174,8 +176,9 @@ TEST_CASE("per_sample_grads: one Dense with a squared error is the closed form 2
 
 TEST_CASE("per_sample_grads: an MLP of Dense layers (fast path) matches finite differences", "[nn][per_sample]") {
     tg::Generator gen(5);
-    auto model = nn::Sequential<double>{std::make_shared<nn::Dense<double>>(3, 4, gen), std::make_shared<nn::Tanh<double>>(),
-                                        std::make_shared<nn::Dense<double>>(4, 3, gen, false)};
+    auto model =
+        nn::Sequential<double>{std::make_shared<nn::Dense<double>>(3, 4, gen), std::make_shared<nn::Tanh<double>>(),
+                               std::make_shared<nn::Dense<double>>(4, 3, gen, false)};
     TensorD x = uniform({5, 3}, 21);
     tg::Labels y = {0, 2, 1, 1, 0};
     check_all(model, cross_entropy, x, y, finite_differences(model, cross_entropy, x, y), 1e-7);
@@ -186,9 +189,9 @@ TEST_CASE("per_sample_grads: Dense on a sequence [B, T, in] matches finite diffe
     tg::Generator gen(6);
     // T = 2: T^2 = 4 < in * out (ghost norm through the Gram matrices); T = 5: 25 > 3 * 4 (materialised).
     for (std::int64_t steps : {2, 5}) {
-        auto model = nn::Sequential<double>{std::make_shared<nn::Dense<double>>(3, 4, gen),
-                                            std::make_shared<nn::GELU<double>>(),
-                                            std::make_shared<nn::Dense<double>>(4, 2, gen)};
+        auto model =
+            nn::Sequential<double>{std::make_shared<nn::Dense<double>>(3, 4, gen), std::make_shared<nn::GELU<double>>(),
+                                   std::make_shared<nn::Dense<double>>(4, 2, gen)};
         TensorD x = uniform({3, static_cast<std::size_t>(steps), 3}, 30 + steps);
         TensorD y = uniform({3, static_cast<std::size_t>(steps), 2}, 40 + steps);
         INFO("T = " << steps);
@@ -219,7 +222,8 @@ TEST_CASE("per_sample_grads: LayerNorm (fast), custom modules, RMSNorm, an LSTM 
     SECTION("a Sequential of Dense and LayerNorm (fast) or RMSNorm (loop), on [B, in] and [B, T, in]") {
         for (bool rms : {false, true})
             for (std::size_t steps : {0, 2}) {
-                nn::Module<double>::ModulePtr norm = std::make_shared<nn::LayerNorm<double>>(std::vector<std::int64_t>{4});
+                nn::Module<double>::ModulePtr norm =
+                    std::make_shared<nn::LayerNorm<double>>(std::vector<std::int64_t>{4});
                 if (rms) norm = std::make_shared<nn::RMSNorm<double>>(std::vector<std::int64_t>{4}, 1e-5);
                 auto model = nn::Sequential<double>{std::make_shared<nn::Dense<double>>(3, 4, gen), norm,
                                                     std::make_shared<nn::Dense<double>>(4, 2, gen)};
@@ -254,8 +258,8 @@ TEST_CASE("per_sample_grads: the fast path equals a loop of tapegrad::grad calls
     tg::Generator gen(10);
     auto model = nn::Sequential<double>{
         std::make_shared<nn::Flatten<double>>(), std::make_shared<nn::Dense<double>>(12, 16, gen),
-        std::make_shared<nn::ReLU<double>>(), std::make_shared<nn::Dense<double>>(16, 16, gen),
-        std::make_shared<nn::Tanh<double>>(), std::make_shared<nn::Dense<double>>(16, 5, gen)};
+        std::make_shared<nn::ReLU<double>>(),    std::make_shared<nn::Dense<double>>(16, 16, gen),
+        std::make_shared<nn::Tanh<double>>(),    std::make_shared<nn::Dense<double>>(16, 5, gen)};
     TensorD x = uniform({9, 3, 4}, 71);
     tg::Labels y = {0, 1, 2, 3, 4, 0, 1, 2, 3};
     check_all(model, cross_entropy, x, y, grad_loop(model, cross_entropy, x, y), 1e-10);
@@ -263,11 +267,11 @@ TEST_CASE("per_sample_grads: the fast path equals a loop of tapegrad::grad calls
     TensorD one = tg::slice(x, 0, 4, 5);
     tg::Labels one_y = {4};
     check_all(model, cross_entropy, one, one_y, grad_loop(model, cross_entropy, one, one_y), 1e-10);
-    auto mixed = nn::Sequential<double>{std::make_shared<nn::Flatten<double>>(),
-                                        std::make_shared<nn::Dense<double>>(12, 6, gen),
-                                        std::make_shared<nn::RMSNorm<double>>(std::vector<std::int64_t>{6}),
-                                        std::make_shared<nn::LayerNorm<double>>(std::vector<std::int64_t>{6}),
-                                        std::make_shared<nn::Dense<double>>(6, 5, gen)};
+    auto mixed =
+        nn::Sequential<double>{std::make_shared<nn::Flatten<double>>(), std::make_shared<nn::Dense<double>>(12, 6, gen),
+                               std::make_shared<nn::RMSNorm<double>>(std::vector<std::int64_t>{6}),
+                               std::make_shared<nn::LayerNorm<double>>(std::vector<std::int64_t>{6}),
+                               std::make_shared<nn::Dense<double>>(6, 5, gen)};
     check_all(mixed, cross_entropy, one, one_y, grad_loop(mixed, cross_entropy, one, one_y), 1e-10);
     check_all(mixed, cross_entropy, x, y, grad_loop(mixed, cross_entropy, x, y), 1e-10);
 }
@@ -321,7 +325,7 @@ TEST_CASE("per_sample_grads: after a throwing loss_fn or model, no grad, no hook
     // The hooks per_sample_grads registered are gone: the next calls record only their own calls and
     // match the reference (a leftover hook would add stale calls or write to a destroyed plan).
     const auto reference = grad_loop(model, squared_error, x, y);  // 3 more calls of the user's hook
-    check_all(model, squared_error, x, y, reference, 1e-10);         // 2 more (one forward each)
+    check_all(model, squared_error, x, y, reference, 1e-10);       // 2 more (one forward each)
     CHECK(user_hook_calls == 7);
     handle.remove();
 
@@ -367,8 +371,9 @@ TEST_CASE("per_sample_grads: Dense layers of a Sequential take one forward, ever
         return calls;
     };
     TensorD x = uniform({4, 3}, 111), y = uniform({4, 2}, 112);
-    auto mlp = nn::Sequential<double>{std::make_shared<nn::Dense<double>>(3, 4, gen), std::make_shared<nn::ReLU<double>>(),
-                                      std::make_shared<nn::Dense<double>>(4, 2, gen)};
+    auto mlp =
+        nn::Sequential<double>{std::make_shared<nn::Dense<double>>(3, 4, gen), std::make_shared<nn::ReLU<double>>(),
+                               std::make_shared<nn::Dense<double>>(4, 2, gen)};
     CHECK(forwards(mlp, x, y) == 1);
     auto with_norm = nn::Sequential<double>{std::make_shared<nn::Dense<double>>(3, 4, gen),
                                             std::make_shared<nn::LayerNorm<double>>(std::vector<std::int64_t>{4}),
@@ -380,4 +385,34 @@ TEST_CASE("per_sample_grads: Dense layers of a Sequential take one forward, ever
     CHECK(nn::per_sample_grads(with_norm, squared_error, x, y).size() == 6);  // frozen parameters left out
     Scaled custom(gen);
     CHECK(forwards(custom, x, y) == 4);  // a custom module: only the loop
+}
+
+TEST_CASE("per_sample_grads: Conv1d and Conv2d (fast: groups, stride, padding, dilation) match finite differences",
+          "[nn][per_sample]") {
+    tg::Generator gen(16);
+    int forwards = 0;
+    auto count = [&](nn::Module<double>&, const TensorD&, const TensorD&) -> TensorD {
+        ++forwards;
+        return {};
+    };
+    SECTION("Conv2d: 2 groups, stride 2, padding 1") {
+        auto model = nn::Sequential<double>{
+            std::make_shared<nn::Conv2d<double>>(2, 4, 3, gen, 2, 1, 1, 2), std::make_shared<nn::Tanh<double>>(),
+            std::make_shared<nn::Flatten<double>>(), std::make_shared<nn::Dense<double>>(4 * 3 * 3, 2, gen)};
+        TensorD x = uniform({3, 2, 5, 5}, 121), y = uniform({3, 2}, 122);
+        check_all(model, squared_error, x, y, finite_differences(model, squared_error, x, y), 1e-7);
+        auto handle = model.register_forward_hook(count);
+        nn::per_sample_grads(model, squared_error, x, y);
+        handle.remove();
+        CHECK(forwards == 1);  // no loop over samples
+    }
+    SECTION("Conv1d: dilation 2, padding 1, no bias; and a batch of one") {
+        auto model = nn::Sequential<double>{
+            std::make_shared<nn::Conv1d<double>>(2, 3, 2, gen, 1, 1, 2, 1, false), std::make_shared<nn::Tanh<double>>(),
+            std::make_shared<nn::Flatten<double>>(), std::make_shared<nn::Dense<double>>(3 * 6, 2, gen)};
+        TensorD x = uniform({3, 2, 6}, 123), y = uniform({3, 2}, 124);
+        check_all(model, squared_error, x, y, finite_differences(model, squared_error, x, y), 1e-7);
+        TensorD one = tg::slice(x, 0, 1, 2), one_y = tg::slice(y, 0, 1, 2);
+        check_all(model, squared_error, one, one_y, grad_loop(model, squared_error, one, one_y), 1e-10);
+    }
 }
