@@ -223,33 +223,44 @@ Deltas<T> forward_backward(const char* who, Plan<T>& plan, std::int64_t batch, c
         check_losses(who, loss, batch);
         total = tapegrad::sum(loss);
     }
-    // A layer is usable when every call saw one sample per row; else its slots fall back.
-    std::vector<bool> usable(plan.layers.size(), false), called(plan.layers.size(), false);
-    for (const auto& c : plan.calls) called[c.layer] = true;
-    for (std::size_t l = 0; l < plan.layers.size(); ++l) usable[l] = called[l];
+    // A layer is usable when every call saw one sample per row and its output is on the loss's
+    // graph (not so inside a checkpointed segment, whose graph is recorded again by the backward);
+    // else its slots fall back, as do those of a layer never called through its hooks.
+    std::vector<bool> usable(plan.layers.size(), false);
+    for (const auto& c : plan.calls) usable[c.layer] = true;
     for (const auto& c : plan.calls)
-        if (!plan.layers[c.layer].batched(c.a.ndim()) || static_cast<std::int64_t>(c.a.shape()[0]) != batch)
+        if (!plan.layers[c.layer].batched(c.a.ndim()) || static_cast<std::int64_t>(c.a.shape()[0]) != batch ||
+            !c.z.requires_grad())
             usable[c.layer] = false;
-    // A slot stays fast only when every layer holding it is usable.
-    for (std::size_t l = 0; l < plan.layers.size(); ++l) {
-        if (usable[l]) continue;
-        for (std::size_t s : {plan.layers[l].weight_slot, plan.layers[l].bias_slot})
-            if (s != npos) plan.fast[s] = false;
-    }
+    // Drops the calls of unusable layers; a slot stays fast only when every layer holding it is usable.
+    auto keep_usable = [&plan, &usable](std::vector<Tensor<T>>* deltas) {
+        for (std::size_t l = 0; l < plan.layers.size(); ++l) {
+            if (usable[l]) continue;
+            for (std::size_t s : {plan.layers[l].weight_slot, plan.layers[l].bias_slot})
+                if (s != npos) plan.fast[s] = false;
+        }
+        std::vector<Call<T>> kept;
+        std::vector<Tensor<T>> kept_deltas;
+        for (std::size_t k = 0; k < plan.calls.size(); ++k) {
+            if (!usable[plan.calls[k].layer]) continue;
+            kept.push_back(std::move(plan.calls[k]));
+            if (deltas != nullptr) kept_deltas.push_back((*deltas)[k]);
+        }
+        plan.calls = std::move(kept);
+        if (deltas != nullptr) *deltas = std::move(kept_deltas);
+    };
+    keep_usable(nullptr);
+    if (plan.calls.empty()) return out;
     std::vector<Tensor<T>> zs;
-    std::vector<Call<T>> kept;
-    for (auto& c : plan.calls) {
-        if (!usable[c.layer]) continue;
-        zs.push_back(c.z);
-        kept.push_back(std::move(c));
-    }
-    plan.calls = std::move(kept);
-    if (zs.empty()) return out;
-    auto deltas = tapegrad::grad<T>({total}, zs, {}, std::nullopt, false, /*allow_unused=*/true);
+    for (const auto& c : plan.calls) zs.push_back(c.z);
+    const auto grads = tapegrad::grad<T>({total}, zs, {}, std::nullopt, false, /*allow_unused=*/true);
+    std::vector<Tensor<T>> deltas(grads.begin(), grads.end());
+    for (std::size_t k = 0; k < plan.calls.size(); ++k)
+        if (!deltas[k].defined()) usable[plan.calls[k].layer] = false;
+    keep_usable(&deltas);
     for (std::size_t k = 0; k < plan.calls.size(); ++k) {
-        const auto& c = plan.calls[k];
-        out.a.push_back(c.a);
-        out.delta.push_back(deltas[k].defined() ? deltas[k] : Tensor<T>(xt::xarray<T>(xt::zeros<T>(c.z.shape()))));
+        out.a.push_back(plan.calls[k].a);
+        out.delta.push_back(std::move(deltas[k]));
     }
     return out;
 }

@@ -13,6 +13,7 @@
 
 #include <tapegrad/autograd/errors.hpp>
 #include <tapegrad/autograd/plain_tensor.hpp>
+#include <tapegrad/autograd/shape.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/ops/shape.hpp>
@@ -62,9 +63,14 @@ T module_scalar(const Module<T>*);
 template <class M>
 using ModuleScalar = decltype(module_scalar(static_cast<const M*>(nullptr)));
 
+/// The per-sample losses of model on x and target; ValueError naming `who` when target has not
+/// x's number of rows.
 template <class M, class X, class Target, class LossFn>
-auto losses_closure(M& model, LossFn& loss_fn, const X& x, const Target& target) {
+auto losses_closure(const char* who, M& model, LossFn& loss_fn, const X& x, const Target& target) {
     using T = ModuleScalar<M>;
+    if (target.ndim() == 0 || target.shape()[0] != x.shape()[0])
+        fail<ValueError>("{}: target has shape {} but x has {} samples (rows): one target per sample", who,
+                         shape_str(target.shape()), x.shape()[0]);
     return SampleLosses<T>([&model, &loss_fn, &x, &target](std::int64_t begin, std::int64_t end) -> Tensor<T> {
         if (begin == 0 && end == detail::batch_size_of("per_sample_grads", x))
             return loss_fn(model(x), target);  // the whole batch: no copy of x
@@ -104,13 +110,13 @@ auto losses_closure(M& model, LossFn& loss_fn, const X& x, const Target& target)
 /// reproducible results. Nothing the user owns changes: no .grad() is written, the hooks are
 /// removed (also when loss_fn or the model throws), the training mode is kept.
 ///
-/// ValueError: B = 0, a BatchNorm in training mode (naming it), loss_fn returning a shape other than
-/// [B] (or [1] for one sample). Errors of the model and loss_fn propagate.
+/// ValueError: B = 0, a target whose dim 0 is not B, a BatchNorm in training mode (naming it),
+/// loss_fn returning a shape other than [B] (or [1] for one sample). Errors of the model and loss_fn propagate.
 template <class M, class X, class Target, class LossFn>
 NamedGrads<detail::ModuleScalar<M>> per_sample_grads(M& model, LossFn loss_fn, const X& x, const Target& target) {
     const std::int64_t batch = detail::batch_size_of("per_sample_grads", x);
-    return per_sample_grads_of<detail::ModuleScalar<M>>(model, batch,
-                                                        detail::losses_closure(model, loss_fn, x, target));
+    return per_sample_grads_of<detail::ModuleScalar<M>>(
+        model, batch, detail::losses_closure("per_sample_grads", model, loss_fn, x, target));
 }
 
 /// The L2 norm over all parameters (those that require grad) of each sample's gradient: shape
@@ -125,8 +131,8 @@ NamedGrads<detail::ModuleScalar<M>> per_sample_grads(M& model, LossFn loss_fn, c
 template <class M, class X, class Target, class LossFn>
 Tensor<detail::ModuleScalar<M>> per_sample_grad_norms(M& model, LossFn loss_fn, const X& x, const Target& target) {
     const std::int64_t batch = detail::batch_size_of("per_sample_grad_norms", x);
-    return per_sample_grad_norms_of<detail::ModuleScalar<M>>(model, batch,
-                                                             detail::losses_closure(model, loss_fn, x, target));
+    return per_sample_grad_norms_of<detail::ModuleScalar<M>>(
+        model, batch, detail::losses_closure("per_sample_grad_norms", model, loss_fn, x, target));
 }
 
 }  // namespace tapegrad::nn

@@ -300,6 +300,9 @@ TEST_CASE("per_sample_grads: refuses an empty batch, BatchNorm in training and a
     CHECK_THROWS_AS(nn::per_sample_grad_norms(layer, elementwise, x, y), tg::ValueError);
     TensorD scalar(1.0);
     CHECK_THROWS_AS(nn::per_sample_grads(layer, squared_error, scalar, y), tg::ValueError);
+    TensorD two = tg::slice(y, 0, 0, 2);
+    CHECK_THROWS_WITH(nn::per_sample_grads(layer, squared_error, x, two), Catch::Contains("target has shape [2, 2]"));
+    CHECK_THROWS_AS(nn::per_sample_grads(layer, cross_entropy, x, tg::Labels{0, 1}), tg::ValueError);
 }
 
 TEST_CASE("per_sample_grads: after a throwing loss_fn or model, no grad, no hook and the mode are left changed",
@@ -415,4 +418,13 @@ TEST_CASE("per_sample_grads: Conv1d and Conv2d (fast: groups, stride, padding, d
         TensorD one = tg::slice(x, 0, 1, 2), one_y = tg::slice(y, 0, 1, 2);
         check_all(model, squared_error, one, one_y, grad_loop(model, squared_error, one, one_y), 1e-10);
     }
+}
+
+TEST_CASE("per_sample_grads: a Sequential run in checkpointed segments gives the same gradients", "[nn][per_sample]") {
+    tg::Generator gen(17);
+    nn::Sequential<double> model = nn::mlp<double>({3, 5, 5, 2}, nn::Activation::Tanh, gen);
+    TensorD x = uniform({4, 3}, 131), y = uniform({4, 2}, 132);
+    const auto reference = grad_loop(model, squared_error, x, y);
+    model.set_checkpoint_segments(2);  // the layers' outputs are not on the loss's graph: the loop takes them
+    check_all(model, squared_error, x, y, reference, 1e-10);
 }
