@@ -428,3 +428,13 @@ TEST_CASE("per_sample_grads: a Sequential run in checkpointed segments gives the
     model.set_checkpoint_segments(2);  // the layers' outputs are not on the loss's graph: the loop takes them
     check_all(model, squared_error, x, y, reference, 1e-10);
 }
+
+TEST_CASE("per_sample_grads: works under the caller's NoGradGuard and leaves grad mode off", "[nn][per_sample]") {
+    tg::Generator gen(18);
+    nn::Sequential<double> model = nn::mlp<double>({3, 4, 2}, nn::Activation::Tanh, gen);
+    TensorD x = uniform({3, 3}, 141), y = uniform({3, 2}, 142);
+    const auto reference = grad_loop(model, squared_error, x, y);
+    tg::NoGradGuard no_grad;
+    check_all(model, squared_error, x, y, reference, 1e-10);
+    CHECK_FALSE(tg::is_grad_enabled());
+}
