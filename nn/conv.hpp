@@ -28,6 +28,8 @@ public:
     const Tensor<T>& bias() const noexcept { return bias_; }
     /// Redraws weight and bias as the constructor does (weight first), from gen.
     void reset_parameters(Generator& gen);
+    /// The number of channel groups.
+    std::int64_t groups() const noexcept { return groups_; }
 
 protected:
     /// Checks the channels, groups and padding_mode (ValueError naming `layer`: zero channels,
@@ -71,6 +73,12 @@ public:
     std::string extra_repr() const override;
     /// A float64 copy (Module::to_float64).
     std::shared_ptr<Module<double>> to_float64() const override;
+    /// The stride.
+    Size2 stride() const noexcept { return stride_; }
+    /// The padding (sizes, or Same).
+    ConvPadding2d padding() const noexcept { return padding_; }
+    /// The dilation.
+    Size2 dilation() const noexcept { return dilation_; }
 
 private:
     Size2 kernel_, stride_, dilation_;
@@ -93,6 +101,12 @@ public:
     std::string extra_repr() const override;
     /// A float64 copy (Module::to_float64).
     std::shared_ptr<Module<double>> to_float64() const override;
+    /// The stride.
+    std::int64_t stride() const noexcept { return stride_; }
+    /// The padding (a size, or Same).
+    ConvPadding1d padding() const noexcept { return padding_; }
+    /// The dilation.
+    std::int64_t dilation() const noexcept { return dilation_; }
 
 private:
     std::int64_t kernel_, stride_, dilation_;

@@ -35,6 +35,7 @@
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/nn/optimizer.hpp>
+#include <tapegrad/nn/per_sample.hpp>
 #include <tapegrad/nn/pooling.hpp>
 #include <tapegrad/nn/recurrent.hpp>
 #include <tapegrad/nn/recurrent_cell.hpp>

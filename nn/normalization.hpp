@@ -31,6 +31,10 @@ public:
     std::string extra_repr() const override;
     /// A float64 copy (Module::to_float64).
     std::shared_ptr<Module<double>> to_float64() const override;
+    /// The trailing dims normalised over.
+    const std::vector<std::int64_t>& normalized_shape() const noexcept { return shape_; }
+    /// The constant added to the variance.
+    double eps() const noexcept { return eps_; }
 
 private:
     std::vector<std::int64_t> shape_;

@@ -18,6 +18,7 @@
 #include "common/interrupt.hpp"
 #include "common/progress.hpp"
 #include "curve.hpp"
+#include "evaluate.hpp"
 #include "model.hpp"
 #include "options.hpp"
 #include "run_state.hpp"
@@ -26,32 +27,6 @@ namespace tg = tapegrad;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Evaluation {
-    double loss = 0;
-    double accuracy = 0;
-};
-
-/// Mean cross-entropy and accuracy over a dataset, in chunks, without recording anything.
-Evaluation evaluate(tg::nn::Module<float>& model, const tg::data::Dataset<float>& data) {
-    tg::NoGradGuard no_grad;
-    tg::data::DataLoader<float> loader(data, {.batch_size = 1000, .shuffle = false});
-    double loss_sum = 0;
-    std::size_t correct = 0;
-    for (const auto& [x, y] : loader.epoch()) {
-        const tg::Tensor<float> logits = model(x);
-        loss_sum += tg::cross_entropy(logits, y, tg::Reduction::Sum).item();
-        const auto& z = logits.value();
-        const std::size_t classes = z.shape()[1];
-        for (std::size_t r = 0; r < y.numel(); ++r) {
-            const float* row = z.data() + r * classes;
-            const auto best = std::max_element(row, row + classes) - row;
-            correct += best == y[r];
-        }
-    }
-    const auto n = static_cast<double>(data.size());
-    return {loss_sum / n, static_cast<double>(correct) / n};
-}
 
 /// The state of every dropout stream of `model` as "<module name> <Generator::state()>" lines:
 /// with the weights and the data order, what decides the rest of a run.
@@ -215,7 +190,7 @@ int train_epochs(Trainer& t, fashion::Progress& p, const fashion::Options& o, co
     const fs::path ckpt = out / "checkpoint";
     examples::CurveWriter curve(out / "curve.csv", fashion::kCurveHeader, p.curve);
     const auto start = std::chrono::steady_clock::now();
-    Evaluation last;
+    fashion::Evaluation last;
     for (std::size_t epoch = p.epoch + 1; epoch <= o.epochs; ++epoch) {
         examples::ProgressBar bar(fmt::format("epoch {}/{}", epoch, o.epochs), t.loader.size());
         const double lr = t.adam.lr();
@@ -228,7 +203,7 @@ int train_epochs(Trainer& t, fashion::Progress& p, const fashion::Options& o, co
         const double train_loss = p.loss_sum / static_cast<double>(p.seen);
         t.epoch_done();
         t.model.eval();
-        last = evaluate(t.model, test);
+        last = fashion::evaluate(t.model, test);
         const double seconds = bar.seconds();
         curve.add(fashion::curve_row({epoch, train_loss, last.loss, last.accuracy, seconds}));
         p = {epoch, 0, 0, 0, t.loader.generator().state(), curve.text()};
