@@ -192,3 +192,28 @@ TEST_CASE("fwad: gradients flow through make_dual and unpack_dual to the primal"
     const auto g = tg::grad<double>({y}, {x});
     CHECK_CLOSE(g[0], Array(2.0 * xt::exp(2.0 * x.value())), 1e-12);
 }
+
+TEST_CASE("fwad: func::jvp in forward mode with the same primal twice, and inside an open level", "[fwad]") {
+    const TensorD x({0.3, -1.2, 2.1}), v({1.0, -0.5, 2.0}), w({0.5, 0.25, -1.0});
+    auto product = [](const Tensors& in) { return Tensors{in[0] * in[1]}; };
+    // d(a b) = da b + a db at a = b = x.
+    const Array expected = v.value() * x.value() + x.value() * w.value();
+    const auto r = func::jvp<double>(product, {x, x}, {v, w});
+    CHECK_CLOSE(r.jvps[0], expected, 1e-12);
+    CHECK_CLOSE(r.outputs[0], Array(x.value() * x.value()), 0.0, 0.0);
+    CHECK(fwad::current_level() == 0);  // its level is closed again
+    fwad::DualLevel level;              // a level of the caller's: jvp computes by the double vjp instead
+    const TensorD d = fwad::make_dual(x, v);
+    const auto inside = func::jvp<double>(product, {x, x}, {v, w});
+    CHECK_CLOSE(inside.jvps[0], expected, 1e-12);
+    CHECK(fwad::unpack_dual(d).tangent.same(v));  // the caller's tangents are untouched
+}
+
+TEST_CASE("fwad: func::jvp of a function that runs a transform of its own falls back and is right", "[fwad]") {
+    // jvp of the gradient of x^T A x is (A + A^T) v: the inner grad drops tangents, so jvp notices
+    // and computes it by the double vjp.
+    const TensorD x({0.3, -1.2, 2.1}), v({1.0, -0.5, 2.0});
+    const auto r = func::jvp(func::grad(quadratic), x, v);
+    CHECK_CLOSE(r.jvps[0], dot(A() + xt::transpose(A()), v.value()), 1e-12);
+    CHECK_CLOSE(func::jacfwd(func::grad(quadratic))(x), Array(A() + xt::transpose(A())), 1e-12);
+}
