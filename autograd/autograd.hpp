@@ -9,6 +9,7 @@
 #include <tapegrad/autograd/engine.hpp>
 #include <tapegrad/autograd/errors.hpp>
 #include <tapegrad/autograd/factories.hpp>
+#include <tapegrad/autograd/forward_ad.hpp>
 #include <tapegrad/autograd/func.hpp>
 #include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/autograd/gradcheck.hpp>

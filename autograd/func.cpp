@@ -1,12 +1,14 @@
 #include <tapegrad/autograd/func.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <unordered_set>
 
 #include <xtensor/xnoalias.hpp>
 
 #include <tapegrad/autograd/engine.hpp>
 #include <tapegrad/autograd/factories.hpp>
+#include <tapegrad/autograd/forward_ad.hpp>
 #include <tapegrad/autograd/func_trace.hpp>
 #include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/autograd/node.hpp>
@@ -123,6 +125,41 @@ std::pair<JvpResult<T>, bool> jvp_traced(const char* who, const char* what, cons
     return {std::move(out), trace.connected()};
 }
 
+// jvp in forward mode: f runs once, on dual tensors. Nothing (the double-vjp construction does
+// it) when a dual level is already open (one at a time), when the results must stay on the
+// caller's graph (grad mode on and a primal, a tangent or a tensor f reads requires grad: the
+// generic tangent rule's results carry no graph), or when f started a transform on a dual tensor
+// (which drops its tangents).
+template <class T>
+std::optional<JvpResult<T>> jvp_dual(const Function<T>& f, const Tensors<T>& primals, const Tensors<T>& tangents) {
+    const bool outer_grad = is_grad_enabled();
+    if (tapegrad::detail::dual_level_open()) return std::nullopt;
+    if (outer_grad && (any_requires_grad(primals) || any_requires_grad(tangents))) return std::nullopt;
+    fwad::DualLevel level;
+    const std::uint64_t transforms = tapegrad::detail::transforms_on_duals();
+    Tensors<T> args;
+    for (std::size_t i = 0; i < primals.size(); ++i) args.push_back(fwad::make_dual(primals[i], tangents[i]));
+    const Tensors<T> ys = f(args);
+    if (tapegrad::detail::transforms_on_duals() != transforms) return std::nullopt;
+    // The caller's own tensors come back as copies, as from the traced path.
+    auto owned = [&](const Tensor<T>& t) {
+        for (const auto& mine : primals)
+            if (t.same(mine)) return t.detach();
+        for (const auto& mine : tangents)
+            if (t.same(mine)) return t.detach();
+        return t;
+    };
+    JvpResult<T> out;
+    for (std::size_t k = 0; k < ys.size(); ++k) {
+        if (!ys[k].defined()) fail<ValueError>("jvp: f returned an undefined tensor as output {}", k);
+        Tensor<T> t = tapegrad::detail::open_tangent(ys[k]);
+        if (outer_grad && (ys[k].requires_grad() || (t.defined() && t.requires_grad()))) return std::nullopt;
+        out.outputs.push_back(owned(ys[k]));
+        out.jvps.push_back(t.defined() ? owned(t) : zeros_like(ys[k]));
+    }
+    return out;
+}
+
 template <class T>
 std::pair<ValueAndGrad<T>, bool> value_and_grad_traced(const char* who, const Function<T>& f, const Tensors<T>& primals,
                                                        const std::vector<std::size_t>& which) {
@@ -140,6 +177,14 @@ Trace<T>::Trace(const char* who, const Function<T>& f, const Tensors<T>& primals
                 const std::vector<std::size_t>& differentiate)
     : outer_grad_(is_grad_enabled()) {
     check_defined(who, primals);
+    if (tapegrad::detail::dual_level_open()) {
+        for (const auto& x : primals) {
+            if (tapegrad::detail::open_tangent(x).defined()) {
+                ++tapegrad::detail::transforms_on_duals();  // the working copies drop it: see jvp_dual
+                break;
+            }
+        }
+    }
     Tensors<T> args = primals;
     std::unordered_set<const void*> own;
     bool caller_grad = false;
@@ -231,6 +276,9 @@ VjpResult<T> vjp(const Function<T>& f, const Tensors<T>& primals, const Tensors<
 
 template <class T>
 JvpResult<T> jvp(const Function<T>& f, const Tensors<T>& primals, const Tensors<T>& tangents) {
+    check_defined("jvp", primals);
+    check_seeds("jvp", "tangent", tangents, "primal", primals);
+    if (auto dual = jvp_dual(f, primals, tangents)) return std::move(*dual);
     return jvp_traced("jvp", "tangent", f, primals, tangents).first;
 }
 
@@ -281,7 +329,8 @@ Tensors<T> apply(Kind kind, const Function<T>& f, const Tensors<T>& xs, const Ar
             const Function<T> jac = [&](const Tensors<T>& ys) {
                 return jacobian("hessian", f, ys, argnums, Strategy::reverse);
             };
-            return jacobian("hessian", jac, xs, argnums, Strategy::forward);
+            // Forward mode over the inner transform would drop its tangents: the double vjp at once.
+            return jacobian_with("hessian", jac, xs, argnums, Strategy::forward, /*dual=*/false);
         }
     }
     fail<ValueError>("func: unknown transform");

@@ -1,8 +1,9 @@
 /// \file
 /// Function transforms (torch.func / torch.autograd.functional): vjp, jvp, value_and_grad, hvp,
 /// vhp and jacobian, which evaluate, and grad, jacrev, jacfwd and hessian, which return functions
-/// and so compose (`func::jacrev(func::grad(f))` is the Hessian). All are built on reverse mode:
-/// jvp and jacfwd use the double-vjp construction of torch.autograd.functional.jvp.
+/// and so compose (`func::jacrev(func::grad(f))` is the Hessian). jvp and jacfwd run f in forward
+/// mode (tapegrad::fwad) where they can, and otherwise use the double-vjp construction of
+/// torch.autograd.functional.jvp (see jvp()); the others are built on reverse mode.
 #pragma once
 
 #include <concepts>
@@ -75,7 +76,8 @@ struct ValueAndProduct {
 enum class Strategy {
     automatic,  ///< reverse when m <= n, else forward: at most min(m, n) + 1 passes
     reverse,    ///< jacrev: one backward pass per output element (m)
-    forward,    ///< jacfwd: one vjp that records its graph, then one pass per input element (n + 1)
+    forward,    ///< jacfwd: one forward-mode run of f per input element (n; see jvp() for when it falls back to a
+                ///< recorded vjp and one pass per element, n + 1)
 };
 
 namespace detail {
@@ -185,11 +187,14 @@ VjpResult<typename P::value_type> vjp(F f, const P& primal, const P& cotangent) 
 }
 
 /// f(primals) and the Jacobian-vector products sum_i d f_k / d primals_i tangents_i
-/// (torch.func.jvp). Built from reverse mode as torch.autograd.functional.jvp does: with
-/// g(u) = J^T u recorded for a zero u, J v = d<g(u), v>/du: two backward passes (a forward mode
-/// will later make it one forward pass). Throws ValueError for an undefined primal or tangent or
-/// a count of tangents other than of primals; ShapeError when a tangent's shape differs from its
-/// primal's.
+/// (torch.func.jvp). In forward mode (tapegrad::fwad): f runs once on dual tensors, the tangents
+/// ride along. When that is not possible it is built from reverse mode as
+/// torch.autograd.functional.jvp does: with g(u) = J^T u recorded for a zero u, J v = d<g(u), v>/du,
+/// two backward passes. That is when a DualLevel is already open (forward mode has one level),
+/// when the results must stay differentiable (grad mode on and a primal, a tangent or a tensor f
+/// reads requires grad), or when f runs a transform on its dual inputs (a transform works on
+/// detached copies, which drops tangents; f is then evaluated again). Throws ValueError for an undefined primal or
+/// tangent or a count of tangents other than of primals; ShapeError when a tangent's shape differs from its primal's.
 template <class T, class F>
 JvpResult<T> jvp(F f, const Tensors<T>& primals, const Tensors<T>& tangents) {
     return detail::jvp<T>(detail::as_function<T>(std::move(f)), primals, tangents);
@@ -281,8 +286,9 @@ Transformed<std::decay_t<F>> jacrev(F&& f, Argnums argnums = {0}) {
 }
 
 /// The Jacobian function of f by forward-style passes (torch.func.jacfwd), laid out as jacrev():
-/// one jvp per input element. Here each jvp is a backward pass through the recorded vjp of f (the
-/// double-vjp construction), so it needs f's backward rules to be differentiable, as every
+/// one jvp per input element, each a forward-mode run of f on a dual input with a one-hot tangent;
+/// under the conditions where jvp() falls back, a backward pass through the recorded vjp of f (the
+/// double-vjp construction) instead, which needs f's backward rules to be differentiable, as every
 /// tapegrad op's is.
 template <class F>
 Transformed<std::decay_t<F>> jacfwd(F&& f, Argnums argnums = {0}) {

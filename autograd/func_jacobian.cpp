@@ -3,9 +3,13 @@
 // Jacobians of Jacobians (hessian) work.
 #include <tapegrad/autograd/func.hpp>
 
+#include <optional>
+
 #include <tapegrad/autograd/buffer_pool.hpp>
 #include <tapegrad/autograd/factories.hpp>
+#include <tapegrad/autograd/forward_ad.hpp>
 #include <tapegrad/autograd/func_trace.hpp>
+#include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/autograd/node.hpp>
 
 namespace tapegrad::func::detail {
@@ -90,6 +94,22 @@ Tensors<T> by_rows(const Trace<T>& trace) {
     return out;
 }
 
+// columns[k][i][c]: column c of d y_k / d x_i.
+template <class T>
+using Columns = std::vector<std::vector<Tensors<T>>>;
+
+template <class T>
+Tensors<T> assemble_columns(const Columns<T>& columns, const Tensors<T>& ys, const Tensors<T>& xs) {
+    Tensors<T> out;
+    for (std::size_t k = 0; k < ys.size(); ++k) {
+        for (std::size_t i = 0; i < xs.size(); ++i) {
+            out.push_back(assemble(columns[k][i], Layout{xs[i].numel(), ys[k].numel(), true},
+                                   joined(ys[k].shape(), xs[i].shape())));
+        }
+    }
+    return out;
+}
+
 // jacfwd by double vjp: g(u) = J^T u recorded once (one pass), then one pass per input element
 // c of x_i, d<g_i(u), e_c>/du = J e_c, giving one column for every output.
 template <class T>
@@ -99,21 +119,45 @@ Tensors<T> by_columns(const Trace<T>& trace) {
     Tensors<T> u;
     for (const auto& y : ys) u.push_back(zeros_like(y, /*requires_grad=*/true));
     const Tensors<T> g = trace.grads(ys, xs, u, /*record=*/true);
-    std::vector<std::vector<Tensors<T>>> columns(ys.size(), std::vector<Tensors<T>>(xs.size()));
+    Columns<T> columns(ys.size(), std::vector<Tensors<T>>(xs.size()));
     for (std::size_t i = 0; i < xs.size(); ++i) {
         for (std::size_t c = 0; c < xs[i].numel(); ++c) {
             Tensors<T> jv = trace.grads({g[i]}, u, {one_hot_like(xs[i], c)}, trace.connected());
             for (std::size_t k = 0; k < ys.size(); ++k) columns[k][i].push_back(std::move(jv[k]));
         }
     }
-    Tensors<T> out;
-    for (std::size_t k = 0; k < ys.size(); ++k) {
-        for (std::size_t i = 0; i < xs.size(); ++i) {
-            out.push_back(assemble(columns[k][i], Layout{xs[i].numel(), ys[k].numel(), true},
-                                   joined(ys[k].shape(), xs[i].shape())));
+    return assemble_columns(columns, ys, xs);
+}
+
+// jacfwd in forward mode: one run of f per input element c of x_i, on a dual x_i with tangent e_c,
+// giving column c for every output (f's cost each, where the double vjp runs a backward of the
+// backward). Nothing (by_columns does it) under jvp's conditions: a dual level already open, results
+// that must stay on the caller's graph, or f starting a transform on a dual tensor.
+template <class T>
+std::optional<Tensors<T>> by_dual_columns(const Trace<T>& trace, const Function<T>& f, const Tensors<T>& primals,
+                                          const std::vector<std::size_t>& which) {
+    if (trace.connected() || tapegrad::detail::dual_level_open()) return std::nullopt;
+    const bool outer_grad = is_grad_enabled();
+    const Tensors<T>& ys = trace.outputs();
+    Columns<T> columns(ys.size(), std::vector<Tensors<T>>(which.size()));
+    fwad::DualLevel level;
+    const std::uint64_t transforms = tapegrad::detail::transforms_on_duals();
+    for (std::size_t i = 0; i < which.size(); ++i) {
+        const Tensor<T>& x = primals[which[i]];
+        for (std::size_t c = 0; c < x.numel(); ++c) {
+            Tensors<T> args = primals;
+            args[which[i]] = fwad::make_dual(x, one_hot_like(x, c));
+            const Tensors<T> out = f(args);
+            if (tapegrad::detail::transforms_on_duals() != transforms || out.size() != ys.size()) return std::nullopt;
+            for (std::size_t k = 0; k < ys.size(); ++k) {
+                Tensor<T> t = tapegrad::detail::open_tangent(out[k]);
+                if (!t.defined()) t = zeros_like(ys[k]);
+                if (t.shape() != ys[k].shape() || (outer_grad && t.requires_grad())) return std::nullopt;
+                columns[k][i].push_back(std::move(t));
+            }
         }
     }
-    return out;
+    return assemble_columns(columns, ys, trace.inputs());
 }
 
 template <class T>
@@ -126,19 +170,32 @@ std::size_t total_numel(const Tensors<T>& ts) {
 }  // namespace
 
 template <class T>
-Tensors<T> jacobian(const char* who, const Function<T>& f, const Tensors<T>& primals, const Argnums& argnums,
-                    Strategy strategy) {
-    const Trace<T> trace(who, f, primals, chosen(who, argnums, primals.size()));
+Tensors<T> jacobian_with(const char* who, const Function<T>& f, const Tensors<T>& primals, const Argnums& argnums,
+                         Strategy strategy, bool dual) {
+    const std::vector<std::size_t> which = chosen(who, argnums, primals.size());
+    const Trace<T> trace(who, f, primals, which);
     if (strategy == Strategy::automatic) {
-        // m passes by rows against n + 1 by columns, whose passes also cost more (they run the
-        // backward of the backward): rows on a tie.
+        // m passes by rows against n + 1 by columns, whose passes also cost more (a run of f in
+        // forward mode, or the backward of the backward): rows on a tie.
         const bool rows = total_numel(trace.outputs()) <= total_numel(trace.inputs());
         strategy = rows ? Strategy::reverse : Strategy::forward;
     }
-    return strategy == Strategy::reverse ? by_rows(trace) : by_columns(trace);
+    if (strategy == Strategy::reverse) return by_rows(trace);
+    if (dual) {
+        if (auto columns = by_dual_columns(trace, f, primals, which)) return std::move(*columns);
+    }
+    return by_columns(trace);
 }
 
-#define TAPEGRAD_INSTANTIATE(T) \
+template <class T>
+Tensors<T> jacobian(const char* who, const Function<T>& f, const Tensors<T>& primals, const Argnums& argnums,
+                    Strategy strategy) {
+    return jacobian_with(who, f, primals, argnums, strategy, /*dual=*/true);
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                                                                                     \
+    template Tensors<T> jacobian_with(const char*, const Function<T>&, const Tensors<T>&, const Argnums&, Strategy, \
+                                      bool);                                                                        \
     template Tensors<T> jacobian(const char*, const Function<T>&, const Tensors<T>&, const Argnums&, Strategy);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)

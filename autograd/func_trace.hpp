@@ -54,6 +54,12 @@ private:
     bool connected_ = false;
 };
 
+/// jacobian(), where `dual` lets Strategy::forward run f in forward mode (one run per input
+/// element on dual tensors; the double-vjp construction when that is not possible, see jvp).
+template <class T>
+Tensors<T> jacobian_with(const char* who, const Function<T>& f, const Tensors<T>& primals, const Argnums& argnums,
+                         Strategy strategy, bool dual);
+
 /// One-hot tensor of `like`'s shape: 1 at flat index `at`.
 template <class T>
 Tensor<T> one_hot_like(const Tensor<T>& like, std::size_t at);

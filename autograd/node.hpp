@@ -28,6 +28,9 @@ using Grads = std::vector<Tensor<T>, detail::PoolAllocator<Tensor<T>>>;
 template <class T>
 class Backward;
 
+template <class T>
+class Forward;
+
 /// A backward rule stored as a std::function, for code that keeps rules in variables; record()
 /// takes any callable `Grads<T>(const Backward<T>&)`, and a lambda passed directly is stored
 /// without the std::function's heap allocation.
@@ -102,6 +105,7 @@ private:
     friend class Engine;
     template <class U>
     friend void attach(Tensor<U>&, std::shared_ptr<Node<U>>);
+    friend struct DualAccess;  // forward mode runs a rule with a seed of its own (forward_ad.cpp)
 
     Grads<T> inputs_;
     xt::svector<std::uint64_t, 4> input_versions_;  // inline for up to 4 inputs: no allocation per op
@@ -140,15 +144,69 @@ bool needs_node(const char* name, const Grads<T>& inputs);
 template <class T>
 void attach(Tensor<T>& out, std::shared_ptr<Node<T>> node);
 
-template <class T, class F>
-Tensor<T> record_inputs(const char* name, Grads<T> inputs, xt::xarray<T> value, F&& fn) {
+/// True while a forward-mode DualLevel is open on this thread (tapegrad::fwad): the one test
+/// record() adds to an op when none is.
+bool dual_level_open() noexcept;
+
+/// A reference to a backward rule of any type, so the forward-mode code is compiled once.
+template <class T>
+struct RuleRef {
+    const void* rule;                                        ///< The rule object.
+    Grads<T> (*call)(const void* rule, const Backward<T>&);  ///< Calls it.
+};
+
+/// A reference to a tangent rule (a callable `Tensor<T>(const Forward<T>&)`).
+template <class T>
+struct TangentRef {
+    const void* rule;                                        ///< The rule object.
+    Tensor<T> (*call)(const void* rule, const Forward<T>&);  ///< Calls it.
+};
+
+/// No tangent rule: forward mode derives the tangent from the backward rule.
+struct NoTangentRule {};
+
+/// Gives `out` its tangent at the open dual level when some input has one: `jvp` when the op has a
+/// tangent rule (null otherwise), else the generic rule built from the backward rule `rule`.
+template <class T>
+void propagate_tangent(const char* name, const Grads<T>& inputs, Tensor<T>& out, RuleRef<T> rule,
+                       const TangentRef<T>* jvp);
+
+template <class T, class F, class J = NoTangentRule>
+Tensor<T> record_inputs(const char* name, Grads<T> inputs, xt::xarray<T> value, F&& fn, const J& jvp = {}) {
     static_assert(std::is_invocable_r_v<Grads<T>, F&, const Backward<T>&>,
                   "a backward rule is callable as Grads<T>(const Backward<T>&)");
     if (is_anomaly_enabled()) check_forward(name, inputs, value);
     Tensor<T> out(std::move(value));
-    if (!needs_node(name, inputs)) return out;
-    using Stored = RuleNode<T, std::decay_t<F>>;
-    attach<T>(out, std::allocate_shared<Stored>(PoolAllocator<Stored>{}, name, std::move(inputs), std::forward<F>(fn)));
+    const bool recorded = needs_node(name, inputs);
+    constexpr bool own_rule = !std::is_same_v<J, NoTangentRule>;
+    // The generic rule runs the backward rule, so before the node takes it; it must not see the
+    // output's history anyway. An own rule runs after, so that its tangent is differentiable
+    // through the output too.
+    if constexpr (!own_rule) {
+        if (dual_level_open()) [[unlikely]] {
+            const RuleRef<T> rule{&fn, [](const void* f, const Backward<T>& ctx) -> Grads<T> {
+                                      return (*static_cast<const std::decay_t<F>*>(f))(ctx);
+                                  }};
+            propagate_tangent<T>(name, inputs, out, rule, nullptr);
+        }
+    }
+    if (recorded) {
+        using Stored = RuleNode<T, std::decay_t<F>>;
+        attach<T>(out,
+                  std::allocate_shared<Stored>(PoolAllocator<Stored>{}, name, std::move(inputs), std::forward<F>(fn)));
+    }
+    if constexpr (own_rule) {
+        static_assert(std::is_invocable_r_v<Tensor<T>, const J&, const Forward<T>&>,
+                      "a tangent rule is callable as Tensor<T>(const Forward<T>&)");
+        if (dual_level_open()) [[unlikely]] {
+            const TangentRef<T> tangent{&jvp, [](const void* f, const Forward<T>& ctx) -> Tensor<T> {
+                                            return (*static_cast<const J*>(f))(ctx);
+                                        }};
+            // The inputs moved into the node when it was made.
+            const Grads<T>& saved = recorded ? TensorAccess::impl(out)->grad_fn->inputs() : inputs;
+            propagate_tangent<T>(name, saved, out, RuleRef<T>{nullptr, nullptr}, &tangent);
+        }
+    }
     return out;
 }
 
@@ -174,22 +232,66 @@ private:
     Tensor<T> output_;
 };
 
+/// What a tangent (forward-mode, jvp) rule sees: the op's inputs, their tangents at the open dual
+/// level and the op's output. The rule returns the output's tangent sum_i (d out / d input_i)
+/// tangent_i, written in tapegrad's own ops (so it is recorded, and forward-over-reverse works),
+/// undefined for zero; it may return a shape that broadcasts to the output's.
+template <class T>
+class Forward {
+public:
+    /// Made by forward mode for each tangent rule it runs.
+    Forward(const Grads<T>& inputs, const Grads<T>& tangents, const Tensor<T>& output)
+        : inputs_(inputs), tangents_(tangents), output_(output) {}
+    /// How many inputs the op has.
+    std::size_t count() const noexcept { return inputs_.size(); }
+    /// Input i of the op, as given to record(); std::out_of_range past the last.
+    const Tensor<T>& input(std::size_t i) const { return inputs_.at(i); }
+    /// The tangent of input i (its shape); undefined when it has none (a zero tangent).
+    const Tensor<T>& tangent(std::size_t i) const { return tangents_.at(i); }
+    /// Whether input i has a tangent; rules skip the others.
+    bool has(std::size_t i) const { return tangents_.at(i).defined(); }
+    /// The op's output, for rules written with it (d exp(x) = exp(x) dx).
+    const Tensor<T>& output() const noexcept { return output_; }
+
+private:
+    const Grads<T>& inputs_;
+    const Grads<T>& tangents_;
+    const Tensor<T>& output_;
+};
+
 /// Wraps an op's eagerly computed value as its output tensor and, when grad mode is on and some
 /// input requires grad, records a node on the thread's tape with the backward rule `fn` (any
 /// callable `Grads<T>(const Backward<T>&)`): `record<T>("mul", {a, b}, value, rule)`. With grad
 /// mode off (inference, and every backward without create_graph) it only wraps the value.
 template <class T, class F>
 Tensor<T> record(const char* name, std::initializer_list<Tensor<T>> inputs, xt::xarray<T> value, F&& fn) {
-    if (!is_grad_enabled() && !is_anomaly_enabled()) return Tensor<T>(std::move(value));
+    if (!is_grad_enabled() && !is_anomaly_enabled() && !detail::dual_level_open()) return Tensor<T>(std::move(value));
     return detail::record_inputs<T>(name, Grads<T>(inputs), std::move(value), std::forward<F>(fn));
+}
+
+/// The same with a tangent rule `jvp` (any callable `Tensor<T>(const Forward<T>&)`) for forward
+/// mode; record() without one derives the tangent from the backward rule, at about twice the
+/// backward rule's cost.
+template <class T, class F, class J>
+Tensor<T> record(const char* name, std::initializer_list<Tensor<T>> inputs, xt::xarray<T> value, F&& fn, const J& jvp) {
+    if (!is_grad_enabled() && !is_anomaly_enabled() && !detail::dual_level_open()) return Tensor<T>(std::move(value));
+    return detail::record_inputs<T>(name, Grads<T>(inputs), std::move(value), std::forward<F>(fn), jvp);
 }
 
 /// The same for a list of inputs built at run time (concat's).
 template <class T, class F>
 Tensor<T> record(const char* name, const std::vector<Tensor<T>>& inputs, xt::xarray<T> value, F&& fn) {
-    if (!is_grad_enabled() && !is_anomaly_enabled()) return Tensor<T>(std::move(value));
+    if (!is_grad_enabled() && !is_anomaly_enabled() && !detail::dual_level_open()) return Tensor<T>(std::move(value));
     return detail::record_inputs<T>(name, Grads<T>(inputs.begin(), inputs.end()), std::move(value),
                                     std::forward<F>(fn));
+}
+
+/// The same with a tangent rule `jvp` (concat's).
+template <class T, class F, class J>
+Tensor<T> record(const char* name, const std::vector<Tensor<T>>& inputs, xt::xarray<T> value, F&& fn, const J& jvp) {
+    if (!is_grad_enabled() && !is_anomaly_enabled() && !detail::dual_level_open()) return Tensor<T>(std::move(value));
+    return detail::record_inputs<T>(name, Grads<T>(inputs.begin(), inputs.end()), std::move(value), std::forward<F>(fn),
+                                    jvp);
 }
 
 }  // namespace tapegrad

@@ -18,3 +18,4 @@ target_sources(tapegrad_autograd PRIVATE
   autograd/threads.cpp)
 target_sources(tapegrad_autograd PRIVATE autograd/graph_view.cpp)
 target_sources(tapegrad_autograd PRIVATE autograd/checkpoint_segment.cpp)
+target_sources(tapegrad_autograd PRIVATE autograd/forward_ad.cpp)

@@ -13,6 +13,7 @@
 #include <xtensor/xnoalias.hpp>
 
 #include <tapegrad/autograd/engine.hpp>
+#include <tapegrad/autograd/forward_ad.hpp>
 #include <tapegrad/autograd/nested_braces.hpp>
 #include <tapegrad/autograd/node.hpp>
 
@@ -118,6 +119,16 @@ Tensor<T>& Tensor<T>::update(const char* op, const Tensor* other, F f) {
                 "{}: other (shape {}) requires grad, and an in-place op is not recorded, so no gradient "
                 "could reach it: use the out-of-place op, or NoGradGuard",
                 op, shape_str(other->shape()));
+        }
+    }
+    // Forward mode cannot follow an unrecorded change: the tangent would silently be stale.
+    if (detail::dual_level_open()) {
+        const auto* other_impl = other ? detail::TensorAccess::impl(*other) : nullptr;
+        if (detail::has_open_tangent(impl) || (other_impl && detail::has_open_tangent(*other_impl))) {
+            fail<AutogradError>(
+                "{}: this tensor (shape {}) or its operand has a forward-mode tangent at the open dual "
+                "level; an in-place update would leave the tangent stale: use the out-of-place op",
+                op, shape_str(shape()));
         }
     }
     if (other && !broadcastable_to(other->shape(), shape())) {

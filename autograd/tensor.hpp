@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include <xtensor/xarray.hpp>
 
@@ -222,6 +223,13 @@ private:
 
 namespace detail {
 
+/// A forward-mode tangent (tapegrad::fwad) and the dual level it belongs to.
+template <class T>
+struct TangentSlot {
+    std::uint64_t level;  ///< The DualLevel's number (levels are numbered from 1, never reused).
+    Tensor<T> tangent;    ///< Same shape as the tensor that holds it.
+};
+
 /// What a Tensor handle shares: the value, its gradient, and the node that produced it. Only the
 /// engine (through TensorAccess) sees it; users see Tensor's methods.
 template <class T>
@@ -245,6 +253,9 @@ struct TensorImpl {
     /// counted for it when the first did.
     std::uint32_t saved_by = 0;
     std::size_t saved_bytes = 0;
+    /// Forward-mode tangents, one per dual level that gave this tensor one (tapegrad::fwad); empty,
+    /// and allocation-free, for every tensor made while no DualLevel is open.
+    std::vector<TangentSlot<T>> tangents;
 
     ~TensorImpl() { give_buffer(value); }  // the buffer goes back to this thread's pool
 };

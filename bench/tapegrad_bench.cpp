@@ -366,6 +366,45 @@ const bool deep_mlp_registered = [] {
     return true;
 }();
 
+// Forward mode (tapegrad::fwad): the Fashion-MNIST MLP's forward (784-256-128-10, batch 32, grad
+// mode off) plainly and as func::jvp in the direction of a random input tangent, whose ratio is what
+// the tangents cost; and jacfwd against jacrev for a tall-thin function, tanh(W x) with x of n = 8
+// elements and m = 512 outputs: n forward-mode runs of f against m backward passes.
+void mlp_forward(benchmark::State& state, bool jvp) {
+    tg::NoGradGuard no_grad;
+    const tgbench::Mlp mlp;
+    const tg::TensorF x = make({32, wl::kIn}, 1.0F, 1);
+    const tg::TensorF v = make({32, wl::kIn}, 1.0F, 2);
+    auto forward = [&p = mlp.params](const tg::TensorF& in) {
+        return tg::linear(tg::relu(tg::linear(tg::relu(tg::linear(in, p[0], p[1])), p[2], p[3])), p[4], p[5]);
+    };
+    for (auto _ : state) {
+        if (jvp) {
+            benchmark::DoNotOptimize(tg::func::jvp(forward, x, v).jvps[0].value().data());
+        } else {
+            benchmark::DoNotOptimize(forward(x).value().data());
+        }
+    }
+}
+
+void tall_jacobian(benchmark::State& state, bool forward) {
+    const tg::TensorF w = make({512, 8}, 0.5F, 3);
+    const tg::TensorF x = make({8}, 1.0F, 4);
+    auto f = [w](const tg::TensorF& in) { return tg::tanh(tg::matmul(w, in)); };
+    for (auto _ : state) {
+        const tg::TensorF j = forward ? tg::func::jacfwd(f)(x) : tg::func::jacrev(f)(x);
+        benchmark::DoNotOptimize(j.value().data());
+    }
+}
+
+const bool forward_mode_registered = [] {
+    benchmark::RegisterBenchmark("mlp_forward/32", mlp_forward, false);
+    benchmark::RegisterBenchmark("mlp_forward/32+jvp", mlp_forward, true);
+    benchmark::RegisterBenchmark("jacobian_tall_8x512/jacfwd", tall_jacobian, true);
+    benchmark::RegisterBenchmark("jacobian_tall_8x512/jacrev", tall_jacobian, false);
+    return true;
+}();
+
 }  // namespace
 
 namespace {

@@ -16,6 +16,7 @@
 #include <tapegrad/ops/elementwise.hpp>
 #include <tapegrad/ops/map.hpp>
 #include <tapegrad/ops/simd.hpp>
+#include <tapegrad/ops/tangent.hpp>
 
 namespace tapegrad {
 
@@ -84,9 +85,11 @@ Tensor<T> relu(const Tensor<T>& x) {
     check_defined("relu", "x", x);
     // Written as !(v <= 0) so that NaN, which fails every comparison, passes through as NaN.
     auto value = detail::map("relu", x, [](T v) { return !(v <= T(0)) ? v : T(0); });
-    return record<T>("relu", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
-        return {mul(ctx.grad(), detail::mask("relu", ctx.input(0), [](T v) { return v > T(0); }))};
-    });
+    constexpr auto d = [](const Tensor<T>& in, const Tensor<T>&) {
+        return detail::mask("relu", in, [](T v) { return v > T(0); });
+    };
+    return record<T>("relu", {x}, std::move(value), detail::elementwise_backward<T>(d),
+                     detail::elementwise_tangent<T>(d));
 }
 
 template <class T>
@@ -107,10 +110,9 @@ Tensor<T> sigmoid(const Tensor<T>& x) {
     check_defined("sigmoid", "x", x);
     xt::xarray<T> value = detail::take_buffer_like<T>("sigmoid", x.value());
     simd::transform(x.value().data(), value.data(), x.numel(), [](auto v) { return sigmoid_of<T>(v); });
-    return record<T>("sigmoid", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
-        const auto& y = ctx.output();
-        return {mul(ctx.grad(), mul(y, T(1) - y))};
-    });
+    constexpr auto d = [](const Tensor<T>&, const Tensor<T>& y) { return mul(y, T(1) - y); };
+    return record<T>("sigmoid", {x}, std::move(value), detail::elementwise_backward<T>(d),
+                     detail::elementwise_tangent<T>(d));
 }
 
 template <class T>
@@ -121,10 +123,9 @@ Tensor<T> tanh(const Tensor<T>& x) {
         using std::tanh;
         return tanh(v);
     });
-    return record<T>("tanh", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
-        const auto& y = ctx.output();
-        return {mul(ctx.grad(), T(1) - mul(y, y))};
-    });
+    constexpr auto d = [](const Tensor<T>&, const Tensor<T>& y) { return T(1) - mul(y, y); };
+    return record<T>("tanh", {x}, std::move(value), detail::elementwise_backward<T>(d),
+                     detail::elementwise_tangent<T>(d));
 }
 
 template <class T>

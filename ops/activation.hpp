@@ -9,6 +9,7 @@
 namespace tapegrad {
 
 /// max(x, 0).      d/dx = grad where x > 0, else 0 (so 0 at exactly x = 0, as PyTorch)
+///                 tangent: dy = dx where x > 0, else 0
 template <class T>
 Tensor<T> relu(const Tensor<T>& x);
 
@@ -17,10 +18,12 @@ template <class T>
 Tensor<T> leaky_relu(const Tensor<T>& x, std::type_identity_t<T> negative_slope = T(0.01));
 
 /// 1 / (1 + e^-x), computed without overflow for any |x|.    d/dx = grad * y (1 - y)
+///                 tangent: dy = y (1 - y) dx
 template <class T>
 Tensor<T> sigmoid(const Tensor<T>& x);
 
 /// tanh(x).        d/dx = grad * (1 - y^2)
+///                 tangent: dy = (1 - y^2) dx
 template <class T>
 Tensor<T> tanh(const Tensor<T>& x);
 

@@ -9,22 +9,27 @@
 namespace tapegrad {
 
 /// a + b.      d/da = grad      d/db = grad      (the engine sums each back to its input's shape)
+///             tangent: dy = da + db
 template <class T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b);
 
 /// a - b.      d/da = grad      d/db = -grad
+///             tangent: dy = da - db
 template <class T>
 Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b);
 
 /// a * b.      d/da = grad * b      d/db = grad * a
+///             tangent: dy = da * b + a * db
 template <class T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b);
 
 /// a / b.      d/da = grad / b      d/db = -grad * a / b^2
+///             tangent: dy = (da - y * db) / b
 template <class T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b);
 
 /// -x.         d/dx = -grad
+///             tangent: dy = -dx
 template <class T>
 Tensor<T> neg(const Tensor<T>& x);
 

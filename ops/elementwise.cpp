@@ -14,6 +14,7 @@
 #include <tapegrad/ops/check.hpp>
 #include <tapegrad/ops/map.hpp>
 #include <tapegrad/ops/simd.hpp>
+#include <tapegrad/ops/tangent.hpp>
 
 namespace tapegrad {
 
@@ -22,35 +23,43 @@ Tensor<T> exp(const Tensor<T>& x) {
     check_defined("exp", "x", x);
     xt::xarray<T> out = detail::take_buffer<T>("exp", x.shape());
     simd::exp_shifted(x.value().data(), T(0), out.data(), out.size());
-    return record<T>("exp", {x}, std::move(out),
-                     [](const Backward<T>& ctx) -> Grads<T> { return {mul(ctx.grad(), ctx.output())}; });
+    constexpr auto d = [](const Tensor<T>&, const Tensor<T>& y) { return y; };
+    return record<T>("exp", {x}, std::move(out), detail::elementwise_backward<T>(d), detail::elementwise_tangent<T>(d));
 }
 
 template <class T>
 Tensor<T> log(const Tensor<T>& x) {
     check_defined("log", "x", x);
-    return record<T>("log", {x}, detail::evaluate<T>("log", xt::log(x.value())),
-                     [](const Backward<T>& ctx) -> Grads<T> { return {div(ctx.grad(), ctx.input(0))}; });
+    return record<T>(
+        "log", {x}, detail::evaluate<T>("log", xt::log(x.value())),
+        [](const Backward<T>& ctx) -> Grads<T> { return {div(ctx.grad(), ctx.input(0))}; },
+        [](const Forward<T>& ctx) { return div(ctx.tangent(0), ctx.input(0)); });
 }
 
 template <class T>
 Tensor<T> sqrt(const Tensor<T>& x) {
     check_defined("sqrt", "x", x);
-    return record<T>("sqrt", {x}, detail::evaluate<T>("sqrt", xt::sqrt(x.value())),
-                     [](const Backward<T>& ctx) -> Grads<T> { return {div(ctx.grad(), ctx.output() * T(2))}; });
+    return record<T>(
+        "sqrt", {x}, detail::evaluate<T>("sqrt", xt::sqrt(x.value())),
+        [](const Backward<T>& ctx) -> Grads<T> { return {div(ctx.grad(), ctx.output() * T(2))}; },
+        [](const Forward<T>& ctx) { return div(ctx.tangent(0), ctx.output() * T(2)); });
 }
 
 template <class T>
 Tensor<T> pow(const Tensor<T>& x, std::type_identity_t<T> p) {
     check_defined("pow", "x", x);
     check_not_nan("pow", "exponent p", p);
-    return record<T>("pow", {x}, detail::evaluate<T>("pow", xt::pow(x.value(), p)),
-                     [p](const Backward<T>& ctx) -> Grads<T> {
-                         // x^0 is constant: a zero gradient, not 0 * x^-1 (NaN at 0). So every derivative of an
-                         // integer power n >= 0 ends in this branch and is finite and exact at 0, as PyTorch's.
-                         if (p == 0) return {zeros_like(ctx.input(0))};
-                         return {mul(ctx.grad(), pow(ctx.input(0), p - 1) * p)};
-                     });
+    return record<T>(
+        "pow", {x}, detail::evaluate<T>("pow", xt::pow(x.value(), p)),
+        [p](const Backward<T>& ctx) -> Grads<T> {
+            // x^0 is constant: a zero gradient, not 0 * x^-1 (NaN at 0). So every derivative of an
+            // integer power n >= 0 ends in this branch and is finite and exact at 0, as PyTorch's.
+            if (p == 0) return {zeros_like(ctx.input(0))};
+            return {mul(ctx.grad(), pow(ctx.input(0), p - 1) * p)};
+        },
+        [p](const Forward<T>& ctx) {
+            return p == 0 ? Tensor<T>() : mul(ctx.tangent(0), pow(ctx.input(0), p - 1) * p);
+        });
 }
 
 template <class T>

@@ -9,18 +9,22 @@
 namespace tapegrad {
 
 /// e^x.            d/dx = grad * e^x
+///                 tangent: dy = y dx
 template <class T>
 Tensor<T> exp(const Tensor<T>& x);
 
 /// Natural log.    d/dx = grad / x      (log(0) = -inf and log(x < 0) = NaN, as in IEEE)
+///                 tangent: dy = dx / x
 template <class T>
 Tensor<T> log(const Tensor<T>& x);
 
 /// Square root.    d/dx = grad / (2 sqrt(x))
+///                 tangent: dy = dx / (2 y)
 template <class T>
 Tensor<T> sqrt(const Tensor<T>& x);
 
 /// x^p for a scalar exponent p.    d/dx = grad * p * x^(p-1);  d/dx = 0 for p = 0 (not 0 * x^-1)
+///                 tangent: dy = p x^(p-1) dx (0 for p = 0)
 template <class T>
 Tensor<T> pow(const Tensor<T>& x, std::type_identity_t<T> p);
 

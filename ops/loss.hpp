@@ -58,6 +58,7 @@ struct NLLLossOptions {
 /// (pred - target)^2 per element, reduced (Mean: over all n elements); shapes must match
 /// (torch.nn.functional.mse_loss, which would broadcast with a warning: ShapeError here).
 ///   d/dpred = 2 (pred - target) / n      d/dtarget = -d/dpred
+///   tangent: dl = 2 (pred - target) (dpred - dtarget) / n (composed: the rules of sub, mul and mean)
 template <class T>
 Tensor<T> mse_loss(const Tensor<T>& pred, const Tensor<T>& target, Reduction reduction = Reduction::Mean);
 
@@ -98,6 +99,8 @@ Tensor<T> huber_loss(const Tensor<T>& pred, const Tensor<T>& target, Reduction r
 /// form below, composed from ops under create_graph, so it is twice differentiable.
 ///   d/dlogits = (s softmax(z) - T) (/ the Mean denominator), with T_c = (1 - e) w_t [c = t] + (e / C) w_c
 ///               and s = sum_c T_c; 0 for ignored targets
+///   tangent: dl = sum_c (s softmax(z) - T)_c dz_c per position (/ the Mean denominator), summed
+///            over the positions unless Reduction::None
 /// ShapeError for mismatched shapes or a weight not of shape [C]; IndexError for a target outside
 /// [0, C) that is not ignore_index; ValueError for label_smoothing outside [0, 1], a weight that
 /// requires grad, or Reduction::BatchMean.

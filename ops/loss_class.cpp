@@ -283,6 +283,16 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Labels& targets, const Cr
     // Without create_graph d/dlogits is computed straight from the saved probabilities; with it, from
     // ops, so that it can be differentiated again. The rule keeps the probabilities as a tensor (its
     // buffer goes back to the pool with it) and the targets in pooled storage: no malloc per step.
+    // The tangent rule's constants, made only in a dual level (c moves into the backward rule).
+    std::pair<Tensor<T>, Tensor<T>> constants;
+    if (detail::dual_level_open()) constants = xent_constants(logits.shape(), c);
+    auto tangent = [constants, reduction = options.reduction](const Forward<T>& ctx) {
+        const Tensor<T>& z = ctx.input(0);
+        const auto class_dim = static_cast<std::int64_t>(class_dim_of(z.shape()));
+        const Tensor<T> per = sum(mul(mul(softmax(z, class_dim), constants.first) - constants.second, ctx.tangent(0)),
+                                  {class_dim}, false);
+        return reduction == Reduction::None ? per : sum(per);
+    };
     auto rule = [c = std::move(c), probs = Tensor<T>(std::move(f.probs))](const Backward<T>& ctx) -> Grads<T> {
         if (!is_grad_enabled()) return {Tensor<T>(xent_grad(probs.value(), c, ctx.grad().value()))};
         const Tensor<T>& z = ctx.input(0);
@@ -290,7 +300,7 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Labels& targets, const Cr
         const auto class_dim = static_cast<std::int64_t>(class_dim_of(z.shape()));
         return {mul(per_position(ctx.grad()), mul(softmax(z, class_dim), s) - target)};
     };
-    return record<T>("cross_entropy", {logits}, std::move(loss), std::move(rule));
+    return record<T>("cross_entropy", {logits}, std::move(loss), std::move(rule), tangent);
 }
 
 template <class T>

@@ -21,6 +21,7 @@
 #include <tapegrad/ops/parallel.hpp>
 #include <tapegrad/ops/reduce.hpp>
 #include <tapegrad/ops/shape.hpp>
+#include <tapegrad/ops/tangent.hpp>
 
 namespace tapegrad {
 
@@ -257,19 +258,29 @@ xt::xarray<T> gemm_value(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool t
 /// broadcast over). The shapes are checked by the callers.
 template <class T>
 Tensor<T> batched_gemm(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb, const Shape& batch) {
-    return record<T>("gemm", {a, b}, gemm_value(a, b, ta, tb, batch), [ta, tb](const Backward<T>& ctx) -> Grads<T> {
-        // For C = op(A) op(B): dop(A) = G op(B)^T and dop(B) = op(A)^T G, transposed back when op transposes.
-        const auto& g = ctx.grad();
-        const auto& a_ = ctx.input(0);
-        const auto& b_ = ctx.input(1);
-        const Shape batch_a = batch_of(a_.shape());
-        const Shape batch_b = batch_of(b_.shape());
-        Tensor<T> da;
-        Tensor<T> db;
-        if (ctx.needs(0)) da = ta ? batched_gemm(b_, g, tb, true, batch_a) : batched_gemm(g, b_, false, !tb, batch_a);
-        if (ctx.needs(1)) db = tb ? batched_gemm(g, a_, true, ta, batch_b) : batched_gemm(a_, g, !ta, false, batch_b);
-        return {da, db};
-    });
+    return record<T>(
+        "gemm", {a, b}, gemm_value(a, b, ta, tb, batch),
+        [ta, tb](const Backward<T>& ctx) -> Grads<T> {
+            // For C = op(A) op(B): dop(A) = G op(B)^T and dop(B) = op(A)^T G, transposed back when op transposes.
+            const auto& g = ctx.grad();
+            const auto& a_ = ctx.input(0);
+            const auto& b_ = ctx.input(1);
+            const Shape batch_a = batch_of(a_.shape());
+            const Shape batch_b = batch_of(b_.shape());
+            Tensor<T> da;
+            Tensor<T> db;
+            if (ctx.needs(0))
+                da = ta ? batched_gemm(b_, g, tb, true, batch_a) : batched_gemm(g, b_, false, !tb, batch_a);
+            if (ctx.needs(1))
+                db = tb ? batched_gemm(g, a_, true, ta, batch_b) : batched_gemm(a_, g, !ta, false, batch_b);
+            return {da, db};
+        },
+        [ta, tb, batch](const Forward<T>& ctx) {
+            // dC = op(dA) op(B) + op(A) op(dB): the same products with a tangent in place of an operand.
+            return detail::add_tangents(
+                ctx.has(0) ? batched_gemm(ctx.tangent(0), ctx.input(1), ta, tb, batch) : Tensor<T>(),
+                ctx.has(1) ? batched_gemm(ctx.input(0), ctx.tangent(1), ta, tb, batch) : Tensor<T>());
+        });
 }
 
 /// A 1-D tensor as one row [1, n]; any other as it is.
@@ -385,9 +396,15 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
         if (has_bias && ctx.needs(2)) grads[2] = sum_to(g, ctx.input(2).shape());
         return grads;
     };
+    // dy = dx W^T + x dW^T + db: linear itself with a tangent in place of an operand.
+    auto tangent = [has_bias](const Forward<T>& ctx) {
+        Tensor<T> t = ctx.has(0) ? linear(ctx.tangent(0), ctx.input(1), Tensor<T>()) : Tensor<T>();
+        if (ctx.has(1)) t = detail::add_tangents(t, linear(ctx.input(0), ctx.tangent(1), Tensor<T>()));
+        return has_bias ? detail::add_tangents(t, ctx.tangent(2)) : t;
+    };
     auto value = linear_value(x, weight, bias, shape);
-    if (has_bias) return record<T>("linear", {x, weight, bias}, std::move(value), std::move(rule));
-    return record<T>("linear", {x, weight}, std::move(value), std::move(rule));
+    if (has_bias) return record<T>("linear", {x, weight, bias}, std::move(value), std::move(rule), tangent);
+    return record<T>("linear", {x, weight}, std::move(value), std::move(rule), tangent);
 }
 
 template <class T>

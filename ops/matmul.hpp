@@ -13,7 +13,7 @@ namespace tapegrad {
 /// (a loop over the broadcast batch; one GEMM when b is a single matrix shared by every batch), the
 /// transposes are GEMM flags, never materialised. ShapeError, naming both shapes, for a 0-d or
 /// 1-D operand, batch dims that do not broadcast, or inner dimensions that differ. For C = A B:
-///   d/dA = grad B^T      d/dB = A^T grad
+///   d/dA = grad B^T      d/dB = A^T grad      tangent: dC = dA B + A dB (with op applied to each)
 /// (each itself a batched GEMM with transpose flags; an operand broadcast over batch dims gets the
 /// sum over them, computed as one GEMM where the batch folds into the inner dimension)
 template <class T>
@@ -34,6 +34,7 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b);
 /// ShapeError, naming the shapes, for a 0-d x, a weight that is not 2-D, a feature count that
 /// differs or a bias of another size.
 ///   d/dx = grad W      d/dW = grad^T x (summed over every leading dim)      d/db = grad summed over the leading dims
+///   tangent: dy = dx W^T + x dW^T + db
 template <class T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = {});
 

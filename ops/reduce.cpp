@@ -25,9 +25,10 @@ Tensor<T> sum_over(const Tensor<T>& x, const DimMask& reduced, bool keepdim) {
     xt::xarray<T> out = reduce_dims<T>("sum", x.value(), reduced, T(0), [](T acc, T v) { return acc + v; });
     const Shape kept(out.shape().begin(), out.shape().end());
     out.reshape(reduced_shape(x.shape(), reduced, keepdim));
-    return record<T>("sum", {x}, std::move(out), [kept](const Backward<T>& ctx) -> Grads<T> {
-        return {expand_back(ctx.grad(), kept, ctx.input(0).shape())};
-    });
+    return record<T>(
+        "sum", {x}, std::move(out),
+        [kept](const Backward<T>& ctx) -> Grads<T> { return {expand_back(ctx.grad(), kept, ctx.input(0).shape())}; },
+        [reduced, keepdim](const Forward<T>& ctx) { return sum_over(ctx.tangent(0), reduced, keepdim); });
 }
 
 template <class T>

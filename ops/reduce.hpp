@@ -10,21 +10,21 @@
 
 namespace tapegrad {
 
-/// Sum of every element (a 0-d tensor).     d/dx = broadcast of grad
+/// Sum of every element (a 0-d tensor).     d/dx = broadcast of grad      tangent: dy = sum(dx)
 template <class T>
 Tensor<T> sum(const Tensor<T>& x);
 
 /// Sum over dims (torch::sum(x, dims, keepdim)); keepdim leaves them with size 1. An empty list
 /// reduces nothing (numpy's axis=()). A dim out of range or listed twice is a ValueError.
-///   d/dx = grad broadcast back over the dims
+///   d/dx = grad broadcast back over the dims      tangent: dy = sum(dx, dims, keepdim)
 template <class T>
 Tensor<T> sum(const Tensor<T>& x, const Dims& dims, bool keepdim = false);
 
-/// Mean, composed as sum / count.     d/dx = grad / count, broadcast
+/// Mean, composed as sum / count.     d/dx = grad / count, broadcast      tangent: dy = mean(dx)
 template <class T>
 Tensor<T> mean(const Tensor<T>& x);
 /// Mean over dims, keepdim as for sum (torch::mean(x, dims, keepdim)).
-///   d/dx = grad / count over the dims, broadcast back
+///   d/dx = grad / count over the dims, broadcast back      tangent: dy = mean(dx, dims, keepdim)
 template <class T>
 Tensor<T> mean(const Tensor<T>& x, const Dims& dims, bool keepdim = false);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <tapegrad/autograd/evaluate.hpp>
+#include <tapegrad/autograd/factories.hpp>
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/ops/check.hpp>
 
@@ -114,8 +115,10 @@ Tensor<T> reshape(const Tensor<T>& x, const Shape& shape) {
     }
     xt::xarray<T> out = detail::evaluate<T>("reshape", x.value());
     out.reshape(shape);
-    return record<T>("reshape", {x}, std::move(out),
-                     [](const Backward<T>& ctx) -> Grads<T> { return {reshape(ctx.grad(), ctx.input(0).shape())}; });
+    return record<T>(
+        "reshape", {x}, std::move(out),
+        [](const Backward<T>& ctx) -> Grads<T> { return {reshape(ctx.grad(), ctx.input(0).shape())}; },
+        [](const Forward<T>& ctx) { return reshape(ctx.tangent(0), ctx.output().shape()); });
 }
 
 template <class T>
@@ -139,8 +142,10 @@ Tensor<T> permute(const Tensor<T>& x, const Dims& dims) {
     for (std::size_t i = 0; i < order.size(); ++i) out_shape[i] = x.shape()[order[i]];
     xt::xarray<T> out = detail::take_buffer<T>("permute", out_shape);
     permute_into(x.value(), order, out.data());
-    return record<T>("permute", {x}, std::move(out),
-                     [inverse](const Backward<T>& ctx) -> Grads<T> { return {permute(ctx.grad(), inverse)}; });
+    return record<T>(
+        "permute", {x}, std::move(out),
+        [inverse](const Backward<T>& ctx) -> Grads<T> { return {permute(ctx.grad(), inverse)}; },
+        [dims](const Forward<T>& ctx) { return permute(ctx.tangent(0), dims); });
 }
 
 template <class T>
@@ -165,9 +170,15 @@ Tensor<T> slice(const Tensor<T>& x, std::int64_t dim, std::int64_t start, std::i
     shape[d] = to - from;
     xt::xarray<T> out = detail::take_buffer<T>("slice", shape);
     copy_along(x.value().data(), size, from, out.data(), shape[d], 0, shape[d], dim_layout(shape, d));
-    return record<T>("slice", {x}, std::move(out), [d, from](const Backward<T>& ctx) -> Grads<T> {
-        return {pad_slice(ctx.grad(), ctx.input(0).shape(), d, from)};
-    });
+    return record<T>(
+        "slice", {x}, std::move(out),
+        [d, from](const Backward<T>& ctx) -> Grads<T> {
+            return {pad_slice(ctx.grad(), ctx.input(0).shape(), d, from)};
+        },
+        [d, from, to](const Forward<T>& ctx) {
+            return slice(ctx.tangent(0), static_cast<std::int64_t>(d), static_cast<std::int64_t>(from),
+                         static_cast<std::int64_t>(to));
+        });
 }
 
 template <class T>
@@ -188,16 +199,25 @@ Tensor<T> concat(const std::vector<Tensor<T>>& xs, std::int64_t dim) {
     }
     std::vector<std::int64_t> counts;
     for (const auto& x : xs) counts.push_back(static_cast<std::int64_t>(x.shape()[d]));
-    return record<T>("concat", xs, std::move(out), [d, counts](const Backward<T>& ctx) -> Grads<T> {
-        Grads<T> grads;
-        std::int64_t from = 0;
-        for (std::size_t k = 0; k < counts.size(); ++k) {
-            const auto sd = static_cast<std::int64_t>(d);
-            grads.push_back(ctx.needs(k) ? slice(ctx.grad(), sd, from, from + counts[k]) : Tensor<T>());
-            from += counts[k];
-        }
-        return grads;
-    });
+    return record<T>(
+        "concat", xs, std::move(out),
+        [d, counts](const Backward<T>& ctx) -> Grads<T> {
+            Grads<T> grads;
+            std::int64_t from = 0;
+            for (std::size_t k = 0; k < counts.size(); ++k) {
+                const auto sd = static_cast<std::int64_t>(d);
+                grads.push_back(ctx.needs(k) ? slice(ctx.grad(), sd, from, from + counts[k]) : Tensor<T>());
+                from += counts[k];
+            }
+            return grads;
+        },
+        [d](const Forward<T>& ctx) {
+            // The tangents joined the same way, zeros standing for the inputs without one.
+            std::vector<Tensor<T>> parts;
+            for (std::size_t k = 0; k < ctx.count(); ++k)
+                parts.push_back(ctx.has(k) ? ctx.tangent(k) : zeros_like(ctx.input(k)));
+            return concat(parts, static_cast<std::int64_t>(d));
+        });
 }
 
 template <class T>

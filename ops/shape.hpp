@@ -17,6 +17,7 @@
 namespace tapegrad {
 
 /// Same elements in row-major order, new shape (same element count).   d/dx = reshape(grad, x.shape)
+/// tangent: dy = reshape(dx, shape)
 template <class T>
 Tensor<T> reshape(const Tensor<T>& x, const Shape& shape);
 
@@ -43,12 +44,12 @@ Tensor<T> reshape(const Tensor<T>& x, const std::vector<std::int64_t, A>& shape)
 
 /// Reorders dims: output dim i is input dim dims[i] (torch::permute; negative dims count from the
 /// end). dims that are not a permutation of x's dims are a ValueError.
-///   d/dx = permute(grad, inverse(dims))
+///   d/dx = permute(grad, inverse(dims))      tangent: dy = permute(dx, dims)
 template <class T>
 Tensor<T> permute(const Tensor<T>& x, const Dims& dims);
 
 /// Swaps dims dim0 and dim1 (torch::transpose; composed with permute). By default the last two,
-/// as a matrix transpose.   d/dx = transpose(grad, dim0, dim1)
+/// as a matrix transpose.   d/dx = transpose(grad, dim0, dim1)      tangent: dy = transpose(dx, dim0, dim1)
 template <class T>
 Tensor<T> transpose(const Tensor<T>& x, std::int64_t dim0 = -2, std::int64_t dim1 = -1);
 
@@ -57,13 +58,13 @@ Tensor<T> transpose(const Tensor<T>& x, std::int64_t dim0 = -2, std::int64_t dim
 /// clamped to [0, size], and an end before start gives an empty result. So `slice(x, 0, -1)` drops
 /// the last row, `slice(x, 0, 2)` keeps rows from 2 on, and `slice(x, 0, 1, 100)` stops at the last
 /// row. A dim out of range is a ValueError naming slice, the dim and x's shape.
-///   d/dx = grad placed back at [start, end), zeros elsewhere
+///   d/dx = grad placed back at [start, end), zeros elsewhere      tangent: dy = slice(dx, dim, start, end)
 template <class T>
 Tensor<T> slice(const Tensor<T>& x, std::int64_t dim, std::int64_t start,
                 std::int64_t end = std::numeric_limits<std::int64_t>::max());
 
 /// Joins tensors along an existing dim (torch::cat); every other dim must match (else ShapeError).
-///   d/dx_k = slice of grad at x_k's rows along dim
+///   d/dx_k = slice of grad at x_k's rows along dim      tangent: dy = concat of the dx_k (0 for none)
 template <class T>
 Tensor<T> concat(const std::vector<Tensor<T>>& xs, std::int64_t dim = 0);
 

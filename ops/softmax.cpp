@@ -146,23 +146,32 @@ template <class T>
 Tensor<T> softmax(const Tensor<T>& x, std::int64_t dim) {
     const std::size_t d = checked_dim("softmax", x, dim);
     xt::xarray<T> y = softmax_value("softmax", x, d, false);
-    return record<T>("softmax", {x}, std::move(y), [d](const Backward<T>& ctx) -> Grads<T> {
-        const auto& y_ = ctx.output();
-        const auto& g = ctx.grad();
-        if (d + 1 == y_.ndim()) return {softmax_backward(y_, g)};
-        return {mul(y_, g - sum(mul(g, y_), {static_cast<std::int64_t>(d)}, true))};
-    });
+    // y (v - sum(v y, dim)) for v = grad or tangent: the Jacobian diag(y) - y y^T is symmetric.
+    auto times_jacobian = [d](const Tensor<T>& y_, const Tensor<T>& v) {
+        if (d + 1 == y_.ndim()) return softmax_backward(y_, v);
+        return mul(y_, v - sum(mul(v, y_), {static_cast<std::int64_t>(d)}, true));
+    };
+    return record<T>(
+        "softmax", {x}, std::move(y),
+        [times_jacobian](const Backward<T>& ctx) -> Grads<T> { return {times_jacobian(ctx.output(), ctx.grad())}; },
+        [times_jacobian](const Forward<T>& ctx) { return times_jacobian(ctx.output(), ctx.tangent(0)); });
 }
 
 template <class T>
 Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t dim) {
     const std::size_t d = checked_dim("log_softmax", x, dim);
     xt::xarray<T> y = softmax_value("log_softmax", x, d, true);
-    return record<T>("log_softmax", {x}, std::move(y), [d](const Backward<T>& ctx) -> Grads<T> {
-        const auto sd = static_cast<std::int64_t>(d);
-        const auto& g = ctx.grad();
-        return {g - mul(softmax(ctx.input(0), sd), sum(g, {sd}, true))};
-    });
+    const auto sd = static_cast<std::int64_t>(d);
+    return record<T>(
+        "log_softmax", {x}, std::move(y),
+        [sd](const Backward<T>& ctx) -> Grads<T> {
+            const auto& g = ctx.grad();
+            return {g - mul(softmax(ctx.input(0), sd), sum(g, {sd}, true))};
+        },
+        [sd](const Forward<T>& ctx) {
+            const auto& v = ctx.tangent(0);
+            return v - sum(mul(softmax(ctx.input(0), sd), v), {sd}, true);
+        });
 }
 
 template <class T>
@@ -176,10 +185,16 @@ Tensor<T> logsumexp(const Tensor<T>& x, std::int64_t dim, bool keepdim) {
         dropped.erase(dropped.begin() + static_cast<std::ptrdiff_t>(d));
         out.reshape(dropped);
     }
-    return record<T>("logsumexp", {x}, std::move(out), [d, kept](const Backward<T>& ctx) -> Grads<T> {
-        const Tensor<T> g = ctx.grad().shape() == kept ? ctx.grad() : reshape(ctx.grad(), kept);
-        return {mul(g, softmax(ctx.input(0), static_cast<std::int64_t>(d)))};
-    });
+    return record<T>(
+        "logsumexp", {x}, std::move(out),
+        [d, kept](const Backward<T>& ctx) -> Grads<T> {
+            const Tensor<T> g = ctx.grad().shape() == kept ? ctx.grad() : reshape(ctx.grad(), kept);
+            return {mul(g, softmax(ctx.input(0), static_cast<std::int64_t>(d)))};
+        },
+        [d, keepdim](const Forward<T>& ctx) {
+            const auto sd = static_cast<std::int64_t>(d);
+            return sum(mul(softmax(ctx.input(0), sd), ctx.tangent(0)), {sd}, keepdim);
+        });
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                                   \

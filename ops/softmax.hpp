@@ -11,17 +11,17 @@
 namespace tapegrad {
 
 /// y = e^(x - max) / sum e^(x - max) along dim (torch::softmax(x, dim)).
-///   d/dx = y * (grad - sum(grad * y, dim))
+///   d/dx = y * (grad - sum(grad * y, dim))      tangent: dy = y * (dx - sum(dx * y, dim))
 template <class T>
 Tensor<T> softmax(const Tensor<T>& x, std::int64_t dim = -1);
 
 /// y = x - logsumexp(x) along dim (torch::log_softmax(x, dim)).
-///   d/dx = grad - softmax(x) * sum(grad, dim)
+///   d/dx = grad - softmax(x) * sum(grad, dim)      tangent: dy = dx - sum(softmax(x) * dx, dim)
 template <class T>
 Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t dim = -1);
 
 /// log sum e^x = max + log sum e^(x - max) along dim (torch::logsumexp(x, dim, keepdim)); keepdim
-/// leaves dim with size 1.     d/dx = grad * softmax(x)
+/// leaves dim with size 1.     d/dx = grad * softmax(x)      tangent: dy = sum(softmax(x) * dx, dim)
 template <class T>
 Tensor<T> logsumexp(const Tensor<T>& x, std::int64_t dim = -1, bool keepdim = false);
 
