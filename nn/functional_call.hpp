@@ -91,7 +91,7 @@ template <class T, class F>
 requires std::invocable < F, Module<T>
 & > decltype(auto) functional_call(Module<T>& module, const TensorDict<T>& tensors, F&& fn,
                                    const FunctionalCallOptions& options = {}) {
-    const detail::Reparametrization<T> substituted(module, tensors, options);
+    const tapegrad::detail::Reparametrization<T> substituted(module, tensors, options);
     return std::forward<F>(fn)(module);
 }
 

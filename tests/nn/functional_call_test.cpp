@@ -8,6 +8,11 @@
 #include <string>
 #include <vector>
 
+// recurrent.hpp first: it opens tapegrad::nn::detail, in which functional_call.hpp's template must
+// not look for tapegrad::detail's Reparametrization (the bench includes them in this order).
+#include <tapegrad/nn/recurrent.hpp>
+
+#include <tapegrad/nn/functional_call.hpp>
 #include <tapegrad/tapegrad.hpp>
 #include "autograd/says.hpp"
 
