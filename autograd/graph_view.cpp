@@ -226,6 +226,17 @@ std::size_t saved_bytes(const Tensor<T>& t) {
     return node ? node_saved_bytes(*node) : 0;
 }
 
+template <class T>
+std::vector<Tensor<T>> graph_leaves(const std::vector<Tensor<T>>& outputs) {
+    std::vector<Tensor<T>> defined;
+    std::copy_if(outputs.begin(), outputs.end(), std::back_inserter(defined),
+                 [](const Tensor<T>& t) { return t.defined(); });
+    std::vector<Tensor<T>> leaves;
+    for (auto& t : Walk<T>(defined).order)
+        if (!node_of(t) && t.requires_grad()) leaves.push_back(std::move(t));
+    return leaves;
+}
+
 namespace {
 
 // An output dropped on another thread can be gone while this thread still holds its node for a
@@ -303,7 +314,8 @@ std::string tape_summary(std::size_t top) {
 #define TAPEGRAD_INSTANTIATE(T)                                                            \
     template std::string to_dot<T>(const std::vector<Tensor<T>>&, const NamedTensors<T>&); \
     template std::string to_dot<T>(const Tensor<T>&, const NamedTensors<T>&);              \
-    template std::size_t saved_bytes<T>(const Tensor<T>&);
+    template std::size_t saved_bytes<T>(const Tensor<T>&);                                 \
+    template std::vector<Tensor<T>> graph_leaves<T>(const std::vector<Tensor<T>>&);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 #undef TAPEGRAD_INSTANTIATE

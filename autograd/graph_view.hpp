@@ -62,6 +62,14 @@ std::string to_dot(const Tensor<T>& output, const NamedTensors<T>& names = {});
 template <class T>
 std::size_t saved_bytes(const Tensor<T>& t);
 
+/// The leaves requiring grad that the graph behind `outputs` reaches, each once, in the order a
+/// depth-first walk from the outputs (inputs in order) finishes them: the tensors a backward from
+/// the outputs would give a gradient (an output that is itself such a leaf included). What
+/// DataParallel's find_unused_parameters asks after each forward (PyTorch's DDP walks its autograd
+/// graph the same way). Only reads the graph; undefined outputs are skipped.
+template <class T>
+std::vector<Tensor<T>> graph_leaves(const std::vector<Tensor<T>>& outputs);
+
 /// One live op of this thread's tape, as tape_ops() reports it.
 struct TapeOp {
     /// Its position on the tape: later ops have larger numbers.

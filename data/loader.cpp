@@ -46,6 +46,18 @@ typename DataLoader<T>::Epoch DataLoader<T>::epoch() {
 }
 
 template <class T>
+typename DataLoader<T>::Epoch DataLoader<T>::epoch(std::size_t index) {
+    if (!sampler_) {
+        fail<ValueError>(
+            "DataLoader::epoch({}): the loader has no sampler; its orders come from its generator, "
+            "whose state a resumed run restores",
+            index);
+    }
+    epochs_ = index;
+    return epoch();
+}
+
+template <class T>
 Batch<T> DataLoader<T>::batch(std::size_t i) const {
     if (i >= size()) fail<ValueError>("DataLoader: batch {} is out of range; an epoch has {} batches", i, size());
     // The dataset is the caller's and its members are public: it may have changed since.

@@ -102,6 +102,11 @@ public:
     /// Starts the next epoch (reshuffling when asked to, or taking the sampler's next order) and
     /// returns its batches.
     Epoch epoch();
+    /// Starts epoch `index` (0-based) of a loader built over a DistributedSampler directly: the
+    /// sampler's order for that epoch, as a resumed run needs; the next epoch() is index + 1.
+    /// ValueError for a loader without a sampler, whose orders come from its generator's state
+    /// (restore that instead: generator()).
+    Epoch epoch(std::size_t index);
     /// Batch i of the current epoch (before the first epoch(), the order is the dataset's).
     /// Throws ValueError when i >= size(), ShapeError when the dataset no longer passes
     /// check_dataset or has changed its number of samples since the loader was built.

@@ -13,6 +13,7 @@
 #include <fmt/ranges.h>
 
 #include <tapegrad/autograd/grad_mode.hpp>
+#include <tapegrad/autograd/graph_view.hpp>
 #include <tapegrad/autograd/shape.hpp>
 
 #include "mpi_call.hpp"
@@ -69,6 +70,8 @@ struct DataParallel<T>::State {
     std::vector<std::size_t> bucket_of;
     std::vector<bool> ready;
     std::size_t next_launch = 0;
+    bool find_unused = false;
+    Tensor<T> used;  // find_unused: 1 for each parameter this forward reached, then summed over the ranks
     bool sync = true;
     bool expecting = false;  // a synchronised forward ran and its backward has not reduced yet
     std::vector<HookHandle> handles;
@@ -116,15 +119,48 @@ struct DataParallel<T>::State {
         const auto end = Clock::now();
         timing.exposed_seconds = std::chrono::duration<double>(end - start).count();
         timing.span_seconds = std::chrono::duration<double>(end - first_launch).count();
+        if (find_unused) all_reduce(used, ReduceOp::Sum);  // which parameters some rank used
         for (auto& b : buckets) {
             const T* flat = b.flat.value().data();
             for (std::size_t k = 0; k < b.members.size(); ++k) {
-                Tensor<T> g = params[b.members[k]].grad();
-                auto& v = g.mutable_value();
+                const std::size_t i = b.members[k];
+                if (find_unused && used.value()(i) == 0) continue;  // used nowhere: .grad() as it was
+                Tensor<T>& grad = params[i].mutable_grad();
+                if (!grad.defined()) grad = Tensor<T>(xt::xarray<T>::from_shape(params[i].shape()));
+                auto& v = grad.mutable_value();
                 std::copy(flat + b.offsets[k], flat + b.offsets[k] + v.size(), v.data());
             }
         }
         reset();
+    }
+
+    // find_unused: the parameters the output's graph does not reach are done, with zeros in their
+    // bucket (the buckets they complete start with the next hook, in bucket order).
+    void mark_unused(const Tensor<T>& output) {
+        std::vector<const void*> reached;
+        for (const auto& leaf : graph_leaves(std::vector<Tensor<T>>{output})) reached.push_back(leaf.id());
+        std::sort(reached.begin(), reached.end());
+        auto& flags = used.mutable_value();
+        std::size_t count = 0;
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            const bool reaches = std::binary_search(reached.begin(), reached.end(), params[i].id());
+            flags(i) = reaches ? 1 : 0;
+            count += reaches;
+            if (reaches) continue;
+            ready[i] = true;
+            Bucket& bucket = buckets[bucket_of[i]];
+            const std::size_t at =
+                std::size_t(std::find(bucket.members.begin(), bucket.members.end(), i) - bucket.members.begin());
+            std::fill_n(bucket.flat.mutable_value().data() + bucket.offsets[at], params[i].numel(), T(0));
+            --bucket.pending;
+        }
+        if (count == 0) {
+            reset();
+            fail<AutogradError>(
+                "DataParallel: the output reaches none of the {} parameters, so no backward hook would start the "
+                "averaging the other ranks wait for; compute the output from the model's parameters",
+                params.size());
+        }
     }
 };
 
@@ -135,6 +171,7 @@ DataParallel<T>::DataParallel(std::shared_ptr<nn::Module<T>> module, DataParalle
     if (!(options.bucket_cap_mb > 0))
         fail<ValueError>("DataParallel: bucket_cap_mb is {}; it must be positive", options.bucket_cap_mb);
     broadcast_buffers_ = options.broadcast_buffers;
+    state_->find_unused = options.find_unused_parameters;
     this->register_module("module", module_);
 
     // The same parameters and buffers everywhere, or an error on every rank naming the first difference.
@@ -171,6 +208,7 @@ DataParallel<T>::DataParallel(std::shared_ptr<nn::Module<T>> module, DataParalle
     }
     const double cap = options.bucket_cap_mb * 1024 * 1024;
     s.bucket_of.assign(s.params.size(), 0);
+    s.used = Tensor<T>(xt::xarray<T>::from_shape({s.params.size()}));
     s.ready.assign(s.params.size(), false);
     std::size_t filled = 0;
     for (std::size_t j = s.params.size(); j-- > 0;) {
@@ -225,7 +263,9 @@ Tensor<T> DataParallel<T>::forward(const Tensor<T>& x) {
         for (auto& [name, b] : module_->named_buffers()) broadcast(b, 0);
     }
     s.expecting = s.sync && is_grad_enabled() && !s.params.empty();
-    return (*module_)(x);
+    Tensor<T> out = (*module_)(x);
+    if (s.expecting && s.find_unused) s.mark_unused(out);
+    return out;
 }
 
 template <class T>

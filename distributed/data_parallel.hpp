@@ -23,6 +23,12 @@ struct DataParallelOptions {
     double bucket_cap_mb = 25;
     /// Before each forward, copy rank 0's buffers (batch norm's running statistics) to every rank.
     bool broadcast_buffers = true;
+    /// After each synchronised forward, walk the output's graph (graph_leaves()) and count the
+    /// parameters it does not reach as done with a zero gradient, so that a model whose forward
+    /// skips some parameters, on some ranks or on all, still averages the others. Costs a walk of
+    /// the graph per forward and one more small allreduce per backward (which parameters were
+    /// used anywhere). Off by default, as PyTorch's.
+    bool find_unused_parameters = false;
 };
 
 /// Wraps a module for data-parallel training (torch.nn.parallel.DistributedDataParallel):
@@ -42,8 +48,12 @@ struct DataParallelOptions {
 ///   gradients.
 /// - Every rank must call backward after every forward it synchronises, and every parameter that
 ///   requires grad must receive a gradient in each synchronised backward: a parameter left without
-///   one is an AutogradError at the next forward, naming it (PyTorch's find_unused_parameters is
-///   not offered yet).
+///   one is an AutogradError at the next forward, naming it. With find_unused_parameters, the
+///   parameters the forward's graph does not reach count as done at once with a zero gradient
+///   (PyTorch's rule): one used on some ranks only gets the mean over all ranks (the others adding
+///   zero) in its .grad(), created where it had none; one used on no rank keeps its .grad() as it
+///   was (undefined after zero_grad()), so an optimiser leaves it alone. Only the output of
+///   forward() is walked: the loss must be computed from it.
 /// Not supported (as in PyTorch's default): several backward passes over one forward, create_graph.
 template <class T = float>
 class DataParallel : public nn::Module<T> {

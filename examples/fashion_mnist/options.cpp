@@ -45,6 +45,12 @@ Defaults are the MLP's; with --model cnn, those marked "cnn:" replace them (a fl
   --limit N         train on the first N samples only, e.g. for a quick check (default: all)
   --resume DIR      continue the run saved in the checkpoint folder DIR (out/fashion_mnist/checkpoint);
                     its settings fill in the flags not given; a flag that differs is refused
+  --distributed     data-parallel over the ranks of an MPI job: mpirun -np N fashion_mnist --distributed
+                    (without mpirun, a job of one). Each rank trains on 1/N of every batch (--batch-size
+                    is the whole batch, a multiple of N), gradients are averaged across the ranks during
+                    backward, rank 0 alone prints and writes the checkpoint. The data order comes from
+                    DistributedSampler (seed + 1, one order per epoch), the same for every N, so the run
+                    is the same run at any N up to rounding, and resumes at any N
   --help            this text
 )";
 
@@ -92,6 +98,11 @@ Options parse_options(int argc, char** argv) {
         if (flag == "--help" || flag == "-h") {
             std::cout << kUsage;
             std::exit(0);
+        }
+        if (flag == "--distributed") {  // the one flag without a value
+            o.distributed = true;
+            o.given.insert(flag);
+            continue;
         }
         std::string value;
         if (const auto eq = flag.find('='); eq != std::string::npos) {  // --epochs=5 works too

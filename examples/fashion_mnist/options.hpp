@@ -23,6 +23,7 @@ struct Options {
     std::string out = "out/fashion_mnist";
     std::size_t limit = 0;        // use only the first N training samples; 0 uses all 60000
     std::string resume;           // a checkpoint folder to continue from; empty starts afresh
+    bool distributed = false;     // data-parallel over the ranks of an MPI job (ranks.hpp)
     std::set<std::string> given;  // the flags on the command line, e.g. "--epochs"
 };
 

@@ -22,7 +22,7 @@ struct Progress {
 };
 
 /// Extras "run" (the settings that decide the results: model, epochs, batch size, lr, weight
-/// decay, schedule, seed, limit), "progress" (epoch, step, loss_sum, seen), "rng" and "curve".
+/// decay, schedule, seed, limit, distributed), "progress" (epoch, step, loss_sum, seen), "rng" and "curve".
 tapegrad::nn::CheckpointExtras to_extras(const Options& options, const Progress& progress);
 
 /// Fills in, from a checkpoint's extras, every setting the command line did not give. Throws

@@ -1,4 +1,4 @@
-// to_dot() and tape_summary(): the structure of the drawn graph for graphs worked out by hand, the
+// to_dot(), tape_summary() and graph_leaves(): the structure of the drawn graph for graphs worked out by hand, the
 // bytes each node saves (elements x sizeof), released and changed inputs, escaping, errors, threads.
 #include <catch2/catch.hpp>
 
@@ -373,4 +373,25 @@ TEST_CASE("tape_summary: each thread lists only its own ops", "[autograd][graph]
         CHECK(there.find("Total: 1 ops, 16 saved bytes") != std::string::npos);
         CHECK(tg::tape_ops().size() == 3);
     });
+}
+
+TEST_CASE("graph_leaves: the leaves requiring grad that the outputs reach, each once", "[autograd][graph]") {
+    Known k;  // s = sum(x * w + c): x and w require grad, c does not
+    TensorD v{1.0, 2.0, 3.0};
+    v.requires_grad_();  // requires grad, but not in s's graph
+    const auto leaves = tg::graph_leaves(std::vector<TensorD>{k.s});
+    REQUIRE(leaves.size() == 2);  // post-order: mul's inputs x, then w
+    CHECK(leaves[0].id() == k.x.id());
+    CHECK(leaves[1].id() == k.w.id());
+
+    // x used twice and v once, across two outputs: each leaf once; an undefined output is skipped.
+    const TensorD t = tg::sum(k.x * k.x) + tg::sum(v);
+    const auto both = tg::graph_leaves(std::vector<TensorD>{t, TensorD(), k.s});
+    REQUIRE(both.size() == 3);
+    CHECK(both[0].id() == k.x.id());
+    CHECK(both[1].id() == v.id());
+    CHECK(both[2].id() == k.w.id());
+
+    CHECK(tg::graph_leaves(std::vector<TensorD>{v}).size() == 1);      // a leaf output is its own leaf
+    CHECK(tg::graph_leaves(std::vector<TensorD>{k.c * 2.0}).empty());  // nothing requires grad
 }

@@ -121,3 +121,23 @@ TEST_CASE("a DataLoader over a DistributedSampler iterates the rank's share, a n
     CHECK_THROWS_MATCHES(data::DataLoader<float>(set, data::DistributedSampler(11, options)), tg::ValueError,
                          Says("built for 11 samples, the dataset has 10"));
 }
+
+TEST_CASE("DataLoader::epoch(index) starts a sampled loader at that epoch's order, as a resumed run",
+          "[data][sampler]") {
+    xt::xarray<float> x = xt::arange<float>(10.0F).reshape({10, 1});
+    tg::Labels y = tg::Labels::full({10}, 0);
+    const data::Dataset<float> set{x, y};
+    const data::DistributedSamplerOptions options{.num_replicas = 2, .rank = 0, .seed = 7};
+    data::DataLoader<float> resumed(set, data::DistributedSampler(10, options), {.batch_size = 4});
+    resumed.epoch(3);
+    for (std::uint64_t epoch : {3, 4}) {
+        data::DistributedSampler expect(10, options);
+        expect.set_epoch(epoch);
+        CHECK(resumed.order() == expect.indices());
+        CHECK(resumed.epochs() == epoch + 1);
+        resumed.epoch();  // the next one follows on
+    }
+    data::DataLoader<float> plain(set, {.batch_size = 4});
+    CHECK_THROWS_MATCHES(plain.epoch(1), tg::ValueError, Says("DataLoader::epoch(1): the loader has no sampler"));
+    CHECK(plain.epochs() == 0);  // refused: nothing changed
+}

@@ -206,6 +206,76 @@ TEST_CASE("DataParallel: a parameter left without a gradient is named at the nex
     }
 }
 
+namespace {
+
+// A shared first layer, then branch a on rank 0 and branch b elsewhere (the branch is chosen per
+// call): with one rank, b is used nowhere; with more, a and b each on some ranks only. Branch 2
+// uses no parameter.
+class Branchy : public nn::Module<double> {
+public:
+    Branchy() {
+        tg::Generator gen(5);
+        shared_ = std::make_shared<nn::Dense<double>>(4, 3, gen);
+        a_ = std::make_shared<nn::Dense<double>>(3, 3, gen);
+        b_ = std::make_shared<nn::Dense<double>>(3, 3, gen);
+        register_module("shared", shared_);
+        register_module("a", a_);
+        register_module("b", b_);
+    }
+    tg::TensorD forward(const tg::TensorD& x) override {
+        if (branch == 2) return x;  // no parameter at all
+        return branch == 0 ? (*a_)((*shared_)(x)) : (*b_)((*shared_)(x));
+    }
+    std::string name() const override { return "Branchy"; }
+    int branch = 0;
+
+private:
+    std::shared_ptr<nn::Dense<double>> shared_, a_, b_;
+};
+
+}  // namespace
+
+TEST_CASE("DataParallel find_unused_parameters: parameters used on some ranks or none", "[distributed]") {
+    const int n = dist::world_size(), r = dist::rank();
+    const std::size_t share = kBatch / std::size_t(n);
+    const Data<double> data(30);
+    // The reference, in one process: the mean over the ranks of each rank's loss on its rows with
+    // its branch, which is what averaging the ranks' gradients differentiates.
+    Branchy alone;
+    tg::TensorD total(0.0);
+    for (int k = 0; k < n; ++k) {
+        alone.branch = k == 0 ? 0 : 1;
+        const auto x = Data<double>::rows(data.x, std::size_t(k) * share, share);
+        const auto y = Data<double>::rows(data.y, std::size_t(k) * share, share);
+        total = total + tg::mse_loss(alone(x), y) / double(n);
+    }
+    total.backward();
+
+    auto m = std::make_shared<Branchy>();
+    m->branch = r == 0 ? 0 : 1;
+    dist::DataParallel<double> dp(m, {.find_unused_parameters = true});
+    for (int step = 0; step < 2; ++step) {  // the second forward finds the first backward complete
+        m->zero_grad();
+        const auto x = Data<double>::rows(data.x, std::size_t(r) * share, share);
+        const auto y = Data<double>::rows(data.y, std::size_t(r) * share, share);
+        tg::mse_loss(dp(x), y).backward();
+        const auto got = m->named_parameters();
+        const auto want = alone.named_parameters();
+        for (std::size_t k = 0; k < got.size(); ++k) {
+            INFO(got[k].first);
+            const bool used_anywhere = got[k].first.rfind("b.", 0) != 0 || n > 1;
+            CHECK(got[k].second.grad().defined() == used_anywhere);  // b's stays undefined alone
+            if (used_anywhere && got[k].second.grad().defined())
+                CHECK(xt::allclose(got[k].second.grad().value(), want[k].second.grad().value(), 1e-12, 1e-12));
+        }
+    }
+    SECTION("an output that reaches no parameter is refused (no hook would start the averaging)") {
+        m->branch = 2;
+        CHECK_THROWS_MATCHES(dp(tg::TensorD(xt::xarray<double>(xt::ones<double>({2, 4})))), tg::AutogradError,
+                             Says("DataParallel: the output reaches none of the 6 parameters"));
+    }
+}
+
 TEST_CASE("DataParallel refuses models that differ across ranks, on every rank", "[distributed]") {
     const int r = dist::rank();
     if (dist::world_size() == 1) return;
