@@ -73,12 +73,14 @@ inline void print_line(const std::string& program, int ranks, const Options& o, 
     std::string bytes;
     for (const std::size_t b : bucket_bytes) bytes += (bytes.empty() ? "" : ",") + std::to_string(b);
     const double n = overlap.steps > 0 ? overlap.steps : 1;
+    char hidden[32] = "na";
+    if (ranks > 1) std::snprintf(hidden, sizeof hidden, "%.4f", overlap.hidden / n);
     std::printf(
         "distributed_bench program=%s ranks=%d batch=%d threads=%d bucket_cap_mb=%g buckets=%zu bucket_bytes=%s "
         "steps=%d samples_per_s=%.1f step_ms=%.4f exposed_ms=%.4f span_ms=%.4f hidden=%s\n",
         program.c_str(), ranks, o.batch, o.threads, bucket_cap_mb, bucket_bytes.size(), bytes.c_str(), o.steps,
         double(ranks) * o.batch * o.steps / seconds, 1e3 * seconds / o.steps, 1e3 * overlap.exposed / n,
-        1e3 * overlap.span / n, ranks > 1 ? std::to_string(overlap.hidden / n).c_str() : "na");
+        1e3 * overlap.span / n, hidden);
     std::fflush(stdout);
 }
 
