@@ -9,7 +9,15 @@
 // Rank and world size come from Open MPI's environment (OMPI_COMM_WORLD_RANK/SIZE), so it runs
 // under the same `mpirun -np N`; alone it is a world of one. The ranks meet through a FileStore at
 // --store, a path every rank can reach that does not exist yet (one per run).
+// glibc's malloc is told to keep freed blocks in the heap (bench/NOTES.md's setting, as
+// GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728 would):
+// by default it hands each step's large buffers back to the kernel and faults them in again the
+// next step, which made LibTorch's step 4x slower here (10.4 against 2.4 ms at 1 rank, measured
+// under load) and would measure the allocator, not the communication. tapegrad's buffer pool
+// avoids that by itself.
 // Usage: libtorch_distributed_bench --store PATH [--batch 128] [--steps 300] [--warmup 20] [--threads 1]
+#include <malloc.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -100,6 +108,8 @@ void run(const distbench::Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
     try {
         run(distbench::parse(argc, argv, {"--batch", "--steps", "--warmup", "--threads", "--store"}));
     } catch (const std::exception& e) {
