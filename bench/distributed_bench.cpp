@@ -10,8 +10,10 @@
 //                          [--bucket-cap-mb 25]
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
