@@ -9,6 +9,8 @@
 # $CNN_ROUNDS rounds (default 1), the two alternating. Then the character-level models of examples/char_transformer
 # and bench/libtorch_char_model on the fortunes corpus, once each: the transformer for $CHAR_STEPS
 # steps (default 1500, the recipe's; 0 skips both), the LSTM for $CHAR_LSTM_STEPS (default 250).
+# Then the data-parallel MLP (issue 16) under mpirun at 1 and 2 ranks, tapegrad's DataParallel beside
+# LibTorch on Gloo, $DIST_STEPS timed steps per run (default 300; 0, or no MPI, skips it), alternating.
 # Usage: scripts/bench.sh [rounds=5] [benchmark filter regex]. Build dir: $BENCH_BUILD_DIR or build-bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +28,11 @@ else
   programs+=(libtorch)
   targets+=(bench_libtorch libtorch_fashion_mnist libtorch_char_model)
 fi
+# The data-parallel programs exist only when MPI (tapegrad::distributed) and Gloo's headers are found.
+available=$(cmake --build "$build" --target help)
+for t in bench_distributed libtorch_distributed_bench; do
+  if grep -q "^\.\.\. $t\b\|^$t:" <<<"$available"; then targets+=("$t"); fi
+done
 cmake --build "$build" -j"$jobs" --target "${targets[@]}"
 
 out="$build/bench-results"
@@ -118,6 +125,39 @@ elif [[ -d /usr/share/games/fortunes && -x /usr/bin/time ]]; then
   fi
 else
   echo "bench: the fortunes corpus or /usr/bin/time missing; skipping the character-level models"
+fi
+
+dist_steps=${DIST_STEPS:-300}
+if [[ $dist_steps == 0 ]]; then
+  echo "bench: DIST_STEPS=0, skipping the data-parallel MLP"
+elif [[ -x $build/bench/bench_distributed ]] && command -v mpirun >/dev/null; then
+  # The Fashion-MNIST MLP trained data-parallel (per-rank batch 128), 1 rank against 2 with one BLAS
+  # thread each (issue 16), alternating: tapegrad's DataParallel at PyTorch's default bucket cap
+  # (25 MB: the MLP's 0.94 MB of gradients in one bucket, nothing to overlap) and at 0.1 MB (four
+  # buckets), and LibTorch's C++ recipe on Gloo (allreduce after backward). Every run, 1 rank
+  # included, goes through mpirun; Open MPI needs --oversubscribe for 2 ranks on 2 cores, and
+  # --allow-run-as-root as root (containers, CI).
+  launch=(env OPENBLAS_NUM_THREADS=1 mpirun --oversubscribe)
+  if [[ $(id -u) == 0 ]]; then launch+=(--allow-run-as-root); fi
+  dist() {
+    local name=$1 ranks=$2 r=$3
+    shift 3
+    echo "bench: round $r/$rounds: data-parallel MLP, $name, $ranks rank(s), $dist_steps steps"
+    "${launch[@]}" -np "$ranks" "$@" --steps "$dist_steps" >"$out/dist-$name-ranks$ranks-round$r.txt"
+  }
+  for ((r = 1; r <= rounds; r++)); do
+    for ranks in 1 2; do
+      dist tapegrad-cap25 "$ranks" "$r" "$build/bench/bench_distributed" --bucket-cap-mb 25
+      dist tapegrad-cap0.1 "$ranks" "$r" "$build/bench/bench_distributed" --bucket-cap-mb 0.1
+      if [[ -x $build/bench/libtorch_distributed_bench ]]; then
+        # Gloo's ranks meet through a FileStore: a fresh path per run.
+        dist libtorch-gloo "$ranks" "$r" "$build/bench/libtorch_distributed_bench" \
+          --store "$out/gloo-store-ranks$ranks-round$r"
+      fi
+    done
+  done
+else
+  echo "bench: bench_distributed (needs MPI: libopenmpi-dev) or mpirun missing; skipping the data-parallel MLP"
 fi
 
 echo "bench: counting heap allocations per step"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every build, test and data dependency of tapegrad from Debian's packages.
 # Idempotent: packages already present are skipped. Pass --bench to add the
-# side-by-side benchmark dependencies (LibTorch, Google Benchmark), --fuzz for clang's libFuzzer.
+# side-by-side benchmark dependencies (LibTorch, Gloo, Google Benchmark), --fuzz for clang's libFuzzer.
 set -euo pipefail
 
 packages=(
@@ -17,7 +17,7 @@ packages=(
 )
 for arg in "$@"; do
   case "$arg" in
-    --bench) packages+=(libbenchmark-dev libtorch-dev) ;;
+    --bench) packages+=(libbenchmark-dev libtorch-dev libgloo-dev) ;;  # Gloo: LibTorch's c10d headers include it
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;  # libFuzzer for scripts/fuzz.sh
   esac
 done
