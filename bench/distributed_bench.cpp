@@ -1,5 +1,6 @@
-// Data-parallel training throughput (issue 16 item 8): the Fashion-MNIST MLP 784-256-128-10 of
-// examples/fashion_mnist/model.hpp (ReLU, Adam lr 1e-3, cross-entropy) wrapped in
+// Data-parallel training throughput (issue 16 item 8): the Fashion-MNIST MLP 784-256-128-10 as
+// examples/fashion_mnist/model.hpp builds it (nn::mlp, ReLU; Adam lr 1e-3, cross-entropy), or with
+// --hidden other hidden widths (a model with more of its gradient bytes late in backward), wrapped in
 // distributed::DataParallel, each rank training on its own batch of --batch synthetic samples
 // (random pixels and labels of Fashion-MNIST's shapes: the figure is throughput, which does not
 // depend on the values). --warmup untimed steps, then --steps timed ones between two barriers.
@@ -7,7 +8,7 @@
 // the mean exposed and span times and hidden share of DataParallel::last_timing().
 // Run alone for the world of one (the baseline), or `mpirun -np 2 bench/bench_distributed`.
 // Usage: bench_distributed [--batch 128] [--steps 300] [--warmup 20] [--threads 1]
-//                          [--bucket-cap-mb 25]
+//                          [--bucket-cap-mb 25] [--hidden 256,128]
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -21,7 +22,6 @@
 #include <tapegrad/tapegrad.hpp>
 
 #include "distributed_line.hpp"
-#include "model.hpp"  // examples/fashion_mnist
 
 namespace tg = tapegrad;
 namespace dist = tapegrad::distributed;
@@ -38,7 +38,10 @@ void run(const distbench::Options& o) {
     const int rank = dist::rank();
 
     tg::Generator gen(0);  // the same model everywhere; DataParallel copies rank 0's anyway
-    auto model = std::make_shared<tg::nn::Sequential<float>>(fashion::build_model("mlp", kFeatures, gen));
+    std::vector<std::size_t> widths{kFeatures};
+    widths.insert(widths.end(), o.hidden.begin(), o.hidden.end());
+    widths.push_back(kClasses);
+    auto model = std::make_shared<tg::nn::Sequential<float>>(tg::nn::mlp<float>(widths, tg::nn::Activation::ReLU, gen));
     dist::DataParallel<float> dp(model, {.bucket_cap_mb = o.bucket_cap_mb});
     tg::optim::Adam<float> adam(model->parameters(), {.lr = 1e-3});
 
@@ -75,7 +78,7 @@ void run(const distbench::Options& o) {
 
 int main(int argc, char** argv) {
     try {
-        run(distbench::parse(argc, argv, {"--batch", "--steps", "--warmup", "--threads", "--bucket-cap-mb"}));
+        run(distbench::parse(argc, argv, {"--batch", "--steps", "--warmup", "--threads", "--bucket-cap-mb", "--hidden"}));
     } catch (const std::exception& e) {
         // Every rank fails alike on a bad flag; a rank failing alone must not leave the others waiting.
         dist::abort(std::string("bench_distributed: ") + e.what());

@@ -4,6 +4,8 @@
 // Standard C++ only, so that both programs include it.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <set>
 #include <stdexcept>
@@ -20,7 +22,17 @@ struct Options {
     int threads = 1;            ///< the framework's intra-op threads per rank
     double bucket_cap_mb = 25;  ///< tapegrad's DataParallel bucket cap (PyTorch's default)
     std::string store;          ///< LibTorch: the FileStore's path, the same on every rank
+    /// tapegrad: the hidden layers' widths, e.g. {1024, 1024, 1024} for a model whose gradient
+    /// bytes are spread over more layers than the MLP's (which keeps 85% of them in its first).
+    std::vector<std::size_t> hidden = {256, 128};
 };
+
+/// "784-256-128-10": the MLP's widths, input to output.
+inline std::string model_name(const Options& o) {
+    std::string name = "784";
+    for (const std::size_t h : o.hidden) name += "-" + std::to_string(h);
+    return name + "-10";
+}
 
 /// Parses `--flag value` pairs, accepting only the flags in `accepted` (std::invalid_argument otherwise).
 inline Options parse(int argc, char** argv, const std::set<std::string>& accepted) {
@@ -42,6 +54,14 @@ inline Options parse(int argc, char** argv, const std::set<std::string>& accepte
             o.bucket_cap_mb = std::stod(value);
         else if (flag == "--store")
             o.store = value;
+        else if (flag == "--hidden") {  // comma-separated widths
+            o.hidden.clear();
+            for (std::size_t at = 0; at <= value.size();) {
+                const std::size_t comma = std::min(value.find(',', at), value.size());
+                o.hidden.push_back(std::stoul(value.substr(at, comma - at)));
+                at = comma + 1;
+            }
+        }
     }
     if (o.batch <= 0 || o.steps <= 0 || o.warmup < 0 || o.threads <= 0 || !(o.bucket_cap_mb > 0))
         throw std::invalid_argument("--batch, --steps, --threads and --bucket-cap-mb must be positive, --warmup >= 0");
@@ -76,9 +96,9 @@ inline void print_line(const std::string& program, int ranks, const Options& o, 
     char hidden[32] = "na";
     if (ranks > 1) std::snprintf(hidden, sizeof hidden, "%.4f", overlap.hidden / n);
     std::printf(
-        "distributed_bench program=%s ranks=%d batch=%d threads=%d bucket_cap_mb=%g buckets=%zu bucket_bytes=%s "
+        "distributed_bench program=%s model=%s ranks=%d batch=%d threads=%d bucket_cap_mb=%g buckets=%zu bucket_bytes=%s "
         "steps=%d samples_per_s=%.1f step_ms=%.4f exposed_ms=%.4f span_ms=%.4f hidden=%s\n",
-        program.c_str(), ranks, o.batch, o.threads, bucket_cap_mb, bucket_bytes.size(), bytes.c_str(), o.steps,
+        program.c_str(), model_name(o).c_str(), ranks, o.batch, o.threads, bucket_cap_mb, bucket_bytes.size(), bytes.c_str(), o.steps,
         double(ranks) * o.batch * o.steps / seconds, 1e3 * seconds / o.steps, 1e3 * overlap.exposed / n,
         1e3 * overlap.span / n, hidden);
     std::fflush(stdout);

@@ -149,6 +149,8 @@ elif [[ -x $build/bench/bench_distributed ]] && command -v mpirun >/dev/null; th
     for ranks in 1 2; do
       dist tapegrad-cap25 "$ranks" "$r" "$build/bench/bench_distributed" --bucket-cap-mb 25
       dist tapegrad-cap0.1 "$ranks" "$r" "$build/bench/bench_distributed" --bucket-cap-mb 0.1
+      # A deeper MLP, whose gradient bytes are spread over its layers: what the buckets can hide.
+      dist tapegrad-deep-cap1 "$ranks" "$r" "$build/bench/bench_distributed" --hidden 1024,1024,1024 --bucket-cap-mb 1
       if [[ -x $build/bench/libtorch_distributed_bench ]]; then
         # Gloo's ranks meet through a FileStore: a fresh path per run.
         dist libtorch-gloo "$ranks" "$r" "$build/bench/libtorch_distributed_bench" \

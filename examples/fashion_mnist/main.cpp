@@ -162,7 +162,7 @@ void sum_progress(fashion::Progress& p, const fashion::Ranks& ranks) {
     p.seen = ranks.rank() == 0 ? static_cast<std::size_t>(sums[1]) : 0;
 }
 
-/// This rank's share of the test set: rows [r n / N, (r + 1) n / N), or all of it alone.
+/// This rank's share of the test set: rows [r n / N, (r + 1) n / N).
 tg::data::Dataset<float> test_share(const tg::data::Dataset<float>& test, const fashion::Ranks& ranks) {
     const auto n = test.size(), parts = static_cast<std::size_t>(ranks.size());
     const auto r = static_cast<std::size_t>(ranks.rank());
@@ -179,6 +179,7 @@ fashion::Evaluation evaluate(Trainer& t, const tg::data::Dataset<float>& share, 
     ranks.share_buffers(*t.model);
     t.model->eval();
     const fashion::Evaluation mine = fashion::evaluate(*t.model, share);
+    if (!ranks.distributed()) return mine;
     const auto n = static_cast<double>(share.size());
     std::vector<double> sums{mine.loss * n, std::round(mine.accuracy * n)};  // the correct count, exactly
     ranks.sum(sums);
