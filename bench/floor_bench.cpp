@@ -6,12 +6,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #if defined(__AVX__)
 #include <immintrin.h>
+#endif
+#ifdef __linux__
+#include <sys/mman.h>
 #endif
 
 #include "workloads.hpp"
@@ -196,7 +200,14 @@ void softmax_xent(benchmark::State& state, wl::XentSize s) {
 /// twice the bytes) or non-temporal ones (no read). Counter GB/s: bytes written per second.
 void write_bandwidth(benchmark::State& state, int threads, bool stream) {
     constexpr std::size_t n = std::size_t{120} * 1000 * 1000 / sizeof(float);
-    std::unique_ptr<float[]> buffer(new float[n]);
+    // In transparent huge pages where the system offers them, as tapegrad's large GEMM results
+    // (ops/matmul.cpp): 4 KB pages would add a TLB miss every 4 KB.
+    constexpr std::size_t huge = std::size_t{2} << 20, bytes = (n * sizeof(float) + huge - 1) / huge * huge;
+    std::unique_ptr<float[], decltype(&std::free)> buffer(static_cast<float*>(std::aligned_alloc(huge, bytes)),
+                                                          &std::free);
+#ifdef __linux__
+    madvise(buffer.get(), bytes, MADV_HUGEPAGE);
+#endif
     std::fill(buffer.get(), buffer.get() + n, 0.0F);  // mapped before timing
     float value = 0;
     auto write = [&buffer, stream](std::size_t begin, std::size_t end, float v) {
