@@ -489,6 +489,29 @@ NamedGrads<T> per_sample_grads_of(Module<T>& model, std::int64_t batch, const Sa
     return result;
 }
 
+// Each sample's squared norm ||x_i||^2 of x [B, ...] (row-major): eight partial sums per row, so
+// that the adds are independent and vectorise (sum() folds in order, one add after another: a
+// tenth of the norms' time at batch 128 on the MLP).
+template <class T>
+xt::xarray<T> row_squares(const Tensor<T>& x, std::int64_t batch) {
+    constexpr std::size_t lanes = 8;
+    const auto rows = static_cast<std::size_t>(batch);
+    const std::size_t n = x.numel() / rows;
+    xt::xarray<T> out = xt::zeros<T>({rows});
+    const T* p = x.value().data();
+    for (std::size_t i = 0; i < rows; ++i, p += n) {
+        T part[lanes] = {};
+        std::size_t j = 0;
+        for (; j + lanes <= n; j += lanes)
+            for (std::size_t l = 0; l < lanes; ++l) part[l] += p[j + l] * p[j + l];
+        T acc = 0;
+        for (; j < n; ++j) acc += p[j] * p[j];
+        for (const T v : part) acc += v;
+        out(i) = acc;
+    }
+    return out;
+}
+
 template <class T>
 Tensor<T> per_sample_grad_norms_of(Module<T>& model, std::int64_t batch, const SampleLosses<T>& losses) {
     constexpr const char* who = "per_sample_grad_norms";
@@ -521,7 +544,7 @@ Tensor<T> per_sample_grad_norms_of(Module<T>& model, std::int64_t batch, const S
             if (ws != npos && plan.fast[ws]) {
                 if (uses[ws] == 1 && steps == 1) {
                     // ||delta_i a_i^T||_F^2 = ||a_i||^2 ||delta_i||^2
-                    squares += (tapegrad::sum(a * a, Dims{1, 2}) * tapegrad::sum(delta * delta, Dims{1, 2})).value();
+                    squares += row_squares(a, batch) * row_squares(delta, batch);
                 } else if (uses[ws] == 1 && steps * steps < in * features) {
                     // sum_{t,s} (a_t . a_s)(delta_t . delta_s): the T x T Gram matrices, never out x in
                     Tensor<T> ga = tapegrad::gemm(a, a, false, true), gd = tapegrad::gemm(delta, delta, false, true);
