@@ -5,7 +5,18 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <memory>
+#include <thread>
+#include <vector>
+
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include "workloads.hpp"
 
@@ -183,6 +194,49 @@ void softmax_xent(benchmark::State& state, wl::XentSize s) {
     }
 }
 
+/// The machine's write bandwidth: 120 MB of floats (the size of per_sample_grads' result for the
+/// Fashion-MNIST MLP at batch 128) written into a preallocated buffer by `threads` threads, each
+/// its contiguous share, with plain stores (each line read before it is written: the traffic is
+/// twice the bytes) or non-temporal ones (no read). Counter GB/s: bytes written per second.
+void write_bandwidth(benchmark::State& state, int threads, bool stream) {
+    constexpr std::size_t n = std::size_t{120} * 1000 * 1000 / sizeof(float);
+    // In transparent huge pages where the system offers them, as tapegrad's large GEMM results
+    // (ops/matmul.cpp): 4 KB pages would add a TLB miss every 4 KB.
+    constexpr std::size_t huge = std::size_t{2} << 20, bytes = (n * sizeof(float) + huge - 1) / huge * huge;
+    std::unique_ptr<float[], decltype(&std::free)> buffer(static_cast<float*>(std::aligned_alloc(huge, bytes)),
+                                                          &std::free);
+#ifdef __linux__
+    madvise(buffer.get(), bytes, MADV_HUGEPAGE);
+#endif
+    std::fill(buffer.get(), buffer.get() + n, 0.0F);  // mapped before timing
+    float value = 0;
+    auto write = [&buffer, stream](std::size_t begin, std::size_t end, float v) {
+        float* p = buffer.get();
+#if defined(__AVX__)
+        if (stream) {
+            for (; begin < end && reinterpret_cast<std::uintptr_t>(p + begin) % 32 != 0; ++begin) p[begin] = v;
+            const __m256 x = _mm256_set1_ps(v);
+            for (; begin + 8 <= end; begin += 8) _mm256_stream_ps(p + begin, x);
+            _mm_sfence();
+        }
+#endif
+        std::fill(p + begin, p + end, v);
+    };
+    for (auto _ : state) {
+        value += 1;
+        std::vector<std::thread> others;
+        const std::size_t share = n / static_cast<std::size_t>(threads);
+        for (int t = 1; t < threads; ++t)
+            others.emplace_back(write, t * share, t + 1 == threads ? n : (t + 1) * share, value);
+        write(0, threads == 1 ? n : share, value);
+        for (auto& t : others) t.join();
+        benchmark::DoNotOptimize(buffer.get());
+        benchmark::ClobberMemory();
+    }
+    state.counters["GB/s"] =
+        benchmark::Counter(static_cast<double>(n * sizeof(float)) / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -210,6 +264,16 @@ int main(int argc, char** argv) {
         benchmark::RegisterBenchmark(("exp" + suffix).c_str(), elementwise<decltype(exp)>, n, exp);
     }
     for (auto s : wl::kXentSizes) benchmark::RegisterBenchmark(wl::xent_name(s).c_str(), softmax_xent, s);
+    for (int threads : {1, 2}) {
+        const auto suffix = "/threads" + std::to_string(threads);
+        benchmark::RegisterBenchmark(("bandwidth/write_120MB" + suffix).c_str(), write_bandwidth, threads, false)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+        benchmark::RegisterBenchmark(("bandwidth/write_120MB_streaming" + suffix).c_str(), write_bandwidth, threads,
+                                     true)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+    }
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

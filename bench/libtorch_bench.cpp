@@ -438,3 +438,50 @@ const bool deep_mlp_registered = [] {
 }();
 
 }  // namespace
+
+namespace {
+
+// The per-sample rows of tapegrad_bench (the Fashion-MNIST MLP, batch 128, per-sample losses):
+// one batched backward (torch::autograd::grad of the summed losses), and what a LibTorch C++
+// user writes for per-sample gradients, having no vmap: for each sample its forward, its
+// backward and the gradients copied into [B, *param.shape] results (allocated per call, as
+// tapegrad's per_sample_grads returns new ones).
+void per_sample_step(benchmark::State& state, bool loop) {
+    constexpr std::int64_t batch = 128;
+    torch::manual_seed(0);
+    torch::nn::Sequential model = libtorch_fashion::build_model("mlp");
+    const auto x = make({batch, std::int64_t(wl::kIn)}, 1.0F, 1);
+    const auto y = labels(batch, wl::kClasses);
+    const auto params = model->parameters();
+    for (auto _ : state) {
+        if (!loop) {
+            const auto loss =
+                F::cross_entropy(model->forward(x), y, F::CrossEntropyFuncOptions().reduction(torch::kNone));
+            benchmark::DoNotOptimize(torch::autograd::grad({loss.sum()}, params));
+            continue;
+        }
+        std::vector<torch::Tensor> out;
+        for (const auto& p : params) {
+            std::vector<std::int64_t> shape{batch};
+            shape.insert(shape.end(), p.sizes().begin(), p.sizes().end());
+            out.push_back(torch::empty(shape));
+        }
+        for (std::int64_t i = 0; i < batch; ++i) {
+            const auto loss = F::cross_entropy(model->forward(x.slice(0, i, i + 1)), y.slice(0, i, i + 1),
+                                               F::CrossEntropyFuncOptions().reduction(torch::kNone));
+            const auto grads = torch::autograd::grad({loss.sum()}, params);
+            for (std::size_t k = 0; k < grads.size(); ++k) out[k][i].copy_(grads[k]);
+        }
+        benchmark::DoNotOptimize(out);
+    }
+}
+
+const bool per_sample_registered = [] {
+    benchmark::RegisterBenchmark("per_sample/128/batched_backward", per_sample_step, false)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark("per_sample/128/loop_over_samples", per_sample_step, true)
+        ->Unit(benchmark::kMillisecond);
+    return true;
+}();
+
+}  // namespace

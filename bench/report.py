@@ -18,8 +18,9 @@ SGEMM_FLOP = 2 * 512 * 4096 * 4096
 # Flop counts per iteration of the rows that report a "GFLOP/s" counter (the convolutions), by name.
 FLOPS = {}
 # LibTorch's other paths for a row, reported beside its default: "/native" (ATen's own kernels
-# with oneDNN off), "/blasN" (OpenBLAS thread counts), "/intraN" (intra-op threads), "/native-intraN".
-VARIANT = re.compile(r"/(blas\d+|native|intra\d+|native-intra\d+)$")
+# with oneDNN off), "/blasN" (OpenBLAS thread counts), "/intraN" (intra-op threads), "/native-intraN";
+# the floor's bandwidth rows "/threadsN" (writing threads).
+VARIANT = re.compile(r"/(blas\d+|native|intra\d+|native-intra\d+|threads\d+)$")
 
 
 def load(run_dir):
@@ -141,6 +142,23 @@ def targets(stats, samples):
             if ours and torch:
                 r = ours[0] / torch[0]
                 out.append(verdict(r <= 1.0, f"{name}: {r:.2f}x LibTorch's time (target <= 1x)"))
+    # Per-sample gradients (issue 15): against one batched backward; the result's 120 MB written
+    # against the machine's write bandwidth (the floor's rows, best of plain and non-temporal stores).
+    batched = get("per_sample/128/batched_backward", "tapegrad")
+    for name, want in (("per_sample/128/per_sample_grads", 2.0), ("per_sample/128/per_sample_grad_norms", 1.3)):
+        ours = get(name, "tapegrad")
+        if ours and batched:
+            r = ours[0] / batched[0]
+            out.append(verdict(r <= want, f"{name}: {r:.2f}x one batched backward (target <= {want}x)"))
+    ours = get("per_sample/128/per_sample_grads", "tapegrad")
+    writes = [w for w in (get(f"bandwidth/write_120MB{k}", "floor") for k in ("", "_streaming")) if w]
+    if ours and writes:
+        best = min(w[0] for w in writes)
+        out.append(f"- per_sample/128/per_sample_grads: {0.12 / ours[0]:.1f} GB/s of result written, "
+                   f"{100 * best / ours[0]:.0f}% of the machine's best 120 MB write ({0.12 / best:.1f} GB/s)")
+    loop = get("per_sample/128/loop_over_samples", "libtorch")
+    if ours and loop:
+        out.append(f"- per_sample/128/per_sample_grads: {loop[0] / ours[0]:.1f}x faster than LibTorch's loop over samples")
     return "\n".join(out)
 
 

@@ -37,10 +37,9 @@ public:
     static Embedding from_pretrained(const Tensor<T>& weights, bool freeze = true,
                                      std::optional<std::int64_t> padding_idx = std::nullopt);
 
-    /// embedding(idx, weight, padding_idx): IndexError for an id outside 0..num_embeddings-1.
-    Tensor<T> forward(const Indices& idx);
-    /// forward(idx).
-    Tensor<T> operator()(const Indices& idx) { return forward(idx); }
+    /// embedding(idx, weight, padding_idx): IndexError for an id outside 0..num_embeddings-1. Call
+    /// the module, `emb(idx)` (Module::operator()), to run its hooks.
+    Tensor<T> forward(const Indices& idx) override;
     using Module<T>::forward;
     std::string name() const override { return "Embedding"; }
     /// "65, 256" or "65, 256, padding_idx=0" (PyTorch's repr).

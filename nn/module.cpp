@@ -46,6 +46,11 @@ Tensor<T> Module<T>::forward(const Tensor<T>&) {
 }
 
 template <class T>
+Tensor<T> Module<T>::forward(const Indices&) {
+    fail<ValueError>("{}: this module does not take Indices (token ids); call it on a tensor", name());
+}
+
+template <class T>
 void Module<T>::collect(const std::string& prefix, std::vector<NamedTensor> Module::*which,
                         std::vector<NamedTensor>& out) const {
     for (const auto& [key, tensor] : this->*which) out.emplace_back(prefix + key, tensor);
@@ -253,8 +258,12 @@ struct Module<T>::Hooks {
     tapegrad::detail::HookList<ForwardPreHook> pre;
     tapegrad::detail::HookList<ForwardHook> forward;
     tapegrad::detail::HookList<BackwardHook> backward;
+    tapegrad::detail::HookList<IndexForwardPreHook> index_pre;
+    tapegrad::detail::HookList<IndexForwardHook> index_forward;
 
-    bool empty() const noexcept { return pre.empty() && forward.empty() && backward.empty(); }
+    bool empty() const noexcept {
+        return pre.empty() && forward.empty() && backward.empty() && index_pre.empty() && index_forward.empty();
+    }
     template <auto List>
     static void remove(void* self, std::uint64_t id) {
         (static_cast<Hooks*>(self)->*List).remove(id);
@@ -323,37 +332,70 @@ Tensor<T> Module<T>::operator()(const Tensor<T>& x) {
 }
 
 template <class T>
+Tensor<T> Module<T>::operator()(const Indices& idx) {
+    if (hooks_->empty()) return forward(idx);
+    return call_hooked(idx);
+}
+
+// The call's full backward hooks, when there are some and grad mode is on (else none).
+template <class T>
+std::shared_ptr<typename Module<T>::BackwardCall> Module<T>::backward_call(const std::shared_ptr<Hooks>& hooks) {
+    if (hooks->backward.empty() || !is_grad_enabled()) return nullptr;
+    auto call = std::make_shared<BackwardCall>();
+    call->module = this;
+    call->alive = hooks;
+    call->hooks = hooks->backward.snapshot();
+    return call;
+}
+
+// The output's side of the full backward hooks: its gradient hook stores grad_output, and fires
+// the hooks itself when the input is not hooked (it does not require grad, or is ids).
+template <class T>
+Tensor<T> Module<T>::hook_output(const std::shared_ptr<BackwardCall>& call, Tensor<T> output) {
+    if (!call || !output.defined() || !output.requires_grad()) return output;
+    output = backward_hook_identity(output);
+    output.register_hook([call](const Tensor<T>& grad) -> Tensor<T> {
+        call->grad_output = grad;
+        if (!call->input_hooked) call->fire(Tensor<T>());
+        return {};
+    });
+    return output;
+}
+
+template <class T>
 Tensor<T> Module<T>::call_hooked(const Tensor<T>& x) {
     const auto hooks = hooks_;
     Tensor<T> input = x;
     for (const auto& hook : hooks->pre.snapshot()) {
         if (Tensor<T> r = (*hook)(*this, input); r.defined()) input = std::move(r);
     }
-    std::shared_ptr<BackwardCall> call;
-    if (!hooks->backward.empty() && is_grad_enabled()) {
-        call = std::make_shared<BackwardCall>();
-        call->module = this;
-        call->alive = hooks;
-        call->hooks = hooks->backward.snapshot();
-        if (input.requires_grad()) {
-            call->input_hooked = true;
-            input = backward_hook_identity(input);
-            input.register_hook([call](const Tensor<T>& grad) { return call->fire(grad); });
-        }
+    const std::shared_ptr<BackwardCall> call = backward_call(hooks);
+    if (call && input.requires_grad()) {
+        call->input_hooked = true;
+        input = backward_hook_identity(input);
+        input.register_hook([call](const Tensor<T>& grad) { return call->fire(grad); });
     }
     Tensor<T> output = forward(input);
     for (const auto& hook : hooks->forward.snapshot()) {
         if (Tensor<T> r = (*hook)(*this, input, output); r.defined()) output = std::move(r);
     }
-    if (call && output.defined() && output.requires_grad()) {
-        output = backward_hook_identity(output);
-        output.register_hook([call](const Tensor<T>& grad) -> Tensor<T> {
-            call->grad_output = grad;
-            if (!call->input_hooked) call->fire(Tensor<T>());
-            return {};
-        });
+    return hook_output(call, std::move(output));
+}
+
+template <class T>
+Tensor<T> Module<T>::call_hooked(const Indices& idx) {
+    const auto hooks = hooks_;
+    std::optional<Indices> replaced;  // the ids a pre-hook gave (they are not copied otherwise)
+    for (const auto& hook : hooks->index_pre.snapshot()) {
+        if (std::optional<Indices> r = (*hook)(*this, replaced ? *replaced : idx)) replaced = std::move(r);
     }
-    return output;
+    const Indices& input = replaced ? *replaced : idx;
+    const std::shared_ptr<BackwardCall> call = backward_call(hooks);
+    Tensor<T> output = forward(input);
+    for (const auto& hook : hooks->index_forward.snapshot()) {
+        if (Tensor<T> r = (*hook)(*this, input, output); r.defined()) output = std::move(r);
+    }
+    return hook_output(call, std::move(output));
 }
 
 template <class T>
@@ -375,6 +417,20 @@ HookHandle Module<T>::register_full_backward_hook(BackwardHook hook) {
     if (!hook) fail<ValueError>("{}: register_full_backward_hook was given an empty std::function", name());
     const auto id = hooks_->backward.add(std::move(hook));
     return HookHandle(hooks_, &Hooks::template remove<&Hooks::backward>, id);
+}
+
+template <class T>
+HookHandle Module<T>::register_index_forward_pre_hook(IndexForwardPreHook hook) {
+    if (!hook) fail<ValueError>("{}: register_index_forward_pre_hook was given an empty std::function", name());
+    const auto id = hooks_->index_pre.add(std::move(hook));
+    return HookHandle(hooks_, &Hooks::template remove<&Hooks::index_pre>, id);
+}
+
+template <class T>
+HookHandle Module<T>::register_index_forward_hook(IndexForwardHook hook) {
+    if (!hook) fail<ValueError>("{}: register_index_forward_hook was given an empty std::function", name());
+    const auto id = hooks_->index_forward.add(std::move(hook));
+    return HookHandle(hooks_, &Hooks::template remove<&Hooks::index_forward>, id);
 }
 
 template class Module<float>;

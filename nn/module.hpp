@@ -6,12 +6,14 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <tapegrad/autograd/hooks.hpp>
+#include <tapegrad/autograd/plain_tensor.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad::detail {
@@ -49,6 +51,13 @@ public:
     /// full backward hooks. Containers call their children this way. Calling forward() directly
     /// skips the hooks. With no hook registered it is forward(x) and nothing else.
     Tensor<T> operator()(const Tensor<T>& x);
+    /// The layer's computation on token ids (Embedding; a Sequential whose first module takes
+    /// them). Modules of a tensor leave this one, which throws ValueError naming the module.
+    virtual Tensor<T> forward(const Indices& idx);
+    /// forward(idx) with the module's hooks, as PyTorch runs them for every call whatever the
+    /// input: the index forward pre-hooks and index forward hooks (which see the ids), and the full
+    /// backward hooks, whose grad_input is undefined (ids have no gradient: PyTorch's None).
+    Tensor<T> operator()(const Indices& idx);
 
     /// A forward pre-hook: the module and its input; a defined result replaces the input.
     using ForwardPreHook = std::function<Tensor<T>(Module<T>& module, const Tensor<T>& input)>;
@@ -81,6 +90,18 @@ public:
     /// hook is skipped once it and its copies are gone). ValueError for an empty std::function.
     /// Returns the handle that removes it (calls already made keep it, as in PyTorch).
     HookHandle register_full_backward_hook(BackwardHook hook);
+
+    /// A forward pre-hook of a call on token ids: the module and the ids; a result replaces them.
+    using IndexForwardPreHook = std::function<std::optional<Indices>(Module<T>& module, const Indices& input)>;
+    /// A forward hook of a call on token ids: the module, the ids and the output; a defined result
+    /// replaces the output.
+    using IndexForwardHook = std::function<Tensor<T>(Module<T>& module, const Indices& input, const Tensor<T>& output)>;
+    /// register_forward_pre_hook() for the calls `module(idx)` on Indices (a separate list: the hook
+    /// sees Indices, not a tensor); std::nullopt keeps the ids. ValueError for an empty std::function.
+    HookHandle register_index_forward_pre_hook(IndexForwardPreHook hook);
+    /// register_forward_hook() for the calls `module(idx)` on Indices. ValueError for an empty
+    /// std::function. Returns the handle that removes it.
+    HookHandle register_index_forward_hook(IndexForwardHook hook);
 
     /// Type name shown by to_string(), e.g. "Dense".
     virtual std::string name() const = 0;
@@ -200,6 +221,9 @@ private:
     struct BackwardCall;
     static std::shared_ptr<Hooks> make_hooks();
     Tensor<T> call_hooked(const Tensor<T>& x);
+    Tensor<T> call_hooked(const Indices& idx);
+    std::shared_ptr<BackwardCall> backward_call(const std::shared_ptr<Hooks>& hooks);
+    Tensor<T> hook_output(const std::shared_ptr<BackwardCall>& call, Tensor<T> output);
 
     std::shared_ptr<Hooks> hooks_ = make_hooks();  // shared by copies; empty lists cost one test per call
     std::vector<NamedTensor> params_;

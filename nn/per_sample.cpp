@@ -13,6 +13,7 @@
 #include <tapegrad/autograd/shape.hpp>
 #include <tapegrad/nn/conv.hpp>
 #include <tapegrad/nn/dense.hpp>
+#include <tapegrad/nn/embedding.hpp>
 #include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/convolution.hpp>
@@ -46,11 +47,29 @@ namespace {
 // else (a custom module, a recurrent or attention layer, whose inputs may be time-first, Softmax
 // over a dim that may be 0, Unflatten) sends the whole model to the exact fallback.
 bool keeps_samples(const std::string& name, const std::string& repr) {
-    static const std::set<std::string, std::less<>> known = {
-        "Sequential",  "Dense",       "ReLU",      "LeakyReLU",        "Sigmoid",         "Tanh",
-        "GELU",        "Dropout",     "Dropout2d", "LayerNorm",        "RMSNorm",         "GroupNorm",
-        "BatchNorm1d", "BatchNorm2d", "Conv1d",    "Conv2d",           "ConvTranspose2d", "MaxPool1d",
-        "MaxPool2d",   "AvgPool1d",   "AvgPool2d", "AdaptiveAvgPool2d"};
+    static const std::set<std::string, std::less<>> known = {"Sequential",
+                                                             "Dense",
+                                                             "ReLU",
+                                                             "LeakyReLU",
+                                                             "Sigmoid",
+                                                             "Tanh",
+                                                             "GELU",
+                                                             "Dropout",
+                                                             "Dropout2d",
+                                                             "LayerNorm",
+                                                             "RMSNorm",
+                                                             "GroupNorm",
+                                                             "BatchNorm1d",
+                                                             "BatchNorm2d",
+                                                             "Conv1d",
+                                                             "Conv2d",
+                                                             "ConvTranspose2d",
+                                                             "MaxPool1d",
+                                                             "MaxPool2d",
+                                                             "AvgPool1d",
+                                                             "AvgPool2d",
+                                                             "AdaptiveAvgPool2d",
+                                                             "Embedding"};
     if (known.count(name) != 0) return true;
     // Flatten(start_dim >= 1) keeps the batch dim; "start_dim=1, end_dim=-1" is its repr.
     if (name == "Flatten") {
@@ -63,15 +82,19 @@ bool keeps_samples(const std::string& name, const std::string& repr) {
 
 constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
-// One recorded call of a fast layer: its input a [B, ..., in] and output z [B, ..., out].
+// One recorded call of a fast layer: its input a [B, ..., in] (an Embedding's: ids [B, ...]) and
+// output z [B, ..., out].
 template <class T>
 struct Call {
     std::size_t layer;  // index into Plan::layers
     Tensor<T> a;
     Tensor<T> z;
+    Indices ids;
+    // The shape of the input: a's, or the ids' for an Embedding.
+    const Shape& input_shape() const { return a.defined() ? a.shape() : ids.shape(); }
 };
 
-// A Dense, LayerNorm, Conv1d or Conv2d on the fast path (one of the pointers set) and the slots
+// A Dense, LayerNorm, Conv1d, Conv2d or Embedding on the fast path (one of the pointers set) and the slots
 // (indices into Plan::params) of its parameters, npos for one that is frozen or takes the fallback.
 template <class T>
 struct FastLayer {
@@ -80,6 +103,7 @@ struct FastLayer {
     LayerNorm<T>* norm = nullptr;
     Conv1d<T>* conv1 = nullptr;
     Conv2d<T>* conv2 = nullptr;
+    Embedding<T>* emb = nullptr;
     std::size_t weight_slot = npos;
     std::size_t bias_slot = npos;
 
@@ -88,13 +112,18 @@ struct FastLayer {
           dense(dynamic_cast<Dense<T>*>(m)),
           norm(dynamic_cast<LayerNorm<T>*>(m)),
           conv1(dynamic_cast<Conv1d<T>*>(m)),
-          conv2(dynamic_cast<Conv2d<T>*>(m)) {}
-    bool supported() const { return dense != nullptr || norm != nullptr || conv1 != nullptr || conv2 != nullptr; }
+          conv2(dynamic_cast<Conv2d<T>*>(m)),
+          emb(dynamic_cast<Embedding<T>*>(m)) {}
+    bool supported() const {
+        return dense != nullptr || norm != nullptr || conv1 != nullptr || conv2 != nullptr || emb != nullptr;
+    }
     // Whether an input of this rank has one sample per row: a batch dim before the features
     // (Dense), before the normalised dims (LayerNorm; else it would normalise across samples), or
-    // [N, C, L] and [N, C, H, W] (the convolutions, which also take one unbatched sample).
+    // [N, C, L] and [N, C, H, W] (the convolutions, which also take one unbatched sample), ids
+    // [B, ...] (an Embedding; 0-d ids are one unbatched token).
     bool batched(std::size_t rank) const {
         if (dense != nullptr) return rank >= 2;
+        if (emb != nullptr) return rank >= 1;
         if (norm != nullptr) return rank >= norm->normalized_shape().size() + 1;
         return rank == (conv1 != nullptr ? 3U : 4U);
     }
@@ -115,7 +144,7 @@ Plan<T> make_plan(const char* who, Module<T>& model, std::int64_t batch) {
         fail<ValueError>("{}: the batch is empty (B = {}); there is no sample to differentiate", who, batch);
     Plan<T> plan;
     const auto modules = model.named_modules();
-    bool tree_of_known = model.name() == "Sequential" || model.name() == "Dense";
+    bool tree_of_known = model.name() == "Sequential" || model.name() == "Dense" || model.name() == "Embedding";
     for (const auto& [path, m] : modules) {
         if (auto* bn = dynamic_cast<BatchNorm<T>*>(m); bn != nullptr && bn->is_training())
             fail<ValueError>(
@@ -189,10 +218,9 @@ xt::xarray<T> zeros_per_sample(std::int64_t batch, const Shape& shape) {
     return xt::zeros<T>(full);
 }
 
-// What the fast path computed: per call (Plan::calls), its input a and delta = dL/dz.
+// What the fast path computed: per call (Plan::calls, which keep each call's input), delta = dL/dz.
 template <class T>
 struct Deltas {
-    std::vector<Tensor<T>> a;
     std::vector<Tensor<T>> delta;
 };
 
@@ -212,9 +240,17 @@ Deltas<T> forward_backward(const char* who, Plan<T>& plan, std::int64_t batch, c
             const bool wanted = (layer.weight_slot != npos && plan.fast[layer.weight_slot]) ||
                                 (layer.bias_slot != npos && plan.fast[layer.bias_slot]);
             if (!wanted) continue;
+            if (layer.emb != nullptr) {
+                guard.add(layer.module->register_index_forward_hook(
+                    [&plan, l](Module<T>&, const Indices& ids, const Tensor<T>& output) -> Tensor<T> {
+                        plan.calls.push_back({l, {}, output, ids});
+                        return {};
+                    }));
+                continue;
+            }
             guard.add(layer.module->register_forward_hook(
                 [&plan, l](Module<T>&, const Tensor<T>& input, const Tensor<T>& output) -> Tensor<T> {
-                    plan.calls.push_back({l, input, output});
+                    plan.calls.push_back({l, input, output, {}});
                     return {};
                 }));
         }
@@ -229,8 +265,8 @@ Deltas<T> forward_backward(const char* who, Plan<T>& plan, std::int64_t batch, c
     std::vector<bool> usable(plan.layers.size(), false);
     for (const auto& c : plan.calls) usable[c.layer] = true;
     for (const auto& c : plan.calls)
-        if (!plan.layers[c.layer].batched(c.a.ndim()) || static_cast<std::int64_t>(c.a.shape()[0]) != batch ||
-            !c.z.requires_grad())
+        if (!plan.layers[c.layer].batched(c.input_shape().size()) ||
+            static_cast<std::int64_t>(c.input_shape()[0]) != batch || !c.z.requires_grad())
             usable[c.layer] = false;
     // Drops the calls of unusable layers; a slot stays fast only when every layer holding it is usable.
     auto keep_usable = [&plan, &usable](std::vector<Tensor<T>>* deltas) {
@@ -258,10 +294,7 @@ Deltas<T> forward_backward(const char* who, Plan<T>& plan, std::int64_t batch, c
     for (std::size_t k = 0; k < plan.calls.size(); ++k)
         if (!deltas[k].defined()) usable[plan.calls[k].layer] = false;
     keep_usable(&deltas);
-    for (std::size_t k = 0; k < plan.calls.size(); ++k) {
-        out.a.push_back(plan.calls[k].a);
-        out.delta.push_back(std::move(deltas[k]));
-    }
+    out.delta = std::move(deltas);
     return out;
 }
 
@@ -310,9 +343,62 @@ std::pair<Tensor<T>, Tensor<T>> conv_grads(const FastLayer<T>& layer, const Tens
             tapegrad::sum(tapegrad::reshape(delta, std::vector<std::int64_t>{batch, out, -1}), Dims{2})};
 }
 
+// An Embedding call's per-sample weight gradients [B, num_embeddings, dim]: sample i's is the
+// scatter-add of its rows of delta at its ids (a repeated id adds its rows), the padding row getting
+// none (as the op's backward).
 template <class T>
-std::pair<Tensor<T>, Tensor<T>> call_grads(const FastLayer<T>& layer, const Tensor<T>& a, const Tensor<T>& delta,
+Tensor<T> embedding_grads(const Embedding<T>& emb, const Indices& ids, const Tensor<T>& delta, std::int64_t batch) {
+    const auto samples = static_cast<std::size_t>(batch);
+    const std::size_t tokens = ids.numel() / samples, dim = emb.embedding_dim(), rows = emb.num_embeddings();
+    xt::xarray<T> out = zeros_per_sample<T>(batch, emb.weight().shape());
+    const std::int64_t* id = ids.value().data();
+    const T* g = delta.value().data();
+    for (std::size_t i = 0; i < samples; ++i)
+        for (std::size_t t = 0; t < tokens; ++t) {
+            const std::int64_t k = id[i * tokens + t];
+            if (k == emb.padding_idx()) continue;
+            T* row = out.data() + (i * rows + static_cast<std::size_t>(k)) * dim;
+            const T* src = g + (i * tokens + t) * dim;
+            for (std::size_t j = 0; j < dim; ++j) row[j] += src[j];
+        }
+    return Tensor<T>(std::move(out));
+}
+
+// Adds each sample's squared Embedding gradient norm to squares without the [B, num_embeddings,
+// dim] array: ||g_i||^2 = sum over t, t' with ids[i, t] == ids[i, t'] (not the padding id) of
+// <delta[i, t], delta[i, t']>, i.e. the squared norms of the sums of each id's rows (the tokens
+// sorted by id, one sum per run).
+template <class T>
+void add_embedding_norms(const Embedding<T>& emb, const Indices& ids, const Tensor<T>& delta, std::int64_t batch,
+                         xt::xarray<T>& squares) {
+    const auto samples = static_cast<std::size_t>(batch);
+    const std::size_t tokens = ids.numel() / samples, dim = emb.embedding_dim();
+    const T* g = delta.value().data();
+    std::vector<std::size_t> order(tokens);
+    std::vector<T> sum(dim);
+    for (std::size_t i = 0; i < samples; ++i) {
+        const std::int64_t* id = ids.value().data() + i * tokens;
+        for (std::size_t t = 0; t < tokens; ++t) order[t] = t;
+        std::sort(order.begin(), order.end(), [id](std::size_t x, std::size_t y) { return id[x] < id[y]; });
+        for (std::size_t run = 0; run < tokens;) {
+            std::size_t end = run;
+            std::fill(sum.begin(), sum.end(), T(0));
+            for (; end < tokens && id[order[end]] == id[order[run]]; ++end) {
+                const T* src = g + (i * tokens + order[end]) * dim;
+                for (std::size_t j = 0; j < dim; ++j) sum[j] += src[j];
+            }
+            if (id[order[run]] != emb.padding_idx())
+                for (const T v : sum) squares(i) += v * v;
+            run = end;
+        }
+    }
+}
+
+template <class T>
+std::pair<Tensor<T>, Tensor<T>> call_grads(const FastLayer<T>& layer, const Call<T>& call, const Tensor<T>& delta,
                                            std::int64_t batch) {
+    if (layer.emb != nullptr) return {embedding_grads(*layer.emb, call.ids, delta, batch), Tensor<T>()};
+    const Tensor<T>& a = call.a;
     if (layer.conv1 != nullptr || layer.conv2 != nullptr) return conv_grads(layer, a, delta, batch);
     if (layer.dense != nullptr) {
         const Tensor<T> d3 = fold(delta, batch);
@@ -387,7 +473,7 @@ NamedGrads<T> per_sample_grads_of(Module<T>& model, std::int64_t batch, const Sa
         NoGradGuard no_grad;
         for (std::size_t k = 0; k < plan.calls.size(); ++k) {
             const auto& layer = plan.layers[plan.calls[k].layer];
-            auto [gw, gb] = call_grads(layer, d.a[k], d.delta[k], batch);
+            auto [gw, gb] = call_grads(layer, plan.calls[k], d.delta[k], batch);
             const std::size_t ws = layer.weight_slot, bs = layer.bias_slot;
             if (ws != npos && plan.fast[ws]) add_into(out, ws, std::move(gw), plan.params[ws].second.shape());
             if (bs != npos && plan.fast[bs]) add_into(out, bs, std::move(gb), plan.params[bs].second.shape());
@@ -401,6 +487,29 @@ NamedGrads<T> per_sample_grads_of(Module<T>& model, std::int64_t batch, const Sa
         result.emplace_back(plan.params[s].first, Tensor<T>(std::move(*out[s])));
     }
     return result;
+}
+
+// Each sample's squared norm ||x_i||^2 of x [B, ...] (row-major): eight partial sums per row, so
+// that the adds are independent and vectorise (sum() folds in order, one add after another: a
+// tenth of the norms' time at batch 128 on the MLP).
+template <class T>
+xt::xarray<T> row_squares(const Tensor<T>& x, std::int64_t batch) {
+    constexpr std::size_t lanes = 8;
+    const auto rows = static_cast<std::size_t>(batch);
+    const std::size_t n = x.numel() / rows;
+    xt::xarray<T> out = xt::zeros<T>({rows});
+    const T* p = x.value().data();
+    for (std::size_t i = 0; i < rows; ++i, p += n) {
+        T part[lanes] = {};
+        std::size_t j = 0;
+        for (; j + lanes <= n; j += lanes)
+            for (std::size_t l = 0; l < lanes; ++l) part[l] += p[j + l] * p[j + l];
+        T acc = 0;
+        for (; j < n; ++j) acc += p[j] * p[j];
+        for (const T v : part) acc += v;
+        out(i) = acc;
+    }
+    return out;
 }
 
 template <class T>
@@ -420,18 +529,22 @@ Tensor<T> per_sample_grad_norms_of(Module<T>& model, std::int64_t batch, const S
         for (std::size_t k = 0; k < plan.calls.size(); ++k) {
             const auto& layer = plan.layers[plan.calls[k].layer];
             const std::size_t ws = layer.weight_slot, bs = layer.bias_slot;
-            if (layer.dense == nullptr) {  // LayerNorm, convolutions: small per-sample gradients, materialised
-                auto [gw, gb] = call_grads(layer, d.a[k], d.delta[k], batch);
+            if (layer.emb != nullptr && ws != npos && plan.fast[ws] && uses[ws] == 1) {
+                add_embedding_norms(*layer.emb, plan.calls[k].ids, d.delta[k], batch, squares);
+                continue;
+            }
+            if (layer.dense == nullptr) {  // LayerNorm, convolutions, a shared Embedding: materialised
+                auto [gw, gb] = call_grads(layer, plan.calls[k], d.delta[k], batch);
                 if (ws != npos && plan.fast[ws]) add_into(out, ws, std::move(gw), plan.params[ws].second.shape());
                 if (bs != npos && plan.fast[bs]) add_into(out, bs, std::move(gb), plan.params[bs].second.shape());
                 continue;
             }
-            const Tensor<T> a = fold(d.a[k], batch), delta = fold(d.delta[k], batch);
+            const Tensor<T> a = fold(plan.calls[k].a, batch), delta = fold(d.delta[k], batch);
             const std::size_t steps = a.shape()[1], in = a.shape()[2], features = delta.shape()[2];
             if (ws != npos && plan.fast[ws]) {
                 if (uses[ws] == 1 && steps == 1) {
                     // ||delta_i a_i^T||_F^2 = ||a_i||^2 ||delta_i||^2
-                    squares += (tapegrad::sum(a * a, Dims{1, 2}) * tapegrad::sum(delta * delta, Dims{1, 2})).value();
+                    squares += row_squares(a, batch) * row_squares(delta, batch);
                 } else if (uses[ws] == 1 && steps * steps < in * features) {
                     // sum_{t,s} (a_t . a_s)(delta_t . delta_s): the T x T Gram matrices, never out x in
                     Tensor<T> ga = tapegrad::gemm(a, a, false, true), gd = tapegrad::gemm(delta, delta, false, true);

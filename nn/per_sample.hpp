@@ -89,20 +89,23 @@ auto losses_closure(const char* who, M& model, LossFn& loss_fn, const X& x, cons
 /// or Indices (labels, token ids); `model(x)` must be callable (M derives from Module).
 ///
 /// How, per layer. The fast path, one forward and one backward for the whole batch, when the model
-/// is a Sequential (Sequentials nested at any depth) of built-in layers that keep dim 0 as the
-/// sample dim (activations, Dropout, Flatten with start_dim >= 1, pooling, the normalisations,
-/// convolutions, Dense): forward hooks record the input a and output z of each call of a Dense,
-/// LayerNorm, Conv1d or Conv2d, one tapegrad::grad() gives delta = d(sum_i loss_i)/dz, then per
-/// sample: Dense (input [B, ..., in]) g_W[i] = sum_t delta[i, t]^T a[i, t], one batched GEMM over
-/// the sequence dims t, g_b[i] = sum_t delta[i, t]; LayerNorm g_w[i] = sum_t delta[i, t]
+/// is a Sequential (Sequentials nested at any depth; on token ids when it starts with an
+/// Embedding) of built-in layers that keep dim 0 as the sample dim (activations, Dropout, Flatten
+/// with start_dim >= 1, pooling, the normalisations, convolutions, Dense, Embedding), or one such
+/// Dense or Embedding: forward hooks record the input a (an Embedding's ids) and output z of each
+/// call of a Dense, LayerNorm, Conv1d, Conv2d or Embedding, one tapegrad::grad() gives delta =
+/// d(sum_i loss_i)/dz, then per sample: Dense (input [B, ..., in]) g_W[i] = sum_t delta[i, t]^T
+/// a[i, t], one batched GEMM over the sequence dims t (for [B, in], B outer products each written
+/// once), g_b[i] = sum_t delta[i, t]; Embedding (ids [B, ...]) g_W[i] = the scatter-add of
+/// delta[i, t] into the rows ids[i, t], none into the padding_idx row; LayerNorm g_w[i] = sum_t delta[i, t]
 /// xhat[i, t], g_b[i] = sum_t delta[i, t]; Conv1d and Conv2d (any stride, padding, dilation,
 /// groups) the weight gradient of one convolution whose groups are the samples, g_b[i] = delta[i]
 /// summed over the positions. A layer called several times, or two layers sharing a weight, add
 /// their contributions. The exact fallback, a loop over samples (each sample's forward and
 /// tapegrad::grad() on x[i:i+1]), for every other parameter (RMSNorm, GroupNorm, BatchNorm in eval,
 /// ConvTranspose2d, a weight tied to an unsupported module) and for the whole model when it holds
-/// any other module (a custom module, Embedding, LSTM, attention, Unflatten, Softmax) or calls
-/// its layers otherwise. Both give the same values (to rounding).
+/// any other module (a custom module, LSTM, attention, Unflatten, Softmax) or calls its layers
+/// otherwise. Both give the same values (to rounding).
 ///
 /// Requires the model to treat samples independently (as vmap and Opacus do): no BatchNorm in
 /// training mode (refused), no custom module that mixes rows. Dropout in training mode draws one
@@ -124,9 +127,11 @@ NamedGrads<detail::ModuleScalar<M>> per_sample_grads(M& model, LossFn loss_fn, c
 /// clips. Without materialising per-sample gradients where the layer allows (ghost norms, Li et
 /// al. 2022): for a Dense on [B, in], ||g_W[i]||^2 = ||a_i||^2 ||delta_i||^2 and ||g_b[i]||^2 =
 /// ||delta_i||^2; on [B, T, in], ||sum_t delta_it a_it^T||^2 = sum_{t,s} (a_it . a_is)(delta_it .
-/// delta_is) through the T x T Gram matrices when T^2 < in * out, else the materialised g_W. A
-/// Dense called several times or sharing a weight, the other fast layers (whose per-sample
-/// gradients are small) and every fallback parameter are materialised.
+/// delta_is) through the T x T Gram matrices when T^2 < in * out, else the materialised g_W; for an
+/// Embedding, ||g_W[i]||^2 = sum over tokens t, t' of sample i with the same id (not padding_idx)
+/// of delta_it . delta_it'. A Dense or Embedding called several times or sharing a weight, the
+/// other fast layers (whose per-sample gradients are small) and every fallback parameter are
+/// materialised.
 /// Same preconditions, refusals and guarantees as per_sample_grads().
 template <class M, class X, class Target, class LossFn>
 Tensor<detail::ModuleScalar<M>> per_sample_grad_norms(M& model, LossFn loss_fn, const X& x, const Target& target) {

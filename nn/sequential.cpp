@@ -1,6 +1,7 @@
 #include <tapegrad/nn/sequential.hpp>
 
 #include <algorithm>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -40,6 +41,15 @@ Tensor<T> Sequential<T>::forward(const Tensor<T>& x) {
         return checkpoint_sequential(*this, checkpoint_segments_, x);
     Tensor<T> h = x;  // over named_children() itself: a training step allocates nothing here
     for (const auto& [key, child] : this->named_children()) h = (*child)(h);  // operator(): hooks run
+    return h;
+}
+
+template <class T>
+Tensor<T> Sequential<T>::forward(const Indices& idx) {
+    const auto& children = this->named_children();
+    if (children.empty()) fail<ValueError>("Sequential: empty, so there is no module to take the Indices");
+    Tensor<T> h = (*children.front().second)(idx);
+    for (auto it = std::next(children.begin()); it != children.end(); ++it) h = (*it->second)(h);
     return h;
 }
 

@@ -40,6 +40,11 @@ public:
     /// in checkpointed segments (checkpoint_sequential()) after set_checkpoint_segments(k), in
     /// training mode with grad mode on.
     Tensor<T> forward(const Tensor<T>& x) override;
+    /// Token ids through the modules: the first takes them (an Embedding; others throw ValueError
+    /// naming it), its output goes through the rest as forward(x) (each called, its hooks run;
+    /// without checkpoint segments). As PyTorch's nn.Sequential starting with an nn.Embedding.
+    /// ValueError when empty.
+    Tensor<T> forward(const Indices& idx) override;
     std::string name() const override { return "Sequential"; }
     /// A float64 copy of every child, in order, checkpoint segments kept (Module::to_float64).
     std::shared_ptr<Module<double>> to_float64() const override;

@@ -21,6 +21,7 @@
 #include <tapegrad/ops/parallel.hpp>
 #include <tapegrad/ops/reduce.hpp>
 #include <tapegrad/ops/shape.hpp>
+#include <tapegrad/ops/simd.hpp>
 #include <tapegrad/ops/tangent.hpp>
 
 namespace tapegrad {
@@ -168,20 +169,65 @@ struct Products {
         }
         return false;
     }
-    /// Runs product p: the first into its C matrix (in row-major order, the one at index 0 of every
-    /// summed dim) overwrites it (beta = 0), the others add to it (beta = 1).
-    void run(std::size_t p) const {
-        std::size_t oa = 0, ob = 0, oc = 0;
-        bool first = true;
+    /// Where product p reads A and B and writes C, and whether it is the first into its C matrix (in
+    /// row-major order, the one at index 0 of every summed dim).
+    struct Offsets {
+        std::size_t a, b, c;
+        bool first;
+    };
+    Offsets offsets(std::size_t p) const {
+        Offsets o{0, 0, 0, true};
         for (std::size_t i = full.size(); i-- > 0;) {
             const std::size_t j = p % full[i];
             p /= full[i];
-            oa += j * sa[i], ob += j * sb[i], oc += j * sc[i];
-            first = first && (j == 0 || sc[i] != 0);
+            o.a += j * sa[i], o.b += j * sb[i], o.c += j * sc[i];
+            o.first = o.first && (j == 0 || sc[i] != 0);
         }
-        gemm_call(ta, tb, d, a + oa, b + ob, c + oc, first ? T(0) : T(1));
+        return o;
+    }
+    /// Runs product p: the first into its C matrix overwrites it (beta = 0), the others add to it (beta = 1).
+    void run(std::size_t p) const {
+        const Offsets o = offsets(p);
+        gemm_call(ta, tb, d, a + o.a, b + o.b, c + o.c, o.first ? T(0) : T(1));
     }
 };
+
+/// Products whose inner dimension is 1, none summed into another's C: outer products, C[r][j] =
+/// op(A)[r] op(B)[j] (the per-sample weight gradients of a Dense layer, nn::per_sample_grads, are a
+/// batch of them, B * out * in elements). Their cost is writing C, which BLAS does twice (with beta
+/// = 0 it first zeroes C, then adds the product), each time reading every cache line before
+/// writing it. Here each row of C is written once, by one multiply of op(B)'s row, and a C larger
+/// than the caches with non-temporal stores (simd::stream_store: nothing read), the rows shared out
+/// over get_num_threads() threads. Each element is one product a * b whichever thread writes it:
+/// the result does not depend on the thread count, and equals BLAS's.
+template <class T>
+void run_outer_products(const Products<T>& work) {
+    constexpr std::size_t kStreamBytes = std::size_t{8} << 20;  // well past L2, near a share of L3
+    constexpr std::size_t kSplitBytes = std::size_t{1} << 20;   // below this, starting a thread costs more
+    const std::size_t m = work.d.m, n = work.d.n, rows = work.count() * m;
+    const std::size_t bytes = rows * n * sizeof(T);
+    const bool stream = bytes >= kStreamBytes;
+    // With k = 1, op(A) is m contiguous elements (ta: one row; else a column of stride lda = 1) and
+    // op(B) n contiguous ones, whichever the transposes. Work is shared in chunks of rows of about
+    // 256 KB, each ended by a fence (a thread's streamed rows are then visible to the caller).
+    const std::size_t chunk =
+        std::max<std::size_t>(1, (std::size_t{256} << 10) / std::max<std::size_t>(1, n * sizeof(T)));
+    auto rows_of = [&work, m, n, rows, chunk, stream](std::size_t, std::size_t c) {
+        for (std::size_t r = c * chunk; r < std::min(rows, (c + 1) * chunk); ++r) {
+            const auto o = work.offsets(r / m);
+            const T s = work.a[o.a + r % m];
+            T* out = work.c + o.c + (r % m) * n;
+            if (stream) {
+                simd::scale_streaming(work.b + o.b, s, out, n);
+            } else {
+                simd::transform(work.b + o.b, out, n, [s](auto v) { return v * s; });
+            }
+        }
+        if (stream) simd::stream_fence();
+    };
+    const std::size_t chunks = (rows + chunk - 1) / chunk;
+    detail::share_items(bytes >= kSplitBytes ? std::min(get_num_threads(), chunks) : 1, chunks, rows_of);
+}
 
 /// Runs every product. A batch of several products per thread, none summed into another's C,
 /// is split across get_num_threads() threads (this one among them, each taking the next product
@@ -248,8 +294,21 @@ xt::xarray<T> gemm_value(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool t
         blas_gemm(ta, tb, GemmDims{d.m, d.n, products * d.k, d.lda, d.ldb}, pa, pb, pc);
         return out;
     }
-    run_products(Products<T>{ta, tb, d, full, batch_strides(ba, full, d.m * d.k), batch_strides(bb, full, d.k * d.n),
-                             batch_strides(batch, full, d.m * d.n), pa, pb, pc});
+    const Products<T> work{ta,
+                           tb,
+                           d,
+                           full,
+                           batch_strides(ba, full, d.m * d.k),
+                           batch_strides(bb, full, d.k * d.n),
+                           batch_strides(batch, full, d.m * d.n),
+                           pa,
+                           pb,
+                           pc};
+    if (d.k == 1 && !work.sums()) {
+        run_outer_products(work);
+    } else {
+        run_products(work);
+    }
     return out;
 }
 

@@ -6,9 +6,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include <xsimd/xsimd.hpp>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 namespace tapegrad::simd {
 
@@ -94,6 +99,65 @@ double fold_sum(const T* x, const T* y, std::size_t n, F f) {
     }
     for (; i < n; ++i) total += static_cast<double>(f(x[i], y[i]));
     return total;
+}
+
+/// Stores v at p (aligned to the batch's size) with a non-temporal store where the target has one
+/// (x86's movntps/movntpd): the line goes to memory without being read first, which halves the
+/// memory traffic of writing an array much larger than the caches (a normal store reads each line
+/// before writing it). The stores are weakly ordered: the writing thread ends with stream_fence().
+template <class T, class A>
+void stream_store(T* p, const xsimd::batch<T, A>& v) {
+    constexpr bool is_float = std::is_same_v<T, float>;
+#if defined(__AVX512F__)
+    if constexpr (sizeof(v) == 64) {
+        if constexpr (is_float)
+            _mm512_stream_ps(p, v);
+        else
+            _mm512_stream_pd(p, v);
+        return;
+    }
+#endif
+#if defined(__AVX__)
+    if constexpr (sizeof(v) == 32) {
+        if constexpr (is_float)
+            _mm256_stream_ps(p, v);
+        else
+            _mm256_stream_pd(p, v);
+        return;
+    }
+#endif
+#if defined(__SSE2__)
+    if constexpr (sizeof(v) == 16) {
+        if constexpr (is_float)
+            _mm_stream_ps(p, v);
+        else
+            _mm_stream_pd(p, v);
+        return;
+    }
+#endif
+    v.store_aligned(p);
+}
+
+/// Orders this thread's earlier non-temporal stores before its later stores (x86's sfence), so that
+/// a thread that joins or synchronises with this one sees them.
+inline void stream_fence() {
+#if defined(__SSE2__)
+    _mm_sfence();
+#endif
+}
+
+/// out[i] = s * x[i] for i < n, out written with stream_store (the elements before out's first
+/// aligned address and after its last whole batch with plain stores). Call stream_fence() after
+/// the last such call of a thread.
+template <class T>
+void scale_streaming(const T* x, T s, T* out, std::size_t n) {
+    using Batch = xsimd::batch<T>;
+    constexpr std::size_t width = Batch::size;
+    std::size_t i = 0;
+    for (; i < n && reinterpret_cast<std::uintptr_t>(out + i) % sizeof(Batch) != 0; ++i) out[i] = s * x[i];
+    const Batch scale(s);
+    for (; i + width <= n; i += width) stream_store(out + i, scale * Batch::load_unaligned(x + i));
+    for (; i < n; ++i) out[i] = s * x[i];
 }
 
 }  // namespace tapegrad::simd

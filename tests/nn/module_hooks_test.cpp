@@ -2,6 +2,8 @@
 // operator() (and so by containers), checked against closed forms computed with plain loops.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -258,4 +260,68 @@ TEST_CASE("module hooks: empty functions are refused", "[nn][hooks][errors]") {
     CHECK_THROWS_MATCHES(layer->register_forward_pre_hook({}), tg::ValueError, Says("Dense") && Says("empty"));
     CHECK_THROWS_MATCHES(layer->register_forward_hook({}), tg::ValueError, Says("empty"));
     CHECK_THROWS_MATCHES(layer->register_full_backward_hook({}), tg::ValueError, Says("empty"));
+}
+
+TEST_CASE("module hooks: a call on Indices (Embedding, a Sequential starting with one) runs the index hooks",
+          "[nn][hooks]") {
+    tg::Generator gen(21);
+    auto emb = std::make_shared<nn::Embedding<double>>(5, 2, gen);
+    const Array table = emb->weight().value();
+    auto seq = nn::Sequential<double>{emb, std::make_shared<nn::Tanh<double>>()};
+    tg::Indices ids = {{1, 4}, {0, 1}};
+    std::vector<std::string> order;
+    // The pre-hook sees the ids and replaces them (every id + 1 mod 5); the forward hook sees the ids
+    // forward got and the output, and replaces the output by twice it.
+    auto pre = emb->register_index_forward_pre_hook(
+        [&](nn::Module<double>& m, const tg::Indices& in) -> std::optional<tg::Indices> {
+            order.push_back("pre " + m.name());
+            CHECK(in.value() == ids.value());
+            tg::Indices::array_type shifted = (in.value() + 1) % 5;
+            return tg::Indices(std::move(shifted));
+        });
+    auto post = emb->register_index_forward_hook(
+        [&](nn::Module<double>&, const tg::Indices& in, const TensorD& out) -> TensorD {
+            order.push_back("forward");
+            CHECK(in.value() == xt::xarray<std::int64_t>{{2, 0}, {1, 2}});
+            return out * 2.0;
+        });
+    auto whole = seq.register_index_forward_hook([&](nn::Module<double>& m, const tg::Indices& in, const TensorD&) {
+        order.push_back("forward " + m.name());
+        CHECK(in.value() == ids.value());  // the Sequential's own input
+        return TensorD();
+    });
+    std::vector<TensorD> grad_inputs, grad_outputs;
+    auto backward = emb->register_full_backward_hook([&](nn::Module<double>&, const TensorD& gi, const TensorD& go) {
+        grad_inputs.push_back(gi);
+        grad_outputs.push_back(go);
+        return TensorD();
+    });
+    const TensorD y = seq(ids);
+    CHECK(order == std::vector<std::string>{"pre Embedding", "forward", "forward Sequential"});
+    const xt::xarray<std::int64_t> used = {{2, 0}, {1, 2}};
+    for (std::size_t n = 0; n < 2; ++n)
+        for (std::size_t t = 0; t < 2; ++t)
+            for (std::size_t j = 0; j < 2; ++j)
+                CHECK(y.value()(n, t, j) == Approx(std::tanh(2.0 * table(used(n, t), j))).margin(1e-15));
+    // The backward hook: grad_input undefined (ids have no gradient), grad_output d sum(y) / d out
+    // at the output of forward hooks, 1 - y^2.
+    tg::sum(y).backward();
+    REQUIRE(grad_outputs.size() == 1);
+    CHECK_FALSE(grad_inputs[0].defined());
+    CHECK(close(grad_outputs[0].value(), 1.0 - y.value() * y.value()));
+    // Removed: the plain lookup again; nothing fires.
+    pre.remove(), post.remove(), whole.remove(), backward.remove();
+    order.clear();
+    const TensorD plain = (*emb)(ids);
+    CHECK(order.empty());
+    CHECK(plain.value()(0, 1, 0) == table(4, 0));
+    CHECK(grad_outputs.size() == 1);
+    // Refusals: an empty hook; a module of a tensor, or an empty Sequential, called on Indices.
+    CHECK_THROWS_MATCHES(emb->register_index_forward_pre_hook({}), tg::ValueError, Says("Embedding") && Says("empty"));
+    CHECK_THROWS_MATCHES(emb->register_index_forward_hook({}), tg::ValueError, Says("empty"));
+    nn::Dense<double> layer(2, 2, gen);
+    CHECK_THROWS_MATCHES(layer(ids), tg::ValueError, Says("Dense") && Says("Indices"));
+    auto starts_dense = nn::Sequential<double>{std::make_shared<nn::Dense<double>>(2, 2, gen), emb};
+    CHECK_THROWS_MATCHES(starts_dense(ids), tg::ValueError, Says("Dense") && Says("Indices"));
+    CHECK_THROWS_MATCHES(nn::Sequential<double>()(ids), tg::ValueError, Says("Sequential") && Says("empty"));
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <tapegrad/tapegrad.hpp>
+#include <xtensor/xview.hpp>
 
 namespace tg = tapegrad;
 namespace nn = tapegrad::nn;
@@ -437,4 +438,67 @@ TEST_CASE("per_sample_grads: works under the caller's NoGradGuard and leaves gra
     tg::NoGradGuard no_grad;
     check_all(model, squared_error, x, y, reference, 1e-10);
     CHECK_FALSE(tg::is_grad_enabled());
+}
+
+TEST_CASE("per_sample_grads: Embedding (fast: scatter-add of each sample's rows) with repeated ids and padding_idx",
+          "[nn][per_sample]") {
+    tg::Generator gen(17);
+    // Sample 0 repeats id 2, sample 1 holds the padding id 1 twice, sample 3 is all padding.
+    tg::Indices ids = {{2, 0, 2}, {1, 3, 1}, {5, 5, 4}, {1, 1, 1}};
+    // Samples whose calls the model's index forward hooks see: the batch once on the fast path.
+    auto forwards = [](nn::Module<double>& model, auto& x, auto& y, auto loss) {
+        int calls = 0;
+        auto handle =
+            model.register_index_forward_hook([&](nn::Module<double>&, const tg::Indices&, const TensorD&) -> TensorD {
+                ++calls;
+                return {};
+            });
+        nn::per_sample_grads(model, loss, x, y);
+        handle.remove();
+        return calls;
+    };
+    // Finite differences move the padding row too (the lookup reads it), but the padding row gets no
+    // gradient (PyTorch's padding_idx): the expected value there is 0.
+    auto without_padding_row = [](std::vector<Array> fd, std::size_t slot, std::size_t row) {
+        xt::view(fd[slot], xt::all(), row, xt::all()) = 0.0;
+        return fd;
+    };
+    SECTION("a Sequential: Embedding (padding_idx 1), Flatten, Tanh, Dense") {
+        auto emb = std::make_shared<nn::Embedding<double>>(6, 3, gen, 1);
+        auto model =
+            nn::Sequential<double>{emb, std::make_shared<nn::Flatten<double>>(), std::make_shared<nn::Tanh<double>>(),
+                                   std::make_shared<nn::Dense<double>>(9, 2, gen)};
+        TensorD y = uniform({4, 2}, 131);
+        check_all(model, squared_error, ids, y,
+                  without_padding_row(finite_differences(model, squared_error, ids, y), 0, 1), 1e-7);
+        check_all(model, squared_error, ids, y, grad_loop(model, squared_error, ids, y), 1e-10);
+        CHECK(forwards(model, ids, y, squared_error) == 1);
+        auto got = nn::per_sample_grads(model, squared_error, ids, y);
+        CHECK(xt::all(xt::equal(xt::view(got[0].second.value(), xt::all(), 1, xt::all()), 0.0)));
+        CHECK(xt::all(xt::equal(xt::view(got[0].second.value(), 3, xt::all(), xt::all()), 0.0)));  // all padding
+        // Sample 0 (ids 2, 0, 2): rows 1, 3, 4, 5 get nothing; row 2 two tokens' rows.
+        for (std::size_t row : {1, 3, 4, 5})
+            CHECK(xt::all(xt::equal(xt::view(got[0].second.value(), 0, row, xt::all()), 0.0)));
+    }
+    SECTION("the Embedding as the model, on ids [B, T] and on one id per sample [B]") {
+        nn::Embedding<double> emb(6, 3, gen, 1);
+        TensorD y = uniform({4, 3, 3}, 132);
+        check_all(emb, squared_error, ids, y, without_padding_row(finite_differences(emb, squared_error, ids, y), 0, 1),
+                  1e-7);
+        check_all(emb, squared_error, ids, y, grad_loop(emb, squared_error, ids, y), 1e-10);
+        CHECK(forwards(emb, ids, y, squared_error) == 1);
+        tg::Indices one = {0, 2, 2, 1};
+        TensorD y1 = uniform({4, 3}, 133);
+        check_all(emb, squared_error, one, y1, grad_loop(emb, squared_error, one, y1), 1e-10);
+    }
+    SECTION("an output layer tied to the table: both uses add (materialised, also for the norms)") {
+        auto emb = std::make_shared<nn::Embedding<double>>(6, 3, gen);
+        auto model = nn::Sequential<double>{emb, std::make_shared<nn::Tanh<double>>(),
+                                            std::make_shared<nn::Dense<double>>(emb->weight(), gen)};
+        REQUIRE(model.named_parameters().size() == 2);  // 0.weight (also 2.weight), 2.bias
+        TensorD y = uniform({4, 3, 6}, 134);
+        check_all(model, squared_error, ids, y, grad_loop(model, squared_error, ids, y), 1e-10);
+        check_all(model, squared_error, ids, y, finite_differences(model, squared_error, ids, y), 1e-7);
+        CHECK(forwards(model, ids, y, squared_error) == 1);
+    }
 }

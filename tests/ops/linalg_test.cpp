@@ -161,3 +161,49 @@ TEST_CASE("gemm: a batch split across threads gives what one thread gives, bit f
     }
     CHECK(wrong == 0);
 }
+
+TEST_CASE("gemm: outer products (inner dimension 1), small and past the caches, are each element's one product",
+          "[ops][matmul]") {
+    // k = 1 takes its own path (each element written once; non-temporal stores past 8 MB, rows
+    // shared over threads). Rows of 509 (odd: unaligned row starts, a tail after the last SIMD
+    // batch) and 512; 8 x 509 x 512 float64 is 16.7 MB. Every transpose gives a_i[r] * b_i[c]
+    // exactly, whatever the thread count; the gradients are the closed forms.
+    tg::Generator gen(11);
+    for (const std::size_t batch : {3, 8})
+        for (const bool ta : {false, true})
+            for (const bool tb : {false, true}) {
+                const std::size_t m = batch == 3 ? 5 : 509, n = batch == 3 ? 7 : 512;
+                const auto a =
+                    tg::randn<double>(ta ? tg::Shape{batch, 1, m} : tg::Shape{batch, m, 1}, gen, 0.0, 1.0, true);
+                const auto b =
+                    tg::randn<double>(tb ? tg::Shape{batch, n, 1} : tg::Shape{batch, 1, n}, gen, 0.0, 1.0, true);
+                INFO("batch " << batch << ", ta " << ta << ", tb " << tb);
+                const auto y = tg::gemm(a, b, ta, tb);
+                REQUIRE(y.shape() == tg::Shape{batch, m, n});
+                const double* pa = a.value().data();
+                const double* pb = b.value().data();
+                std::size_t wrong = 0;
+                for (std::size_t i = 0; i < batch; ++i)
+                    for (std::size_t r = 0; r < m; ++r)
+                        for (std::size_t c = 0; c < n; ++c)
+                            wrong += y.value()(i, r, c) != pa[i * m + r] * pb[i * n + c];
+                CHECK(wrong == 0);
+                const std::size_t threads = tg::get_num_threads();
+                tg::set_num_threads(1);
+                const auto single = tg::gemm(a, b, ta, tb);
+                tg::set_num_threads(threads);
+                CHECK(single.value() == y.value());
+                // d/da_i[r] = sum_c g[i, r, c] b_i[c]; d/db_i[c] = sum_r g[i, r, c] a_i[r].
+                const auto g = tg::randn<double>({batch, m, n}, gen);
+                const auto grads = tg::grad<double>({y}, {a, b}, {g});
+                xt::xarray<double> da = xt::zeros<double>({batch, m}), db = xt::zeros<double>({batch, n});
+                for (std::size_t i = 0; i < batch; ++i)
+                    for (std::size_t r = 0; r < m; ++r)
+                        for (std::size_t c = 0; c < n; ++c) {
+                            da(i, r) += g.value()(i, r, c) * pb[i * n + c];
+                            db(i, c) += g.value()(i, r, c) * pa[i * m + r];
+                        }
+                CHECK(xt::allclose(xt::reshape_view(grads[0].value(), {batch, m}), da, 1e-12, 1e-12));
+                CHECK(xt::allclose(xt::reshape_view(grads[1].value(), {batch, n}), db, 1e-12, 1e-12));
+            }
+}
