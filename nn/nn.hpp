@@ -43,4 +43,5 @@
 #include <tapegrad/nn/schedule.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/sgd.hpp>
+#include <tapegrad/nn/state_dict.hpp>
 #include <tapegrad/nn/transformer.hpp>
