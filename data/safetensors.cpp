@@ -27,6 +27,14 @@ static_assert(std::endian::native == std::endian::little, "safetensors data is l
 
 // The reference implementation's limit (safetensors' MAX_HEADER_SIZE).
 constexpr std::uint64_t max_header = 100'000'000;
+// serde_json's recursion limit, which the reference's header parser has; a real header nests 3 deep.
+constexpr int max_depth = 128;
+
+// A JSON value in a message: scalars as written, arrays and objects by their type (dumping a deeply
+// nested one would recurse as deep).
+std::string shown(const nlohmann::json& value) {
+    return value.is_structured() ? value.type_name() : value.dump();
+}
 
 struct Dtype {
     const char* name;
@@ -75,7 +83,7 @@ std::uint64_t unsigned_value(const nlohmann::json& value, const std::string& pat
                              const char* field) {
     if (!value.is_number_unsigned())
         fail<IoError>("safetensors '{}': tensor '{}': {} holds {}, not a non-negative integer", path, tensor, field,
-                      value.dump());
+                      shown(value));
     return value.get<std::uint64_t>();
 }
 
@@ -126,7 +134,12 @@ void SafetensorsFile::parse_header() {
     // nlohmann keeps the last of two equal keys silently: the callback sees every key of every object.
     using json = nlohmann::json;
     std::vector<std::set<std::string>> open_objects;
-    const json::parser_callback_t no_duplicates = [&](int, json::parse_event_t event, json& parsed) {
+    // It also bounds the nesting, as the reference's JSON parser does (serde_json: 128 levels): a
+    // header of 100 MB of '[' would otherwise become gigabytes of nested values.
+    const json::parser_callback_t no_duplicates = [&](int depth, json::parse_event_t event, json& parsed) {
+        if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
+            depth >= max_depth)
+            fail<IoError>("safetensors '{}': the header nests deeper than {} levels", path_, max_depth);
         if (event == json::parse_event_t::object_start) {
             open_objects.emplace_back();
         } else if (event == json::parse_event_t::object_end) {
@@ -153,7 +166,7 @@ void SafetensorsFile::parse_header() {
             for (const auto& [key, text_value] : value.items()) {
                 if (!text_value.is_string())
                     fail<IoError>("safetensors '{}': __metadata__ '{}' is {}, not a string", path_, key,
-                                  text_value.dump());
+                                  shown(text_value));
                 metadata_.emplace(key, text_value.get<std::string>());
             }
             continue;

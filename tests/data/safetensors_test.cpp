@@ -255,6 +255,18 @@ TEST_CASE("SafetensorsFile: malformed: negative or fractional dimension", "[data
     refused(file_of(one("F32", "[1.0]", 0, 4), Bytes(4, 0)), "shape holds 1.0, not a non-negative integer");
 }
 
+TEST_CASE("SafetensorsFile: malformed: nesting deeper than 128 levels", "[data][safetensors][errors]") {
+    // 128 levels in all (in a field the reader ignores) are read, as the reference reads them; 129 are not.
+    const auto nested = [](int levels) {
+        return R"({"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":)" + std::string(levels - 2, '[') +
+               std::string(levels - 2, ']') + "}}";
+    };
+    Written ok(file_of(nested(128), little_endian<float>({1.0f})));
+    CHECK(data::SafetensorsFile(ok.path).load<float>("t").item() == 1.0f);
+    refused(file_of(nested(129), little_endian<float>({1.0f})), "nests deeper than 128 levels");
+    refused(file_of(one("F32", "[[1]]", 0, 4), Bytes(4, 0)), "shape holds array, not a non-negative integer");
+}
+
 TEST_CASE("SafetensorsFile: malformed: data_offsets of three numbers", "[data][safetensors][errors]") {
     refused(file_of(R"({"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4,8]}})", Bytes(4, 0)),
             "data_offsets is not an array of two integers");

@@ -58,6 +58,19 @@ TEST_CASE("state_dict: a transformer encoder layer has PyTorch's keys in PyTorch
                                                      "norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias"});
 }
 
+TEST_CASE("state_dict: a stacked bidirectional LSTM has PyTorch's keys in PyTorch's order", "[nn][state_dict]") {
+    tg::Generator gen(12);
+    nn::LSTM<double> lstm(3, 2, gen, {.num_layers = 2, .bidirectional = true});
+    // torch.nn.LSTM(3, 2, num_layers=2, bidirectional=True).state_dict().keys()
+    std::vector<std::string> expected;
+    for (const char* layer : {"_l0", "_l0_reverse", "_l1", "_l1_reverse"}) {
+        for (const char* name : {"weight_ih", "weight_hh", "bias_ih", "bias_hh"})
+            expected.push_back(name + std::string(layer));
+    }
+    CHECK(keys_of(lstm) == expected);
+    CHECK(lstm.state_dict().at("weight_ih_l1").shape() == tg::Shape{8, 4});  // 4 gates x hidden, 2 directions x hidden
+}
+
 TEST_CASE("state_dict: a module held twice is listed under both paths, as PyTorch does", "[nn][state_dict]") {
     tg::Generator gen(3);
     auto shared = std::make_shared<nn::Dense<double>>(2, 2, gen);
