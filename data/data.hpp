@@ -1,11 +1,11 @@
 /// \file
-/// data: the IDX and .npy file formats, in-memory datasets (Fashion-MNIST) and minibatch loaders,
+/// data: the IDX, .npy and safetensors file formats, in-memory datasets (Fashion-MNIST) and minibatch loaders,
 /// all in namespace tapegrad::data.
 ///
 /// \namespace tapegrad::data
 /// Reading data and feeding it to a model: the IDX reader (MNIST, Fashion-MNIST), NumPy's .npy
-/// reader and writer (checkpoints use it), Dataset and DataLoader (minibatches, shuffled with a
-/// seeded Generator), as torch::data.
+/// reader and writer (checkpoints use it), safetensors reader and writer, Dataset and DataLoader (minibatches, shuffled
+/// with a seeded Generator), as torch::data.
 #pragma once
 
 #include <tapegrad/data/char_baselines.hpp>
@@ -13,5 +13,6 @@
 #include <tapegrad/data/idx.hpp>
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/data/npy.hpp>
+#include <tapegrad/data/safetensors.hpp>
 #include <tapegrad/data/sampler.hpp>
 #include <tapegrad/data/text.hpp>

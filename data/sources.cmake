@@ -8,3 +8,6 @@ target_sources(tapegrad_data PRIVATE
 target_sources(tapegrad_data PRIVATE
   data/char_baselines.cpp
   data/text.cpp)
+target_sources(tapegrad_data PRIVATE
+  data/atomic_file.cpp
+  data/safetensors.cpp)

@@ -15,6 +15,7 @@
 #include <tapegrad/autograd/hooks.hpp>
 #include <tapegrad/autograd/plain_tensor.hpp>
 #include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/nn/state_dict.hpp>
 
 namespace tapegrad::detail {
 template <class T>
@@ -132,6 +133,25 @@ public:
     std::vector<NamedTensor> named_buffers() const;
     /// The buffers without their names.
     std::vector<Tensor<T>> buffers() const;
+    /// Every parameter and buffer under PyTorch's state_dict keys, in PyTorch's order
+    /// (Module._save_to_state_dict): this module's own parameters, then its own buffers, then each
+    /// child's state in registration order. A tensor reachable by several paths (a module registered
+    /// twice, a tied weight) appears under each of its keys, as in PyTorch. BatchNorm's step count is
+    /// `num_batches_tracked` (a 0-d tensor of T here, int64 in PyTorch; the value is the same).
+    /// The values are the module's own tensors, not copies: like PyTorch's state_dict (whose tensors
+    /// are detached views of the same storage), changing a value in place changes the module; unlike
+    /// PyTorch's, a parameter's entry still requires grad (it is the parameter's handle).
+    StateDict<T> state_dict() const;
+    /// Copies the values of `dict` into the tensors of state_dict() with the same keys (PyTorch's
+    /// load_state_dict; the module keeps its tensors, so optimisers holding them see the new values).
+    /// Everything is checked before anything changes. ValueError, the module unchanged, listing by
+    /// key every shape mismatch ("size mismatch for 0.weight: [3, 4] in the dict, [4, 3] in the
+    /// module") and, when `strict`, every missing key (the module's, absent from the dict) and
+    /// unexpected key (the dict's, absent from the module), in one message naming the module. Without
+    /// `strict`, missing and unexpected keys are returned instead (PyTorch's _IncompatibleKeys) and
+    /// the matching keys are loaded; a shape mismatch still refuses the whole load, as in PyTorch.
+    /// A tensor held under several keys receives the value of each key in order (the last wins).
+    IncompatibleKeys load_state_dict(const StateDict<T>& dict, bool strict = true);
     /// Total number of parameter elements, each tensor once (a tied weight counts once); only of
     /// those that require grad when `trainable_only` (frozen parameters left out).
     std::size_t num_parameters(bool trainable_only = false) const;
@@ -239,6 +259,7 @@ private:
 
     void collect(const std::string& prefix, std::vector<NamedTensor> Module::*which,
                  std::vector<NamedTensor>& out) const;
+    void collect_state(const std::string& prefix, StateDict<T>& out) const;
     void collect_modules(const std::string& prefix, std::vector<std::pair<std::string, Module<T>*>>& out);
 };
 

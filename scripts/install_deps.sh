@@ -8,6 +8,7 @@ packages=(
   build-essential cmake pkg-config
   xtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev
   libopenblas-dev libfmt-dev catch2 zlib1g-dev
+  nlohmann-json3-dev  # the safetensors header's JSON parser (data/safetensors.cpp)
   dataset-fashion-mnist
   gnuplot-nox  # the main job's training-curve plot
   doxygen      # the API reference (scripts/api_docs.sh)
