@@ -593,6 +593,12 @@ Grads<T> grad(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>
     engine.capture(inputs);
     engine.run(outputs, checked);
     Grads<T> result = std::move(engine.captured());
+    // A tensor requested twice is captured in its first slot; every slot gets it, as in PyTorch.
+    for (std::size_t i = 1; i < result.size(); ++i) {
+        for (std::size_t j = 0; j < i && !result[i].defined(); ++j) {
+            if (inputs[j].same(inputs[i])) result[i] = result[j];
+        }
+    }
     for (std::size_t i = 0; i < result.size(); ++i) {
         if (!result[i].defined() && !allow_unused) {
             fail<AutogradError>("grad: input {} (shape {}) was not used to compute the outputs; pass allow_unused=true",

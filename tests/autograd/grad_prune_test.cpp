@@ -238,3 +238,21 @@ TEST_CASE("grad prune: anomaly mode gives the same pruned pass", "[autograd][pru
     CHECK(calls()["f"] == std::vector<std::string>{"10"});
     CHECK(xt::allclose(gx[0].value(), 2.0 * fx.xv * xt::exp(fx.wv), 1e-12, 1e-14));
 }
+
+TEST_CASE("grad prune: the same tensor requested twice gets its gradient in both slots", "[autograd][prune]") {
+    Fixture fx;
+    const auto got = tg::grad<double>({fx.y()}, {fx.x, fx.w, fx.x});
+    CHECK(runs("g") == 1);  // computed once
+    const Array closed = 2.0 * fx.xv * xt::exp(fx.wv);
+    CHECK(xt::allclose(got[0].value(), closed, 1e-12, 1e-14));
+    REQUIRE(got[2].defined());
+    CHECK(xt::allclose(got[2].value(), closed, 1e-12, 1e-14));
+    CHECK(xt::allclose(got[1].value(), fx.xv * fx.xv * xt::exp(fx.wv), 1e-12, 1e-14));
+
+    // A requested non-leaf twice, and under create_graph.
+    TensorD z = g(fx.x);
+    const auto gz = tg::grad<double>({tg::sum(f(z, h(fx.w)))}, {z, z}, {}, true, true);
+    REQUIRE(gz[1].defined());
+    CHECK(xt::allclose(gz[0].value(), xt::exp(fx.wv), 1e-12, 1e-14));
+    CHECK(xt::allclose(gz[1].value(), xt::exp(fx.wv), 1e-12, 1e-14));
+}
