@@ -351,23 +351,27 @@ private:
             const auto& node = TensorAccess::impl(t)->grad_fn;
             if (node && leads_.try_emplace(node.get()).second) stack.emplace_back(node.get(), 0);
         };
-        for (const auto& root : roots) visit(root);
-        while (!stack.empty()) {
-            const auto [node, next] = stack.back();
-            if (next < node->inputs_.size()) {
-                ++stack.back().second;
-                if (node->inputs_[next].requires_grad()) visit(node->inputs_[next]);  // may reallocate stack
-                continue;
-            }
-            stack.pop_back();
-            Leads& mark = leads_.find(node)->second;
-            mark.offset = edge_leads_.size();
-            // A freed op has no inputs left: it counts as leading, so delivering to it reports the free.
-            mark.any = node->released();
-            for (const auto& input : node->inputs_) {
-                const bool lead = input.requires_grad() && leads_to(input);
-                edge_leads_.push_back(lead);
-                mark.any = mark.any || lead;
+        // The stack holds one path from a root, so an op's inputs are marked before it: the roots are
+        // walked one at a time (a root may lie below another).
+        for (const auto& root : roots) {
+            visit(root);
+            while (!stack.empty()) {
+                const auto [node, next] = stack.back();
+                if (next < node->inputs_.size()) {
+                    ++stack.back().second;
+                    if (node->inputs_[next].requires_grad()) visit(node->inputs_[next]);  // may reallocate stack
+                    continue;
+                }
+                stack.pop_back();
+                Leads& mark = leads_.find(node)->second;
+                mark.offset = edge_leads_.size();
+                // A freed op has no inputs left: it counts as leading, so delivering to it reports the free.
+                mark.any = node->released();
+                for (const auto& input : node->inputs_) {
+                    const bool lead = input.requires_grad() && leads_to(input);
+                    edge_leads_.push_back(lead);
+                    mark.any = mark.any || lead;
+                }
             }
         }
     }

@@ -256,3 +256,12 @@ TEST_CASE("grad prune: the same tensor requested twice gets its gradient in both
     CHECK(xt::allclose(gz[0].value(), xt::exp(fx.wv), 1e-12, 1e-14));
     CHECK(xt::allclose(gz[1].value(), xt::exp(fx.wv), 1e-12, 1e-14));
 }
+
+TEST_CASE("grad prune: an output that lies below another output is marked before it", "[autograd][prune]") {
+    // Outputs q = x^2 and sum(q e^w): d/dx <1, q> + sum(q e^w) = 2 x (1 + e^w).
+    Fixture fx;
+    TensorD q = g(fx.x);
+    const auto got = tg::grad<double>({q, tg::sum(f(q, h(fx.w)))}, {fx.x}, {tg::ones_like(q), TensorD{}});
+    CHECK(calls()["f"] == std::vector<std::string>{"10"});
+    CHECK(xt::allclose(got[0].value(), 2.0 * fx.xv * (1.0 + xt::exp(fx.wv)), 1e-12, 1e-14));
+}
