@@ -130,6 +130,8 @@ struct Segment {
             const Tensor<T>& in = ctx.input(i);
             if (i < arguments) args.push_back(in);
             if (!ctx.needs(i)) continue;
+            // An input given twice is asked for once: the engine sums what its first slot gets.
+            if (std::any_of(wrt.begin(), wrt.end(), [&in](const Tensor<T>& t) { return t.same(in); })) continue;
             hidden.hide(in);
             wrt.push_back(in);
             slot.push_back(i);
@@ -152,7 +154,6 @@ struct Segment {
         }
         Grads<T> result(inputs);
         if (roots.empty() || wrt.empty()) return result;
-        // An input given twice is captured once (the first slot gets the whole gradient).
         auto grads = tapegrad::grad<T>(roots, wrt, seeds, create, create, /*allow_unused=*/true);
         for (std::size_t j = 0; j < slot.size(); ++j) result[slot[j]] = std::move(grads[j]);
         return result;

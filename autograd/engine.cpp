@@ -125,7 +125,9 @@ public:
         try {
             // Post-accumulate hooks need each hooked leaf's count of incoming edges: only when some exist.
             if (capture_slot_.empty() && post_accumulate_hook_count() > 0) count_leaf_edges(roots);
+            if (!capture_slot_.empty()) mark_leads(roots);
             for (std::size_t i = 0; i < roots.size(); ++i) {
+                if (!capture_slot_.empty() && !leads_to(roots[i])) continue;
                 deliver(roots[i], seeds[i]);
                 settle(roots[i]);
             }
@@ -142,7 +144,10 @@ public:
             throw;
         }
         if (!retain_) {
-            for (auto& node : touched_) node->release();
+            for (auto& node : touched_) {
+                // A requested non-leaf whose rule did not run keeps what it saved, as PyTorch frees only what ran.
+                if (capture_slot_.empty() || leads_.find(node.get())->second.any) node->release();
+            }
             touched_.clear();  // nodes nobody else holds die here, so the prune finds them expired
             TapeAccess::prune(Tape::current());
         }
@@ -212,7 +217,17 @@ private:
         // The output's gradient is complete here: its hooks, then grad()'s capture or retain_grad.
         if (node.hooks_) node.grad_ = run_grad_hooks(*node.hooks_, std::move(node.grad_), node.name());
         if (output.defined()) keep(output, node.grad_);
-        auto rule = [&] { return node.apply(Backward<T>(node, std::move(output))); };
+        // Under grad(), the inputs whose gradients lead to a requested tensor (null: all of them).
+        const std::uint8_t* leads = nullptr;
+        if (!capture_slot_.empty()) {
+            const Leads& mark = leads_.find(&node)->second;
+            if (!mark.any) {  // a requested non-leaf that leads to no other: captured, its rule not run
+                node.grad_ = Tensor<T>();
+                return;
+            }
+            leads = edge_leads_.data() + mark.offset;
+        }
+        auto rule = [&] { return node.apply(Backward<T>(node, std::move(output), leads)); };
         Grads<T> grads = is_anomaly_enabled() ? anomaly_backward(node, node.grad_, rule) : rule();
         if (grads.size() != node.inputs_.size()) {
             fail<AutogradError>("backward of '{}' returned {} gradients for {} inputs", node.name(), grads.size(),
@@ -221,7 +236,7 @@ private:
         node.grad_ = Tensor<T>();
         for (std::size_t i = 0; i < grads.size(); ++i) {
             const Tensor<T>& input = node.inputs_[i];
-            if (!input.requires_grad()) continue;
+            if (!input.requires_grad() || (leads && !leads[i])) continue;
             if (grads[i].defined()) {
                 Tensor<T> g = fit_shape(node, i, input, std::move(grads[i]));
                 grads[i] = Tensor<T>();  // a rule may return the same tensor twice: let go of every other handle
@@ -322,6 +337,50 @@ private:
                 if (input.requires_grad()) visit(input);
             }
         }
+    }
+
+    // grad() computes only what reaches the tensors it was asked for, as PyTorch's engine marks its
+    // exec_info before running: one post-order walk over the ops reachable from the roots sets,
+    // for each, which of its inputs lead to a requested tensor (the tensor itself, or an op that
+    // leads to one). The walk then delivers gradients along those edges only, so an op that leads
+    // nowhere never gets one (its rule and its output's hooks do not run), and needs() tells each
+    // rule which gradients to compute. The ops' sequence numbers order the tape walk as before.
+    void mark_leads(std::span<const Tensor<T>> roots) {
+        PoolVector<std::pair<const Node<T>*, std::size_t>> stack;  // (op, its next input to visit)
+        auto visit = [&](const Tensor<T>& t) {
+            const auto& node = TensorAccess::impl(t)->grad_fn;
+            if (node && leads_.try_emplace(node.get()).second) stack.emplace_back(node.get(), 0);
+        };
+        // The stack holds one path from a root, so an op's inputs are marked before it: the roots are
+        // walked one at a time (a root may lie below another).
+        for (const auto& root : roots) {
+            visit(root);
+            while (!stack.empty()) {
+                const auto [node, next] = stack.back();
+                if (next < node->inputs_.size()) {
+                    ++stack.back().second;
+                    if (node->inputs_[next].requires_grad()) visit(node->inputs_[next]);  // may reallocate stack
+                    continue;
+                }
+                stack.pop_back();
+                Leads& mark = leads_.find(node)->second;
+                mark.offset = edge_leads_.size();
+                // A freed op has no inputs left: it counts as leading, so delivering to it reports the free.
+                mark.any = node->released();
+                for (const auto& input : node->inputs_) {
+                    const bool lead = input.requires_grad() && leads_to(input);
+                    edge_leads_.push_back(lead);
+                    mark.any = mark.any || lead;
+                }
+            }
+        }
+    }
+
+    // Whether a gradient for t reaches a requested tensor (after mark_leads has seen t's op).
+    bool leads_to(const Tensor<T>& t) const {
+        const auto* impl = TensorAccess::impl(t);
+        if (capture_slot_.contains(impl)) return true;
+        return impl->grad_fn && leads_.find(impl->grad_fn.get())->second.any;
     }
 
     EarlyLeaf* early(const TensorImpl<T>* impl) {
@@ -438,6 +497,15 @@ private:
     PoolVector<EarlyLeaf> early_;  // leaves with post-accumulate hooks (only while such hooks exist)
     SlotMap early_slot_;           // leaf -> its place in early_
     SlotMap capture_slot_;
+    struct Leads {
+        std::size_t offset = 0;  // of the op's flags in edge_leads_, one per input
+        bool any = false;        // some input leads to a requested tensor
+    };
+    using LeadsEntry = std::pair<const Node<T>* const, Leads>;
+    std::unordered_map<const Node<T>*, Leads, std::hash<const Node<T>*>, std::equal_to<const Node<T>*>,
+                       PoolAllocator<LeadsEntry>>
+        leads_;                            // grad() only: the ops reachable from the roots
+    PoolVector<std::uint8_t> edge_leads_;  // grad() only: per op input, whether it leads to a requested tensor
     Grads<T> captured_;
     Grads<T> capture_inputs_;  // grad()'s inputs, in order (their leaf hooks run in this order)
 };
@@ -529,6 +597,12 @@ Grads<T> grad(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>
     engine.capture(inputs);
     engine.run(outputs, checked);
     Grads<T> result = std::move(engine.captured());
+    // A tensor requested twice is captured in its first slot; every slot gets it, as in PyTorch.
+    for (std::size_t i = 1; i < result.size(); ++i) {
+        for (std::size_t j = 0; j < i && !result[i].defined(); ++j) {
+            if (inputs[j].same(inputs[i])) result[i] = result[j];
+        }
+    }
     for (std::size_t i = 0; i < result.size(); ++i) {
         if (!result[i].defined() && !allow_unused) {
             fail<AutogradError>("grad: input {} (shape {}) was not used to compute the outputs; pass allow_unused=true",

@@ -19,7 +19,9 @@ void backward(const std::vector<Tensor<T>>& roots, const std::vector<Tensor<T>>&
 /// Returns d(sum_i <grad_outputs_i, outputs_i>)/d inputs without touching any .grad()
 /// (torch::autograd::grad). With create_graph the results carry their own graph, so they
 /// can be differentiated again. An input the outputs do not depend on gets an undefined
-/// tensor when allow_unused, and an error otherwise.
+/// tensor when allow_unused, and an error otherwise. A tensor given twice in `inputs` gets its
+/// gradient in each slot. Only what leads to `inputs` is computed: ops on no path from the outputs
+/// to one are not run (nor hooks on their outputs), as torch.autograd.grad does.
 /// The result is Grads<T>, a std::vector with a pooled allocator (`auto g = grad(...)`).
 template <class T>
 Grads<T> grad(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,

@@ -4,6 +4,7 @@
 /// returns Grads. What an op author (and <tapegrad/ops/extension.hpp>) needs from the engine.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -216,20 +217,25 @@ Tensor<T> record_inputs(const char* name, Grads<T> inputs, xt::xarray<T> value, 
 template <class T>
 class Backward {
 public:
-    /// Made by the engine for each rule it runs.
-    Backward(const detail::Node<T>& node, Tensor<T> output) : node_(node), output_(std::move(output)) {}
+    /// Made by the engine for each rule it runs. `leads`, when given, holds one flag per input:
+    /// whether a gradient for it reaches a tensor grad() was asked for (null: every input does).
+    Backward(const detail::Node<T>& node, Tensor<T> output, const std::uint8_t* leads = nullptr)
+        : node_(node), output_(std::move(output)), leads_(leads) {}
     /// Gradient of the loss with respect to the op's output (the output's shape).
     const Tensor<T>& grad() const noexcept { return node_.grad_; }
     /// Input i of the op, as given to record(); std::out_of_range past the last.
     const Tensor<T>& input(std::size_t i) const { return node_.inputs_.at(i); }
     /// The op's output, for rules written with it (sigmoid' = y (1 - y)).
     const Tensor<T>& output() const noexcept { return output_; }
-    /// Whether input i needs a gradient; rules skip the others.
-    bool needs(std::size_t i) const { return node_.inputs_.at(i).requires_grad(); }
+    /// Whether input i needs a gradient; rules skip the others. It needs one when it requires grad
+    /// and, under grad(), when its gradient leads to a requested input (as torch.autograd.grad
+    /// computes only those): the engine drops any other gradient a rule returns.
+    bool needs(std::size_t i) const { return node_.inputs_.at(i).requires_grad() && (!leads_ || leads_[i]); }
 
 private:
     const detail::Node<T>& node_;
     Tensor<T> output_;
+    const std::uint8_t* leads_;
 };
 
 /// What a tangent (forward-mode, jvp) rule sees: the op's inputs, their tangents at the open dual
