@@ -133,7 +133,7 @@ TEST_CASE("grad prune: backward() still runs every rule and fills every leaf", "
     CHECK(xt::allclose(fx.w.grad().value(), fx.xv * fx.xv * xt::exp(fx.wv), 1e-12, 1e-14));
 }
 
-TEST_CASE("grad prune: hooks on tensors the pruned walk does not reach do not fire; under backward() they do",
+TEST_CASE("grad prune: hooks on tensors the pruned walk does not reach do not fire, under backward() they do",
           "[autograd][prune]") {
     Fixture fx;
     int on_w = 0, on_hw = 0, post_w = 0, on_x = 0;
