@@ -425,6 +425,11 @@ void per_sample_step(benchmark::State& state, PerSample what) {
         return tg::cross_entropy(logits, t, tg::Reduction::None);
     };
     const auto params = model.parameters();
+    // The rows before these in the same process (the 32-layer MLP's, say) leave the buffer pool full
+    // of their own sizes, and a pool that is full frees what is returned to it: the 120 MB result would
+    // then be mapped and page-faulted afresh at every call, which a program computing per-sample
+    // gradients (whose pool holds its own sizes) does not pay. Each row starts with an empty pool.
+    tg::release_cached_buffers();
     for (auto _ : state) {
         switch (what) {
             case PerSample::batched:
