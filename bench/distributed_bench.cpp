@@ -78,7 +78,8 @@ void run(const distbench::Options& o) {
 
 int main(int argc, char** argv) {
     try {
-        run(distbench::parse(argc, argv, {"--batch", "--steps", "--warmup", "--threads", "--bucket-cap-mb", "--hidden"}));
+        run(distbench::parse(argc, argv,
+                             {"--batch", "--steps", "--warmup", "--threads", "--bucket-cap-mb", "--hidden"}));
     } catch (const std::exception& e) {
         // Every rank fails alike on a bad flag; a rank failing alone must not leave the others waiting.
         dist::abort(std::string("bench_distributed: ") + e.what());

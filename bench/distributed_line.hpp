@@ -96,11 +96,12 @@ inline void print_line(const std::string& program, int ranks, const Options& o, 
     char hidden[32] = "na";
     if (ranks > 1) std::snprintf(hidden, sizeof hidden, "%.4f", overlap.hidden / n);
     std::printf(
-        "distributed_bench program=%s model=%s ranks=%d batch=%d threads=%d bucket_cap_mb=%g buckets=%zu bucket_bytes=%s "
+        "distributed_bench program=%s model=%s ranks=%d batch=%d threads=%d bucket_cap_mb=%g buckets=%zu "
+        "bucket_bytes=%s "
         "steps=%d samples_per_s=%.1f step_ms=%.4f exposed_ms=%.4f span_ms=%.4f hidden=%s\n",
-        program.c_str(), model_name(o).c_str(), ranks, o.batch, o.threads, bucket_cap_mb, bucket_bytes.size(), bytes.c_str(), o.steps,
-        double(ranks) * o.batch * o.steps / seconds, 1e3 * seconds / o.steps, 1e3 * overlap.exposed / n,
-        1e3 * overlap.span / n, hidden);
+        program.c_str(), model_name(o).c_str(), ranks, o.batch, o.threads, bucket_cap_mb, bucket_bytes.size(),
+        bytes.c_str(), o.steps, double(ranks) * o.batch * o.steps / seconds, 1e3 * seconds / o.steps,
+        1e3 * overlap.exposed / n, 1e3 * overlap.span / n, hidden);
     std::fflush(stdout);
 }
 
