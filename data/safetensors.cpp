@@ -363,7 +363,8 @@ void write_safetensors(const std::string& path, const NamedTensors<T>& tensors, 
             std::fwrite(&n, sizeof n, 1, file) == 1 && std::fwrite(text.data(), 1, text.size(), file) == text.size();
         for (const auto* named : sorted) {
             const auto& value = named->second.value();
-            ok = ok && std::fwrite(value.data(), sizeof(T), value.size(), file) == value.size();
+            // An empty tensor's data() may be null, which fwrite must not be given even for 0 items.
+            ok = ok && (value.size() == 0 || std::fwrite(value.data(), sizeof(T), value.size(), file) == value.size());
         }
         return ok;
     });
