@@ -4,7 +4,7 @@
 ///
 /// \namespace tapegrad::data
 /// Reading data and feeding it to a model: the IDX reader (MNIST, Fashion-MNIST), NumPy's .npy
-/// reader and writer (checkpoints use it), safetensors reader and writer, Dataset and DataLoader (minibatches, shuffled
+/// and .npz readers and writers (checkpoints use .npy), safetensors reader and writer, Dataset and DataLoader (minibatches, shuffled
 /// with a seeded Generator), as torch::data.
 #pragma once
 
@@ -13,6 +13,7 @@
 #include <tapegrad/data/idx.hpp>
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/data/npy.hpp>
+#include <tapegrad/data/npz.hpp>
 #include <tapegrad/data/safetensors.hpp>
 #include <tapegrad/data/sampler.hpp>
 #include <tapegrad/data/text.hpp>

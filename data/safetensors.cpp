@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include <tapegrad/data/atomic_file.hpp>
+#include <tapegrad/data/element_convert.hpp>
 
 namespace tapegrad::data {
 
@@ -57,25 +58,6 @@ S read_le(const unsigned char* p) {
     S value;
     std::memcpy(&value, p, sizeof(S));
     return value;
-}
-
-// IEEE binary16 -> binary32, exact (subnormals, infinities and NaNs included).
-float half_to_float(std::uint16_t h) {
-    const std::uint32_t sign = std::uint32_t(h & 0x8000u) << 16;
-    const std::uint32_t exponent = (h >> 10) & 0x1fu;
-    const std::uint32_t mantissa = h & 0x3ffu;
-    if (exponent == 0) {
-        const float v = std::ldexp(static_cast<float>(mantissa), -24);
-        return sign ? -v : v;
-    }
-    const std::uint32_t bits =
-        exponent == 31 ? sign | 0x7f800000u | (mantissa << 13) : sign | ((exponent + 112) << 23) | (mantissa << 13);
-    return std::bit_cast<float>(bits);
-}
-
-// bfloat16 is the upper half of a binary32.
-float bfloat_to_float(std::uint16_t b) {
-    return std::bit_cast<float>(std::uint32_t(b) << 16);
 }
 
 // Reads one field of a tensor's entry that must be a non-negative integer.
@@ -251,16 +233,10 @@ Tensor<T> SafetensorsFile::load(const std::string& name) const {
     const std::size_t n = out.size();
     T* dst = out.data();
     const char* type_name = sizeof(T) == 4 ? "float32" : "float64";
-    // The largest integer magnitude below which every integer is exactly a T (2^24 or 2^53).
-    constexpr std::uint64_t exact_limit = std::uint64_t{1} << std::numeric_limits<T>::digits;
     const auto integers = [&]<class I>() {
         for (std::size_t i = 0; i < n; ++i) {
             const I v = read_le<I>(data + i * sizeof(I));
-            std::uint64_t magnitude = std::uint64_t(v);
-            if constexpr (std::is_signed_v<I>) {
-                if (v < 0) magnitude = std::uint64_t(0) - std::uint64_t(v);
-            }
-            if (magnitude > exact_limit)
+            if (!detail::exactly_representable<T>(v))
                 fail<ValueError>(
                     "safetensors '{}': tensor '{}' ({}): element {} is {}, which {} cannot hold exactly; refusing to "
                     "round it",
@@ -278,9 +254,9 @@ Tensor<T> SafetensorsFile::load(const std::string& name) const {
     } else if (d == "F64") {
         floats.template operator()<double>(same);
     } else if (d == "F16") {
-        floats.template operator()<std::uint16_t>(half_to_float);
+        floats.template operator()<std::uint16_t>(detail::half_to_float);
     } else if (d == "BF16") {
-        floats.template operator()<std::uint16_t>(bfloat_to_float);
+        floats.template operator()<std::uint16_t>(detail::bfloat_to_float);
     } else if (d == "I8") {
         integers.template operator()<std::int8_t>();
     } else if (d == "I16") {

@@ -11,3 +11,6 @@ target_sources(tapegrad_data PRIVATE
 target_sources(tapegrad_data PRIVATE
   data/atomic_file.cpp
   data/safetensors.cpp)
+target_sources(tapegrad_data PRIVATE
+  data/mapped_file.cpp
+  data/npz.cpp)

@@ -1,7 +1,7 @@
 /// \file
 /// nn: modules (Dense, activations, Sequential, mlp, embeddings, normalisation, dropout, attention,
 /// transformer and recurrent layers, convolution and pooling), gradcheck_module, initialisers, loss modules, gradient
-/// clipping, checkpoints, state_dict and safetensors files (namespace tapegrad::nn); optimisers and learning-rate
+/// clipping, checkpoints, state_dict, safetensors and .npz files (namespace tapegrad::nn); optimisers and learning-rate
 /// schedules (tapegrad::optim).
 ///
 /// \namespace tapegrad::nn
@@ -9,7 +9,7 @@
 /// Sequential and mlp(); Embedding, LayerNorm, RMSNorm, GroupNorm, BatchNorm1d/2d, Dropout,
 /// MultiheadAttention, TransformerEncoder(Layer), RNN/LSTM/GRU and their cells; Conv1d, Conv2d,
 /// ConvTranspose2d, MaxPool2d/1d, AvgPool2d/1d, AdaptiveAvgPool2d, Flatten, Unflatten; loss modules; gradient
-/// clipping; checkpoints; state_dict() and safetensors files of it. Initialisers are in tapegrad::nn::init.
+/// clipping; checkpoints; state_dict() and safetensors or .npz files of it. Initialisers are in tapegrad::nn::init.
 ///
 /// \namespace tapegrad::optim
 /// Optimisers (SGD, Adam, AdamW, RMSprop, Adagrad) with parameter groups and PyTorch's defaults and
@@ -42,6 +42,7 @@
 #include <tapegrad/nn/recurrent_cell.hpp>
 #include <tapegrad/nn/rmsprop.hpp>
 #include <tapegrad/nn/safetensors.hpp>
+#include <tapegrad/nn/npz.hpp>
 #include <tapegrad/nn/schedule.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/sgd.hpp>

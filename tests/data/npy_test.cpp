@@ -99,15 +99,12 @@ TEST_CASE("read_npy: foreign, mistyped, cut and extended files are refused", "[d
         CHECK_THROWS_MATCHES(tg::data::read_npy<float>(path), tg::IoError,
                              Says("dtype '<f8', expected '<f4' (float32)"));
     }
-    SECTION("Fortran order") {
-        refused(npy_by_hand("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", Bytes(16)), "Fortran order");
-    }
-    SECTION("big-endian") {
+    SECTION("big-endian, without NpyDtypes::convert") {
         refused(npy_by_hand("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }", Bytes(16)), "dtype '>f4'");
     }
-    SECTION("unparsable shape") {
+    SECTION("a shape that is a list") {
         refused(npy_by_hand("{'descr': '<f4', 'fortran_order': False, 'shape': [2, 2], }", Bytes(16)),
-                "cannot parse the shape");
+                "the shape is not a tuple");
     }
     SECTION("missing") {
         CHECK_THROWS_MATCHES(tg::data::read_npy<float>(dir.file("none.npy")), tg::IoError, Says("cannot open"));

@@ -124,11 +124,11 @@ TEST_CASE("reliability: corrupt .npy files in a checkpoint leave the model uncha
         testing::write_plain(weight, bytes);
         f.refused("truncated header");
     }
-    SECTION("Fortran order") {
+    SECTION("a header key given twice") {
         std::string text(bytes.begin(), bytes.end());
-        text.replace(text.find("False"), 5, "True ");
+        text.replace(text.find("'fortran_order'"), 15, "'descr':'<f4'  ");
         testing::write_plain(weight, testing::Bytes(text.begin(), text.end()));
-        f.refused("Fortran order");
+        f.refused("the key 'descr' is given twice");
     }
     SECTION("a shape whose byte count overflows") {
         std::string text(bytes.begin(), bytes.end());
@@ -145,7 +145,7 @@ TEST_CASE("reliability: corrupt .npy files in a checkpoint leave the model uncha
         std::string text(bytes.begin(), bytes.end());
         text.replace(text.find("(8, 4)"), 6, "(8,-4)");
         testing::write_plain(weight, testing::Bytes(text.begin(), text.end()));
-        f.refused("cannot parse the shape");
+        f.refused("a negative number");
     }
 }
 
