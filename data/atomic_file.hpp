@@ -1,5 +1,5 @@
 // Atomic replacement of one file: the data reaches the disk in full or the old file stays. Internal
-// to data/*.cpp (safetensors.cpp).
+// to data/*.cpp (safetensors.cpp, npz.cpp).
 #pragma once
 
 #include <cstdio>

@@ -79,7 +79,9 @@ public:
             const Literal v = value(1);
             int k = 0;
             while (k < 3 && key.text != keys[k]) ++k;
-            if (k == 3) error(fmt::format("unexpected key '{}' (NumPy writes only descr, fortran_order, shape)", key.text), key_at);
+            if (k == 3)
+                error(fmt::format("unexpected key '{}' (NumPy writes only descr, fortran_order, shape)", key.text),
+                      key_at);
             if (seen[k]) error(fmt::format("the key '{}' is given twice", key.text), key_at);
             seen[k] = true;
             if (k == 0) {
@@ -221,15 +223,21 @@ Dtype decode_descr(const std::string& descr, const std::string& source) {
     d.kind = descr[1];
     d.swap = descr[0] == '>';
     switch (d.kind) {
-        case 'c': refuse_dtype(source, descr, "complex");
-        case 'O': refuse_dtype(source, descr, "object (pickled Python objects)");
+        case 'c':
+            refuse_dtype(source, descr, "complex");
+        case 'O':
+            refuse_dtype(source, descr, "object (pickled Python objects)");
         case 'U':
         case 'S':
-        case 'a': refuse_dtype(source, descr, "a string type");
-        case 'V': refuse_dtype(source, descr, "void (raw or structured)");
+        case 'a':
+            refuse_dtype(source, descr, "a string type");
+        case 'V':
+            refuse_dtype(source, descr, "void (raw or structured)");
         case 'M':
-        case 'm': refuse_dtype(source, descr, "a date or time type");
-        default: break;
+        case 'm':
+            refuse_dtype(source, descr, "a date or time type");
+        default:
+            break;
     }
     const std::string size = descr.substr(2);
     if (size == "1" || size == "2" || size == "4" || size == "8") d.size = static_cast<std::size_t>(size[0] - '0');

@@ -71,12 +71,14 @@ std::vector<unsigned char> deflate_raw(const std::string& path, const std::strin
     std::vector<unsigned char> out;
     const auto pump = [&](int flush) {
         for (;;) {
-            if (out.size() - d.z.total_out < 65536) out.resize(out.size() + std::max<std::size_t>(65536, out.size() / 2));
+            if (out.size() - d.z.total_out < 65536)
+                out.resize(out.size() + std::max<std::size_t>(65536, out.size() / 2));
             d.z.next_out = out.data() + d.z.total_out;
             d.z.avail_out = static_cast<uInt>(std::min(out.size() - d.z.total_out, kSlice));
             const int r = deflate(&d.z, flush);
             if (r == Z_STREAM_END) return;
-            if (r != Z_OK && r != Z_BUF_ERROR) fail<IoError>("npz '{}': member '{}': zlib's deflate failed", path, member);
+            if (r != Z_OK && r != Z_BUF_ERROR)
+                fail<IoError>("npz '{}': member '{}': zlib's deflate failed", path, member);
             if (flush == Z_NO_FLUSH && d.z.avail_in == 0) return;
         }
     };
@@ -141,14 +143,15 @@ void NpzFile::parse() {
             fail<IoError>("npz '{}': the archive is split over several disks, which is not supported", p);
         const std::size_t locator_at = end - kZip64LocatorSize;
         if (locator_at < kZip64EndSize || record > locator_at - kZip64EndSize)
-            fail<IoError>("npz '{}': the ZIP64 end record's offset {} is not in the file before its locator", p, record);
+            fail<IoError>("npz '{}': the ZIP64 end record's offset {} is not in the file before its locator", p,
+                          record);
         const unsigned char* r = data + record;
         if (le<std::uint32_t>(r) != kZip64EndSig)
             fail<IoError>("npz '{}': no ZIP64 end record at offset {}, where its locator points", p, record);
         const std::uint64_t record_size = le<std::uint64_t>(r + 4);
         if (record_size != locator_at - record - 12)
-            fail<IoError>("npz '{}': the ZIP64 end record declares {} bytes, {} lie before its locator", p,
-                          record_size, locator_at - record - 12);
+            fail<IoError>("npz '{}': the ZIP64 end record declares {} bytes, {} lie before its locator", p, record_size,
+                          locator_at - record - 12);
         disk = le<std::uint32_t>(r + 16);
         directory_disk = le<std::uint32_t>(r + 20);
         disk_entries = le<std::uint64_t>(r + 24);
@@ -160,13 +163,15 @@ void NpzFile::parse() {
     if (disk != 0 || directory_disk != 0 || disk_entries != count)
         fail<IoError>("npz '{}': the archive is split over several disks, which is not supported", p);
     if (directory_offset > directory_limit || directory_size != directory_limit - directory_offset)
-        fail<IoError>("npz '{}': the central directory (offset {}, {} bytes) does not end where the end record begins "
-                      "(offset {})",
-                      p, directory_offset, directory_size, directory_limit);
+        fail<IoError>(
+            "npz '{}': the central directory (offset {}, {} bytes) does not end where the end record begins "
+            "(offset {})",
+            p, directory_offset, directory_size, directory_limit);
     if (count > directory_size / kCentralSize)
-        fail<IoError>("npz '{}': the archive declares {} members, but its central directory of {} bytes holds at most "
-                      "{}",
-                      p, count, directory_size, directory_size / kCentralSize);
+        fail<IoError>(
+            "npz '{}': the archive declares {} members, but its central directory of {} bytes holds at most "
+            "{}",
+            p, count, directory_size, directory_size / kCentralSize);
 
     std::set<std::string> keys;
     std::size_t at = directory_offset;
@@ -426,9 +431,9 @@ void write_npz(const std::string& path, const NamedTensors<T>& tensors, bool com
             put<std::uint32_t>(entry, uncompressed);
             put<std::uint16_t>(entry, static_cast<std::uint16_t>(c.name.size()));
             put<std::uint16_t>(entry, static_cast<std::uint16_t>(extra.empty() ? 0 : extra.size() + 4));
-            put<std::uint16_t>(entry, 0);           // comment
-            put<std::uint16_t>(entry, 0);           // disk
-            put<std::uint16_t>(entry, 0);           // internal attributes
+            put<std::uint16_t>(entry, 0);               // comment
+            put<std::uint16_t>(entry, 0);               // disk
+            put<std::uint16_t>(entry, 0);               // internal attributes
             put<std::uint32_t>(entry, 0100644u << 16);  // a regular file, rw-r--r--
             put<std::uint32_t>(entry, local);
             entry += c.name;
@@ -464,7 +469,8 @@ void write_npz(const std::string& path, const NamedTensors<T>& tensors, bool com
         put<std::uint16_t>(end, 0);
         put<std::uint16_t>(end, static_cast<std::uint16_t>(std::min<std::uint64_t>(count, 0xffff)));
         put<std::uint16_t>(end, static_cast<std::uint16_t>(std::min<std::uint64_t>(count, 0xffff)));
-        put<std::uint32_t>(end, directory_size >= zip64_limit ? 0xffffffff : static_cast<std::uint32_t>(directory_size));
+        put<std::uint32_t>(end,
+                           directory_size >= zip64_limit ? 0xffffffff : static_cast<std::uint32_t>(directory_size));
         put<std::uint32_t>(end,
                            directory_offset >= zip64_limit ? 0xffffffff : static_cast<std::uint32_t>(directory_offset));
         put<std::uint16_t>(end, 0);

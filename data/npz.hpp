@@ -21,13 +21,13 @@ class MappedFile;
 
 /// One member of an .npz archive, as its central directory declares it.
 struct NpzEntry {
-    std::string key;                     ///< the name np.load gives it: the member's name without ".npy"
-    std::string member;                  ///< the member's file name in the archive, e.g. "weight.npy"
-    std::uint16_t method = 0;            ///< 0 stored, 8 deflated
-    std::uint32_t crc32 = 0;             ///< the CRC-32 of its uncompressed bytes
-    std::uint64_t compressed_size = 0;   ///< bytes in the archive
-    std::uint64_t uncompressed_size = 0; ///< bytes of the .npy file
-    std::uint64_t data_offset = 0;       ///< where its (compressed) bytes start in the archive
+    std::string key;                      ///< the name np.load gives it: the member's name without ".npy"
+    std::string member;                   ///< the member's file name in the archive, e.g. "weight.npy"
+    std::uint16_t method = 0;             ///< 0 stored, 8 deflated
+    std::uint32_t crc32 = 0;              ///< the CRC-32 of its uncompressed bytes
+    std::uint64_t compressed_size = 0;    ///< bytes in the archive
+    std::uint64_t uncompressed_size = 0;  ///< bytes of the .npy file
+    std::uint64_t data_offset = 0;        ///< where its (compressed) bytes start in the archive
 };
 
 /// An .npz archive opened for reading: the file is memory-mapped (read-only) and its ZIP structure

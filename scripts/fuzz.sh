@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
 dir=build-fuzz
 targets=("$@")
-if ((${#targets[@]} == 0)); then targets=(idx npy checkpoint shapes safetensors); fi
+if ((${#targets[@]} == 0)); then targets=(idx npy checkpoint shapes safetensors npz); fi
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 cmake -S fuzz -B "$dir" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAPEGRAD_NATIVE=OFF \

@@ -89,13 +89,12 @@ TEST_CASE("read_npy: a header of 128 bytes or more (its length's high byte set) 
     CHECK((parsed<float>(bytes) == xt::xarray<float>{1.5f, -2.0f}));
 }
 
-TEST_CASE("read_npy: any key order, either quote, spaces, trailing comma or not, (), (5,), (2, 3), 3L",
-          "[data][npy]") {
+TEST_CASE("read_npy: any key order, either quote, spaces, trailing comma or not, (), (5,), (2, 3), 3L", "[data][npy]") {
     const Bytes six = bytes_of<double>({1, 2, 3, 4, 5, 6});
     CHECK((parsed<double>(npy_file(1, "{'shape': (2, 3), 'fortran_order': False, 'descr': '<f8'}", six)) ==
-          xt::xarray<double>{{1, 2, 3}, {4, 5, 6}}));
+           xt::xarray<double>{{1, 2, 3}, {4, 5, 6}}));
     CHECK((parsed<double>(npy_file(1, R"({"descr":"<f8","shape":(6,),"fortran_order":False})", six)) ==
-          xt::xarray<double>{1, 2, 3, 4, 5, 6}));
+           xt::xarray<double>{1, 2, 3, 4, 5, 6}));
     CHECK(parsed<double>(npy_file(3, "{ 'fortran_order' : False ,'shape' :( 3 , 2 , ) , 'descr':'<f8' , }", six))
               .shape() == std::vector<std::size_t>{3, 2});
     CHECK(parsed<double>(npy_file(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2L, 3L), }", six)).shape() ==
@@ -131,9 +130,9 @@ TEST_CASE("read_npy: every numeric dtype converted exactly, little- and big-endi
     for (const bool big : {false, true}) {
         const std::string o = big ? ">" : "<";
         CHECK((parsed<double>(npy_file(1, dict_of(o + "f8", "(2,)"), bytes_of<double>({0.1, -1e300}, big))) ==
-              xt::xarray<double>{0.1, -1e300}));
+               xt::xarray<double>{0.1, -1e300}));
         CHECK((parsed<double>(npy_file(1, dict_of(o + "f4", "(2,)"), bytes_of<float>({0.1f, -3e38f}, big))) ==
-              xt::xarray<double>{double(0.1f), double(-3e38f)}));
+               xt::xarray<double>{double(0.1f), double(-3e38f)}));
         // binary16: 1.5, the smallest subnormal 2^-24, the largest 65504, -infinity.
         const auto h = parsed<double>(
             npy_file(1, dict_of(o + "f2", "(4,)"), bytes_of<std::uint16_t>({0x3e00, 0x0001, 0x7bff, 0xfc00}, big)));
@@ -142,25 +141,25 @@ TEST_CASE("read_npy: every numeric dtype converted exactly, little- and big-endi
         CHECK(h(2) == 65504.0);
         CHECK(h(3) == -std::numeric_limits<double>::infinity());
         CHECK((parsed<double>(npy_file(1, dict_of(o + "i2", "(2,)"), bytes_of<std::int16_t>({-300, 32767}, big))) ==
-              xt::xarray<double>{-300, 32767}));
+               xt::xarray<double>{-300, 32767}));
         CHECK((parsed<double>(npy_file(1, dict_of(o + "i4", "(2,)"), bytes_of<std::int32_t>({-70000, 5}, big))) ==
-              xt::xarray<double>{-70000, 5}));
+               xt::xarray<double>{-70000, 5}));
         CHECK((parsed<double>(npy_file(1, dict_of(o + "i8", "(2,)"),
-                                      bytes_of<std::int64_t>({-(std::int64_t{1} << 53), 7}, big))) ==
-              xt::xarray<double>{-std::ldexp(1.0, 53), 7}));
+                                       bytes_of<std::int64_t>({-(std::int64_t{1} << 53), 7}, big))) ==
+               xt::xarray<double>{-std::ldexp(1.0, 53), 7}));
         CHECK((parsed<double>(npy_file(1, dict_of(o + "u2", "(1,)"), bytes_of<std::uint16_t>({65535}, big))) ==
-              xt::xarray<double>{65535}));
+               xt::xarray<double>{65535}));
         CHECK((parsed<double>(npy_file(1, dict_of(o + "u4", "(1,)"), bytes_of<std::uint32_t>({4000000000u}, big))) ==
-              xt::xarray<double>{4000000000.0}));
+               xt::xarray<double>{4000000000.0}));
         CHECK((parsed<float>(npy_file(1, dict_of(o + "u8", "(1,)"), bytes_of<std::uint64_t>({1u << 24}, big))) ==
-              xt::xarray<float>{16777216.0f}));
+               xt::xarray<float>{16777216.0f}));
     }
     CHECK((parsed<float>(npy_file(1, dict_of("|i1", "(3,)"), Bytes{0x80, 0x7f, 0xff})) ==
-          xt::xarray<float>{-128, 127, -1}));
+           xt::xarray<float>{-128, 127, -1}));
     CHECK((parsed<float>(npy_file(1, dict_of("|u1", "(2,)"), Bytes{0, 255})) == xt::xarray<float>{0, 255}));
     CHECK((parsed<float>(npy_file(1, dict_of("|b1", "(3,)"), Bytes{1, 0, 1})) == xt::xarray<float>{1, 0, 1}));
     CHECK((parsed<float>(npy_file(1, dict_of("=f4", "(2,)"), two_floats), data::NpyDtypes::exact) ==
-          xt::xarray<float>{1.5f, -2.0f}));
+           xt::xarray<float>{1.5f, -2.0f}));
     // float64 into float rounds to nearest, as a cast does.
     CHECK(parsed<float>(npy_file(1, dict_of("<f8", "(1,)"), bytes_of<double>({0.1})))(0) == 0.1f);
 }
@@ -219,9 +218,9 @@ TEST_CASE("read_npy: malformed headers are refused, naming the file", "[data][np
     refused(npy_file(1, "{'descr': '<f4, 'fortran_order': False, 'shape': (2,)}", two_floats), "'}' expected");
     refused(npy_file(1, "{'descr': 'a\\nb', 'fortran_order': False, 'shape': (2,)}", two_floats), "escape sequences");
     refused(npy_file(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,", two_floats, false), "ends inside");
-    refused(npy_file(1, "{'descr': '<f4', 'fortran_order': False, 'shape': " + std::string(40, '(') + "2,)}",
-                     two_floats),
-            "nested deeper than 16 levels");
+    refused(
+        npy_file(1, "{'descr': '<f4', 'fortran_order': False, 'shape': " + std::string(40, '(') + "2,)}", two_floats),
+        "nested deeper than 16 levels");
     refused(npy_file(3, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), '\xc3\xa9': 1}", two_floats),
             "byte 0xc3");
     refused(npy_file(1, std::string("{'descr': '<f4',\0 'fortran_order': False, 'shape': (2,)}", 56), two_floats),

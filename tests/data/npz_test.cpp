@@ -203,7 +203,7 @@ TEST_CASE("NpzFile: malformed archives are refused naming the file (and the memb
     SECTION("a ZIP64 extra field that lacks a field, a locator pointing nowhere") {
         auto z64 = testing::zip_of({member_a(false, true)}, true);
         ZipBytes bytes = z64.bytes;
-        poke<std::uint16_t>(bytes, z64.central[0] + 46 + 5 + 2, 16);  // the field's size: offset left out
+        poke<std::uint16_t>(bytes, z64.central[0] + 46 + 5 + 2, 16);               // the field's size: offset left out
         poke<std::uint16_t>(bytes, z64.central[0] + 46 + 5 + 2 + 2 + 16, 0x6666);  // what remains: another field
         poke<std::uint16_t>(bytes, z64.central[0] + 46 + 5 + 2 + 2 + 18, 4);
         refused(bytes, "its ZIP64 extra field lacks the local header offset");
@@ -281,8 +281,7 @@ TEST_CASE("write_npz: ZIP64 records where sizes and offsets reach the limit (for
     CHECK(data::read_npz<double>(dir.file("m.npz")).size() == 2);
 }
 
-TEST_CASE("write_npz: bad names and undefined tensors are refused before anything is written",
-          "[data][npz][errors]") {
+TEST_CASE("write_npz: bad names and undefined tensors are refused before anything is written", "[data][npz][errors]") {
     testing::TempDir dir;
     const std::string path = dir.file("x.npz");
     const tg::Tensor<float> t({1.f});

@@ -58,7 +58,8 @@ inline Zip zip_of(const std::vector<ZipMember>& members, bool zip64_end = false)
     std::vector<std::uint32_t> crcs;
     std::vector<ZipBytes> stored;
     for (const auto& m : members) {
-        const std::uint32_t crc = static_cast<std::uint32_t>(crc32(0, m.content.data(), static_cast<uInt>(m.content.size())));
+        const std::uint32_t crc =
+            static_cast<std::uint32_t>(crc32(0, m.content.data(), static_cast<uInt>(m.content.size())));
         crcs.push_back(crc);
         stored.push_back(m.deflate ? raw_deflate(m.content) : m.content);
         zip.local.push_back(out.size());
@@ -146,7 +147,15 @@ inline ZipBytes npy_of(const std::string& dict, const ZipBytes& payload) {
     std::string header = dict;
     header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
     header.push_back('\n');
-    ZipBytes out = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<std::uint8_t>(header.size()),
+    ZipBytes out = {0x93,
+                    'N',
+                    'U',
+                    'M',
+                    'P',
+                    'Y',
+                    1,
+                    0,
+                    static_cast<std::uint8_t>(header.size()),
                     static_cast<std::uint8_t>(header.size() >> 8)};
     out.insert(out.end(), header.begin(), header.end());
     out.insert(out.end(), payload.begin(), payload.end());
