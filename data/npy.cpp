@@ -187,9 +187,11 @@ private:
             if (at_ < s_.size() && (s_[at_] == 'L' || s_[at_] == 'l')) ++at_;  // Python 2's long, as NumPy reads it
         } else if (c == '-') {
             error("a negative number", at_);
-        } else if (word("True") || word("False")) {
+        } else if (word("True")) {
             out.kind = Literal::boolean;
-            out.flag = s_[at_ - 1] == 'e' && s_[at_ - 2] == 'u';
+            out.flag = true;
+        } else if (word("False")) {
+            out.kind = Literal::boolean;
         } else if (c == '(' || c == '[') {
             ++at_;
             bool parenthesised = false;

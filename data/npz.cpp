@@ -257,6 +257,19 @@ void NpzFile::parse() {
     if (at != directory_limit)
         fail<IoError>("npz '{}': the central directory holds {} bytes after its {} entries", p, directory_limit - at,
                       count);
+    // Members that share bytes would let a small file inflate to many times its size (a zip bomb);
+    // NumPy's writer never overlaps them (Python's zipfile refuses overlaps too).
+    std::vector<const NpzEntry*> by_offset;
+    for (const auto& e : entries_) by_offset.push_back(&e);
+    std::sort(by_offset.begin(), by_offset.end(),
+              [](const auto* a, const auto* b) { return a->data_offset < b->data_offset; });
+    for (std::size_t i = 1; i < by_offset.size(); ++i) {
+        const NpzEntry& a = *by_offset[i - 1];
+        const NpzEntry& b = *by_offset[i];
+        // b's local header lies before its data: at least 30 bytes and its name.
+        if (a.data_offset + a.compressed_size + kLocalSize + b.member.size() > b.data_offset)
+            fail<IoError>("npz '{}': members '{}' and '{}' overlap in the archive", p, a.member, b.member);
+    }
 }
 
 bool NpzFile::contains(const std::string& key) const {
@@ -340,6 +353,8 @@ void write_npz(const std::string& path, const NamedTensors<T>& tensors, bool com
     std::set<std::string> names;
     for (const auto& [name, tensor] : tensors) {
         if (name.empty()) fail<ValueError>("write_npz '{}': an empty name cannot name an array", path);
+        if (name.size() > 0xffff - 4)  // ZIP stores the member's name length ("<name>.npy") in 16 bits
+            fail<ValueError>("write_npz '{}': a name of {} bytes is longer than ZIP allows", path, name.size());
         if (!tensor.defined()) fail<ValueError>("write_npz '{}': tensor '{}' is undefined", path, name);
         if (!names.insert(name).second) fail<ValueError>("write_npz '{}': the name '{}' is given twice", path, name);
     }

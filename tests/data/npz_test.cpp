@@ -179,6 +179,16 @@ TEST_CASE("NpzFile: malformed archives are refused naming the file (and the memb
         bytes[deflated.data[0]] = 0xff;  // a reserved block type
         refused(bytes, "corrupt deflate data", "a");
     }
+    SECTION("two members sharing their bytes (a zip bomb's trick)") {
+        // a's stored bytes are n's local header and data; the directory's n points inside them.
+        const auto inner = testing::zip_of({member_n()});
+        const ZipBytes local_n(inner.bytes.begin(),
+                               inner.bytes.begin() + static_cast<std::ptrdiff_t>(inner.central[0]));
+        const auto outer = testing::zip_of({{"a.npy", local_n}, member_n()});
+        ZipBytes bytes = outer.bytes;
+        poke<std::uint32_t>(bytes, outer.central[1] + 42, static_cast<std::uint32_t>(outer.data[0]));
+        refused(bytes, "members 'a.npy' and 'n.npy' overlap");
+    }
     SECTION("an archive split over disks") {
         ZipBytes bytes = good;
         poke<std::uint16_t>(bytes, zip.end + 4, 1);
@@ -290,6 +300,8 @@ TEST_CASE("write_npz: bad names and undefined tensors are refused before anythin
                          Says("the name 't' is given twice"));
     CHECK_THROWS_MATCHES(data::write_npz<float>(path, {{"u", tg::Tensor<float>()}}), tg::ValueError,
                          Says("tensor 'u' is undefined"));
+    CHECK_THROWS_MATCHES(data::write_npz<float>(path, {{std::string(70000, 'x'), t}}), tg::ValueError,
+                         Says("a name of 70000 bytes is longer than ZIP allows"));
     CHECK_FALSE(std::filesystem::exists(path));
     CHECK(std::filesystem::is_empty(dir.path()));
 }

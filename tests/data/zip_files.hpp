@@ -147,17 +147,11 @@ inline ZipBytes npy_of(const std::string& dict, const ZipBytes& payload) {
     std::string header = dict;
     header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
     header.push_back('\n');
-    ZipBytes out = {0x93,
-                    'N',
-                    'U',
-                    'M',
-                    'P',
-                    'Y',
-                    1,
-                    0,
-                    static_cast<std::uint8_t>(header.size()),
-                    static_cast<std::uint8_t>(header.size() >> 8)};
-    out.insert(out.end(), header.begin(), header.end());
+    const std::size_t length = header.size();
+    ZipBytes out = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
+    out.push_back(static_cast<std::uint8_t>(length & 0xff));
+    out.push_back(static_cast<std::uint8_t>(length >> 8));
+    for (char c : header) out.push_back(static_cast<std::uint8_t>(c));
     out.insert(out.end(), payload.begin(), payload.end());
     return out;
 }
