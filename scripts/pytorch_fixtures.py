@@ -16,7 +16,8 @@ Run with Debian's python3 (python3-torch, python3-numpy; never needed by CI):
       The same test, after training each model a few steps in tapegrad, writes its state_dict
       (safetensors and npz) and tapegrad's outputs there. This loads every file into the PyTorch
       module with load_state_dict(strict=True), runs it on the same inputs and compares with
-      tapegrad's outputs (same tolerances): PyTorch reloads what tapegrad writes.
+      tapegrad's outputs (same tolerances): PyTorch reloads what tapegrad writes. It also checks
+      that tapegrad's safetensors files are byte for byte what the reference layout gives.
 
 Debian has no python3-safetensors, so the format (8-byte little-endian header length, JSON header,
 raw little-endian data) is written and read here as the Rust reference crate does: tensors laid out
@@ -165,8 +166,20 @@ def check(folder):
             io = load_safetensors(base + "_io.safetensors")
             for fmt in ("safetensors", "npz"):
                 path = f"{base}.{fmt}"
+                if not os.path.exists(path):
+                    print(f"check: {name} {tag}: no {path}")
+                    failures += 1
+                    continue
                 if fmt == "safetensors":
                     state = load_safetensors(path)
+                    # tapegrad's writer lays the file out as the reference does, byte for byte.
+                    save_safetensors(state, path + ".reference")
+                    with open(path, "rb") as a, open(path + ".reference", "rb") as b:
+                        same = a.read() == b.read()
+                    os.remove(path + ".reference")
+                    print(f"check: {name} {tag}: tapegrad's safetensors bytes "
+                          f"{'are' if same else 'are NOT'} the reference layout's")
+                    failures += not same
                 else:
                     with np.load(path) as z:
                         state = {k: torch.from_numpy(z[k].copy()) for k in z.files}
