@@ -14,9 +14,10 @@ void note_saved(const Tensor<T>& input, bool saved) noexcept {
     // A tensor already counted stays counted while checkpoint hides its history (grad_fn) for a moment.
     if (saved && (impl->grad_fn || impl->saved_by > 0) && impl->saved_by++ == 0) {
         impl->saved_bytes = impl->value.size() * sizeof(T);
-        TapeAccess::note_saved(static_cast<std::int64_t>(impl->saved_bytes));
+        impl->saved_counter = TapeAccess::count_saved(impl->saved_bytes);
     } else if (!saved && impl->saved_by > 0 && --impl->saved_by == 0) {
-        TapeAccess::note_saved(-static_cast<std::int64_t>(impl->saved_bytes));
+        TapeAccess::release_saved(*impl->saved_counter, impl->saved_bytes);
+        impl->saved_counter.reset();
     }
 }
 

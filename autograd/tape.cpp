@@ -7,10 +7,16 @@
 namespace tapegrad {
 
 namespace {
-// Trivially destructible, unlike the tape: nodes freed at thread exit (by thread_local tensors
-// destroyed after the tape) still count here safely.
-constinit thread_local std::int64_t saved_total = 0;  // signed: see Tape::saved_bytes()
-constinit thread_local std::int64_t saved_peak = 0;
+// This thread's count. Tensors that it counted hold it too, so nodes freed at thread exit (by
+// thread_local tensors destroyed after this pointer) still give their bytes back safely.
+const std::shared_ptr<detail::SavedBytesCounter>& this_thread_counter() {
+    thread_local const auto counter = std::make_shared<detail::SavedBytesCounter>();
+    return counter;
+}
+
+detail::SavedBytesCounter& saved_counter() {
+    return *this_thread_counter();
+}
 }  // namespace
 
 Tape& Tape::current() {
@@ -61,20 +67,27 @@ std::string Tape::to_string() const {
 }
 
 std::size_t Tape::saved_bytes() const noexcept {
-    return saved_total > 0 ? static_cast<std::size_t>(saved_total) : 0;
+    return static_cast<std::size_t>(saved_counter().total.load(std::memory_order_relaxed));
 }
 
 std::size_t Tape::peak_saved_bytes() const noexcept {
-    return static_cast<std::size_t>(saved_peak);
+    return static_cast<std::size_t>(saved_counter().peak);
 }
 
 void Tape::reset_peak_saved_bytes() noexcept {
-    saved_peak = static_cast<std::int64_t>(saved_bytes());
+    auto& counter = saved_counter();
+    counter.peak = counter.total.load(std::memory_order_relaxed);
 }
 
-void detail::TapeAccess::note_saved(std::int64_t bytes) noexcept {
-    saved_total += bytes;
-    saved_peak = std::max(saved_peak, saved_total);
+std::shared_ptr<detail::SavedBytesCounter> detail::TapeAccess::count_saved(std::size_t bytes) {
+    const auto& counter = this_thread_counter();
+    const auto added = static_cast<std::int64_t>(bytes);
+    counter->peak = std::max(counter->peak, counter->total.fetch_add(added, std::memory_order_relaxed) + added);
+    return counter;
+}
+
+void detail::TapeAccess::release_saved(SavedBytesCounter& counter, std::size_t bytes) noexcept {
+    counter.total.fetch_sub(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
 }
 
 }  // namespace tapegrad

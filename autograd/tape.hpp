@@ -2,6 +2,7 @@
 /// The tape: this thread's ordered record of the ops that were recorded and are still alive.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,8 +36,9 @@ public:
     /// backward will read (each tensor counted once however many nodes saved it). Leaves (parameters,
     /// data) are not counted, nor tensors a backward rule keeps in its own closure. What gradient
     /// checkpointing (tapegrad::checkpoint) reduces; PyTorch has no direct counterpart
-    /// (torch.cuda.max_memory_allocated measures every allocation). Per thread: a node freed on
-    /// another thread than the one that recorded it is subtracted there (0 is the floor).
+    /// (torch.cuda.max_memory_allocated measures every allocation). Per thread: the thread whose
+    /// node saved a tensor counts it until the last node holding it is freed, on whatever thread
+    /// (a graph recorded on a worker and freed by the main thread leaves neither count off).
     std::size_t saved_bytes() const noexcept;
     /// The highest saved_bytes() since the thread started or reset_peak_saved_bytes() (as
     /// torch.cuda.reset_peak_memory_stats), e.g. over one training step.
@@ -69,6 +71,15 @@ private:
 
 namespace detail {
 
+/// One thread's Tape::saved_bytes() and its peak. Tensors keep the counter of the thread that counted
+/// them (TensorImpl::saved_counter), so it outlives its thread while they do.
+struct SavedBytesCounter {
+    /// Added to by its thread alone; subtracted from by any thread freeing a node.
+    std::atomic<std::int64_t> total{0};
+    /// Read and raised by its thread alone (only additions can raise it).
+    std::int64_t peak = 0;
+};
+
 /// The engine's access to the tape: record() numbers and appends nodes, backward walks the entries
 /// (in creation order; expired ones remain until the next prune) and, without retain_graph, prunes.
 /// The one friend of Tape.
@@ -84,9 +95,12 @@ struct TapeAccess {
     static std::uint64_t prunes(const Tape& tape) noexcept { return tape.prunes_; }
     /// The sequence the next recorded node will get, without taking it.
     static std::uint64_t upcoming_sequence(const Tape& tape) noexcept { return tape.next_sequence_; }
-    /// A node on this thread saved (`bytes` > 0) or let go of (`bytes` < 0) a tensor no other live
-    /// node holds (Tape::saved_bytes()). Safe at thread exit, after the tape itself is gone.
-    static void note_saved(std::int64_t bytes) noexcept;
+    /// A node on this thread saved a tensor of `bytes` no other live node holds (Tape::saved_bytes()):
+    /// added to this thread's count, which is returned for release_saved().
+    static std::shared_ptr<SavedBytesCounter> count_saved(std::size_t bytes);
+    /// The last live node holding such a tensor let go of it, on any thread: the bytes leave the
+    /// count of the thread that counted them.
+    static void release_saved(SavedBytesCounter& counter, std::size_t bytes) noexcept;
 };
 
 }  // namespace detail

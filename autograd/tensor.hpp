@@ -22,6 +22,7 @@ namespace tapegrad {
 namespace detail {
 template <class T>
 class Node;
+struct SavedBytesCounter;
 template <class T>
 struct TensorImpl;
 struct TensorAccess;
@@ -249,10 +250,12 @@ struct TensorImpl {
     bool retains_grad = false;
     /// A leaf's hooks (an op's output keeps them in its node); null while it has none.
     std::shared_ptr<TensorHooks<T>> hooks;
-    /// How many live nodes saved this (non-leaf) tensor as an input, and the bytes Tape::saved_bytes()
-    /// counted for it when the first did.
+    /// How many live nodes saved this (non-leaf) tensor as an input, the bytes Tape::saved_bytes()
+    /// counted for it when the first did, and the count of the thread that did: the last node to let
+    /// go gives the bytes back there, on whichever thread it is freed.
     std::uint32_t saved_by = 0;
     std::size_t saved_bytes = 0;
+    std::shared_ptr<SavedBytesCounter> saved_counter;
     /// Forward-mode tangents, one per dual level that gave this tensor one (tapegrad::fwad); empty,
     /// and allocation-free, for every tensor made while no DualLevel is open.
     std::vector<TangentSlot<T>> tangents;

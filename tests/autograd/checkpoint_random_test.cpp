@@ -2,6 +2,7 @@
 // leaves every stream where it would be without checkpointing), the memory it saves, and threads.
 #include <catch2/catch.hpp>
 
+#include <future>
 #include <memory>
 #include <thread>
 
@@ -128,6 +129,39 @@ TEST_CASE("checkpoint: the activations a backward holds, counted in bytes", "[au
     };
     CHECK(peak(false) == 15 * 512);
     CHECK(peak(true) == 6 * 512);
+}
+
+TEST_CASE("saved_bytes: a graph recorded on another thread and freed on this one leaves both counts right",
+          "[autograd][memory][threads]") {
+    // The worker's mul saves exp(x), 2 doubles (x is a leaf: not counted). The graph is handed to
+    // this thread and freed here; the bytes must leave the worker's count, not this thread's.
+    auto& tape = tg::Tape::current();
+    const std::size_t here_before = tape.saved_bytes();
+    const TensorD x({1.0, 2.0}, true);
+    std::promise<TensorD> made;
+    std::promise<void> freed;
+    std::size_t worker_alive = 0;
+    std::size_t worker_after = 0;
+    std::thread worker([&] {
+        auto& worker_tape = tg::Tape::current();
+        made.set_value(tg::exp(x) * x);
+        worker_alive = worker_tape.saved_bytes();
+        freed.get_future().wait();
+        worker_after = worker_tape.saved_bytes();
+    });
+    {
+        TensorD y = made.get_future().get();
+        CHECK(tape.saved_bytes() == here_before);
+    }  // the graph is freed here
+    freed.set_value();
+    worker.join();
+    CHECK(worker_alive == 16);
+    CHECK(worker_after == 0);
+    CHECK(tape.saved_bytes() == here_before);
+    // This thread's peak still counts from its own base: one tanh saving a [2] double output.
+    tape.reset_peak_saved_bytes();
+    const TensorD h = tg::tanh(tg::tanh(x));
+    CHECK(tape.peak_saved_bytes() - here_before == 16);
 }
 
 TEST_CASE("checkpoint: two threads, each with its own model and generator", "[autograd][checkpoint][threads]") {
