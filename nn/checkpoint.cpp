@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <set>
 
 #include <tapegrad/data/npy.hpp>
@@ -144,6 +145,10 @@ void save_file(const std::string& path, const Module<T>& model, const optim::Opt
     const fs::path target(path);
     std::error_code ec;
     if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
+    // One file save at a time in this process: a temporary file of our pid is then an earlier
+    // process's, left by a killed save.
+    static std::mutex one_at_a_time;
+    const std::lock_guard guard(one_at_a_time);
     detail::remove_stale_files(target);
     data::write_safetensors(path, tensors, detail::file_metadata(m, extras ? *extras : CheckpointExtras{}));
 }

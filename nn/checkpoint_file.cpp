@@ -56,6 +56,14 @@ std::string from_base64(const std::string& where, const std::string& text) {
     return out;
 }
 
+std::unique_ptr<data::SafetensorsFile> open_file(const std::string& path) {
+    try {
+        return std::make_unique<data::SafetensorsFile>(path);
+    } catch (const IoError& e) {
+        fail<IoError>("checkpoint '{}': {}", path, e.what());
+    }
+}
+
 const char* safetensors_dtype(const std::string& dtype) {
     return dtype == "float64" ? "F64" : "F32";
 }
@@ -119,8 +127,8 @@ void probe_file_target(const std::string& path) {
     fs::remove(probe, ec);
 }
 
-CheckpointFile::CheckpointFile(const std::string& path) : file_(path) {
-    const auto& meta = file_.metadata();
+CheckpointFile::CheckpointFile(const std::string& path) : file_(open_file(path)) {
+    const auto& meta = file_->metadata();
     const auto format = meta.find("checkpoint");
     if (format == meta.end() || format->second != kFormat)
         fail<IoError>("checkpoint '{}': its __metadata__ 'checkpoint' is {}, not '{}' (not a tapegrad checkpoint?)",
@@ -159,7 +167,7 @@ CheckpointFile::CheckpointFile(const std::string& path) : file_(path) {
     if (m.schedule.empty() && !m.schedule_state.empty())
         fail<IoError>("checkpoint '{}': its __metadata__ has 'schedule.{}' but no 'schedule'", path,
                       m.schedule_state.front().first);
-    for (const auto& e : file_.entries()) {
+    for (const auto& e : file_->entries()) {
         if (e.name.starts_with("model.")) {
             const std::string name = e.name.substr(6);
             (buffers.erase(name) ? m.buffers : m.parameters).push_back({name, e.shape});
@@ -179,15 +187,15 @@ CheckpointFile::CheckpointFile(const std::string& path) : file_(path) {
 template <class T>
 xt::xarray<T> CheckpointFile::read(const char* kind, const std::string& name, const std::string& key,
                                    const Shape& expected) const {
-    const data::SafetensorsEntry& e = file_.entry(key);
+    const data::SafetensorsEntry& e = file_->entry(key);
     const char* dtype = safetensors_dtype(dtype_name<T>());
     if (e.dtype != dtype)
-        fail<IoError>("checkpoint '{}': {} '{}': tensor '{}' is {}, expected {}", file_.path(), kind, name, key,
+        fail<IoError>("checkpoint '{}': {} '{}': tensor '{}' is {}, expected {}", file_->path(), kind, name, key,
                       e.dtype, dtype);
     if (e.shape != expected)
-        fail<IoError>("checkpoint '{}': {} '{}': tensor '{}' has shape {}, expected {}", file_.path(), kind, name, key,
+        fail<IoError>("checkpoint '{}': {} '{}': tensor '{}' has shape {}, expected {}", file_->path(), kind, name, key,
                       shape_str(e.shape), shape_str(expected));
-    return file_.load<T>(key).value();
+    return file_->load<T>(key).value();
 }
 
 template xt::xarray<float> CheckpointFile::read<float>(const char*, const std::string&, const std::string&,

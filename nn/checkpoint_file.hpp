@@ -3,6 +3,7 @@
 // describes. Internal to nn/checkpoint.cpp.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include <tapegrad/data/safetensors.hpp>
@@ -44,7 +45,7 @@ public:
     xt::xarray<T> read(const char* kind, const std::string& name, const std::string& key, const Shape& expected) const;
 
 private:
-    data::SafetensorsFile file_;
+    std::unique_ptr<data::SafetensorsFile> file_;
     Manifest manifest_;
     CheckpointExtras extras_;
 };

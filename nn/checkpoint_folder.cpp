@@ -50,13 +50,10 @@ long temp_owner(const std::string& entry, const std::string& name, bool& old) {
     return positive(rest.substr(0, dash));
 }
 
-bool process_gone(long pid) {
-    return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
-}
-
-/// Our own pid counts as gone: folders of this process's live saves are locked or under the mutex.
+/// Our own pid counts as gone: folders of this process's live saves are locked or under the mutex,
+/// and its saves of a file are one at a time (see remove_stale_files).
 bool owner_gone(long pid) {
-    return pid == ::getpid() || process_gone(pid);
+    return pid == ::getpid() || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH);
 }
 
 /// Locks a folder without waiting; the lock's descriptor, or -1 when someone else holds it.
@@ -146,7 +143,7 @@ void remove_stale_files(const fs::path& target) {
     for (const auto& entry : fs::directory_iterator(parent_of(target), ec)) {
         bool old = false;
         const long pid = temp_owner(entry.path().filename().string(), target.filename().string(), old);
-        if (pid > 0 && !old && pid != ::getpid() && fs::is_regular_file(entry.symlink_status(ec)) && process_gone(pid))
+        if (pid > 0 && !old && fs::is_regular_file(entry.symlink_status(ec)) && owner_gone(pid))
             stale.push_back(entry.path());
     }
     for (const auto& file : stale) fs::remove(file, ec);

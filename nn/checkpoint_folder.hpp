@@ -35,8 +35,9 @@ private:
 
 /// Removes what killed saves of the checkpoint file `target` left beside it: the temporary files
 /// ".<name>.tmp-<pid>-<n>" that data::write_safetensors() writes before its rename, of processes no
-/// longer running (a file of a live process, this one included, may be a save in progress; one of
-/// this process left by a killed process of the same pid is skipped by the writer's next name).
+/// longer running or of this pid (an earlier process's: a container's trainer can be pid 1 on every
+/// start). The caller makes sure no save of `target` by this process is in progress (save_checkpoint
+/// saves one file at a time); a file of another live process may be a save in progress and stays.
 void remove_stale_files(const std::filesystem::path& target);
 
 /// Moves the finished folder `tmp` to `target`: one atomic exchange when the target exists, so
