@@ -60,7 +60,7 @@ std::unique_ptr<data::SafetensorsFile> open_file(const std::string& path) {
     try {
         return std::make_unique<data::SafetensorsFile>(path);
     } catch (const IoError& e) {
-        fail<IoError>("checkpoint '{}': {}", path, e.what());
+        fail<IoError>("checkpoint '{}': {} (not a tapegrad checkpoint?)", path, e.what());
     }
 }
 
