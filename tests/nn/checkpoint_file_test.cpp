@@ -2,6 +2,7 @@
 // bitwise round trip of model, optimiser, schedule and extras, resumed training equal to the
 // uninterrupted run, every corrupt or foreign file refused with nothing changed, and the folder
 // format still written and read beside it.
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -420,4 +421,42 @@ TEST_CASE("checkpoint file: the next save removes the temporary files of killed 
     Model loaded = norm_model(3);
     tg::nn::load_checkpoint(ckpt, loaded);
     CHECK(values(loaded) == values(other));
+}
+
+TEST_CASE("checkpoint file: a save killed by a signal leaves the previous file whole, and the next save cleans up",
+          "[nn][checkpoint][safetensors]") {
+    testing::TempDir dir;
+    const std::string ckpt = dir.file("run.safetensors");
+    const auto model = testing::make_model(1, {1000, 1000, 10});  // 4 MB a save: long enough to be caught in it
+    tg::nn::save_checkpoint(ckpt, model);
+    const auto has_temporary = [&](const std::string& prefix) {
+        for (const auto& name : entries(dir.path()))
+            if (name.rfind(prefix, 0) == 0) return true;
+        return false;
+    };
+    bool cut_mid_save = false;
+    for (int attempt = 0; attempt < 20 && !cut_mid_save; ++attempt) {
+        const pid_t child = ::fork();
+        if (child == 0) {
+            try {
+                for (;;) tg::nn::save_checkpoint(ckpt, model);
+            } catch (...) {
+                ::_exit(1);
+            }
+        }
+        const std::string prefix = ".run.safetensors.tmp-" + std::to_string(child) + "-";
+        for (int wait = 0; wait < 100'000 && !has_temporary(prefix); ++wait) ::usleep(200);
+        ::kill(child, SIGKILL);
+        int status = 0;
+        REQUIRE(::waitpid(child, &status, 0) == child);
+        REQUIRE(WIFSIGNALED(status));
+        cut_mid_save = has_temporary(prefix);
+    }
+    REQUIRE(cut_mid_save);
+
+    auto loaded = testing::make_model(2, {1000, 1000, 10});
+    tg::nn::load_checkpoint(ckpt, loaded);  // the killed saves never touched the checkpoint itself
+    CHECK(values(loaded) == values(model));
+    tg::nn::save_checkpoint(ckpt, model);
+    CHECK(entries(dir.path()) == std::vector<std::string>{"run.safetensors"});
 }
