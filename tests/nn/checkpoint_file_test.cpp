@@ -364,7 +364,7 @@ TEST_CASE("checkpoint file: the folder format is still written for other paths a
                          Says("safetensors '" + dir.file("absent.safetensors") + "': cannot open"));
 }
 
-TEST_CASE("checkpoint file: a file that is not a checkpoint is never replaced; check_checkpoint_path says so",
+TEST_CASE("checkpoint file: a file that is not a checkpoint is never replaced, and check_checkpoint_path says so",
           "[nn][checkpoint][safetensors][errors]") {
     testing::TempDir dir;
     const Model model = norm_model(1);
