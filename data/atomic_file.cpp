@@ -18,11 +18,16 @@ void write_atomically(const std::string& path, const char* what, const std::func
     static std::atomic<unsigned> counter{0};
     const fs::path target(path);
     const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    const fs::path tmp = folder / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                                   std::to_string(counter++));
-    std::FILE* file = std::fopen(tmp.c_str(), "wbx");
-    if (file == nullptr)
-        fail<IoError>("{} '{}': cannot create '{}': {}", what, path, tmp.string(), std::strerror(errno));
+    fs::path tmp;
+    std::FILE* file = nullptr;
+    // A killed process of the same pid may have left the next name behind: skip it.
+    for (int tries = 0; file == nullptr; ++tries) {
+        tmp = folder / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                        std::to_string(counter++));
+        file = std::fopen(tmp.c_str(), "wbx");
+        if (file == nullptr && (errno != EEXIST || tries == 10'000))
+            fail<IoError>("{} '{}': cannot create '{}': {}", what, path, tmp.string(), std::strerror(errno));
+    }
     bool ok = false;
     try {
         ok = write(file);

@@ -50,7 +50,8 @@ long temp_owner(const std::string& entry, const std::string& name, bool& old) {
     return positive(rest.substr(0, dash));
 }
 
-/// Our own pid counts as gone: folders of this process's live saves are locked or under the mutex.
+/// Our own pid counts as gone: folders of this process's live saves are locked or under the mutex,
+/// and its saves of a file are one at a time (see remove_stale_files).
 bool owner_gone(long pid) {
     return pid == ::getpid() || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH);
 }
@@ -134,6 +135,18 @@ TempFolder::~TempFolder() {
     std::error_code ec;
     fs::remove_all(path_, ec);  // after a successful exchange, it holds the previous checkpoint
     ::close(lock_fd_);
+}
+
+void remove_stale_files(const fs::path& target) {
+    std::vector<fs::path> stale;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(parent_of(target), ec)) {
+        bool old = false;
+        const long pid = temp_owner(entry.path().filename().string(), target.filename().string(), old);
+        if (pid > 0 && !old && fs::is_regular_file(entry.symlink_status(ec)) && owner_gone(pid))
+            stale.push_back(entry.path());
+    }
+    for (const auto& file : stale) fs::remove(file, ec);
 }
 
 void replace_dir(const fs::path& tmp, const fs::path& target) {

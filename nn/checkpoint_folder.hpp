@@ -1,5 +1,6 @@
 // Checkpoint folders on disk: where a checkpoint may go, the temporary sibling it is written into,
-// and the atomic swap that publishes it. Internal to nn/checkpoint.cpp.
+// and the atomic swap that publishes it; and the debris of killed saves of a checkpoint file. Internal to
+// nn/checkpoint.cpp.
 #pragma once
 
 #include <filesystem>
@@ -31,6 +32,13 @@ private:
     std::filesystem::path path_;
     int lock_fd_ = -1;
 };
+
+/// Removes what killed saves of the checkpoint file `target` left beside it: the temporary files
+/// ".<name>.tmp-<pid>-<n>" that data::write_safetensors() writes before its rename, of processes no
+/// longer running or of this pid (an earlier process's: a container's trainer can be pid 1 on every
+/// start). The caller makes sure no save of `target` by this process is in progress (save_checkpoint
+/// saves one file at a time); a file of another live process may be a save in progress and stays.
+void remove_stale_files(const std::filesystem::path& target);
 
 /// Moves the finished folder `tmp` to `target`: one atomic exchange when the target exists, so
 /// `target` always holds either the previous checkpoint or the new one.

@@ -26,23 +26,6 @@ std::size_t parse_size(const std::string& where, const std::string& text) {
     return std::stoull(text);
 }
 
-double parse_number(const std::string& where, const std::string& text) {
-    double value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value) || value < 0)
-        fail<IoError>("{}: '{}' is not a non-negative number", where, text);
-    return value;
-}
-
-/// Any number but NaN: fmt writes infinities as "inf" and "-inf", which from_chars reads back.
-double parse_value(const std::string& where, const std::string& text) {
-    double value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || std::isnan(value))
-        fail<IoError>("{}: '{}' is not a number", where, text);
-    return value;
-}
-
 Shape parse_shape(const std::string& where, const std::string& token) {
     if (token.size() < 2 || token.front() != '[' || token.back() != ']')
         fail<IoError>("{}: '{}' is not a shape", where, token);
@@ -90,6 +73,22 @@ void parse_line(const std::string& where, const std::string& line, Manifest& m) 
 }
 
 }  // namespace
+
+double parse_number(const std::string& where, const std::string& text) {
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value) || value < 0)
+        fail<IoError>("{}: '{}' is not a non-negative number", where, text);
+    return value;
+}
+
+double parse_value(const std::string& where, const std::string& text) {
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || std::isnan(value))
+        fail<IoError>("{}: '{}' is not a number", where, text);
+    return value;
+}
 
 void write_manifest(const fs::path& path, const Manifest& m) {
     std::ostringstream out;

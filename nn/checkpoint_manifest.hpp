@@ -45,6 +45,13 @@ struct Manifest {
     std::vector<ManifestEntry> extras;
 };
 
+/// A finite non-negative number (an lr) written in full (fmt's shortest form reads back exactly);
+/// IoError naming `where` otherwise.
+double parse_number(const std::string& where, const std::string& text);
+/// Any number but NaN (a schedule's state value): fmt writes infinities as "inf" and "-inf", which
+/// this reads back; IoError naming `where` otherwise.
+double parse_value(const std::string& where, const std::string& text);
+
 /// Writes and fsyncs `path`; throws IoError.
 void write_manifest(const std::filesystem::path& path, const Manifest& manifest);
 

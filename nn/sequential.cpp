@@ -87,7 +87,8 @@ std::shared_ptr<Module<double>> Sequential<T>::to_float64() const {
     // A module held twice stays one module in the copy (its weights stay tied).
     std::vector<std::pair<const Module<T>*, std::shared_ptr<Module<double>>>> copied;
     for (const auto& [key, child] : this->named_children()) {
-        auto found = std::find_if(copied.begin(), copied.end(), [&](const auto& c) { return c.first == child.get(); });
+        const Module<T>* original = child.get();  // clang 14 cannot capture a structured binding
+        auto found = std::find_if(copied.begin(), copied.end(), [&](const auto& c) { return c.first == original; });
         copy->push_back(found != copied.end() ? found->second
                                               : copied.emplace_back(child.get(), child->to_float64()).second);
     }

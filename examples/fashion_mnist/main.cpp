@@ -212,7 +212,8 @@ void prepare_out(const fs::path& out, const fs::path& checkpoint, const std::str
     } catch (const tg::IoError& e) {
         tg::fail<tg::IoError>("--out '{}': {}", out.string(), e.what());
     }
-    if (fs::exists(checkpoint / "manifest.txt") && fs::path(resume).lexically_normal() != checkpoint.lexically_normal())
+    const bool earlier = fs::exists(checkpoint / "manifest.txt") || fs::is_regular_file(checkpoint);
+    if (earlier && fs::path(resume).lexically_normal() != checkpoint.lexically_normal())
         fmt::print(
             "note: {0} holds an earlier checkpoint; this run replaces it after its first epoch "
             "(--resume {0} would continue that run instead)\n",
@@ -231,8 +232,9 @@ int stop(int signal, bool saved, Trainer& t, const fashion::Options& o, fashion:
         p.step == 0 ? fmt::format("epoch {}/{}", p.epoch, o.epochs)
                     : fmt::format("step {}/{} of epoch {}/{}", p.step, t.loader.size(), p.epoch + 1, o.epochs);
     const std::string launcher = ranks.distributed() ? fmt::format("mpirun -np {} ", ranks.size()) : "";
-    fmt::print("{} received: stopped after {}; checkpoint written to {}\nresume with: {}{} --resume {} --out {}{}\n",
-               examples::signal_name(signal), where, ckpt.string(), launcher, program, ckpt.string(), o.out,
+    fmt::print("{} received: stopped after {}; checkpoint written to {}\nresume with: {}{} --resume {}{} --out {}{}\n",
+               examples::signal_name(signal), where, ckpt.string(), launcher, program, ckpt.string(),
+               o.checkpoint.empty() ? "" : " --checkpoint " + o.checkpoint, o.out,
                o.threads > 0 ? fmt::format(" --threads {}", o.threads) : "");
     std::fflush(stdout);
     return 128 + signal;
@@ -264,7 +266,7 @@ fashion::Progress start(Trainer& t, const fashion::Options& o, const tg::nn::Che
 int train_epochs(Trainer& t, fashion::Progress& p, const fashion::Options& o, const tg::data::Dataset<float>& test,
                  const std::string& program, const fashion::Ranks& ranks) {
     const fs::path out(o.out);
-    const fs::path ckpt = out / "checkpoint";
+    const fs::path ckpt = fashion::checkpoint_path(o);
     // Rank 0 writes the curve (the other ranks' stdout is /dev/null, and they write no files).
     const fs::path csv = ranks.rank() == 0 ? out / "curve.csv" : fs::path("/dev/null");
     examples::CurveWriter curve(csv, fashion::kCurveHeader, p.curve);
@@ -321,7 +323,7 @@ int run(fashion::Options o, const std::string& program, std::optional<fashion::R
     if (ranks.rank() != 0 && !std::freopen("/dev/null", "w", stdout))
         tg::fail<tg::IoError>("rank {}: cannot send stdout to /dev/null", ranks.rank());
     if (o.threads > 0) tg::set_num_threads(static_cast<std::size_t>(o.threads));
-    if (ranks.rank() == 0) prepare_out(o.out, fs::path(o.out) / "checkpoint", o.resume);
+    if (ranks.rank() == 0) prepare_out(o.out, fashion::checkpoint_path(o), o.resume);
     if (ranks.distributed())
         fmt::print("distributed: {} ranks, each {} samples of every batch of {}\n", ranks.size(),
                    o.batch_size / static_cast<std::size_t>(ranks.size()), o.batch_size);

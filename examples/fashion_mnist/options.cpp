@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -21,7 +22,8 @@ Trains a model on Fashion-MNIST with Adam and cross-entropy: --model mlp, an MLP
 Reports the test accuracy after every epoch, and writes into --out: curve.csv (epoch, train_loss,
 test_loss, test_accuracy, seconds), checkpoint/ (weights, batch norm's running statistics, Adam,
 schedule and dropout stream states as .npy and text files, replaced atomically after every
-epoch), and curve.png when gnuplot is installed.
+epoch; --checkpoint puts it elsewhere, as one safetensors file for a name ending in .safetensors),
+and curve.png when gnuplot is installed.
 
 Ctrl-C (SIGINT) or SIGTERM: the current step finishes, the checkpoint is written, the program
 says how to resume and exits with 130 (SIGINT) or 143 (SIGTERM). A second signal ends it at once;
@@ -43,7 +45,10 @@ Defaults are the MLP's; with --model cnn, those marked "cnn:" replace them (a fl
   --data DIR        folder of the gzipped IDX files (default /usr/share/datasets/fashion-mnist)
   --out DIR         output folder (default out/fashion_mnist)
   --limit N         train on the first N samples only, e.g. for a quick check (default: all)
-  --resume DIR      continue the run saved in the checkpoint folder DIR (out/fashion_mnist/checkpoint);
+  --checkpoint PATH where the checkpoint goes (default OUT/checkpoint, a folder); a PATH ending in
+                    .safetensors is one safetensors file (PyTorch reads its model.* tensors)
+  --resume PATH     continue the run saved in the checkpoint PATH (out/fashion_mnist/checkpoint, or a
+                    .safetensors file);
                     its settings fill in the flags not given; a flag that differs is refused
   --distributed     data-parallel over the ranks of an MPI job: mpirun -np N fashion_mnist --distributed
                     (without mpirun, a job of one). Each rank trains on 1/N of every batch (--batch-size
@@ -77,6 +82,11 @@ N number(const std::string& flag, const std::string& text) {
 
 }  // namespace
 
+std::string checkpoint_path(const Options& options) {
+    return options.checkpoint.empty() ? (std::filesystem::path(options.out) / "checkpoint").string()
+                                      : options.checkpoint;
+}
+
 Options parse_options(int argc, char** argv) {
     Options o;
     const std::map<std::string, std::function<void(const std::string&)>> flags = {
@@ -92,6 +102,7 @@ Options parse_options(int argc, char** argv) {
         {"--out", [&](const std::string& v) { o.out = v; }},
         {"--limit", [&](const std::string& v) { o.limit = number<std::size_t>("--limit", v); }},
         {"--resume", [&](const std::string& v) { o.resume = v; }},
+        {"--checkpoint", [&](const std::string& v) { o.checkpoint = v; }},
     };
     for (int i = 1; i < argc; ++i) {
         std::string flag = argv[i];
@@ -132,7 +143,8 @@ Options parse_options(int argc, char** argv) {
     if (static_cast<std::size_t>(o.threads) > tapegrad::max_num_threads())
         bad("--threads is " + std::to_string(o.threads) + ", but this machine has " +
             std::to_string(tapegrad::max_num_threads()) + " hardware threads (the most --threads accepts)");
-    if (o.given.count("--resume") && o.resume.empty()) bad("--resume needs a checkpoint folder");
+    if (o.given.count("--resume") && o.resume.empty()) bad("--resume needs a checkpoint folder or file");
+    if (o.given.count("--checkpoint") && o.checkpoint.empty()) bad("--checkpoint needs a path");
     return o;
 }
 

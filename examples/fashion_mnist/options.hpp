@@ -22,10 +22,14 @@ struct Options {
     std::string data = "/usr/share/datasets/fashion-mnist";
     std::string out = "out/fashion_mnist";
     std::size_t limit = 0;        // use only the first N training samples; 0 uses all 60000
-    std::string resume;           // a checkpoint folder to continue from; empty starts afresh
+    std::string resume;           // a checkpoint (folder or .safetensors file) to continue from; empty starts afresh
+    std::string checkpoint;       // where the checkpoint goes; empty: <out>/checkpoint
     bool distributed = false;     // data-parallel over the ranks of an MPI job (ranks.hpp)
     std::set<std::string> given;  // the flags on the command line, e.g. "--epochs"
 };
+
+/// Where the run's checkpoint goes: --checkpoint, else the folder `checkpoint` in --out.
+std::string checkpoint_path(const Options& options);
 
 /// Parses argv; prints usage and exits 0 on --help, prints the problem and exits 2 on a bad flag
 /// (--threads above this machine's hardware threads included).

@@ -96,7 +96,9 @@ double difference_from_pytorch(const std::string& name, const fs::path& weights)
     tg::Generator gen(7);
     auto model = build<T>(name, gen);
     const auto io = tg::data::read_safetensors<T>((fixtures / (name + "_" + tag<T>() + "_io.safetensors")).string());
-    const auto result = nn::load_safetensors(*model, weights.string());  // strict: every key by name
+    // strict: every key by name (np.savez's archives: deflated for f32, stored for f64, ZIP64 records)
+    const auto result = weights.extension() == ".npz" ? nn::load_npz(*model, weights.string())
+                                                      : nn::load_safetensors(*model, weights.string());
     CHECK(result.missing_keys.empty());
     double worst = 0;
     for (const auto& [key, value] : outputs(name, *model, io))
@@ -106,10 +108,12 @@ double difference_from_pytorch(const std::string& name, const fs::path& weights)
 
 template <class T>
 void reproduces_pytorch(const std::string& name) {
-    const auto weights = fixtures / (name + "_" + tag<T>() + ".safetensors");
-    const double worst = difference_from_pytorch<T>(name, weights);
-    INFO(name << " " << tag<T>() << ": worst relative difference from PyTorch " << worst);
-    CHECK(worst <= tolerance<T>());
+    for (const char* format : {".safetensors", ".npz"}) {
+        const auto weights = fixtures / (name + "_" + tag<T>() + format);
+        const double worst = difference_from_pytorch<T>(name, weights);
+        INFO(weights.filename().string() << ": worst relative difference from PyTorch " << worst);
+        CHECK(worst <= tolerance<T>());
+    }
 }
 
 // A few SGD steps in train mode on the fixture's input (batch norm's statistics move too), then
@@ -137,6 +141,7 @@ void trains_and_writes(const std::string& name) {
     fs::create_directories(folder);
     const auto base = folder / (name + "_" + tag<T>());
     nn::save_safetensors(*model, base.string() + ".safetensors");
+    nn::save_npz(*model, base.string() + ".npz", /*compressed=*/sizeof(T) == 4);
     tg::data::NamedTensors<T> written = {{"input", find(io, "input")}};
     if (name == "lstm") written.insert(written.end(), {{"h0", find(io, "h0")}, {"c0", find(io, "c0")}});
     written.insert(written.end(), after.begin(), after.end());
@@ -147,6 +152,12 @@ void trains_and_writes(const std::string& name) {
     nn::load_safetensors(*copy, base.string() + ".safetensors");
     const auto again = outputs(name, *copy, io);
     for (std::size_t i = 0; i < again.size(); ++i) CHECK(worst_difference(again[i].second, after[i].second) == 0);
+    tg::Generator third(13);
+    auto from_npz = build<T>(name, third);
+    nn::load_npz(*from_npz, base.string() + ".npz");
+    const auto npz_again = outputs(name, *from_npz, io);
+    for (std::size_t i = 0; i < npz_again.size(); ++i)
+        CHECK(worst_difference(npz_again[i].second, after[i].second) == 0);
 }
 
 }  // namespace
