@@ -41,7 +41,7 @@ TEST_CASE("save_npz / load_npz: a model's state_dict goes out and comes back by 
 }
 
 TEST_CASE(
-    "load_npz: NumPy's int64 and float32 arrays load into a float64 module; strict or not; a mismatch changes "
+    "load_npz: NumPy's int64 and float32 arrays load into a float64 module, strict or not, a mismatch changes "
     "nothing",
     "[nn][npz]") {
     // BatchNorm1d(2) as np.savez(**{k: v.numpy() for k, v in bn.state_dict().items()}) writes it.
