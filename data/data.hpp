@@ -4,8 +4,8 @@
 ///
 /// \namespace tapegrad::data
 /// Reading data and feeding it to a model: the IDX reader (MNIST, Fashion-MNIST), NumPy's .npy
-/// and .npz readers and writers (checkpoints use .npy), safetensors reader and writer, Dataset and DataLoader (minibatches, shuffled
-/// with a seeded Generator), as torch::data.
+/// and .npz readers and writers (checkpoints use .npy), safetensors reader and writer, Dataset and DataLoader
+/// (minibatches, shuffled with a seeded Generator), as torch::data.
 #pragma once
 
 #include <tapegrad/data/char_baselines.hpp>

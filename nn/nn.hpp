@@ -35,6 +35,7 @@
 #include <tapegrad/nn/loss.hpp>
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/nn/normalization.hpp>
+#include <tapegrad/nn/npz.hpp>
 #include <tapegrad/nn/optimizer.hpp>
 #include <tapegrad/nn/per_sample.hpp>
 #include <tapegrad/nn/pooling.hpp>
@@ -42,7 +43,6 @@
 #include <tapegrad/nn/recurrent_cell.hpp>
 #include <tapegrad/nn/rmsprop.hpp>
 #include <tapegrad/nn/safetensors.hpp>
-#include <tapegrad/nn/npz.hpp>
 #include <tapegrad/nn/schedule.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/sgd.hpp>
