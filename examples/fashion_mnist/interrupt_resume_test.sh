@@ -12,7 +12,7 @@ program=$1
 work=$2
 rm -rf "$work"
 mkdir -p "$work"
-run=(--epochs 3 --limit 12000 --batch-size 64 --threads 1 --seed 5 "${@:3}")
+run=(--epochs 3 --limit 12000 --test-limit 1000 --batch-size 64 --threads 1 --seed 5 "${@:3}")
 
 fail() {
     echo "FAIL: $*" >&2

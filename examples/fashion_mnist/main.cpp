@@ -332,7 +332,9 @@ int run(fashion::Options o, const std::string& program, std::optional<fashion::R
     const auto train = tg::data::load_fashion_mnist<float>(
         tg::data::Split::Train, o.data,
         {.mean = tg::data::kFashionMnistMean, .std = tg::data::kFashionMnistStd, .limit = o.limit});
-    const auto test = tg::data::load_fashion_mnist<float>(tg::data::Split::Test, o.data);
+    const auto test = tg::data::load_fashion_mnist<float>(
+        tg::data::Split::Test, o.data,
+        {.mean = tg::data::kFashionMnistMean, .std = tg::data::kFashionMnistStd, .limit = o.test_limit});
     fmt::print("data: {} training and {} test images of {} pixels from {} ({:.1f}s)\n", train.size(), test.size(),
                train.features(), o.data,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());

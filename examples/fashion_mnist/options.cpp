@@ -45,6 +45,7 @@ Defaults are the MLP's; with --model cnn, those marked "cnn:" replace them (a fl
   --data DIR        folder of the gzipped IDX files (default /usr/share/datasets/fashion-mnist)
   --out DIR         output folder (default out/fashion_mnist)
   --limit N         train on the first N samples only, e.g. for a quick check (default: all)
+  --test-limit N    evaluate on the first N of the 10000 test images only (default: all)
   --checkpoint PATH where the checkpoint goes (default OUT/checkpoint, a folder); a PATH ending in
                     .safetensors is one safetensors file (PyTorch reads its model.* tensors)
   --resume PATH     continue the run saved in the checkpoint PATH (out/fashion_mnist/checkpoint, or a
@@ -101,6 +102,7 @@ Options parse_options(int argc, char** argv) {
         {"--data", [&](const std::string& v) { o.data = v; }},
         {"--out", [&](const std::string& v) { o.out = v; }},
         {"--limit", [&](const std::string& v) { o.limit = number<std::size_t>("--limit", v); }},
+        {"--test-limit", [&](const std::string& v) { o.test_limit = number<std::size_t>("--test-limit", v); }},
         {"--resume", [&](const std::string& v) { o.resume = v; }},
         {"--checkpoint", [&](const std::string& v) { o.checkpoint = v; }},
     };

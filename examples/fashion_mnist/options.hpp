@@ -22,6 +22,7 @@ struct Options {
     std::string data = "/usr/share/datasets/fashion-mnist";
     std::string out = "out/fashion_mnist";
     std::size_t limit = 0;        // use only the first N training samples; 0 uses all 60000
+    std::size_t test_limit = 0;   // evaluate on the first N test samples; 0 uses all 10000
     std::string resume;           // a checkpoint (folder or .safetensors file) to continue from; empty starts afresh
     std::string checkpoint;       // where the checkpoint goes; empty: <out>/checkpoint
     bool distributed = false;     // data-parallel over the ranks of an MPI job (ranks.hpp)

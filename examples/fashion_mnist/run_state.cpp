@@ -27,6 +27,7 @@ Fields settings(const Options& o) {
             {"schedule", o.schedule},
             {"seed", fmt::format("{}", o.seed)},
             {"limit", fmt::format("{}", o.limit)},
+            {"test_limit", fmt::format("{}", o.test_limit)},
             {"distributed", o.distributed ? "1" : "0"}};
 }
 
@@ -75,6 +76,7 @@ void apply(const std::string& dir, const std::string& key, const std::string& va
     if (key == "schedule") o.schedule = value;
     if (key == "seed") o.seed = number<std::uint64_t>(dir, key, value);
     if (key == "limit") o.limit = number<std::size_t>(dir, key, value);
+    if (key == "test_limit") o.test_limit = number<std::size_t>(dir, key, value);
     if (key == "distributed" && value != "0" && value != "1")
         tg::fail<tg::IoError>("--resume '{}': distributed is '{}', not 0 or 1", dir, value);
     if (key == "distributed") o.distributed = value == "1";
@@ -92,9 +94,9 @@ tg::nn::CheckpointExtras to_extras(const Options& options, const Progress& p) {
 
 void merge_settings(const std::string& dir, const tg::nn::CheckpointExtras& extras, Options& options) {
     const Fields current = settings(options);
-    // A checkpoint from before --model, --weight-decay and --distributed holds the MLP without
-    // weight decay, trained in one process.
-    const Fields before = {{"model", "mlp"}, {"weight_decay", "0"}, {"distributed", "0"}};
+    // A checkpoint from before --model, --weight-decay, --distributed and --test-limit holds the MLP
+    // without weight decay, trained in one process and evaluated on the whole test set.
+    const Fields before = {{"model", "mlp"}, {"weight_decay", "0"}, {"distributed", "0"}, {"test_limit", "0"}};
     Fields required = current;
     for (const auto& [key, unused] : before) required.erase(key);
     Fields saved = parse(dir, "run", extra(dir, extras, "run"), required);
