@@ -46,8 +46,9 @@ private:
 /// rank's values (torch.distributed.all_reduce). The value is changed in place as optimisers do
 /// (the version counter is bumped: a graph that saved `t` refuses to backward through the old value).
 /// Every rank must pass a tensor of the same shape and dtype and the same op, else DistributedError
-/// on every rank naming the ranks' shapes. Sums are computed in a fixed order (rank 0 + rank 1 + ...),
-/// so every rank gets bitwise the same result and a rerun with the same inputs the same bits.
+/// on every rank naming the ranks' shapes. Sums are computed in an order Open MPI fixes by message
+/// size and world size, each element reduced once or symmetrically (docs/distributed.md), so every
+/// rank gets bitwise the same result and a rerun with the same inputs the same bits.
 template <class T>
 void all_reduce(Tensor<T>& t, ReduceOp op = ReduceOp::Sum);
 /// all_reduce started in the background: returns at once; `t` holds the result after wait().
@@ -88,6 +89,9 @@ namespace detail {
 /// DataParallel does for its buckets at construction.
 template <class T>
 Work all_reduce_unchecked_async(Tensor<T>& t, ReduceOp op);
+/// The blocking one, likewise unchecked.
+template <class T>
+void all_reduce_unchecked(Tensor<T>& t, ReduceOp op);
 }  // namespace detail
 
 }  // namespace tapegrad::distributed

@@ -105,21 +105,30 @@ struct DataParallel<T>::State {
         // Open MPI advances a non-blocking collective only inside MPI calls (no progress thread by
         // default): testing the buckets in flight at every hook keeps them moving during backward.
         for (std::size_t k = 0; k < next_launch; ++k) buckets[k].work.is_completed();
-        while (next_launch < buckets.size() && buckets[next_launch].pending == 0) {
+        const std::size_t last = buckets.size() - 1;
+        while (next_launch < last && buckets[next_launch].pending == 0) {
             if (next_launch == 0) first_launch = Clock::now();
             Bucket& b = buckets[next_launch++];
-            b.work = detail::all_reduce_unchecked_async(b.flat, ReduceOp::Mean);
+            b.work = detail::all_reduce_unchecked_async(b.flat, ReduceOp::Sum);
         }
-        if (next_launch == buckets.size()) finish();
+        if (next_launch == last && buckets[last].pending == 0) finish();
     }
 
+    // Every gradient is final: nothing is left to overlap, so the last bucket takes the blocking
+    // collective, whose algorithms (Open MPI's coll/tuned) beat the non-blocking ones (libnbc) at
+    // these sizes: 0.17 against 0.23 ms for 0.8 MB on 2 ranks here. MPI allows blocking and
+    // non-blocking collectives in one order on every rank, and the blocking call also progresses
+    // the buckets still in flight. The sums become means as they are copied back (one pass less).
     void finish() {
         const auto start = Clock::now();
+        if (buckets.size() == 1) first_launch = start;  // no bucket went before it
+        detail::all_reduce_unchecked(buckets.back().flat, ReduceOp::Sum);
         for (auto& b : buckets) b.work.wait();
         const auto end = Clock::now();
         timing.exposed_seconds = std::chrono::duration<double>(end - start).count();
         timing.span_seconds = std::chrono::duration<double>(end - first_launch).count();
         if (find_unused) all_reduce(used, ReduceOp::Sum);  // which parameters some rank used
+        const T ranks = static_cast<T>(world_size());
         for (auto& b : buckets) {
             const T* flat = b.flat.value().data();
             for (std::size_t k = 0; k < b.members.size(); ++k) {
@@ -128,7 +137,8 @@ struct DataParallel<T>::State {
                 Tensor<T>& grad = params[i].mutable_grad();
                 if (!grad.defined()) grad = Tensor<T>(xt::xarray<T>::from_shape(params[i].shape()));
                 auto& v = grad.mutable_value();
-                std::copy(flat + b.offsets[k], flat + b.offsets[k] + v.size(), v.data());
+                std::transform(flat + b.offsets[k], flat + b.offsets[k] + v.size(), v.data(),
+                               [ranks](T sum) { return sum / ranks; });
             }
         }
         reset();
