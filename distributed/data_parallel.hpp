@@ -41,8 +41,9 @@ struct DataParallelOptions {
 ///   the ranks' gradients. Buckets of about bucket_cap_mb are formed in reverse registration order;
 ///   each bucket's allreduce is started (non-blocking) from the post-accumulate hook of its last
 ///   parameter to become final, always in bucket order on every rank (MPI needs the same order
-///   everywhere), and the last hook waits for all of them and writes the averages back into the
-///   gradients, so backward() returns with them in place.
+///   everywhere); the last hook reduces the last bucket with the blocking collective (nothing is
+///   left to overlap, and it is the faster one), waits for the others and writes the averages back
+///   into the gradients, so backward() returns with them in place.
 /// - no_sync(): while the returned guard lives, backward passes accumulate gradients locally without
 ///   communicating (gradient accumulation); the first backward after it averages the accumulated
 ///   gradients.
