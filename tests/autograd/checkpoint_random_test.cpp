@@ -144,8 +144,10 @@ TEST_CASE("saved_bytes: a graph recorded on another thread and freed on this one
     std::size_t worker_after = 0;
     std::thread worker([&] {
         auto& worker_tape = tg::Tape::current();
-        made.set_value(tg::exp(x) * x);
+        TensorD y = tg::exp(x) * x;
+        // Read before handing y over: once it is handed over, this thread may free the graph.
         worker_alive = worker_tape.saved_bytes();
+        made.set_value(std::move(y));
         freed.get_future().wait();
         worker_after = worker_tape.saved_bytes();
     });
