@@ -108,6 +108,7 @@ namespace {
 template <class T>
 Tensor<T> generic_tangent(const char* name, const Grads<T>& inputs, const Grads<T>& tangents, const Tensor<T>& out,
                           RuleRef<T> rule) {
+    ++generic_tangent_uses();
     GradModeGuard recording(true);
     Grads<T> cut(inputs.size());
     for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -152,6 +153,11 @@ template <class T>
 Tensor<T> open_tangent(const Tensor<T>& t) {
     const auto* tangent = tangent_at(t, open_level);
     return tangent ? *tangent : Tensor<T>();
+}
+
+std::uint64_t& generic_tangent_uses() noexcept {
+    thread_local std::uint64_t count = 0;
+    return count;
 }
 
 std::uint64_t& transforms_on_duals() noexcept {

@@ -92,4 +92,9 @@ Tensor<T> open_tangent(const Tensor<T>& t);
 /// f and, when it moved, compute again by the double-vjp construction.
 std::uint64_t& transforms_on_duals() noexcept;
 
+/// How many tangents this thread has computed by the generic rule (from an op's backward rule, for
+/// ops recorded without a tangent rule of their own: custom ops). The op table's forward-mode test
+/// reads it to show that every built-in op has its own rule.
+std::uint64_t& generic_tangent_uses() noexcept;
+
 }  // namespace tapegrad::detail
