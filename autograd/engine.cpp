@@ -65,9 +65,17 @@ template <class T>
 Tensor<T> accumulate(const Tensor<T>& a, const Tensor<T>& b) {
     xt::xarray<T> sum = detail::take_buffer_like("accumulate", a.value());
     xt::noalias(sum) = a.value() + b.value();
-    return record<T>("accumulate", {a, b}, std::move(sum), [](const Backward<T>& ctx) -> Grads<T> {
-        return {ctx.grad(), ctx.grad()};
-    });
+    return record<T>(
+        "accumulate", {a, b}, std::move(sum),
+        [](const Backward<T>& ctx) -> Grads<T> {
+            return {ctx.grad(), ctx.grad()};
+        },
+        [](const Forward<T>& ctx) {
+            // A sum of tangents, where an input without one counts as zero.
+            if (!ctx.has(0)) return ctx.tangent(1);
+            if (!ctx.has(1)) return ctx.tangent(0);
+            return accumulate(ctx.tangent(0), ctx.tangent(1));
+        });
 }
 
 // A std::vector whose storage comes from the small pool: the engine's work lists cost no malloc.

@@ -26,10 +26,13 @@ template <class T>
 Tensor<T> identity(const Tensor<T>& x, std::shared_ptr<bool> cut) {
     xt::xarray<T> value = tapegrad::detail::take_buffer_like("func", x.value());
     xt::noalias(value) = x.value();
-    return record<T>("func_input", {x}, std::move(value), [stop = std::move(cut)](const Backward<T>& ctx) -> Grads<T> {
-        if (*stop) return {Tensor<T>()};
-        return {ctx.grad()};
-    });
+    return record<T>(
+        "func_input", {x}, std::move(value),
+        [stop = std::move(cut)](const Backward<T>& ctx) -> Grads<T> {
+            if (*stop) return {Tensor<T>()};
+            return {ctx.grad()};
+        },
+        [](const Forward<T>& ctx) { return ctx.tangent(0); });
 }
 
 // Whether the outputs' graph reaches a tensor that requires grad and is none of `own` (the

@@ -314,8 +314,9 @@ template <class T>
 Tensor<T> backward_hook_identity(const Tensor<T>& x) {
     xt::xarray<T> y = tapegrad::detail::take_buffer_like("BackwardHookFunction", x.value());
     xt::noalias(y) = x.value();
-    return record<T>("BackwardHookFunction", {x}, std::move(y),
-                     [](const Backward<T>& ctx) -> Grads<T> { return {ctx.grad()}; });
+    return record<T>(
+        "BackwardHookFunction", {x}, std::move(y), [](const Backward<T>& ctx) -> Grads<T> { return {ctx.grad()}; },
+        [](const Forward<T>& ctx) { return ctx.tangent(0); });
 }
 
 }  // namespace

@@ -43,7 +43,8 @@ std::vector<Tensor<T>> unbind_steps(const Tensor<T>& p, bool reverse) {
         const T* from = p.value().data() + t * size;
         std::copy(from, from + size, value.data());
         out.push_back(record<T>(
-            "unbind", {p}, std::move(value), [stash, t, piece, first = k == 0](const Backward<T>& ctx) -> Grads<T> {
+            "unbind", {p}, std::move(value),
+            [stash, t, piece, first = k == 0](const Backward<T>& ctx) -> Grads<T> {
                 (*stash)[t] = ctx.grad();
                 if (!first) return {Tensor<T>()};
                 for (auto& g : *stash) {
@@ -52,7 +53,9 @@ std::vector<Tensor<T>> unbind_steps(const Tensor<T>& p, bool reverse) {
                 Tensor<T> grad = stack(*stash, 0);
                 std::fill(stash->begin(), stash->end(), Tensor<T>());  // ready for another pass (retain_graph)
                 return {grad};
-            }));
+            },
+            // Its own rule, not the generic one: the backward above answers for all steps at once.
+            [t](const Forward<T>& ctx) { return select(ctx.tangent(0), 0, static_cast<std::int64_t>(t)); }));
     }
     return out;
 }

@@ -71,10 +71,13 @@ Tensor<T> pad_slice(const Tensor<T>& g, const Shape& shape, std::size_t dim, std
     xt::xarray<T> out = detail::take_buffer<T>("slice_backward", shape);
     out.fill(T(0));
     copy_along(g.value().data(), count, 0, out.data(), shape[dim], start, count, dim_layout(shape, dim));
-    return record<T>("slice_backward", {g}, std::move(out), [dim, start, count](const Backward<T>& ctx) -> Grads<T> {
-        return {slice(ctx.grad(), static_cast<std::int64_t>(dim), static_cast<std::int64_t>(start),
-                      static_cast<std::int64_t>(start + count))};
-    });
+    return record<T>(
+        "slice_backward", {g}, std::move(out),
+        [dim, start, count](const Backward<T>& ctx) -> Grads<T> {
+            return {slice(ctx.grad(), static_cast<std::int64_t>(dim), static_cast<std::int64_t>(start),
+                          static_cast<std::int64_t>(start + count))};
+        },
+        [shape, dim, start](const Forward<T>& ctx) { return pad_slice(ctx.tangent(0), shape, dim, start); });
 }
 
 /// PyTorch's slice bounds: a negative index counts from the end, then it is clamped to [0, size].
