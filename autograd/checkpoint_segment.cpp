@@ -7,6 +7,7 @@
 #include <xtensor/xnoalias.hpp>
 
 #include <tapegrad/autograd/engine.hpp>
+#include <tapegrad/autograd/forward_ad.hpp>
 #include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/autograd/random.hpp>
@@ -40,7 +41,8 @@ Tensor<T> pack_piece(const Tensor<T>& piece, std::size_t offset, std::size_t tot
     const Shape shape = piece.shape();
     return record<T>(
         "checkpoint_output_backward", {piece}, std::move(out),
-        [offset, shape](const Backward<T>& ctx) -> Grads<T> { return {unpack_piece(ctx.grad(), offset, shape)}; });
+        [offset, shape](const Backward<T>& ctx) -> Grads<T> { return {unpack_piece(ctx.grad(), offset, shape)}; },
+        [offset, total](const Forward<T>& ctx) { return pack_piece(ctx.tangent(0), offset, total); });
 }
 
 //   d/dflat = grad placed at [offset, offset + numel), 0 elsewhere
@@ -50,9 +52,10 @@ Tensor<T> unpack_piece(const Tensor<T>& flat, std::size_t offset, const Shape& s
     const auto first = flat.value().begin() + static_cast<std::ptrdiff_t>(offset);
     std::copy(first, first + static_cast<std::ptrdiff_t>(out.size()), out.begin());
     const std::size_t total = flat.numel();
-    return record<T>("checkpoint_output", {flat}, std::move(out), [offset, total](const Backward<T>& ctx) -> Grads<T> {
-        return {pack_piece(ctx.grad(), offset, total)};
-    });
+    return record<T>(
+        "checkpoint_output", {flat}, std::move(out),
+        [offset, total](const Backward<T>& ctx) -> Grads<T> { return {pack_piece(ctx.grad(), offset, total)}; },
+        [offset, shape](const Forward<T>& ctx) { return unpack_piece(ctx.tangent(0), offset, shape); });
 }
 
 template <class T>
@@ -210,10 +213,19 @@ std::vector<Tensor<T>> checkpoint(const std::type_identity_t<SegmentFn<T>>& fn, 
     add_captured(outputs, start, op_inputs);
     segment->inputs = op_inputs.size();
     auto rule = [segment](const Backward<T>& ctx) { return segment->backward(ctx); };
+    // In forward mode fn's pass has computed its outputs' tangents already (the inputs, given or
+    // captured, carry theirs): the outputs take them over, set below. Deriving them from the
+    // backward rule instead would recompute the segment, and miss a captured dual that does not
+    // require grad (not an input of the op). Those tangents keep the segment's graph alive.
+    std::vector<Tensor<T>> tangents;
+    for (const auto& out : outputs) tangents.push_back(detail::open_tangent(out));
+    const auto set_below = [](const Forward<T>&) { return Tensor<T>(); };
     if (outputs.size() == 1) {
         xt::xarray<T> value = take_value(outputs[0]);
         outputs.clear();  // the segment's graph, and every activation it saved, goes here
-        return {record<T>("checkpoint", op_inputs, std::move(value), rule)};
+        Tensor<T> y = record<T>("checkpoint", op_inputs, std::move(value), rule, set_below);
+        detail::set_open_tangent(y, std::move(tangents[0]));
+        return {y};
     }
     std::size_t total = 0;
     for (const auto& out : outputs) total += out.numel();
@@ -224,11 +236,12 @@ std::vector<Tensor<T>> checkpoint(const std::type_identity_t<SegmentFn<T>>& fn, 
         offset += out.numel();
     }
     outputs.clear();
-    const Tensor<T> packed = record<T>("checkpoint", op_inputs, std::move(flat), rule);
+    const Tensor<T> packed = record<T>("checkpoint", op_inputs, std::move(flat), rule, set_below);
     std::vector<Tensor<T>> pieces;
     offset = 0;
-    for (const auto& shape : segment->shapes) {
-        pieces.push_back(unpack_piece(packed, offset, shape));
+    for (std::size_t k = 0; k < segment->shapes.size(); ++k) {
+        pieces.push_back(unpack_piece(packed, offset, segment->shapes[k]));
+        detail::set_open_tangent(pieces.back(), std::move(tangents[k]));
         offset += pieces.back().numel();
     }
     return pieces;

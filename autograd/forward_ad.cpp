@@ -155,6 +155,11 @@ Tensor<T> open_tangent(const Tensor<T>& t) {
     return tangent ? *tangent : Tensor<T>();
 }
 
+template <class T>
+void set_open_tangent(Tensor<T>& t, Tensor<T> tangent) {
+    if (open_level != 0 && tangent.defined()) set_tangent(t, std::move(tangent), open_level);
+}
+
 std::uint64_t& generic_tangent_uses() noexcept {
     thread_local std::uint64_t count = 0;
     return count;
@@ -200,6 +205,7 @@ void propagate_tangent(const char* name, const Grads<T>& inputs, Tensor<T>& out,
 #define TAPEGRAD_INSTANTIATE(T)                                    \
     template bool has_open_tangent(const TensorImpl<T>&) noexcept; \
     template Tensor<T> open_tangent(const Tensor<T>&);             \
+    template void set_open_tangent(Tensor<T>&, Tensor<T>);         \
     template void propagate_tangent(const char*, const Grads<T>&, Tensor<T>&, RuleRef<T>, const TangentRef<T>*);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)

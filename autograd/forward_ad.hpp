@@ -86,6 +86,12 @@ bool has_open_tangent(const TensorImpl<T>& impl) noexcept;
 template <class T>
 Tensor<T> open_tangent(const Tensor<T>& t);
 
+/// Gives `t` (which has none) `tangent` as its tangent at the open level; nothing when no level is
+/// open or `tangent` is undefined. For an op whose forward computed its output's tangent itself:
+/// checkpoint, whose fn ran in forward mode on the segment's inputs.
+template <class T>
+void set_open_tangent(Tensor<T>& t, Tensor<T> tangent);
+
 /// How many function transforms (tapegrad::func) this thread has started on a primal with a tangent
 /// at the open level. A transform works on detached copies of its primals and so drops their
 /// tangents: func::jvp and jacfwd, which run f in forward mode, compare the count before and after

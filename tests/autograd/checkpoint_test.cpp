@@ -219,3 +219,33 @@ TEST_CASE("checkpoint: with grad mode off it is fn itself", "[autograd][checkpoi
     CHECK_FALSE(y.requires_grad());
     CHECK(y.value() == xt::xarray<double>({2.0, 4.0}));
 }
+
+TEST_CASE("checkpoint: forward mode through a segment gives the tangent of the same function without it",
+          "[autograd][checkpoint][fwad][!mayfail]") {
+    // Tangents on h and on the captured W: one output, and two outputs (packed into one op). Bit for
+    // bit: the segment's own forward pass computes them.
+    Problem<double> p;
+    tg::Generator gen(12);
+    const TensorD h0 = tg::randn<double>({3, 4}, gen);
+    const TensorD vh = tg::randn<double>({3, 4}, gen), vw = tg::randn<double>({4, 4}, gen);
+    auto tangents = [&](bool checkpointed) {
+        tg::fwad::DualLevel level;
+        Block<double> block{tg::fwad::make_dual(p.block.w, vw), p.block.b};
+        const TensorD h = tg::fwad::make_dual(h0, vh);
+        const std::uint64_t generic_before = tg::detail::generic_tangent_uses();
+        const TensorD y = checkpointed ? tg::checkpoint<double>(block, h) : block(h);
+        // Here W's dual does not require grad: not an input of the checkpoint op, its tangent still counts.
+        Block<double> plain_w{tg::fwad::make_dual(TensorD(xt::xarray<double>(p.block.w.value())), vw), p.block.b};
+        auto pair = [&plain_w](const std::vector<TensorD>& in) {
+            return std::vector<TensorD>{plain_w(in[0]), tg::exp(in[0])};
+        };
+        const auto ys = checkpointed ? tg::checkpoint<double>(pair, {h}) : pair({h});
+        CHECK(tg::detail::generic_tangent_uses() == generic_before);
+        return std::vector<xt::xarray<double>>{tg::fwad::unpack_dual(y).tangent.value(),
+                                               tg::fwad::unpack_dual(ys[0]).tangent.value(),
+                                               tg::fwad::unpack_dual(ys[1]).tangent.value()};
+    };
+    const auto plain = tangents(false);
+    const auto checkpointed = tangents(true);
+    for (std::size_t k = 0; k < plain.size(); ++k) CHECK(plain[k] == checkpointed[k]);
+}
