@@ -35,9 +35,12 @@ Tensor<T> block(const Tensor<T>& whole, std::size_t a, Layout layout, const Shap
     xt::xarray<T> value = tapegrad::detail::take_buffer<T>("jacobian", shape);
     const T* src = whole.value().data();
     for (std::size_t b = 0; b < layout.size; ++b) value.data()[b] = src[layout.at(a, b)];
-    return record<T>("jacobian_block", {whole}, std::move(value), [a, layout](const Backward<T>& ctx) -> Grads<T> {
-        return {embed(ctx.grad(), a, layout, ctx.input(0).shape())};
-    });
+    return record<T>(
+        "jacobian_block", {whole}, std::move(value),
+        [a, layout](const Backward<T>& ctx) -> Grads<T> {
+            return {embed(ctx.grad(), a, layout, ctx.input(0).shape())};
+        },
+        [a, layout, shape](const Forward<T>& ctx) { return block(ctx.tangent(0), a, layout, shape); });
 }
 
 // A Jacobian-shaped tensor, zero but for block a, which is `part`.   d/dpart = block(grad, a)
@@ -47,12 +50,16 @@ Tensor<T> embed(const Tensor<T>& part, std::size_t a, Layout layout, const Shape
     value.fill(T(0));
     const T* src = part.value().data();
     for (std::size_t b = 0; b < layout.size; ++b) value.data()[layout.at(a, b)] = src[b];
-    return record<T>("jacobian_embed", {part}, std::move(value), [a, layout](const Backward<T>& ctx) -> Grads<T> {
-        return {block(ctx.grad(), a, layout, ctx.input(0).shape())};
-    });
+    return record<T>(
+        "jacobian_embed", {part}, std::move(value),
+        [a, layout](const Backward<T>& ctx) -> Grads<T> {
+            return {block(ctx.grad(), a, layout, ctx.input(0).shape())};
+        },
+        [a, layout, whole_shape](const Forward<T>& ctx) { return embed(ctx.tangent(0), a, layout, whole_shape); });
 }
 
 // The Jacobian of shape `shape` from its blocks.   d/dblocks_a = block(grad, a)
+//   tangent: the Jacobian assembled from the blocks' tangents (zero blocks for none)
 template <class T>
 Tensor<T> assemble(const Tensors<T>& blocks, Layout layout, const Shape& shape) {
     xt::xarray<T> value = tapegrad::detail::take_buffer<T>("jacobian", shape);
@@ -60,13 +67,21 @@ Tensor<T> assemble(const Tensors<T>& blocks, Layout layout, const Shape& shape) 
         const T* src = blocks[a].value().data();
         for (std::size_t b = 0; b < layout.size; ++b) value.data()[layout.at(a, b)] = src[b];
     }
-    return record<T>("jacobian", blocks, std::move(value), [layout](const Backward<T>& ctx) -> Grads<T> {
-        Grads<T> grads(layout.blocks);
-        for (std::size_t a = 0; a < layout.blocks; ++a) {
-            if (ctx.needs(a)) grads[a] = block(ctx.grad(), a, layout, ctx.input(a).shape());
-        }
-        return grads;
-    });
+    return record<T>(
+        "jacobian", blocks, std::move(value),
+        [layout](const Backward<T>& ctx) -> Grads<T> {
+            Grads<T> grads(layout.blocks);
+            for (std::size_t a = 0; a < layout.blocks; ++a) {
+                if (ctx.needs(a)) grads[a] = block(ctx.grad(), a, layout, ctx.input(a).shape());
+            }
+            return grads;
+        },
+        [layout, shape](const Forward<T>& ctx) {
+            Tensors<T> tangents(layout.blocks);
+            for (std::size_t a = 0; a < layout.blocks; ++a)
+                tangents[a] = ctx.has(a) ? ctx.tangent(a) : zeros<T>(ctx.input(a).shape());
+            return assemble(tangents, layout, shape);
+        });
 }
 
 Shape joined(const Shape& a, const Shape& b) {

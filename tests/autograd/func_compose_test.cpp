@@ -70,6 +70,22 @@ TEST_CASE("func: jacrev of a jvp differentiates through the inner transform", "[
     CHECK_CLOSE(func::jacrev(jvp_of_g)(x0()), J[0]);
 }
 
+TEST_CASE("func: a Jacobian of a function reading a dual tensor carries that tensor's tangent", "[func][fwad]") {
+    // J(x) = d(w x^2)/dx = diag(2 w x); its tangent along w's tangent u is diag(2 u x), through the
+    // ops that assemble the Jacobian (by their own tangent rules: no recomputation).
+    const TensorD u({0.5, -1.0, 2.0});
+    const TensorD w({1.5, 0.25, -0.75}, true);  // a parameter: the Jacobian stays connected to it
+    tg::fwad::DualLevel level;
+    const TensorD dual_w = tg::fwad::make_dual(w, u);
+    const std::uint64_t generic_before = tg::detail::generic_tangent_uses();
+    const TensorD J = func::jacrev([&dual_w](const TensorD& x) { return dual_w * x * x; })(x0());
+    CHECK(tg::detail::generic_tangent_uses() == generic_before);
+    const TensorD dJ = tg::fwad::unpack_dual(J).tangent;
+    REQUIRE(dJ.defined());
+    CHECK_CLOSE(J, diag(2.0 * w.value() * x0().value()), 1e-14);
+    CHECK_CLOSE(dJ, diag(2.0 * u.value() * x0().value()), 1e-14);
+}
+
 TEST_CASE("func: hessian over two primals gives the four blocks", "[func]") {
     // s(x, w) = sum(x^2 w): H_xx = diag(2w), H_xw = H_wx = diag(2x), H_ww = 0.
     auto s = [](const Tensors& in) { return tg::sum(tg::square(in[0]) * in[1]); };
