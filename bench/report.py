@@ -142,6 +142,15 @@ def targets(stats, samples):
             if ours and torch:
                 r = ours[0] / torch[0]
                 out.append(verdict(r <= 1.0, f"{name}: {r:.2f}x LibTorch's time (target <= 1x)"))
+    # Forward mode (issue 15): a jvp at most 2x its forward; jacfwd faster than jacrev for a tall-thin f.
+    for model in ("mlp_forward/32", "cnn_forward/32"):
+        plain, jvp = get(model, "tapegrad"), get(model + "+jvp", "tapegrad")
+        if plain and jvp:
+            r = jvp[0] / plain[0]
+            out.append(verdict(r <= 2.0, f"{model}+jvp: {r:.2f}x its forward (target <= 2x)"))
+    fwd, rev = get("jacobian_tall_8x512/jacfwd", "tapegrad"), get("jacobian_tall_8x512/jacrev", "tapegrad")
+    if fwd and rev:
+        out.append(verdict(fwd[0] < rev[0], f"jacobian_tall_8x512: jacfwd {rev[0] / fwd[0]:.1f}x faster than jacrev"))
     # Per-sample gradients (issue 15): against one batched backward; the result's 120 MB written
     # against the machine's write bandwidth (the floor's rows, best of plain and non-temporal stores).
     batched = get("per_sample/128/batched_backward", "tapegrad")

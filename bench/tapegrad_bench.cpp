@@ -387,6 +387,25 @@ void mlp_forward(benchmark::State& state, bool jvp) {
     }
 }
 
+// The same for the Fashion-MNIST CNN (examples/fashion_mnist/model.hpp, batch 32, training mode:
+// batch statistics and dropout masks), whose tangents go through convolutions, batch norm and
+// max pooling.
+void cnn_forward(benchmark::State& state, bool jvp) {
+    tg::NoGradGuard no_grad;
+    tg::Generator gen(0);
+    tg::nn::Sequential<float> model = fashion::cnn(gen);
+    const tg::TensorF x = make({32, 28 * 28}, 1.0F, 1);
+    const tg::TensorF v = make({32, 28 * 28}, 1.0F, 2);
+    auto forward = [&model](const tg::TensorF& in) { return model(in); };
+    for (auto _ : state) {
+        if (jvp) {
+            benchmark::DoNotOptimize(tg::func::jvp(forward, x, v).jvps[0].value().data());
+        } else {
+            benchmark::DoNotOptimize(forward(x).value().data());
+        }
+    }
+}
+
 void tall_jacobian(benchmark::State& state, bool forward) {
     const tg::TensorF w = make({512, 8}, 0.5F, 3);
     const tg::TensorF x = make({8}, 1.0F, 4);
@@ -400,6 +419,8 @@ void tall_jacobian(benchmark::State& state, bool forward) {
 const bool forward_mode_registered = [] {
     benchmark::RegisterBenchmark("mlp_forward/32", mlp_forward, false);
     benchmark::RegisterBenchmark("mlp_forward/32+jvp", mlp_forward, true);
+    benchmark::RegisterBenchmark("cnn_forward/32", cnn_forward, false)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark("cnn_forward/32+jvp", cnn_forward, true)->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark("jacobian_tall_8x512/jacfwd", tall_jacobian, true);
     benchmark::RegisterBenchmark("jacobian_tall_8x512/jacrev", tall_jacobian, false);
     return true;
