@@ -5,6 +5,7 @@
 
 #include <tapegrad/autograd/engine.hpp>
 #include <tapegrad/autograd/factories.hpp>
+#include <tapegrad/autograd/forward_ad.hpp>
 #include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/autograd/random.hpp>
 
@@ -54,6 +55,10 @@ void check_options(const char* what, const GradcheckOptions& o) {
         fail<ValueError>("{}: eps {} must be positive and atol {}, rtol {} non-negative", what, o.eps, o.atol, o.rtol);
     }
     if (o.fast_mode && o.directions == 0) fail<ValueError>("{}: fast mode needs at least one direction", what);
+    if (o.check_forward_ad && fwad::current_level() != 0) {
+        fail<ValueError>("{}: check_forward_ad opens a dual level, and one is open on this thread (one at a time)",
+                         what);
+    }
 }
 
 /// First-order check of a multi-output function: analytic Jacobian (or u^T J v) from the tape
@@ -96,20 +101,42 @@ private:
         return outputs_.size() == 1 ? index : fmt::format("output {} {}", k, index);
     }
 
-    // All outputs, flattened, of one forward under NoGradGuard.
-    Values evaluate(const Inputs& xs) const {
-        NoGradGuard no_grad;
-        const Inputs outs = f_(xs);
+    // All outputs, flattened (their tangents instead when `tangents`: zeros for none).
+    Values flatten(const Inputs& outs, bool tangents) const {
         Values flat;
         flat.reserve(out_names_.size());
         for (std::size_t k = 0; k < outs.size(); ++k) {
             if (k >= out_shapes_.size() || !outs[k].defined() || outs[k].shape() != out_shapes_[k]) {
                 fail<ValueError>("{}: the function's outputs changed shape between evaluations", result_.what);
             }
-            flat.insert(flat.end(), outs[k].value().begin(), outs[k].value().end());
+            const TensorD tangent = tangents ? fwad::unpack_dual(outs[k]).tangent : TensorD();
+            if (!tangents) {
+                flat.insert(flat.end(), outs[k].value().begin(), outs[k].value().end());
+            } else if (tangent.defined()) {
+                flat.insert(flat.end(), tangent.value().begin(), tangent.value().end());
+            } else {
+                flat.insert(flat.end(), outs[k].numel(), 0.0);
+            }
         }
         if (flat.size() != out_names_.size()) fail<ValueError>("{}: the function's output count changed", result_.what);
         return flat;
+    }
+
+    // All outputs, flattened, of one forward under NoGradGuard.
+    Values evaluate(const Inputs& xs) const {
+        NoGradGuard no_grad;
+        return flatten(f_(xs), false);
+    }
+
+    // J v for a tangent v on input i (all outputs flattened), in forward mode. Grad mode stays as
+    // the caller has it: gradgradcheck's function differentiates inside (forward over reverse).
+    Values forward_jvp(std::size_t i, const Values& direction) const {
+        fwad::DualLevel level;
+        Inputs xs = inputs_;
+        xt::xarray<double> v = xt::xarray<double>::from_shape(inputs_[i].shape());
+        std::copy(direction.begin(), direction.end(), v.begin());
+        xs[i] = fwad::make_dual(inputs_[i], TensorD(std::move(v)));
+        return flatten(f_(xs), true);
     }
 
     // d<seed, all outputs flattened>/d input for every checked input (zeros where unused).
@@ -171,9 +198,13 @@ private:
             Values onehot(n, 0.0);
             onehot[e] = 1.0;
             const Values column = central_difference(i, onehot);
-            for (std::size_t r = 0; r < column.size(); ++r) {
-                compare(i, index_str(e, inputs_[i].shape()), out_names_[r], rows[r][c][e], column[r]);
-            }
+            const std::string element = index_str(e, inputs_[i].shape());
+            for (std::size_t r = 0; r < column.size(); ++r)
+                compare(i, element, out_names_[r], rows[r][c][e], column[r]);
+            if (!options_.check_forward_ad) continue;
+            const Values by_tangent = forward_jvp(i, onehot);
+            for (std::size_t r = 0; r < column.size(); ++r)
+                compare(i, element + " (forward mode)", out_names_[r], by_tangent[r], column[r]);
         }
     }
 
@@ -189,6 +220,10 @@ private:
                 const Values v = random_unit(gen, inputs_[i].numel());
                 const double numeric = dot(u, central_difference(i, v).data());
                 compare(i, fmt::format("direction {} (u^T J v)", d), "u", dot(v, grads[c].data()), numeric);
+                if (options_.check_forward_ad) {
+                    compare(i, fmt::format("direction {} (u^T J v, forward mode)", d), "u",
+                            dot(u, forward_jvp(i, v).data()), numeric);
+                }
             }
         }
     }

@@ -30,6 +30,12 @@ struct GradcheckOptions {
     std::uint64_t seed = 0;
     /// How many mismatches the report lists (all are counted).
     std::size_t max_reported = 10;
+    /// Also check forward mode (PyTorch's check_forward_ad): each input's Jacobian columns J e_j
+    /// from tangents (fwad::make_dual; in fast mode u^T J v) against the same central differences.
+    /// Its mismatches name the element with "(forward mode)". For gradgradcheck this checks forward
+    /// over reverse: the tangent of the vector-Jacobian product, a Hessian-vector product. Needs to
+    /// open a dual level: ValueError when one is open on this thread.
+    bool check_forward_ad = false;
 };
 
 /// One disagreement: d output[output_index] / d input[input] at element `element`

@@ -39,6 +39,38 @@ TensorD cube(const TensorD& x) {
                               });
 }
 
+// x^2 with a right backward (2x) and a tangent rule off by a factor of 2 (4x dx).
+TensorD bad_tangent_square(const TensorD& x) {
+    return tg::record<double>(
+        "bad_tangent_square", {x}, xt::xarray<double>(x.value() * x.value()),
+        [](const tg::Backward<double>& ctx) -> tg::Grads<double> { return {ctx.grad() * ctx.input(0) * 2.0}; },
+        [](const tg::Forward<double>& ctx) { return ctx.tangent(0) * ctx.input(0) * 4.0; });
+}
+
+// 3x^2 with a right backward (6x) and a tangent rule claiming 3x dx.
+TensorD bad_tangent_cube_prime(const TensorD& x) {
+    return tg::record<double>(
+        "bad_tangent_cube_prime", {x}, xt::xarray<double>(3.0 * x.value() * x.value()),
+        [](const tg::Backward<double>& ctx) -> tg::Grads<double> { return {ctx.grad() * ctx.input(0) * 6.0}; },
+        [](const tg::Forward<double>& ctx) { return ctx.tangent(0) * ctx.input(0) * 3.0; });
+}
+
+// x^3 whose backward is right to every order in reverse mode, but whose backward's tangent is wrong:
+// only forward over reverse (gradgradcheck with check_forward_ad) sees it.
+TensorD cube_for_forward(const TensorD& x) {
+    return tg::record<double>("cube_for_forward", {x}, xt::xarray<double>(x.value() * x.value() * x.value()),
+                              [](const tg::Backward<double>& ctx) -> tg::Grads<double> {
+                                  return {ctx.grad() * bad_tangent_cube_prime(ctx.input(0))};
+                              });
+}
+
+// x^2 with a right backward and no tangent rule: forward mode derives its tangent from the backward.
+TensorD square_without_tangent(const TensorD& x) {
+    return tg::record<double>(
+        "square_without_tangent", {x}, xt::xarray<double>(x.value() * x.value()),
+        [](const tg::Backward<double>& ctx) -> tg::Grads<double> { return {ctx.grad() * ctx.input(0) * 2.0}; });
+}
+
 TensorD sample(const Shape& shape, std::uint64_t seed, double low = 0.5, double high = 2.0) {
     tg::Generator gen(seed);
     return tg::rand<double>(shape, gen, low, high, true);
@@ -47,6 +79,13 @@ TensorD sample(const Shape& shape, std::uint64_t seed, double low = 0.5, double 
 tg::GradcheckOptions fast() {
     tg::GradcheckOptions o;
     o.fast_mode = true;
+    return o;
+}
+
+tg::GradcheckOptions forward_ad(bool fast_mode = false) {
+    tg::GradcheckOptions o;
+    o.fast_mode = fast_mode;
+    o.check_forward_ad = true;
     return o;
 }
 
@@ -209,4 +248,67 @@ TEST_CASE("gradcheck: bad arguments are refused", "[autograd][gradcheck][errors]
     o.eps = 0;
     CHECK_THROWS_MATCHES(tg::gradcheck<double>(f, {sample({2}, 18)}, o), tg::ValueError, Says("eps"));
     CHECK_THROWS_MATCHES(tg::gradcheck<double>(f, {TensorD()}), tg::ValueError, Says("input 0 is undefined"));
+}
+
+TEST_CASE("gradcheck: check_forward_ad catches a tangent rule off by a factor of 2 that the backward check passes",
+          "[autograd][gradcheck][fwad]") {
+    TensorD x = sample({2, 3}, 3);
+    auto f = [](const Inputs& in) { return bad_tangent_square(in[0]); };
+    CHECK(tg::gradcheck<double>(f, {x}).ok);
+    const auto r = tg::gradcheck<double>(f, {x}, forward_ad());
+    REQUIRE_FALSE(r.ok);
+    CHECK(r.checked == 2 * 36);  // each Jacobian entry by the tape and by tangents
+    CHECK(r.mismatches == 6);    // the diagonal, by tangents only
+    for (const auto& m : r.reported) {
+        CHECK_THAT(m.element, Contains("(forward mode)"));
+        CHECK(m.analytic == Approx(2 * m.numeric).epsilon(1e-6));
+    }
+    CHECK_THAT(r.report(), Contains("input 0 element [1, 2] (forward mode), output [1, 2]"));
+    const auto directions = tg::gradcheck<double>(f, {x}, forward_ad(true));
+    REQUIRE_FALSE(directions.ok);
+    CHECK(directions.checked == 2 * 3);
+    CHECK(directions.mismatches == 3);
+    for (const auto& m : directions.reported) CHECK_THAT(m.element, Contains("u^T J v, forward mode"));
+}
+
+TEST_CASE(
+    "gradcheck: check_forward_ad passes own tangent rules, the rule derived from a backward, and forward "
+    "over reverse",
+    "[autograd][gradcheck][fwad]") {
+    auto f = [](const Inputs& in) {
+        return tg::exp(in[0]) * in[1] / (in[1] * in[1] + 1.0) + tg::sqrt(in[0]) + square_without_tangent(in[1]);
+    };
+    const Inputs xs = {sample({2, 3}, 1), sample({3}, 2, -1.0, 1.0)};
+    for (const bool fast_mode : {false, true}) {
+        const auto first = tg::gradcheck<double>(f, xs, forward_ad(fast_mode));
+        INFO(first.report());
+        CHECK(first.ok);
+        const auto second = tg::gradgradcheck<double>(f, xs, forward_ad(fast_mode));
+        INFO(second.report());
+        CHECK(second.ok);
+    }
+    CHECK(tg::gradcheck<double>(f, xs, forward_ad()).checked == 2 * (6 * 6 + 6 * 3));
+}
+
+TEST_CASE("gradcheck: a wrong tangent of a backward op is caught only by gradgradcheck with check_forward_ad",
+          "[autograd][gradcheck][fwad]") {
+    auto f = [](const Inputs& in) { return cube_for_forward(in[0]); };
+    const Inputs xs = {sample({2, 2}, 6)};
+    CHECK(tg::gradcheck<double>(f, xs, forward_ad()).ok);
+    CHECK(tg::gradgradcheck<double>(f, xs).ok);
+    const auto r = tg::gradgradcheck<double>(f, xs, forward_ad());
+    REQUIRE_FALSE(r.ok);
+    CHECK(r.mismatches == 4);  // d/dx of 3x^2 u by tangents, on the diagonal: 3x u claimed, 6x u true
+    for (const auto& m : r.reported) {
+        CHECK(m.input == 0);
+        CHECK_THAT(m.element, Contains("(forward mode)"));
+        CHECK(m.analytic == Approx(0.5 * m.numeric).epsilon(1e-5));
+    }
+}
+
+TEST_CASE("gradcheck: check_forward_ad inside an open dual level is refused", "[autograd][gradcheck][fwad][errors]") {
+    tg::fwad::DualLevel level;
+    CHECK_THROWS_MATCHES(
+        tg::gradcheck<double>([](const Inputs& in) { return in[0] * 2.0; }, {sample({2}, 1)}, forward_ad()),
+        tg::ValueError, Says("gradcheck: check_forward_ad opens a dual level, and one is open on this thread"));
 }

@@ -18,4 +18,8 @@ TEST_CASE("tanh(x W^T) has the gradients finite differences say", "[readme]") {
     auto second = tg::gradgradcheck<double>(f, {x, w}, fast);
     INFO(second.report());
     CHECK(second.ok);
+
+    // Forward mode too: tangents through tanh and linear, and forward over reverse.
+    CHECK(tg::gradcheck<double>(f, {x, w}, {.check_forward_ad = true}).ok);
+    CHECK(tg::gradgradcheck<double>(f, {x, w}, {.fast_mode = true, .check_forward_ad = true}).ok);
 }
