@@ -83,14 +83,9 @@ Tensor<T> take_along(const char* name, const Tensor<T>& x, const SharedIndices& 
             }
         }
     }
-    return record<T>(
-        name, {x}, std::move(out),
-        [index, dim](const Backward<T>& ctx) -> Grads<T> {
-            return {put_along(ctx.grad(), index, dim, ctx.input(0).shape())};
-        },
-        [name, index, dim](const Forward<T>& ctx) {
-            return take_along(name, ctx.tangent(0), index, dim, ctx.output().shape());
-        });
+    return record<T>(name, {x}, std::move(out), [index, dim](const Backward<T>& ctx) -> Grads<T> {
+        return {put_along(ctx.grad(), index, dim, ctx.input(0).shape())};
+    });
 }
 
 template <class T>
@@ -110,12 +105,9 @@ Tensor<T> put_along(const Tensor<T>& g, const SharedIndices& index, std::size_t 
             }
         }
     }
-    return record<T>(
-        "put_along", {g}, std::move(out),
-        [index, dim](const Backward<T>& ctx) -> Grads<T> {
-            return {take_along("take_along", ctx.grad(), index, dim, ctx.input(0).shape())};
-        },
-        [index, dim](const Forward<T>& ctx) { return put_along(ctx.tangent(0), index, dim, ctx.output().shape()); });
+    return record<T>("put_along", {g}, std::move(out), [index, dim](const Backward<T>& ctx) -> Grads<T> {
+        return {take_along("take_along", ctx.grad(), index, dim, ctx.input(0).shape())};
+    });
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                                                                    \
