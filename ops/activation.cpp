@@ -51,13 +51,12 @@ Tensor<T> elu_kernel(const char* op, const Tensor<T>& x, T alpha, T scale, T inp
     check_defined(op, "x", x);
     auto value =
         detail::map(op, x, [=](T v) { return v > T(0) ? scale * v : scale * alpha * std::expm1(v * input_scale); });
-    return record<T>(op, {x}, std::move(value), [op, alpha, scale, input_scale](const Backward<T>& ctx) -> Grads<T> {
-        const auto& x_ = ctx.input(0);
-        const Tensor<T> positive = detail::mask(op, x_, [](T v) { return v > T(0); });
-        const Tensor<T> negative = detail::mask(op, x_, [](T v) { return !(v > T(0)); });
-        const Tensor<T> slope = positive * scale + mul(negative, ctx.output() + scale * alpha) * input_scale;
-        return {mul(ctx.grad(), slope)};
-    });
+    const auto d = [op, alpha, scale, input_scale](const Tensor<T>& in, const Tensor<T>& y) {
+        const Tensor<T> positive = detail::mask(op, in, [](T v) { return v > T(0); });
+        const Tensor<T> negative = detail::mask(op, in, [](T v) { return !(v > T(0)); });
+        return positive * scale + mul(negative, y + scale * alpha) * input_scale;
+    };
+    return record<T>(op, {x}, std::move(value), detail::elementwise_backward<T>(d), detail::elementwise_tangent<T>(d));
 }
 
 /// Phi(x) + x phi(x), the slope of the exact gelu, as an op of its own (PyTorch's gelu_backward)
@@ -71,11 +70,12 @@ Tensor<T> gelu_slope(const Tensor<T>& x) {
         return T(0.5) + T(0.5) * erf(v * T(1 / std::numbers::sqrt2)) +
                v * exp(v * v * T(-0.5)) * T(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
     });
-    return record<T>("gelu_backward", {x}, std::move(out), [](const Backward<T>& ctx) -> Grads<T> {
-        const auto& x_ = ctx.input(0);
-        const Tensor<T> density = exp(mul(x_, x_) * T(-0.5)) * T(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
-        return {mul(ctx.grad(), mul(density, T(2) - mul(x_, x_)))};
-    });
+    constexpr auto d = [](const Tensor<T>& in, const Tensor<T>&) {
+        const Tensor<T> density = exp(mul(in, in) * T(-0.5)) * T(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
+        return mul(density, T(2) - mul(in, in));
+    };
+    return record<T>("gelu_backward", {x}, std::move(out), detail::elementwise_backward<T>(d),
+                     detail::elementwise_tangent<T>(d));
 }
 
 }  // namespace
@@ -98,11 +98,11 @@ Tensor<T> leaky_relu(const Tensor<T>& x, std::type_identity_t<T> negative_slope)
     check_not_nan("leaky_relu", "negative_slope", negative_slope);
     const T slope = negative_slope;
     auto value = detail::map("leaky_relu", x, [slope](T v) { return v > T(0) ? v : slope * v; });
-    return record<T>("leaky_relu", {x}, std::move(value), [slope](const Backward<T>& ctx) -> Grads<T> {
-        const Tensor<T> factor(
-            detail::map("leaky_relu", ctx.input(0), [slope](T v) { return v > T(0) ? T(1) : slope; }));
-        return {mul(ctx.grad(), factor)};
-    });
+    const auto d = [slope](const Tensor<T>& in, const Tensor<T>&) {
+        return Tensor<T>(detail::map("leaky_relu", in, [slope](T v) { return v > T(0) ? T(1) : slope; }));
+    };
+    return record<T>("leaky_relu", {x}, std::move(value), detail::elementwise_backward<T>(d),
+                     detail::elementwise_tangent<T>(d));
 }
 
 template <class T>
@@ -138,17 +138,18 @@ Tensor<T> softplus(const Tensor<T>& x, std::type_identity_t<T> beta, std::type_i
     const T t = threshold;
     auto linear = [b, t](T v) { return b * v > t; };
     auto value = detail::map("softplus", x, [b, linear](T v) { return linear(v) ? v : softplus_of(b * v) / b; });
-    return record<T>("softplus", {x}, std::move(value), [b, linear](const Backward<T>& ctx) -> Grads<T> {
-        const auto& x_ = ctx.input(0);
-        Tensor<T> slope = sigmoid(b == T(1) ? x_ : x_ * b);
-        const auto& v = x_.value();
+    const auto d = [b, linear](const Tensor<T>& in, const Tensor<T>&) {
+        Tensor<T> slope = sigmoid(b == T(1) ? in : in * b);
+        const auto& v = in.value();
         if (std::any_of(v.begin(), v.end(), linear)) {
             // 1 where beta x > threshold: slope (1 - above) + above.
-            const Tensor<T> above = detail::mask("softplus", x_, linear);
+            const Tensor<T> above = detail::mask("softplus", in, linear);
             slope = slope + mul(above, T(1) - slope);
         }
-        return {mul(ctx.grad(), slope)};
-    });
+        return slope;
+    };
+    return record<T>("softplus", {x}, std::move(value), detail::elementwise_backward<T>(d),
+                     detail::elementwise_tangent<T>(d));
 }
 
 template <class T>
@@ -162,9 +163,9 @@ Tensor<T> gelu(const Tensor<T>& x, GeluApproximate approximate) {
                 using std::erf;
                 return v * (T(0.5) + T(0.5) * erf(v * T(1 / std::numbers::sqrt2)));
             });
-            return record<T>("gelu", {x}, std::move(y), [](const Backward<T>& ctx) -> Grads<T> {
-                return {mul(ctx.grad(), gelu_slope(ctx.input(0)))};
-            });
+            constexpr auto d = [](const Tensor<T>& in, const Tensor<T>&) { return gelu_slope(in); };
+            return record<T>("gelu", {x}, std::move(y), detail::elementwise_backward<T>(d),
+                             detail::elementwise_tangent<T>(d));
         }
         case GeluApproximate::Tanh: {
             const Tensor<T> u = (x + pow(x, T(3)) * T(0.044715)) * T(std::sqrt(2 / std::numbers::pi));
@@ -179,22 +180,24 @@ template <class T>
 Tensor<T> silu(const Tensor<T>& x) {
     check_defined("silu", "x", x);
     auto value = detail::map("silu", x, [](T v) { return v * sigmoid_of<T>(v); });
-    return record<T>("silu", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
-        const auto& x_ = ctx.input(0);
-        const Tensor<T> s = sigmoid(x_);
-        return {mul(ctx.grad(), mul(s, mul(x_, T(1) - s) + T(1)))};
-    });
+    constexpr auto d = [](const Tensor<T>& in, const Tensor<T>&) {
+        const Tensor<T> s = sigmoid(in);
+        return mul(s, mul(in, T(1) - s) + T(1));
+    };
+    return record<T>("silu", {x}, std::move(value), detail::elementwise_backward<T>(d),
+                     detail::elementwise_tangent<T>(d));
 }
 
 template <class T>
 Tensor<T> mish(const Tensor<T>& x) {
     check_defined("mish", "x", x);
     auto value = detail::map("mish", x, [](T v) { return v * std::tanh(softplus_of(v)); });
-    return record<T>("mish", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
-        const auto& x_ = ctx.input(0);
-        const Tensor<T> t = tanh(softplus(x_, T(1), std::numeric_limits<T>::infinity()));
-        return {mul(ctx.grad(), t + mul(mul(x_, sigmoid(x_)), T(1) - square(t)))};
-    });
+    constexpr auto d = [](const Tensor<T>& in, const Tensor<T>&) {
+        const Tensor<T> t = tanh(softplus(in, T(1), std::numeric_limits<T>::infinity()));
+        return t + mul(mul(in, sigmoid(in)), T(1) - square(t));
+    };
+    return record<T>("mish", {x}, std::move(value), detail::elementwise_backward<T>(d),
+                     detail::elementwise_tangent<T>(d));
 }
 
 template <class T>
@@ -223,49 +226,57 @@ Tensor<T> hardtanh(const Tensor<T>& x, std::type_identity_t<T> min_val, std::typ
     const T hi = max_val;
     // NaN fails both comparisons and passes through.
     auto value = detail::map("hardtanh", x, [lo, hi](T v) { return v < lo ? lo : v > hi ? hi : v; });
-    return record<T>("hardtanh", {x}, std::move(value), [lo, hi](const Backward<T>& ctx) -> Grads<T> {
-        return {mul(ctx.grad(), detail::mask("hardtanh", ctx.input(0), [lo, hi](T v) { return lo < v && v < hi; }))};
-    });
+    const auto d = [lo, hi](const Tensor<T>& in, const Tensor<T>&) {
+        return detail::mask("hardtanh", in, [lo, hi](T v) { return lo < v && v < hi; });
+    };
+    return record<T>("hardtanh", {x}, std::move(value), detail::elementwise_backward<T>(d),
+                     detail::elementwise_tangent<T>(d));
 }
 
 template <class T>
 Tensor<T> hardsigmoid(const Tensor<T>& x) {
     check_defined("hardsigmoid", "x", x);
     auto value = detail::map("hardsigmoid", x, [](T v) { return std::min(std::max(v + T(3), T(0)), T(6)) / T(6); });
-    return record<T>("hardsigmoid", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
-        const Tensor<T> slope(
-            detail::map("hardsigmoid", ctx.input(0), [](T v) { return T(-3) < v && v < T(3) ? T(1) / T(6) : T(0); }));
-        return {mul(ctx.grad(), slope)};
-    });
+    constexpr auto d = [](const Tensor<T>& in, const Tensor<T>&) {
+        return Tensor<T>(
+            detail::map("hardsigmoid", in, [](T v) { return T(-3) < v && v < T(3) ? T(1) / T(6) : T(0); }));
+    };
+    return record<T>("hardsigmoid", {x}, std::move(value), detail::elementwise_backward<T>(d),
+                     detail::elementwise_tangent<T>(d));
 }
 
 template <class T>
 Tensor<T> hardswish(const Tensor<T>& x) {
     check_defined("hardswish", "x", x);
     auto value = detail::map("hardswish", x, [](T v) { return v * std::min(std::max(v + T(3), T(0)), T(6)) / T(6); });
-    return record<T>("hardswish", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
-        const auto& x_ = ctx.input(0);
-        const Tensor<T> middle = detail::mask("hardswish", x_, [](T v) { return T(-3) <= v && v <= T(3); });
-        const Tensor<T> above = detail::mask("hardswish", x_, [](T v) { return v > T(3); });
-        return {mul(ctx.grad(), mul(middle, x_ / T(3) + T(0.5)) + above)};
-    });
+    constexpr auto d = [](const Tensor<T>& in, const Tensor<T>&) {
+        const Tensor<T> middle = detail::mask("hardswish", in, [](T v) { return T(-3) <= v && v <= T(3); });
+        const Tensor<T> above = detail::mask("hardswish", in, [](T v) { return v > T(3); });
+        return mul(middle, in / T(3) + T(0.5)) + above;
+    };
+    return record<T>("hardswish", {x}, std::move(value), detail::elementwise_backward<T>(d),
+                     detail::elementwise_tangent<T>(d));
 }
 
 template <class T>
 Tensor<T> softsign(const Tensor<T>& x) {
     check_defined("softsign", "x", x);
     auto value = detail::map("softsign", x, [](T v) { return v / (T(1) + std::abs(v)); });
-    return record<T>("softsign", {x}, std::move(value), [](const Backward<T>& ctx) -> Grads<T> {
-        return {div(ctx.grad(), square(abs(ctx.input(0)) + T(1)))};
-    });
+    // The slope is 1 / (1 + |x|)^2: both rules divide by the square.
+    constexpr auto denominator = [](const Tensor<T>& in) { return square(abs(in) + T(1)); };
+    return record<T>(
+        "softsign", {x}, std::move(value),
+        [denominator](const Backward<T>& ctx) -> Grads<T> { return {div(ctx.grad(), denominator(ctx.input(0)))}; },
+        [denominator](const Forward<T>& ctx) { return div(ctx.tangent(0), denominator(ctx.input(0))); });
 }
 
 template <class T>
 Tensor<T> logsigmoid(const Tensor<T>& x) {
     check_defined("logsigmoid", "x", x);
     auto value = detail::map("logsigmoid", x, [](T v) { return -softplus_of(-v); });
-    return record<T>("logsigmoid", {x}, std::move(value),
-                     [](const Backward<T>& ctx) -> Grads<T> { return {mul(ctx.grad(), sigmoid(neg(ctx.input(0))))}; });
+    constexpr auto d = [](const Tensor<T>& in, const Tensor<T>&) { return sigmoid(neg(in)); };
+    return record<T>("logsigmoid", {x}, std::move(value), detail::elementwise_backward<T>(d),
+                     detail::elementwise_tangent<T>(d));
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                 \

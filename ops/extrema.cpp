@@ -12,6 +12,7 @@
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/autograd/reduce_kernel.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/ops/reduce.hpp>
 #include <tapegrad/ops/reduction.hpp>
 #include <tapegrad/ops/shape.hpp>
 
@@ -54,14 +55,29 @@ Tensor<T> extreme_over(const char* op, bool largest, const Tensor<T>& x, const D
                                 : reduce_dims<T>(op, x.value(), reduced, inf, nan_min<T>);
     const Shape kept(out.shape().begin(), out.shape().end());
     out.reshape(detail::reduced_shape(x.shape(), reduced, keepdim));
-    return record<T>(op, {x}, std::move(out), [op, kept, reduced](const Backward<T>& ctx) -> Grads<T> {
-        // The extreme with the reduced dims kept with size 1 (the output's elements, reshaped).
-        const auto& y = ctx.output().value();
+    // Each element's share (tie_weights), from the extreme with the reduced dims kept with size 1
+    // (the output's elements, reshaped).
+    const auto weights = [op, kept, reduced](const Tensor<T>& in, const Tensor<T>& extreme) {
+        const auto& y = extreme.value();
         detail::Scratch<T> kept_extreme = detail::take_buffer<T>(op, kept);
         std::copy(y.begin(), y.end(), (*kept_extreme).begin());
-        const Tensor<T> weights(tie_weights<T>(op, ctx.input(0).value(), *kept_extreme, reduced));
-        return {mul(detail::expand_back(ctx.grad(), kept, ctx.input(0).shape()), weights)};
-    });
+        return Tensor<T>(tie_weights<T>(op, in.value(), *kept_extreme, reduced));
+    };
+    Dims dims;
+    for (std::size_t i = 0; i < reduced.size(); ++i) {
+        if (reduced[i]) dims.push_back(static_cast<std::int64_t>(i));
+    }
+    return record<T>(
+        op, {x}, std::move(out),
+        [kept, weights](const Backward<T>& ctx) -> Grads<T> {
+            return {
+                mul(detail::expand_back(ctx.grad(), kept, ctx.input(0).shape()), weights(ctx.input(0), ctx.output()))};
+        },
+        [dims, keepdim, weights](const Forward<T>& ctx) {
+            // The weighted sum of the tangent over the reduced dims: the tangent at the extreme, or
+            // the mean of the tied ones'.
+            return tapegrad::sum(mul(ctx.tangent(0), weights(ctx.input(0), ctx.output())), dims, keepdim);
+        });
 }
 
 /// Whether v takes the place of the best so far: it is larger (smaller), or the first NaN. Ties keep

@@ -27,11 +27,13 @@ struct ValuesAndIndices {
 /// anywhere makes the result NaN, and the gradient goes to the NaNs. An x with no elements is
 /// a ValueError.
 ///   d/dx = grad * [x == max] / count(x == max)
+///   tangent: dy = mean of dx over the elements equal to max
 template <class T>
 Tensor<T> max(const Tensor<T>& x);
 
 /// The smallest element (torch::min(x)), 0-d; ties, NaN and empty x as for max.
 ///   d/dx = grad * [x == min] / count(x == min)
+///   tangent: dy = mean of dx over the elements equal to min
 template <class T>
 Tensor<T> min(const Tensor<T>& x);
 
@@ -40,11 +42,13 @@ Tensor<T> min(const Tensor<T>& x);
 /// axis=(); PyTorch's amax reduces everything then). A dim out of range or listed twice, or a
 /// reduced dim of size 0, is a ValueError.
 ///   d/dx = grad * [x == amax] / count(x == amax), each over its slice, broadcast back
+///   tangent: dy = mean of dx over each slice's elements equal to amax
 template <class T>
 Tensor<T> amax(const Tensor<T>& x, const Dims& dims, bool keepdim = false);
 
 /// Smallest elements over dims (torch::amin(x, dims, keepdim)); as amax otherwise.
 ///   d/dx = grad * [x == amin] / count(x == amin), each over its slice, broadcast back
+///   tangent: dy = mean of dx over each slice's elements equal to amin
 template <class T>
 Tensor<T> amin(const Tensor<T>& x, const Dims& dims, bool keepdim = false);
 
@@ -53,11 +57,13 @@ Tensor<T> amin(const Tensor<T>& x, const Dims& dims, bool keepdim = false);
 /// (as PyTorch's). keepdim leaves dim with size 1 in both. A dim out of range (a 0-d x has none)
 /// or of size 0 is a ValueError.
 ///   d/dx = grad placed at indices along dim, 0 elsewhere
+///   tangent: values: dy = dx taken at indices along dim
 template <class T>
 ValuesAndIndices<T> max(const Tensor<T>& x, std::int64_t dim, bool keepdim = false);
 
 /// The smallest element along dim and its index (torch::min(x, dim, keepdim)); as max along a dim.
 ///   d/dx = grad placed at indices along dim, 0 elsewhere
+///   tangent: values: dy = dx taken at indices along dim
 template <class T>
 ValuesAndIndices<T> min(const Tensor<T>& x, std::int64_t dim, bool keepdim = false);
 

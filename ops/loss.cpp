@@ -10,6 +10,7 @@
 #include <tapegrad/ops/elementwise.hpp>
 #include <tapegrad/ops/map.hpp>
 #include <tapegrad/ops/reduce.hpp>
+#include <tapegrad/ops/tangent.hpp>
 
 // The elementwise and per-sample losses, composed from ops (so every gradient of any order comes
 // from theirs). cross_entropy and nll_loss, with their fused kernels, are in loss_class.cpp.
@@ -133,17 +134,28 @@ Tensor<T> binary_cross_entropy(const Tensor<T>& p, const Tensor<T>& y, const Ten
                              shape_str(p.shape()), i, v);
         }
     }
-    auto terms = record<T>("binary_cross_entropy", {p, y}, bce_terms(p.value(), y.value()),
-                           [](const Backward<T>& ctx) -> Grads<T> {
-                               const auto& g = ctx.grad();
-                               const auto& p_ = ctx.input(0);
-                               const auto& y_ = ctx.input(1);
-                               Tensor<T> dp;
-                               Tensor<T> dy;
-                               if (ctx.needs(0)) dp = div(mul(g, p_ - y_), clamp(mul(p_, T(1) - p_), T(1e-12)));
-                               if (ctx.needs(1)) dy = mul(g, clamp(log(T(1) - p_), T(-100)) - clamp(log(p_), T(-100)));
-                               return {dp, dy};
-                           });
+    // The terms' derivatives in p and in y applied to v (a gradient or a tangent: both Jacobians are
+    // diagonal).
+    constexpr auto by_p = [](const Tensor<T>& v, const Tensor<T>& p_, const Tensor<T>& y_) {
+        return div(mul(v, p_ - y_), clamp(mul(p_, T(1) - p_), T(1e-12)));
+    };
+    constexpr auto by_y = [](const Tensor<T>& v, const Tensor<T>& p_) {
+        return mul(v, clamp(log(T(1) - p_), T(-100)) - clamp(log(p_), T(-100)));
+    };
+    auto terms = record<T>(
+        "binary_cross_entropy", {p, y}, bce_terms(p.value(), y.value()),
+        [by_p, by_y](const Backward<T>& ctx) -> Grads<T> {
+            const auto& g = ctx.grad();
+            const auto& p_ = ctx.input(0);
+            const auto& y_ = ctx.input(1);
+            return {ctx.needs(0) ? by_p(g, p_, y_) : Tensor<T>(), ctx.needs(1) ? by_y(g, p_) : Tensor<T>()};
+        },
+        [by_p, by_y](const Forward<T>& ctx) {
+            const auto& p_ = ctx.input(0);
+            const auto& y_ = ctx.input(1);
+            return detail::add_tangents(ctx.has(0) ? by_p(ctx.tangent(0), p_, y_) : Tensor<T>(),
+                                        ctx.has(1) ? by_y(ctx.tangent(1), p_) : Tensor<T>());
+        });
     return reduce_terms(weighted(terms, weight), reduction);
 }
 

@@ -131,6 +131,7 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<T>& target, Reduct
 /// cross_entropy's: l = -w_t log_probs[t] per target position, 0 where t = ignore_index; Mean
 /// divides by the sum of w_t over the targets not ignored (NaN when all are, PyTorch's).
 ///   d/dlog_probs = -w_t at each target (/ the Mean denominator), 0 elsewhere and for ignored targets
+///   tangent: dl = -w_t dlog_probs[t] per target (/ the Mean denominator; summed unless None)
 /// Errors as cross_entropy's.
 template <class T>
 Tensor<T> nll_loss(const Tensor<T>& log_probs, const Labels& targets, const NLLLossOptions<T>& options);
@@ -145,6 +146,7 @@ Tensor<T> nll_loss(const Tensor<T>& log_probs, const Labels& targets, Reduction 
 /// check); ShapeError unless y has p's shape and weight broadcasts to it.
 ///   d/dp = weight (p - y) / max(p (1 - p), 1e-12)      d/dy = weight (log(1 - p) - log p), logs clamped
 ///   d/dweight = the unweighted terms (PyTorch does not differentiate weight)
+///   tangent: dl = weight ((p - y) / max(p (1 - p), 1e-12) dp + (log(1 - p) - log p) dy)
 template <class T>
 Tensor<T> binary_cross_entropy(const Tensor<T>& p, const Tensor<T>& y, const Tensor<T>& weight,
                                Reduction reduction = Reduction::Mean);

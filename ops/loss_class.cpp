@@ -360,11 +360,17 @@ Tensor<T> nll_loss(const Tensor<T>& log_probs, const Labels& targets, const NLLL
         losses.data()[position] = -c.w(t) * log_probs.value().data()[at];
         slope.data()[at] = -c.w(t) * c.scale;
     }
-    auto rule = [slope = Tensor<T>(std::move(slope))](const Backward<T>& ctx) -> Grads<T> {
-        return {mul(per_position(ctx.grad()), slope)};
+    const Tensor<T> slopes(std::move(slope));
+    auto rule = [slopes](const Backward<T>& ctx) -> Grads<T> { return {mul(per_position(ctx.grad()), slopes)}; };
+    // The loss is linear in log_probs: the tangent is the slope-weighted sum, per position (None) or
+    // of everything.
+    auto tangent = [slopes, reduction = options.reduction](const Forward<T>& ctx) {
+        const Tensor<T> weighted = mul(slopes, ctx.tangent(0));
+        if (reduction != Reduction::None) return sum(weighted);
+        return sum(weighted, {static_cast<std::int64_t>(class_dim_of(weighted.shape()))}, false);
     };
     return record<T>("nll_loss", {log_probs}, reduce_losses("nll_loss", losses, options.reduction, c.scale),
-                     std::move(rule));
+                     std::move(rule), tangent);
 }
 
 template <class T>

@@ -53,18 +53,33 @@ Tensor<T> exclusive_cumprod(const Tensor<T>& x, std::size_t d, bool from_right) 
     return flip(cumprod(flip(concat(std::vector<Tensor<T>>{slice(x, dim, 1), one}, dim), {dim}), dim), {dim});
 }
 
+/// Only dim d of x reduced.
 template <class T>
-Tensor<T> prod_along(const Tensor<T>& x, std::size_t d, bool keepdim) {
+DimMask reduced_of(const Tensor<T>& x, std::size_t d) {
     DimMask reduced(x.ndim(), false);
     reduced[d] = true;
+    return reduced;
+}
+
+template <class T>
+Tensor<T> prod_along(const Tensor<T>& x, std::size_t d, bool keepdim) {
+    const DimMask reduced = reduced_of(x, d);
     xt::xarray<T> out = reduce_dims<T>("prod", x.value(), reduced, T(1), [](T acc, T v) { return acc * v; });
     const Shape kept(out.shape().begin(), out.shape().end());
     out.reshape(reduced_shape(x.shape(), reduced, keepdim));
-    return record<T>("prod", {x}, std::move(out), [d, kept](const Backward<T>& ctx) -> Grads<T> {
-        const Tensor<T>& x_ = ctx.input(0);
-        const Tensor<T> others = mul(exclusive_cumprod(x_, d, false), exclusive_cumprod(x_, d, true));
-        return {mul(expand_back(ctx.grad(), kept, x_.shape()), others)};
-    });
+    // Each element's derivative: the product of the others in its slice.
+    const auto others = [d](const Tensor<T>& in) {
+        return mul(exclusive_cumprod(in, d, false), exclusive_cumprod(in, d, true));
+    };
+    return record<T>(
+        "prod", {x}, std::move(out),
+        [kept, others](const Backward<T>& ctx) -> Grads<T> {
+            const Tensor<T>& x_ = ctx.input(0);
+            return {mul(expand_back(ctx.grad(), kept, x_.shape()), others(x_))};
+        },
+        [d, keepdim, others](const Forward<T>& ctx) {
+            return sum_over(mul(ctx.tangent(0), others(ctx.input(0))), reduced_of(ctx.input(0), d), keepdim);
+        });
 }
 
 }  // namespace

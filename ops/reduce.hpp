@@ -31,6 +31,7 @@ Tensor<T> mean(const Tensor<T>& x, const Dims& dims, bool keepdim = false);
 /// Product of every element (torch::prod(x)), 0-d; 1 for an x with no elements. Composed: x
 /// flattened, then prod along dim 0.
 ///   d/dx_k = grad * prod_{i != k} x_i     (exact with zeros: see prod along a dim)
+///   tangent: dy = sum_k prod_{i != k} x_i dx_k
 template <class T>
 Tensor<T> prod(const Tensor<T>& x);
 
@@ -42,6 +43,7 @@ Tensor<T> prod(const Tensor<T>& x);
 /// differentiable (the rule is composed of cumprod, slice, concat and flip). A dim out of range
 /// (a 0-d x has none) is a ValueError.
 ///   d/dx_k = grad * (prod_{i < k} x_i) * (prod_{i > k} x_i)
+///   tangent: dy = sum_k (prod_{i < k} x_i) (prod_{i > k} x_i) dx_k along dim
 template <class T>
 Tensor<T> prod(const Tensor<T>& x, std::int64_t dim, bool keepdim = false);
 

@@ -56,14 +56,14 @@ using SharedIndices = std::shared_ptr<const Indices>;
 /// out[o, j, i] = x[o, index[o, j, i], i] along dim (torch.take_along_dim / gather), where the
 /// index has x's shape but along dim; out holds the index's elements in `shape` (the index's shape,
 /// or the same without a dim of size 1: max's keepdim = false). Recorded as `name`.
-///   d/dx = put_along(grad, index, dim, x.shape)
+///   d/dx = put_along(grad, index, dim, x.shape)      tangent: dy = take_along(dx, index, dim, shape)
 template <class T>
 Tensor<T> take_along(const char* name, const Tensor<T>& x, const SharedIndices& index, std::size_t dim,
                      const Shape& shape);
 
 /// The adjoint of take_along: zeros of `shape` with g[o, j, i] added at [o, index[o, j, i], i]
 /// (scatter_add; g holds the index's elements in any shape). Recorded as "put_along".
-///   d/dg = take_along(grad, index, dim, g.shape)
+///   d/dg = take_along(grad, index, dim, g.shape)      tangent: dy = put_along(dg, index, dim, shape)
 template <class T>
 Tensor<T> put_along(const Tensor<T>& g, const SharedIndices& index, std::size_t dim, const Shape& shape);
 

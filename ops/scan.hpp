@@ -12,6 +12,7 @@ namespace tapegrad {
 /// y_k = x_0 + ... + x_k along dim (torch::cumsum). A dim out of range (a 0-d x has none) is a
 /// ValueError.
 ///   d/dx_k = sum_{j >= k} grad_j     (the reversed cumulative sum of grad)
+///   tangent: dy = cumsum(dx, dim)
 template <class T>
 Tensor<T> cumsum(const Tensor<T>& x, std::int64_t dim);
 
@@ -21,6 +22,7 @@ Tensor<T> cumsum(const Tensor<T>& x, std::int64_t dim);
 /// with each element in turn replaced by 1, as PyTorch's double-backward), which costs O(n^2) per
 /// slice. A dim out of range is a ValueError.
 ///   d/dx_k = sum_{j >= k} grad_j * prod_{i <= j, i != k} x_i
+///   tangent: dy_j = sum_{k <= j} dx_k prod_{i <= j, i != k} x_i
 template <class T>
 Tensor<T> cumprod(const Tensor<T>& x, std::int64_t dim);
 
@@ -31,6 +33,7 @@ Tensor<T> cumprod(const Tensor<T>& x, std::int64_t dim);
 /// elements' gradient is NaN, as PyTorch's; -inf elements after a finite one get 0.
 ///   d/dx_k = sum_{j >= k} grad_j e^(x_k - y_j), computed in log space from the grad's positive and
 ///   negative parts (PyTorch's formula), so that no e^-y_j overflows
+///   tangent: dy_j = sum_{k <= j} e^(x_k - y_j) dx_k, in log space by the sign of dx
 template <class T>
 Tensor<T> logcumsumexp(const Tensor<T>& x, std::int64_t dim);
 

@@ -14,6 +14,7 @@
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/check.hpp>
+#include <tapegrad/ops/tangent.hpp>
 
 namespace tapegrad {
 
@@ -348,11 +349,17 @@ Tensor<T> where_shared(std::shared_ptr<const Mask> cond, const Tensor<T>& a, con
     xt::xarray<T> out = detail::take_buffer<T>("where", shape);
     zip3_into(out.data(), shape, cond->value().data(), sm, a.value().data(), a.shape(), b.value().data(), b.shape(),
               [](bool m, T x, T y) { return m ? x : y; });
-    return record<T>("where", {a, b}, std::move(out), [cond](const Backward<T>& ctx) -> Grads<T> {
-        const Tensor<T> zero(T(0));
-        return {ctx.needs(0) ? where_shared(cond, ctx.grad(), zero) : Tensor<T>(),
-                ctx.needs(1) ? where_shared(cond, zero, ctx.grad()) : Tensor<T>()};
-    });
+    return record<T>(
+        "where", {a, b}, std::move(out),
+        [cond](const Backward<T>& ctx) -> Grads<T> {
+            const Tensor<T> zero(T(0));
+            return {ctx.needs(0) ? where_shared(cond, ctx.grad(), zero) : Tensor<T>(),
+                    ctx.needs(1) ? where_shared(cond, zero, ctx.grad()) : Tensor<T>()};
+        },
+        [cond](const Forward<T>& ctx) {
+            const Tensor<T> zero(T(0));
+            return where_shared(cond, ctx.has(0) ? ctx.tangent(0) : zero, ctx.has(1) ? ctx.tangent(1) : zero);
+        });
 }
 
 /// A rule's own mask (a temporary), shared.
@@ -372,6 +379,12 @@ Tensor<T> drop(Mask&& m, const Tensor<T>& g) {
     return where_shared(held(std::move(m)), Tensor<T>(T(0)), g);
 }
 
+/// Where x beats y (wins(x, y)) elementwise, broadcast.
+template <class T, class Wins>
+Mask beats(const char* op, Wins wins, const Tensor<T>& x, const Tensor<T>& y) {
+    return compare(op, x.value().data(), x.shape(), y.value().data(), y.shape(), wins);
+}
+
 /// maximum (wins = gt) or minimum (wins = lt): the winner's value, NaN if either is NaN.
 template <class T, class Wins>
 Tensor<T> extremum(const char* op, const Tensor<T>& a, const Tensor<T>& b, Wins wins) {
@@ -379,19 +392,49 @@ Tensor<T> extremum(const char* op, const Tensor<T>& a, const Tensor<T>& b, Wins 
     xt::xarray<T> out = detail::take_buffer<T>(op, shape);
     zip_into(out.data(), shape, a.value().data(), a.shape(), b.value().data(), b.shape(),
              [wins](T x, T y) { return wins(x, y) || x != x ? x : y; });  // x != x: x is NaN (y NaN: y)
-    return record<T>(op, {a, b}, std::move(out), [op, wins](const Backward<T>& ctx) -> Grads<T> {
-        // PyTorch's rule: g to the winner, g/2 to each on a tie, and g to both where one is NaN.
-        const Tensor<T>& a_ = ctx.input(0);
-        const Tensor<T>& b_ = ctx.input(1);
-        Tensor<T> g = ctx.grad();
-        Mask tie = eq(a_, b_);
-        if (any(tie)) g = where_shared(held(std::move(tie)), g * T(0.5), g);
-        auto beats = [&](const Tensor<T>& x, const Tensor<T>& y) {
-            return compare(op, x.value().data(), x.shape(), y.value().data(), y.shape(), wins);
-        };
-        return {ctx.needs(0) ? drop(beats(b_, a_), g) : Tensor<T>(),
-                ctx.needs(1) ? drop(beats(a_, b_), g) : Tensor<T>()};
-    });
+    return record<T>(
+        op, {a, b}, std::move(out),
+        [op, wins](const Backward<T>& ctx) -> Grads<T> {
+            // PyTorch's rule: g to the winner, g/2 to each on a tie, and g to both where one is NaN.
+            const Tensor<T>& a_ = ctx.input(0);
+            const Tensor<T>& b_ = ctx.input(1);
+            Tensor<T> g = ctx.grad();
+            Mask tie = eq(a_, b_);
+            if (any(tie)) g = where_shared(held(std::move(tie)), g * T(0.5), g);
+            return {ctx.needs(0) ? drop(beats(op, wins, b_, a_), g) : Tensor<T>(),
+                    ctx.needs(1) ? drop(beats(op, wins, a_, b_), g) : Tensor<T>()};
+        },
+        [op, wins](const Forward<T>& ctx) {
+            // The same Jacobian: each tangent where its input wins, half of each on a tie, both at a NaN.
+            const Tensor<T>& a_ = ctx.input(0);
+            const Tensor<T>& b_ = ctx.input(1);
+            Mask tie = eq(a_, b_);
+            const bool ties = any(tie);
+            const auto half_at_ties = held(std::move(tie));
+            auto share = [&](const Tensor<T>& t) { return ties ? where_shared(half_at_ties, t * T(0.5), t) : t; };
+            return detail::add_tangents(
+                ctx.has(0) ? drop(beats(op, wins, b_, a_), share(ctx.tangent(0))) : Tensor<T>(),
+                ctx.has(1) ? drop(beats(op, wins, a_, b_), share(ctx.tangent(1))) : Tensor<T>());
+        });
+}
+
+/// Tensor clamp's Jacobian, routing gs[i] (input i's gradient or tangent; undefined: none) to the
+/// output where input i is the value taken: PyTorch's clamp_backward and clamp_backward_min_max. A
+/// missing bound is an infinite one, except that low's rule without high is x < low alone (so that
+/// low = +inf still gets g). Ctx is the rule's context (Backward or Forward: its inputs).
+template <class T, class Ctx>
+Grads<T> clamp_routes(const Ctx& ctx, bool has_low, bool has_high, const Grads<T>& gs) {
+    const Tensor<T>& v = ctx.input(0);
+    const Tensor<T> l = has_low ? ctx.input(1) : Tensor<T>(-std::numeric_limits<T>::infinity());
+    const Tensor<T> h = has_high ? ctx.input(has_low ? 2 : 1) : Tensor<T>(std::numeric_limits<T>::infinity());
+    Grads<T> routed{gs[0].defined() ? keep(ge(v, l) & le(v, h), gs[0]) : Tensor<T>()};
+    if (has_low)
+        routed.push_back(gs[1].defined() ? keep(has_high ? lt(v, l) & lt(l, h) : lt(v, l), gs[1]) : Tensor<T>());
+    if (has_high) {
+        const Tensor<T>& g = gs[routed.size()];
+        routed.push_back(g.defined() ? keep(gt(v, h) | lt(h, l), g) : Tensor<T>());
+    }
+    return routed;
 }
 
 }  // namespace
@@ -458,17 +501,17 @@ Tensor<T> clamp(const Tensor<T>& x, const std::type_identity_t<std::optional<Ten
     return record<T>(
         "clamp", inputs, std::move(out),
         [has_low = low.has_value(), has_high = high.has_value()](const Backward<T>& ctx) -> Grads<T> {
-            // PyTorch's clamp_backward and clamp_backward_min_max; a missing bound is an infinite one, except
-            // that low's rule without high is x < low alone (so that low = +inf still gets g).
-            const Tensor<T>& v = ctx.input(0);
-            const Tensor<T>& g = ctx.grad();
-            const Tensor<T> l = has_low ? ctx.input(1) : Tensor<T>(-std::numeric_limits<T>::infinity());
-            const Tensor<T> h = has_high ? ctx.input(has_low ? 2 : 1) : Tensor<T>(std::numeric_limits<T>::infinity());
-            Grads<T> grads{ctx.needs(0) ? keep(ge(v, l) & le(v, h), g) : Tensor<T>()};
-            if (has_low)
-                grads.push_back(ctx.needs(1) ? keep(has_high ? lt(v, l) & lt(l, h) : lt(v, l), g) : Tensor<T>());
-            if (has_high) grads.push_back(ctx.needs(grads.size()) ? keep(gt(v, h) | lt(h, l), g) : Tensor<T>());
-            return grads;
+            Grads<T> grads;
+            const std::size_t count = 1 + std::size_t{has_low} + std::size_t{has_high};
+            for (std::size_t i = 0; i < count; ++i) grads.push_back(ctx.needs(i) ? ctx.grad() : Tensor<T>());
+            return clamp_routes(ctx, has_low, has_high, grads);
+        },
+        [has_low = low.has_value(), has_high = high.has_value()](const Forward<T>& ctx) {
+            Grads<T> tangents;
+            for (std::size_t i = 0; i < ctx.count(); ++i) tangents.push_back(ctx.tangent(i));
+            Tensor<T> sum;
+            for (const auto& t : clamp_routes(ctx, has_low, has_high, tangents)) sum = detail::add_tangents(sum, t);
+            return sum;
         });
 }
 

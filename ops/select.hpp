@@ -149,12 +149,15 @@ std::int64_t sum(const Mask& mask);
 /// neither the value nor that branch's gradient, which is 0 there; but an op before where still
 /// multiplies that 0 by its own derivative: where(x > 0, sqrt(x), 0) has a NaN gradient at x = 0,
 /// as in PyTorch.
+///   tangent: dy = where(condition, da, db)      (a missing tangent is 0)
 template <class T>
 Tensor<T> where(const Mask& condition, const Tensor<T>& a, const Tensor<T>& b);
 /// where(condition, a, b) with b a scalar (a 0-d constant).    d/da = where(condition, g, 0)
+///                                                             tangent: dy = where(condition, da, 0)
 template <class T>
 Tensor<T> where(const Mask& condition, const Tensor<T>& a, std::type_identity_t<T> b);
 /// where(condition, a, b) with a a scalar (a 0-d constant).    d/db = where(condition, 0, g)
+///                                                             tangent: dy = where(condition, 0, db)
 template <class T>
 Tensor<T> where(const Mask& condition, std::type_identity_t<T> a, const Tensor<T>& b);
 
@@ -162,18 +165,21 @@ Tensor<T> where(const Mask& condition, std::type_identity_t<T> a, const Tensor<T
 /// where(mask, value, x). As PyTorch's, the result has the broadcast shape of x and mask (a mask
 /// that broadcasts to x leaves x's shape).
 ///   d/dx = where(mask, 0, g)        (zero where filled)
+///   tangent: dy = where(mask, 0, dx)
 template <class T>
 Tensor<T> masked_fill(const Tensor<T>& x, const Mask& mask, std::type_identity_t<T> value);
 
 /// The larger of a and b elementwise, NaN if either is NaN (torch.maximum).
 ///   d/da = g where a > b, g/2 where a = b, 0 where a < b      (a tie splits g evenly, as PyTorch)
 ///   d/db = g where b > a, g/2 where a = b, 0 where b < a      (NaN: both get g, as PyTorch)
+///   tangent: dy = da where a > b, db where b > a, (da + db) / 2 where a = b   (NaN: da + db)
 template <class T>
 Tensor<T> maximum(const Tensor<T>& a, const Tensor<T>& b);
 
 /// The smaller of a and b elementwise, NaN if either is NaN (torch.minimum).
 ///   d/da = g where a < b, g/2 where a = b, 0 where a > b
 ///   d/db = g where b < a, g/2 where a = b, 0 where b > a
+///   tangent: dy = da where a < b, db where b < a, (da + db) / 2 where a = b   (NaN: da + db)
 template <class T>
 Tensor<T> minimum(const Tensor<T>& a, const Tensor<T>& b);
 
@@ -184,6 +190,7 @@ Tensor<T> minimum(const Tensor<T>& a, const Tensor<T>& b);
 ///   d/dx    = g where low <= x <= high, else 0
 ///   d/dlow  = g where x < low and low < high, else 0        (without high: where x < low)
 ///   d/dhigh = g where x > high or high < low, else 0        (without low: where x > high)
+///   tangent: dy = each tangent where its gradient above is g: dx, dlow or dhigh
 template <class T>
 Tensor<T> clamp(const Tensor<T>& x, const std::type_identity_t<std::optional<Tensor<T>>>& low,
                 const std::type_identity_t<std::optional<Tensor<T>>>& high = std::nullopt);

@@ -15,6 +15,7 @@
 #include <tapegrad/ops/reduce.hpp>
 #include <tapegrad/ops/shape.hpp>
 #include <tapegrad/ops/simd.hpp>
+#include <tapegrad/ops/tangent.hpp>
 
 namespace tapegrad {
 
@@ -84,6 +85,7 @@ xt::xarray<T> softmax_value(const char* op, const Tensor<T>& x, std::size_t d, b
 /// one vectorised pass per row instead of four broadcasting ops, and still differentiable in y
 /// and g, so gradients of gradients flow.
 ///   z = y (g - Σ g y)     d/dy = grad (g - Σ g y) - g Σ grad y     d/dg = y (grad - Σ grad y)
+///   tangent: dz = dy (g - Σ g y) - y Σ g dy + y (dg - Σ dg y)
 template <class T>
 Tensor<T> softmax_backward(const Tensor<T>& y, const Tensor<T>& g) {
     xt::xarray<T> z = detail::take_buffer_like<T>("softmax_backward", y.value());
@@ -96,14 +98,25 @@ Tensor<T> softmax_backward(const Tensor<T>& y, const Tensor<T>& g) {
         const T s = static_cast<T>(simd::fold_sum(gr, yr, n, [](auto a, auto b) { return a * b; }));
         for (std::size_t i = 0; i < n; ++i) zr[i] = yr[i] * (gr[i] - s);
     }
-    return record<T>("softmax_backward", {y, g}, std::move(z), [](const Backward<T>& ctx) -> Grads<T> {
-        const auto& y_ = ctx.input(0);
-        const auto& g_ = ctx.input(1);
-        const auto& u = ctx.grad();
-        return {ctx.needs(0) ? mul(u, g_ - sum(mul(g_, y_), {-1}, true)) - mul(g_, sum(mul(u, y_), {-1}, true))
-                             : Tensor<T>(),
-                ctx.needs(1) ? softmax_backward(y_, u) : Tensor<T>()};
-    });
+    return record<T>(
+        "softmax_backward", {y, g}, std::move(z),
+        [](const Backward<T>& ctx) -> Grads<T> {
+            const auto& y_ = ctx.input(0);
+            const auto& g_ = ctx.input(1);
+            const auto& u = ctx.grad();
+            return {ctx.needs(0) ? mul(u, g_ - sum(mul(g_, y_), {-1}, true)) - mul(g_, sum(mul(u, y_), {-1}, true))
+                                 : Tensor<T>(),
+                    ctx.needs(1) ? softmax_backward(y_, u) : Tensor<T>()};
+        },
+        [](const Forward<T>& ctx) {
+            const auto& y_ = ctx.input(0);
+            const auto& g_ = ctx.input(1);
+            const Tensor<T> by_y = ctx.has(0) ? mul(ctx.tangent(0), g_ - sum(mul(g_, y_), {-1}, true)) -
+                                                    mul(y_, sum(mul(g_, ctx.tangent(0)), {-1}, true))
+                                              : Tensor<T>();
+            // z is linear in g: its tangent in g is the op itself.
+            return detail::add_tangents(by_y, ctx.has(1) ? softmax_backward(y_, ctx.tangent(1)) : Tensor<T>());
+        });
 }
 
 template <class T>
@@ -136,8 +149,11 @@ Tensor<T> safe_softmax(const Tensor<T>& x, const Mask* keep, bool is_causal) {
         }
         softmax_row(keep || is_causal ? yr : xr, yr, n, false, true);
     }
-    return record<T>("softmax", {x}, std::move(y),
-                     [](const Backward<T>& ctx) -> Grads<T> { return {softmax_backward(ctx.output(), ctx.grad())}; });
+    // The Jacobian is softmax's, symmetric (0 at the masked entries, where y = 0): the same product.
+    return record<T>(
+        "softmax", {x}, std::move(y),
+        [](const Backward<T>& ctx) -> Grads<T> { return {softmax_backward(ctx.output(), ctx.grad())}; },
+        [](const Forward<T>& ctx) { return softmax_backward(ctx.output(), ctx.tangent(0)); });
 }
 
 }  // namespace detail

@@ -32,6 +32,7 @@ namespace detail {
 /// (key j > query i, PyTorch's tril(ones(L, S))), take no part; a row where nothing takes part
 /// (every score masked or -inf) gives weights 0, not 0/0.
 ///   d/dx = y (grad - Σ grad y), which is 0 at the masked scores (y = 0 there)
+///   tangent: dy = y (dx - Σ dx y)
 template <class T>
 Tensor<T> safe_softmax(const Tensor<T>& x, const Mask* keep, bool is_causal);
 

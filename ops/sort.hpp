@@ -18,6 +18,7 @@ namespace tapegrad {
 /// is one of the orders stable = false allows, so `stable` changes nothing. A dim out of range (a 0-d
 /// x has none) is a ValueError.
 ///   d/dx = grad placed back at indices along dim (each element gets the gradient of where it went)
+///   tangent: values: dy = dx taken at indices along dim
 template <class T>
 ValuesAndIndices<T> sort(const Tensor<T>& x, std::int64_t dim = -1, bool descending = false, bool stable = false);
 
@@ -26,6 +27,7 @@ ValuesAndIndices<T> sort(const Tensor<T>& x, std::int64_t dim = -1, bool descend
 /// NaN counts as the largest and ties go to the lower index. The values always come sorted, which
 /// sorted = false allows too. k < 0 or k > the dim's size is a ValueError, as a dim out of range.
 ///   d/dx = grad placed at indices along dim, 0 elsewhere
+///   tangent: values: dy = dx taken at indices along dim
 template <class T>
 ValuesAndIndices<T> topk(const Tensor<T>& x, std::int64_t k, std::int64_t dim = -1, bool largest = true,
                          bool sorted = true);

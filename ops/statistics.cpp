@@ -134,26 +134,37 @@ Tensor<T> variance_rows(const char* op, const Tensor<T>& x, const Rows<T>& r, st
     xt::xarray<T> out = row_variance(r.x.value().data(), r.rows, r.len, divisor, *moments);
     out.reshape(r.out);
     const T scale = static_cast<T>(2 / divisor);
+    const auto centered = [trailing = r.trailing](const Tensor<T>& x_) {
+        return x_ - tapegrad::mean(x_, trailing, true);
+    };
     return record<T>(
         "var", {r.x}, std::move(out),
-        [moments, scale, len = r.len, kept = r.kept, trailing = r.trailing](const Backward<T>& ctx) -> Grads<T> {
+        [moments, scale, len = r.len, kept = r.kept, centered](const Backward<T>& ctx) -> Grads<T> {
             const Tensor<T>& x_ = ctx.input(0);
             if (!is_grad_enabled()) return {variance_grad(ctx.grad(), x_, *moments, len, scale)};
             // Recorded (create_graph): the same formula in ops, so it can be differentiated again.
-            return {mul(x_ - tapegrad::mean(x_, trailing, true), against_rows(ctx.grad(), kept) * scale)};
+            return {mul(centered(x_), against_rows(ctx.grad(), kept) * scale)};
+        },
+        [scale, trailing = r.trailing, centered](const Forward<T>& ctx) {
+            // dv = scale sum((x - mean) dx) over each row.
+            return tapegrad::sum(mul(centered(ctx.input(0)), ctx.tangent(0)), trailing) * scale;
         });
 }
 
 /// sqrt(v) whose derivative is 0 where v = 0 (PyTorch's std_backward), not 1 / 0.
-///   d/dv = grad / (2 y), 0 where y = 0
+///   d/dv = grad / (2 y), 0 where y = 0      tangent: dy = dv / (2 y), 0 where y = 0
 template <class T>
 Tensor<T> std_from_var(const Tensor<T>& v) {
     xt::xarray<T> out = detail::map("std", v, [](T e) { return std::sqrt(e); });
-    return record<T>("std", {v}, std::move(out), [](const Backward<T>& ctx) -> Grads<T> {
-        const Tensor<T>& y = ctx.output();
+    // The derivative applied to g (a gradient or a tangent: the Jacobian is diagonal).
+    constexpr auto chain = [](const Tensor<T>& g, const Tensor<T>& y) {
         const Tensor<T> zero = detail::mask("std", y, [](T e) { return e == 0; });
-        return {div(ctx.grad() * (T(1) - zero), (y + zero) * T(2))};
-    });
+        return div(g * (T(1) - zero), (y + zero) * T(2));
+    };
+    return record<T>(
+        "std", {v}, std::move(out),
+        [chain](const Backward<T>& ctx) -> Grads<T> { return {chain(ctx.grad(), ctx.output())}; },
+        [chain](const Forward<T>& ctx) { return chain(ctx.tangent(0), ctx.output()); });
 }
 
 template <class T>
@@ -203,19 +214,31 @@ Tensor<T> norm_rows(const Rows<T>& r, double p) {
     xt::xarray<T> out = detail::take_buffer<T>("norm", r.out);
     const T* x = r.x.value().data();
     for (std::size_t k = 0; k < r.rows; ++k) out.data()[k] = row_norm(x + k * r.len, r.len, p);
-    return record<T>("norm", {r.x}, std::move(out), [p, kept = r.kept](const Backward<T>& ctx) -> Grads<T> {
-        const Tensor<T>& x_ = ctx.input(0);
-        const Tensor<T> g = against_rows(ctx.grad(), kept);
-        if (p == 1) return {mul(sign(x_), g)};
-        const Tensor<T>& y = ctx.output();
-        // y = 0 only where the whole slice is 0: divide by 1 there, which gives x / 1 = 0.
-        const Tensor<T> y_safe = against_rows(y + detail::mask("norm", y, [](T e) { return e == 0; }), kept);
-        if (p == 2) return {mul(x_, div(g, y_safe))};
+    // y = 0 only where the whole slice is 0: divide by 1 there, which gives x / 1 = 0.
+    constexpr auto y_safe = [](const Tensor<T>& y) { return y + detail::mask("norm", y, [](T e) { return e == 0; }); };
+    // dy / dx for p other than 2 (whose rules divide by y_safe once, after the product or sum).
+    const auto slope = [p, y_safe, kept = r.kept](const Tensor<T>& x_, const Tensor<T>& y) {
+        if (p == 1) return sign(x_);
         // |x| / y <= 1, so its power cannot overflow; where x = 0, 1 / y instead, which sign(0) = 0
         // then zeroes (PyTorch's mask for p < 1, where 0^(p-1) is infinite).
-        const Tensor<T> ratio = div(abs(x_) + detail::mask("norm", x_, [](T e) { return e == 0; }), y_safe);
-        return {mul(sign(x_) * pow(ratio, static_cast<T>(p - 1)), g)};
-    });
+        const Tensor<T> ratio =
+            div(abs(x_) + detail::mask("norm", x_, [](T e) { return e == 0; }), against_rows(y_safe(y), kept));
+        return sign(x_) * pow(ratio, static_cast<T>(p - 1));
+    };
+    return record<T>(
+        "norm", {r.x}, std::move(out),
+        [p, kept = r.kept, y_safe, slope](const Backward<T>& ctx) -> Grads<T> {
+            const Tensor<T>& x_ = ctx.input(0);
+            const Tensor<T> g = against_rows(ctx.grad(), kept);
+            if (p == 2) return {mul(x_, div(g, against_rows(y_safe(ctx.output()), kept)))};
+            return {mul(slope(x_, ctx.output()), g)};
+        },
+        [p, trailing = r.trailing, y_safe, slope](const Forward<T>& ctx) {
+            // dy = sum(slope dx) over each row; p = 2: sum(x dx) / y.
+            const Tensor<T>& x_ = ctx.input(0);
+            if (p == 2) return div(tapegrad::sum(mul(x_, ctx.tangent(0)), trailing), y_safe(ctx.output()));
+            return tapegrad::sum(mul(slope(x_, ctx.output()), ctx.tangent(0)), trailing);
+        });
 }
 
 template <class T>

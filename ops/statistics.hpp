@@ -13,6 +13,7 @@ namespace tapegrad {
 
 /// Variance of every element with Bessel's correction (torch::var(x)): var(x, every dim, 1).
 ///   d/dx = grad * 2 (x - mean) / (n - 1)
+///   tangent: dy = 2 sum((x - mean) dx) / (n - 1)
 template <class T>
 Tensor<T> var(const Tensor<T>& x);
 
@@ -25,11 +26,13 @@ Tensor<T> var(const Tensor<T>& x);
 /// <= 0 (which includes a reduction over no elements), is a ValueError; PyTorch returns NaN or inf
 /// there, with a warning.
 ///   d/dx = grad * 2 (x - mean) / (n - correction), broadcast back over the dims
+///   tangent: dy = 2 sum((x - mean) dx, dims) / (n - correction)
 template <class T>
 Tensor<T> var(const Tensor<T>& x, const Dims& dims, std::int64_t correction = 1, bool keepdim = false);
 
 /// Standard deviation of every element with Bessel's correction (torch::std(x)): sqrt(var(x)).
 ///   d/dx = grad * (x - mean) / ((n - 1) std), and 0 where std = 0
+///   tangent: dy = sum((x - mean) dx) / ((n - 1) y), 0 where y = 0
 template <class T>
 Tensor<T> std(const Tensor<T>& x);
 
@@ -38,6 +41,7 @@ Tensor<T> std(const Tensor<T>& x);
 /// of the square root is infinite; the gradient there is 0, as PyTorch 2.x's std_backward, which
 /// masks result == 0 (so not NaN from 0 / 0; PyTorch before 1.11 gave NaN).
 ///   d/dx = grad * (x - mean) / ((n - correction) std), and 0 over a slice where std = 0
+///   tangent: dy = sum((x - mean) dx, dims) / ((n - correction) y), 0 where y = 0
 template <class T>
 Tensor<T> std(const Tensor<T>& x, const Dims& dims, std::int64_t correction = 1, bool keepdim = false);
 
@@ -49,6 +53,7 @@ Tensor<T> std(const Tensor<T>& x, const Dims& dims, std::int64_t correction = 1,
 /// ValueError (for p > 0 its norm is 0), and the gradient goes to the elements of largest
 /// (smallest) |x|, split evenly among ties, as PyTorch's.
 ///   d/dx = grad * sign(x) |x|^(p-1) / y^(p-1)  (p = 2: grad * x / y), 0 where y = 0 or x = 0
+///   tangent: dy = sum(sign(x) |x|^(p-1) / y^(p-1) dx)  (p = 2: sum(x dx) / y; inf: amax's), 0 where y = 0
 template <class T>
 Tensor<T> norm(const Tensor<T>& x, double p = 2);
 
@@ -56,12 +61,14 @@ Tensor<T> norm(const Tensor<T>& x, double p = 2);
 /// above. p = 2 over the two dims of a matrix is the Frobenius norm. An empty list reduces nothing.
 /// A dim out of range or listed twice is a ValueError.
 ///   d/dx = as above, per slice, broadcast back over the dims
+///   tangent: dy = as above, summed over the dims
 template <class T>
 Tensor<T> norm(const Tensor<T>& x, double p, const Dims& dims, bool keepdim = false);
 
 /// The Frobenius norm over dims (torch::norm(x, "fro", dims, keepdim)): norm(x, 2, dims, keepdim).
 /// `ord` other than "fro" (PyTorch's "nuc" included) is a ValueError.
 ///   d/dx = grad * x / y, 0 where y = 0
+///   tangent: dy = sum(x dx, dims) / y, 0 where y = 0
 template <class T>
 Tensor<T> norm(const Tensor<T>& x, std::string_view ord, const Dims& dims, bool keepdim = false);
 
