@@ -15,8 +15,10 @@ Tensor<T> broadcast_to(const Tensor<T>& x, const Shape& shape) {
                          shape_str(shape));
     }
     xt::xarray<T> out = detail::evaluate<T>("broadcast_to", xt::broadcast(x.value(), shape));
-    return record<T>("broadcast_to", {x}, std::move(out),
-                     [](const Backward<T>& ctx) -> Grads<T> { return {sum_to(ctx.grad(), ctx.input(0).shape())}; });
+    return record<T>(
+        "broadcast_to", {x}, std::move(out),
+        [](const Backward<T>& ctx) -> Grads<T> { return {sum_to(ctx.grad(), ctx.input(0).shape())}; },
+        [shape](const Forward<T>& ctx) { return broadcast_to(ctx.tangent(0), shape); });
 }
 
 template <class T>
@@ -31,9 +33,10 @@ Tensor<T> sum_to(const Tensor<T>& x, const Shape& shape) {
     for (std::size_t i = 0; i < from.size(); ++i) reduced[i] = i < lead || (shape[i - lead] == 1 && from[i] != 1);
     xt::xarray<T> out = reduce_dims<T>("sum_to", x.value(), reduced, T(0), [](T acc, T v) { return acc + v; });
     out.reshape(shape);
-    return record<T>("sum_to", {x}, std::move(out), [](const Backward<T>& ctx) -> Grads<T> {
-        return {broadcast_to(ctx.grad(), ctx.input(0).shape())};
-    });
+    return record<T>(
+        "sum_to", {x}, std::move(out),
+        [](const Backward<T>& ctx) -> Grads<T> { return {broadcast_to(ctx.grad(), ctx.input(0).shape())}; },
+        [shape](const Forward<T>& ctx) { return sum_to(ctx.tangent(0), shape); });
 }
 
 template Tensor<float> broadcast_to(const Tensor<float>&, const Shape&);

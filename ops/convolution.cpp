@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <xsimd/xsimd.hpp>
 
+#include <tapegrad/autograd/broadcast.hpp>
 #include <tapegrad/autograd/buffer_pool.hpp>
 #include <tapegrad/autograd/factories.hpp>
 #include <tapegrad/autograd/node.hpp>
@@ -19,7 +20,9 @@
 #include <tapegrad/ops/matmul.hpp>
 #include <tapegrad/ops/parallel.hpp>
 #include <tapegrad/ops/reduce.hpp>
+#include <tapegrad/ops/shape.hpp>
 #include <tapegrad/ops/simd.hpp>
+#include <tapegrad/ops/tangent.hpp>
 
 namespace tapegrad {
 
@@ -609,12 +612,28 @@ Tensor<T> transpose_forward(const Tensor<T>& y, const Tensor<T>& w, const Tensor
 template <class T>
 Tensor<T> weight_forward(const Tensor<T>& x, const Tensor<T>& y, const Geometry& g, const Shape& shape);
 
-/// The nodes of conv2d and conv_transpose2d: inputs (a, w) or (a, w, bias).
+/// The tangent rule of a node bilinear in its inputs (a, w), `op(a, w, shape)` without the bias, plus
+/// a bias per output channel when it has a third input: d op = op(da, w) + op(a, dw) + db spread
+/// over every plane.
 template <class T, class F>
+auto bilinear_tangent(F op, const Geometry& g) {
+    return [op, channel_dim = g.channel_dim](const Forward<T>& ctx) -> Tensor<T> {
+        const Shape& shape = ctx.output().shape();
+        Tensor<T> t = detail::add_tangents(ctx.has(0) ? op(ctx.tangent(0), ctx.input(1), shape) : Tensor<T>(),
+                                           ctx.has(1) ? op(ctx.input(0), ctx.tangent(1), shape) : Tensor<T>());
+        if (ctx.count() < 3 || !ctx.has(2)) return t;
+        Shape per_channel(shape.size() - channel_dim, 1);
+        per_channel[0] = shape[channel_dim];
+        return detail::add_tangents(t, broadcast_to(reshape(ctx.tangent(2), per_channel), shape));
+    };
+}
+
+/// The nodes of conv2d and conv_transpose2d: inputs (a, w) or (a, w, bias).
+template <class T, class F, class J>
 Tensor<T> record_conv(const char* op, const Tensor<T>& a, const Tensor<T>& w, const Tensor<T>& b, xt::xarray<T> value,
-                      F rule) {
-    if (b.defined()) return record<T>(op, {a, w, b}, std::move(value), std::move(rule));
-    return record<T>(op, {a, w}, std::move(value), std::move(rule));
+                      F rule, const J& jvp) {
+    if (b.defined()) return record<T>(op, {a, w, b}, std::move(value), std::move(rule), jvp);
+    return record<T>(op, {a, w}, std::move(value), std::move(rule), jvp);
 }
 
 /// x -> y (`shape`: y's). dx = transpose_forward(grad, w), dw = weight_forward(x, grad), db = Σ grad.
@@ -623,14 +642,19 @@ Tensor<T> conv_forward(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& 
                        const Shape& shape) {
     const bool has_bias = b.defined();
     auto value = conv_value(g, x.value().data(), w.value().data(), b, shape);
-    return record_conv<T>("conv2d", x, w, b, std::move(value), [g, has_bias](const Backward<T>& ctx) -> Grads<T> {
-        const auto& grad = ctx.grad();
-        Grads<T> grads(has_bias ? 3 : 2);
-        if (ctx.needs(0)) grads[0] = transpose_forward(grad, ctx.input(1), Tensor<T>(), g, ctx.input(0).shape());
-        if (ctx.needs(1)) grads[1] = weight_forward(ctx.input(0), grad, g, ctx.input(1).shape());
-        if (has_bias && ctx.needs(2)) grads[2] = bias_grad(grad, g);
-        return grads;
-    });
+    return record_conv<T>(
+        "conv2d", x, w, b, std::move(value),
+        [g, has_bias](const Backward<T>& ctx) -> Grads<T> {
+            const auto& grad = ctx.grad();
+            Grads<T> grads(has_bias ? 3 : 2);
+            if (ctx.needs(0)) grads[0] = transpose_forward(grad, ctx.input(1), Tensor<T>(), g, ctx.input(0).shape());
+            if (ctx.needs(1)) grads[1] = weight_forward(ctx.input(0), grad, g, ctx.input(1).shape());
+            if (has_bias && ctx.needs(2)) grads[2] = bias_grad(grad, g);
+            return grads;
+        },
+        bilinear_tangent<T>([g](const Tensor<T>& lhs, const Tensor<T>& rhs,
+                                const Shape& s) { return conv_forward(lhs, rhs, Tensor<T>(), g, s); },
+                            g));
 }
 
 /// y -> x (`shape`: x's), conv_forward's adjoint in x. dy = conv_forward(grad, w), dw = weight_forward(grad, y),
@@ -640,29 +664,37 @@ Tensor<T> transpose_forward(const Tensor<T>& y, const Tensor<T>& w, const Tensor
                             const Shape& shape) {
     const bool has_bias = b.defined();
     auto value = transpose_value(g, y.value().data(), w.value().data(), b, shape);
-    return record_conv<T>("conv_transpose2d", y, w, b, std::move(value),
-                          [g, has_bias](const Backward<T>& ctx) -> Grads<T> {
-                              const auto& grad = ctx.grad();
-                              Grads<T> grads(has_bias ? 3 : 2);
-                              if (ctx.needs(0))
-                                  grads[0] = conv_forward(grad, ctx.input(1), Tensor<T>(), g, ctx.input(0).shape());
-                              if (ctx.needs(1)) grads[1] = weight_forward(grad, ctx.input(0), g, ctx.input(1).shape());
-                              if (has_bias && ctx.needs(2)) grads[2] = bias_grad(grad, g);
-                              return grads;
-                          });
+    return record_conv<T>(
+        "conv_transpose2d", y, w, b, std::move(value),
+        [g, has_bias](const Backward<T>& ctx) -> Grads<T> {
+            const auto& grad = ctx.grad();
+            Grads<T> grads(has_bias ? 3 : 2);
+            if (ctx.needs(0)) grads[0] = conv_forward(grad, ctx.input(1), Tensor<T>(), g, ctx.input(0).shape());
+            if (ctx.needs(1)) grads[1] = weight_forward(grad, ctx.input(0), g, ctx.input(1).shape());
+            if (has_bias && ctx.needs(2)) grads[2] = bias_grad(grad, g);
+            return grads;
+        },
+        bilinear_tangent<T>([g](const Tensor<T>& lhs, const Tensor<T>& rhs,
+                                const Shape& s) { return transpose_forward(lhs, rhs, Tensor<T>(), g, s); },
+                            g));
 }
 
 /// (x, y) -> the weight (`shape`). For an incoming G: dx = transpose_forward(y, G), dy = conv_forward(x, G).
 template <class T>
 Tensor<T> weight_forward(const Tensor<T>& x, const Tensor<T>& y, const Geometry& g, const Shape& shape) {
     auto value = weight_value(g, x.value().data(), y.value().data(), shape);
-    return record<T>("conv2d_weight", {x, y}, std::move(value), [g](const Backward<T>& ctx) -> Grads<T> {
-        const auto& grad = ctx.grad();
-        Grads<T> grads(2);
-        if (ctx.needs(0)) grads[0] = transpose_forward(ctx.input(1), grad, Tensor<T>(), g, ctx.input(0).shape());
-        if (ctx.needs(1)) grads[1] = conv_forward(ctx.input(0), grad, Tensor<T>(), g, ctx.input(1).shape());
-        return grads;
-    });
+    return record<T>(
+        "conv2d_weight", {x, y}, std::move(value),
+        [g](const Backward<T>& ctx) -> Grads<T> {
+            const auto& grad = ctx.grad();
+            Grads<T> grads(2);
+            if (ctx.needs(0)) grads[0] = transpose_forward(ctx.input(1), grad, Tensor<T>(), g, ctx.input(0).shape());
+            if (ctx.needs(1)) grads[1] = conv_forward(ctx.input(0), grad, Tensor<T>(), g, ctx.input(1).shape());
+            return grads;
+        },
+        bilinear_tangent<T>(
+            [g](const Tensor<T>& lhs, const Tensor<T>& rhs, const Shape& s) { return weight_forward(lhs, rhs, g, s); },
+            g));
 }
 
 /// One call's arguments in 2-D terms (conv1d's with a unit height), checked by plan().

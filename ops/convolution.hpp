@@ -60,6 +60,7 @@ struct ConvPadding1d {
 ///   d/dx = conv_transpose2d(grad, w, stride, padding, output_padding so that it has x's shape, groups, dilation)
 ///   d/dw = detail::conv2d_weight(x, grad, w.shape, ...) (the correlation of x with grad)
 ///   d/db = grad summed over N, Ho, Wo
+///   tangent: dy = conv2d(dx, w) + conv2d(x, dw) + db per channel (the same arguments)
 /// ShapeError naming the op, the argument and the shapes for an x that is not 3-D or 4-D, a zero
 /// size in a dim of x but N or in weight, a weight that is not 4-D, channels of x not equal to
 /// weight.shape[1] * groups, O not divisible by groups, a bias not of shape [O], or a (dilated)
@@ -73,6 +74,7 @@ Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
 /// [O, C/groups, k], bias [O] (optional), giving [N, O, Lo], Lo = (L + 2 p - d (k - 1) - 1) / s + 1.
 /// Composed as conv2d over a unit height (reshapes in and out), so its derivatives are conv2d's:
 ///   d/dx = conv_transpose1d(grad, w)      d/dw = correlation of x with grad      d/db = Σ_{N, Lo} grad
+///   tangent: dy = conv1d(dx, w) + conv1d(x, dw) + db per channel
 /// Throws as conv2d does, naming conv1d and the 3-D / 2-D shapes.
 template <class T>
 Tensor<T> conv1d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = {}, std::int64_t stride = 1,
@@ -87,6 +89,7 @@ Tensor<T> conv1d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
 ///   d/dx = conv2d(grad, w, stride, padding, dilation, groups)
 ///   d/dw = detail::conv2d_weight(grad, x, w.shape, ...)
 ///   d/db = grad summed over N, Ho, Wo
+///   tangent: dy = conv_transpose2d(dx, w) + conv_transpose2d(x, dw) + db per channel
 /// ShapeError as conv2d (channels of x not equal to weight.shape[0], Cin not divisible by groups,
 /// a bias not of shape [Cout]) and for an output size <= 0; ValueError for stride, dilation or
 /// groups <= 0, a negative padding or output_padding, or an output_padding not smaller than either
@@ -105,6 +108,7 @@ namespace detail {
 /// input channel: dot products per tap). Bilinear in
 /// (x, gy); for an incoming gradient G of weight_shape:
 ///   d/dx = conv_transpose2d(gy, G, ...) (x's shape)      d/dgy = conv2d(x, G, ...) (gy's shape)
+///   tangent: dw = conv2d_weight(dx, gy) + conv2d_weight(x, dgy)
 /// Arguments are not checked (its callers have).
 template <class T>
 Tensor<T> conv2d_weight(const Tensor<T>& x, const Tensor<T>& gy, const Shape& weight_shape, Size2 stride, Size2 padding,

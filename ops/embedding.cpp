@@ -32,6 +32,7 @@ Tensor<T> scatter_rows(const Tensor<T>& g, SharedLookup lookup);
 /// Row j of y is row idx[j] of w, or zeros at the padding positions when zero_padding: the public
 /// lookup (zero_padding false) and the adjoint of scatter_rows (true), under one name.
 ///   d/dw = scatter_rows(g)   (the padding row gets nothing in both cases)
+///   tangent: gather_rows(dw) with the padding positions zeroed, as the backward treats them
 template <class T>
 Tensor<T> gather_rows(const Tensor<T>& w, SharedLookup lookup, bool zero_padding) {
     const std::size_t dim = w.shape()[1], n = lookup->idx.numel();
@@ -46,13 +47,16 @@ Tensor<T> gather_rows(const Tensor<T>& w, SharedLookup lookup, bool zero_padding
             std::copy_n(src + r * dim, dim, dst + j * dim);
         }
     }
-    return record<T>("embedding", {w}, std::move(out),
-                     [lookup](const Backward<T>& ctx) -> Grads<T> { return {scatter_rows(ctx.grad(), lookup)}; });
+    return record<T>(
+        "embedding", {w}, std::move(out),
+        [lookup](const Backward<T>& ctx) -> Grads<T> { return {scatter_rows(ctx.grad(), lookup)}; },
+        [lookup](const Forward<T>& ctx) { return gather_rows(ctx.tangent(0), lookup, true); });
 }
 
 /// Zeros of [num_embeddings, dim] with row j of g added to row idx[j], except where idx[j] is the
 /// padding row: the lookup's weight gradient. Repeated ids accumulate.
 ///   d/dg = gather_rows(grad) with the padding positions zeroed (its exact adjoint)
+///   tangent: scatter_rows(dg) (linear)
 template <class T>
 Tensor<T> scatter_rows(const Tensor<T>& g, SharedLookup lookup) {
     const std::size_t dim = g.shape().back(), n = lookup->idx.numel();
@@ -67,8 +71,10 @@ Tensor<T> scatter_rows(const Tensor<T>& g, SharedLookup lookup) {
         const T* from = src + j * dim;
         for (std::size_t k = 0; k < dim; ++k) to[k] += from[k];
     }
-    return record<T>("embedding_backward", {g}, std::move(out),
-                     [lookup](const Backward<T>& ctx) -> Grads<T> { return {gather_rows(ctx.grad(), lookup, true)}; });
+    return record<T>(
+        "embedding_backward", {g}, std::move(out),
+        [lookup](const Backward<T>& ctx) -> Grads<T> { return {gather_rows(ctx.grad(), lookup, true)}; },
+        [lookup](const Forward<T>& ctx) { return scatter_rows(ctx.tangent(0), lookup); });
 }
 
 /// Every id in 0..num-1, else an IndexError naming the first one outside, its position and num.

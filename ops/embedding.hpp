@@ -18,6 +18,7 @@ namespace tapegrad {
 /// whatever it was initialised to (nn::Embedding zeroes it).
 ///   d/dweight[r] = sum of g[i...] over the positions with idx[i...] = r, for r != padding_idx;
 ///                  0 for r = padding_idx (PyTorch's rule; not the derivative of the lookup there)
+///   tangent: dy = embedding(idx, dweight), 0 at the positions of padding_idx (as the gradient)
 /// Written as an embedding_backward op whose own backward is the lookup with the padding
 /// positions zeroed (its exact adjoint), so gradients of gradients work.
 /// Throws IndexError naming embedding, the id, its position and num_embeddings for an id outside

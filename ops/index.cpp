@@ -7,6 +7,7 @@
 #include <xtensor/xbroadcast.hpp>
 
 #include <tapegrad/autograd/broadcast.hpp>
+#include <tapegrad/autograd/factories.hpp>
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/ops/check.hpp>
 #include <tapegrad/ops/layout.hpp>
@@ -65,6 +66,7 @@ Tensor<T> put_rows(const Tensor<T>& g, const Shape& shape, const Rows& rows, Sha
 
 /// y's block (o, j) is x's block (o, idx[j]): index_select, select and masked_select (on x's flat
 /// elements), y of shape `shape`. One memcpy per block.   d/dx = put_rows(g, x.shape)
+///   tangent: take_rows(dx) (linear)
 template <class T>
 Tensor<T> take_rows(const char* op, const Tensor<T>& x, const Rows& rows, SharedIndices idx, const Shape& shape) {
     check_indices(op, *idx, rows);
@@ -84,13 +86,18 @@ Tensor<T> take_rows(const char* op, const Tensor<T>& x, const Rows& rows, Shared
             std::memcpy(to + j * inner, from + wrapped((*idx)[j], rows.size) * inner, inner * sizeof(T));
         }
     }
-    return record<T>(op, {x}, std::move(out), [rows, idx](const Backward<T>& ctx) -> Grads<T> {
-        return {put_rows(ctx.grad(), ctx.input(0).shape(), rows, idx)};
-    });
+    return record<T>(
+        op, {x}, std::move(out),
+        [rows, idx](const Backward<T>& ctx) -> Grads<T> {
+            return {put_rows(ctx.grad(), ctx.input(0).shape(), rows, idx)};
+        },
+        [op, rows, idx](const Forward<T>& ctx) {
+            return take_rows(op, ctx.tangent(0), rows, idx, ctx.output().shape());
+        });
 }
 
 /// The adjoint of take_rows: zeros of `shape`, with g's block (o, j) added to block (o, idx[j]), so
-/// repeated indices accumulate.   d/dg = take_rows(grad) in g's shape
+/// repeated indices accumulate.   d/dg = take_rows(grad) in g's shape   tangent: put_rows(dg) (linear)
 template <class T>
 Tensor<T> put_rows(const Tensor<T>& g, const Shape& shape, const Rows& rows, SharedIndices idx) {
     const std::size_t count = idx->numel(), inner = rows.inner;
@@ -105,9 +112,12 @@ Tensor<T> put_rows(const Tensor<T>& g, const Shape& shape, const Rows& rows, Sha
             for (std::size_t i = 0; i < inner; ++i) to[i] += from[i];
         }
     }
-    return record<T>("index_select_backward", {g}, std::move(out), [rows, idx](const Backward<T>& ctx) -> Grads<T> {
-        return {take_rows("index_select", ctx.grad(), rows, idx, ctx.input(0).shape())};
-    });
+    return record<T>(
+        "index_select_backward", {g}, std::move(out),
+        [rows, idx](const Backward<T>& ctx) -> Grads<T> {
+            return {take_rows("index_select", ctx.grad(), rows, idx, ctx.input(0).shape())};
+        },
+        [shape, rows, idx](const Forward<T>& ctx) { return put_rows(ctx.tangent(0), shape, rows, idx); });
 }
 
 using Strides = xt::svector<std::ptrdiff_t, 6>;
@@ -195,7 +205,7 @@ template <class T>
 Tensor<T> scatter_zeros(const Tensor<T>& g, const Shape& shape, std::size_t dim, SharedIndices idx);
 
 /// gather on a resolved dim, recorded (and its errors named) as op: gather or take_along_dim.
-///   d/dx = scatter_zeros(g, x.shape)
+///   d/dx = scatter_zeros(g, x.shape)      tangent: gather_dim(dx) (linear)
 template <class T>
 Tensor<T> gather_dim(const char* op, const Tensor<T>& x, std::size_t dim, SharedIndices idx) {
     xt::xarray<T> out = detail::take_buffer<T>(op, idx->shape());
@@ -203,13 +213,17 @@ Tensor<T> gather_dim(const char* op, const Tensor<T>& x, std::size_t dim, Shared
     T* dst = out.data();
     walk_indices(op, *idx, dim, x.shape(), idx->shape(), src,
                  [src, dst](std::size_t p, std::ptrdiff_t, std::ptrdiff_t t) { dst[p] = src[t]; });
-    return record<T>(op, {x}, std::move(out), [dim, idx](const Backward<T>& ctx) -> Grads<T> {
-        return {scatter_zeros(ctx.grad(), ctx.input(0).shape(), dim, idx)};
-    });
+    return record<T>(
+        op, {x}, std::move(out),
+        [dim, idx](const Backward<T>& ctx) -> Grads<T> {
+            return {scatter_zeros(ctx.grad(), ctx.input(0).shape(), dim, idx)};
+        },
+        [op, dim, idx](const Forward<T>& ctx) { return gather_dim(op, ctx.tangent(0), dim, idx); });
 }
 
 /// The adjoint of gather: zeros of `shape` with g (of idx's shape) added at the gathered positions
 /// (scatter_add into zeros, without copying a zero tensor first).   d/dg = gather(grad, dim, idx)
+///   tangent: scatter_zeros(dg) (linear)
 template <class T>
 Tensor<T> scatter_zeros(const Tensor<T>& g, const Shape& shape, std::size_t dim, SharedIndices idx) {
     xt::xarray<T> out = detail::take_buffer<T>("gather_backward", shape);
@@ -218,9 +232,10 @@ Tensor<T> scatter_zeros(const Tensor<T>& g, const Shape& shape, std::size_t dim,
     T* dst = out.data();
     walk_indices("gather_backward", *idx, dim, shape, g.shape(), static_cast<const T*>(dst),
                  [src, dst](std::size_t, std::ptrdiff_t s, std::ptrdiff_t t) { dst[t] += src[s]; });
-    return record<T>("gather_backward", {g}, std::move(out), [dim, idx](const Backward<T>& ctx) -> Grads<T> {
-        return {gather_dim("gather", ctx.grad(), dim, idx)};
-    });
+    return record<T>(
+        "gather_backward", {g}, std::move(out),
+        [dim, idx](const Backward<T>& ctx) -> Grads<T> { return {gather_dim("gather", ctx.grad(), dim, idx)}; },
+        [shape, dim, idx](const Forward<T>& ctx) { return scatter_zeros(ctx.tangent(0), shape, dim, idx); });
 }
 
 /// g (of idx's shape) padded with zeros at the end of each dim to `shape` (src's, no smaller).
@@ -324,11 +339,19 @@ Tensor<T> scatter_add(const Tensor<T>& x, std::int64_t dim, const Indices& idx, 
     walk_indices("scatter_add", idx, d, x.shape(), src.shape(), static_cast<const T*>(dst),
                  [from, dst](std::size_t, std::ptrdiff_t s, std::ptrdiff_t t) { dst[t] += from[s]; });
     auto shared = std::make_shared<const Indices>(idx);
-    return record<T>("scatter_add", {x, src}, std::move(out), [d, shared](const Backward<T>& ctx) -> Grads<T> {
-        return {ctx.needs(0) ? ctx.grad() : Tensor<T>(),
-                ctx.needs(1) ? zero_extend(gather_dim("gather", ctx.grad(), d, shared), ctx.input(1).shape())
-                             : Tensor<T>()};
-    });
+    return record<T>(
+        "scatter_add", {x, src}, std::move(out),
+        [d, shared](const Backward<T>& ctx) -> Grads<T> {
+            return {ctx.needs(0) ? ctx.grad() : Tensor<T>(),
+                    ctx.needs(1) ? zero_extend(gather_dim("gather", ctx.grad(), d, shared), ctx.input(1).shape())
+                                 : Tensor<T>()};
+        },
+        [d, shared](const Forward<T>& ctx) {
+            // Linear in (x, src): scatter_add itself on the tangents, zeros standing for dx when x has none.
+            if (!ctx.has(1)) return ctx.tangent(0);
+            const Tensor<T> dx = ctx.has(0) ? ctx.tangent(0) : zeros_like(ctx.input(0));
+            return scatter_add(dx, static_cast<std::int64_t>(d), *shared, ctx.tangent(1));
+        });
 }
 
 template <class T>

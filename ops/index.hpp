@@ -29,6 +29,7 @@ namespace tapegrad {
 /// `index_select(weight, 0, token_ids)`. idx of 2 or more dims is a ShapeError; an index out of
 /// range an IndexError naming index_select, the index and the size.
 ///   d/dx = zeros of x's shape with g's slices added at idx along dim (repeated indices accumulate)
+///   tangent: dy = index_select(dx, dim, idx)
 template <class T>
 Tensor<T> index_select(const Tensor<T>& x, std::int64_t dim, const Indices& idx);
 
@@ -36,7 +37,7 @@ Tensor<T> index_select(const Tensor<T>& x, std::int64_t dim, const Indices& idx)
 /// idx's shape. idx has x's number of dims (else ShapeError), and in every dim but `dim` a size no
 /// larger than x's (else ShapeError naming both shapes); along dim any size. An index out of range
 /// is an IndexError naming gather, the index and the size.
-///   d/dx = scatter_add(zeros of x's shape, dim, idx, g)
+///   d/dx = scatter_add(zeros of x's shape, dim, idx, g)      tangent: dy = gather(dx, dim, idx)
 template <class T>
 Tensor<T> gather(const Tensor<T>& x, std::int64_t dim, const Indices& idx);
 
@@ -47,6 +48,7 @@ Tensor<T> gather(const Tensor<T>& x, std::int64_t dim, const Indices& idx);
 /// the shapes); an index out of range is an IndexError naming scatter_add.
 ///   d/dx = g
 ///   d/dsrc = gather(g, dim, idx), zero where src is outside idx's shape
+///   tangent: dy = scatter_add(dx, dim, idx, dsrc) (dx = 0 when x has none)
 template <class T>
 Tensor<T> scatter_add(const Tensor<T>& x, std::int64_t dim, const Indices& idx, const Tensor<T>& src);
 
@@ -55,6 +57,7 @@ Tensor<T> scatter_add(const Tensor<T>& x, std::int64_t dim, const Indices& idx, 
 /// 1 are a ShapeError naming both shapes). Without a dim, x and idx are flattened:
 /// gather(flatten(x), 0, flatten(idx)), a 1-d result. Composed: broadcast_to, reshape, gather, so
 /// d/dx = the gather's backward, summed over the dims x was broadcast in.
+///   tangent: dy = take_along_dim(dx, idx, dim)
 template <class T>
 Tensor<T> take_along_dim(const Tensor<T>& x, const Indices& idx, std::optional<std::int64_t> dim = std::nullopt);
 
@@ -63,13 +66,14 @@ Tensor<T> take_along_dim(const Tensor<T>& x, const Indices& idx, std::optional<s
 /// has as many elements as the broadcast mask has true values. Composed: broadcast_to, then a
 /// selection of x's flat elements.
 ///   d/dx = g placed at the selected positions, zeros elsewhere (summed where x was broadcast)
+///   tangent: dy = masked_select(dx, mask)
 template <class T>
 Tensor<T> masked_select(const Tensor<T>& x, const Mask& mask);
 
 /// The slice of x at position `index` along dim, with that dim removed (torch::select, `x[i]` for
 /// dim 0): a 3 x 4 x 5 x gives a 3 x 5 y for dim 1. A negative index counts from the end; out of
 /// range is an IndexError naming select, the index and the size; a 0-d x is a ShapeError.
-///   d/dx = zeros of x's shape with g placed at index along dim
+///   d/dx = zeros of x's shape with g placed at index along dim      tangent: dy = select(dx, dim, index)
 template <class T>
 Tensor<T> select(const Tensor<T>& x, std::int64_t dim, std::int64_t index);
 
@@ -124,6 +128,7 @@ private:
 /// a step below 1 a ValueError, each naming index. Differs from LibTorch: no None (new axis),
 /// Ellipsis or tensor entries (use unsqueeze, index_select, masked_select), and the result is a
 /// copy, not a view.   d/dx = g placed back at the indexed positions, zeros elsewhere
+///   tangent: dy = index(dx, indices)
 template <class T>
 Tensor<T> index(const Tensor<T>& x, const std::vector<indexing::TensorIndex>& indices);
 

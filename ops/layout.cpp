@@ -99,8 +99,10 @@ Tensor<T> flip_dims(const Tensor<T>& x, const Dims& dims) {
     }
     xt::xarray<T> out = detail::take_buffer<T>("flip", shape);
     copy_strided(x.value().data(), from, out.data(), contiguous(shape), shape);
-    return record<T>("flip", {x}, std::move(out),
-                     [dims](const Backward<T>& ctx) -> Grads<T> { return {flip_dims(ctx.grad(), dims)}; });
+    return record<T>(
+        "flip", {x}, std::move(out),
+        [dims](const Backward<T>& ctx) -> Grads<T> { return {flip_dims(ctx.grad(), dims)}; },
+        [dims](const Forward<T>& ctx) { return flip_dims(ctx.tangent(0), dims); });
 }
 
 /// The walk over x's diagonal in the (d1, d2) planes, and the diagonal's shape: x's other dims,
@@ -131,7 +133,7 @@ template <class T>
 Tensor<T> diagonal_dims(const Tensor<T>& x, std::int64_t offset, std::size_t d1, std::size_t d2);
 
 /// The adjoint of diagonal: g placed on the diagonal of a zero tensor of `shape`.
-///   d/dg = diagonal(grad, offset, d1, d2)
+///   d/dg = diagonal(grad, offset, d1, d2)      tangent: diagonal_backward(dg) (linear)
 template <class T>
 Tensor<T> diagonal_backward(const Tensor<T>& g, const Shape& shape, std::int64_t offset, std::size_t d1,
                             std::size_t d2) {
@@ -139,9 +141,12 @@ Tensor<T> diagonal_backward(const Tensor<T>& g, const Shape& shape, std::int64_t
     xt::xarray<T> out = detail::take_buffer<T>("diagonal_backward", shape);
     out.fill(T(0));
     copy_strided(g.value().data(), contiguous(layout.shape), out.data(), layout.walk, layout.shape);
-    return record<T>("diagonal_backward", {g}, std::move(out), [offset, d1, d2](const Backward<T>& ctx) -> Grads<T> {
-        return {diagonal_dims(ctx.grad(), offset, d1, d2)};
-    });
+    return record<T>(
+        "diagonal_backward", {g}, std::move(out),
+        [offset, d1, d2](const Backward<T>& ctx) -> Grads<T> { return {diagonal_dims(ctx.grad(), offset, d1, d2)}; },
+        [shape, offset, d1, d2](const Forward<T>& ctx) {
+            return diagonal_backward(ctx.tangent(0), shape, offset, d1, d2);
+        });
 }
 
 template <class T>
@@ -149,9 +154,12 @@ Tensor<T> diagonal_dims(const Tensor<T>& x, std::int64_t offset, std::size_t d1,
     const DiagonalLayout layout = diagonal_layout(x.shape(), offset, d1, d2);
     xt::xarray<T> out = detail::take_buffer<T>("diagonal", layout.shape);
     copy_strided(x.value().data(), layout.walk, out.data(), contiguous(layout.shape), layout.shape);
-    return record<T>("diagonal", {x}, std::move(out), [offset, d1, d2](const Backward<T>& ctx) -> Grads<T> {
-        return {diagonal_backward(ctx.grad(), ctx.input(0).shape(), offset, d1, d2)};
-    });
+    return record<T>(
+        "diagonal", {x}, std::move(out),
+        [offset, d1, d2](const Backward<T>& ctx) -> Grads<T> {
+            return {diagonal_backward(ctx.grad(), ctx.input(0).shape(), offset, d1, d2)};
+        },
+        [offset, d1, d2](const Forward<T>& ctx) { return diagonal_dims(ctx.tangent(0), offset, d1, d2); });
 }
 
 /// tril (lower) or triu: x with the elements outside the triangle of the last two dims set to 0.
@@ -177,9 +185,12 @@ Tensor<T> triangle(const char* op, const Tensor<T>& x, std::int64_t diagonal, bo
             }
         }
     }
-    return record<T>(op, {x}, std::move(out), [op, diagonal, lower](const Backward<T>& ctx) -> Grads<T> {
-        return {triangle(op, ctx.grad(), diagonal, lower)};
-    });
+    return record<T>(
+        op, {x}, std::move(out),
+        [op, diagonal, lower](const Backward<T>& ctx) -> Grads<T> {
+            return {triangle(op, ctx.grad(), diagonal, lower)};
+        },
+        [op, diagonal, lower](const Forward<T>& ctx) { return triangle(op, ctx.tangent(0), diagonal, lower); });
 }
 
 /// repeat and tile once the repeats are known to cover x's dims: x reshaped to [1, s0, 1, s1, ...],
@@ -383,9 +394,10 @@ Tensor<T> pad(const Tensor<T>& x, const std::vector<std::int64_t>& pad, std::typ
     xt::xarray<T> out = detail::take_buffer<T>("pad", shape);
     out.fill(value);
     copy_strided(x.value().data(), from, out.data(), to, extent);
-    return record<T>("pad", {x}, std::move(out), [negated](const Backward<T>& ctx) -> Grads<T> {
-        return {tapegrad::pad(ctx.grad(), negated, T(0))};
-    });
+    return record<T>(
+        "pad", {x}, std::move(out),
+        [negated](const Backward<T>& ctx) -> Grads<T> { return {tapegrad::pad(ctx.grad(), negated, T(0))}; },
+        [amounts = pad](const Forward<T>& ctx) { return tapegrad::pad(ctx.tangent(0), amounts, T(0)); });
 }
 
 template <class T>
@@ -573,7 +585,9 @@ template <class T>
 Tensor<T> clone(const Tensor<T>& x) {
     check_defined("clone", "x", x);
     xt::xarray<T> out = detail::evaluate<T>("clone", x.value());
-    return record<T>("clone", {x}, std::move(out), [](const Backward<T>& ctx) -> Grads<T> { return {ctx.grad()}; });
+    return record<T>(
+        "clone", {x}, std::move(out), [](const Backward<T>& ctx) -> Grads<T> { return {ctx.grad()}; },
+        [](const Forward<T>& ctx) { return clone(ctx.tangent(0)); });
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                                                              \

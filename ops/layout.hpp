@@ -55,6 +55,7 @@ Tensor<T> tile(const Tensor<T>& x, const std::vector<std::int64_t>& reps);
 /// PyTorch's. Elements added hold `value`. An odd-length pad is a ValueError; more pairs than x has
 /// dims is a ValueError, and a crop larger than the dim a ShapeError, each naming pad, the pad list
 /// and x's shape.   d/dx = g with the padding cut away (and the crops put back as zeros): pad(g, -pad)
+///   tangent: dy = pad(dx, pad) with 0 (the constant value has no tangent)
 template <class T>
 Tensor<T> pad(const Tensor<T>& x, const std::vector<std::int64_t>& pad, std::type_identity_t<T> value = 0);
 
@@ -69,7 +70,7 @@ enum class PadMode {
 /// slice, flip and concat), in any of x's dims (PyTorch limits it to the last 1-3 of 2-5 dim inputs).
 /// Reflect amounts must be non-negative and smaller than their dim (else ValueError naming pad, the
 /// pad list and x's shape); `value` is unused.   d/dx = g's reflected parts folded back onto the
-/// elements they copy, plus g's middle
+/// elements they copy, plus g's middle      tangent: dy = pad(dx, pad, mode)
 template <class T>
 Tensor<T> pad(const Tensor<T>& x, const std::vector<std::int64_t>& pad, PadMode mode,
               std::type_identity_t<T> value = 0);
@@ -109,24 +110,26 @@ template <class T>
 Tensor<T> roll(const Tensor<T>& x, const std::vector<std::int64_t>& shifts, const Dims& dims = {});
 
 /// Reverses the order of the elements along each of dims (torch::flip). A dim listed twice is a
-/// ValueError.   d/dx = flip(g, dims)
+/// ValueError.   d/dx = flip(g, dims)      tangent: dy = flip(dx, dims)
 template <class T>
 Tensor<T> flip(const Tensor<T>& x, const Dims& dims);
 
 /// The diagonal of the (dim1, dim2) planes, with offset above (> 0) or below (< 0) the main one, as a
 /// last dim appended after x's other dims (torch::diagonal). dim1 and dim2 naming one dim is a
 /// ValueError.   d/dx = g placed on the diagonal, zeros elsewhere
+///   tangent: dy = diagonal(dx, offset, dim1, dim2)
 template <class T>
 Tensor<T> diagonal(const Tensor<T>& x, std::int64_t offset = 0, std::int64_t dim1 = 0, std::int64_t dim2 = 1);
 
 /// The lower triangle of the last two dims (torch::tril): x[..., i, j] where j - i <= diagonal,
 /// else 0 (also where x is inf or NaN). x with fewer than 2 dims is a ShapeError.
-///   d/dx = tril(g, diagonal)
+///   d/dx = tril(g, diagonal)      tangent: dy = tril(dx, diagonal)
 template <class T>
 Tensor<T> tril(const Tensor<T>& x, std::int64_t diagonal = 0);
 
 /// The upper triangle of the last two dims (torch::triu): x[..., i, j] where j - i >= diagonal,
 /// else 0. x with fewer than 2 dims is a ShapeError.   d/dx = triu(g, diagonal)
+///   tangent: dy = triu(dx, diagonal)
 template <class T>
 Tensor<T> triu(const Tensor<T>& x, std::int64_t diagonal = 0);
 
@@ -142,6 +145,7 @@ template <class T>
 Tensor<T> movedim(const Tensor<T>& x, const Dims& source, const Dims& destination);
 
 /// A copy of x on the tape (torch::clone): differentiable, sharing nothing with x.   d/dx = g
+///   tangent: dy = clone(dx)
 template <class T>
 Tensor<T> clone(const Tensor<T>& x);
 

@@ -1,8 +1,10 @@
 #include <tapegrad/ops/normalization.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -119,9 +121,20 @@ Tensor<T> standardize_grad(const char* op, const Tensor<T>& g, const Tensor<T>& 
     return Tensor<T>(std::move(out));
 }
 
+/// x3's deviations from its group means (x3 itself without centring) and 1 / sqrt(var + eps) per
+/// group, in ops on x3: for the rules of standardize that are differentiated again.
+template <class T>
+std::pair<Tensor<T>, Tensor<T>> recorded_moments(const Tensor<T>& x3, bool center, double eps) {
+    const Dims dims{0, 2};
+    Tensor<T> d = center ? x3 - tapegrad::mean(x3, dims, true) : x3;
+    Tensor<T> rstd = rsqrt(tapegrad::mean(square(d), dims, true) + static_cast<T>(eps));
+    return {std::move(d), std::move(rstd)};
+}
+
 /// xhat = (x - mean) / sqrt(var + eps) per group of x3 ([outer, groups, inner]), var biased; without
 /// centring (rms_norm) xhat = x / sqrt(mean(x^2) + eps). `stats`, when given, receives the moments.
 ///   d/dx = rstd (g - mean_n(g) - xhat mean_n(g xhat))  (mean_n(g) left out without centring)
+///   tangent: dxhat = rstd (dx - mean_n(dx) - xhat mean_n(dx xhat)) (the Jacobian is symmetric)
 template <class T>
 Tensor<T> standardize(const char* op, const Tensor<T>& x3, bool center, double eps, Moments<T>* stats = nullptr) {
     const Layout l{x3.shape()[0], x3.shape()[1], x3.shape()[2]};
@@ -131,19 +144,37 @@ Tensor<T> standardize(const char* op, const Tensor<T>& x3, bool center, double e
         return [s = m->shift[b], mu = m->mean[b], r = m->rstd[b]](T v, T) { return ((v - s) - mu) * r; };
     });
     if (stats) *stats = *m;
-    return record<T>(op, {x3}, std::move(out), [op, m, l, center, eps](const Backward<T>& ctx) -> Grads<T> {
-        if (!is_grad_enabled()) return {standardize_grad(op, ctx.grad(), ctx.output(), *m, l, center)};
-        // Recorded (create_graph): the same formula in ops on x, so it can be differentiated again.
-        const Dims dims{0, 2};
-        const Tensor<T>& x = ctx.input(0);
-        const Tensor<T> d = center ? x - tapegrad::mean(x, dims, true) : x;
-        const Tensor<T> rstd = rsqrt(tapegrad::mean(square(d), dims, true) + static_cast<T>(eps));
-        const Tensor<T> xhat = d * rstd;
-        const Tensor<T>& g = ctx.grad();
-        Tensor<T> inner = g - xhat * tapegrad::mean(g * xhat, dims, true);
-        if (center) inner = inner - tapegrad::mean(g, dims, true);
-        return {rstd * inner};
-    });
+    return record<T>(
+        op, {x3}, std::move(out),
+        [op, m, l, center, eps](const Backward<T>& ctx) -> Grads<T> {
+            if (!is_grad_enabled()) return {standardize_grad(op, ctx.grad(), ctx.output(), *m, l, center)};
+            // Recorded (create_graph): the same formula in ops on x, so it can be differentiated again.
+            const Dims dims{0, 2};
+            const auto [d, rstd] = recorded_moments(ctx.input(0), center, eps);
+            const Tensor<T> xhat = d * rstd;
+            const Tensor<T>& g = ctx.grad();
+            Tensor<T> inner = g - xhat * tapegrad::mean(g * xhat, dims, true);
+            if (center) inner = inner - tapegrad::mean(g, dims, true);
+            return {rstd * inner};
+        },
+        [m, l, center, eps](const Forward<T>& ctx) {
+            const Dims dims{0, 2};
+            // The saved 1 / std is a constant; when x's own gradient is recorded it must be a function
+            // of x, so that the tangent is differentiable in x too (reverse over forward).
+            Tensor<T> rstd;
+            if (ctx.input(0).requires_grad() && is_grad_enabled()) {
+                rstd = recorded_moments(ctx.input(0), center, eps).second;
+            } else {
+                xt::xarray<T> r = xt::xarray<T>::from_shape({1, l.groups, 1});
+                std::copy(m->rstd.begin(), m->rstd.end(), r.begin());
+                rstd = Tensor<T>(std::move(r));
+            }
+            const Tensor<T>& xhat = ctx.output();
+            const Tensor<T>& dx = ctx.tangent(0);
+            Tensor<T> inner = dx - xhat * tapegrad::mean(dx * xhat, dims, true);
+            if (center) inner = inner - tapegrad::mean(dx, dims, true);
+            return rstd * inner;
+        });
 }
 
 template <class T>

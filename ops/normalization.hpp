@@ -23,6 +23,7 @@ namespace tapegrad {
 /// shape normalized_shape; ValueError for eps < 0 or NaN.
 ///   d/dx = rstd (g' - mean_n(g') - xhat mean_n(g' xhat)), g' = g w, rstd = 1/sqrt(var + eps)
 ///   d/dw = sum over the leading dims of g xhat      d/db = sum over the leading dims of g
+///   tangent: dy = dxhat w + xhat dw + db, dxhat = rstd (dx - mean_n(dx) - xhat mean_n(dx xhat))
 template <class T>
 Tensor<T> layer_norm(const Tensor<T>& x, const std::vector<std::int64_t>& normalized_shape,
                      const Tensor<T>& weight = {}, const Tensor<T>& bias = {}, double eps = 1e-5);
@@ -32,6 +33,7 @@ Tensor<T> layer_norm(const Tensor<T>& x, const std::vector<std::int64_t>& normal
 /// is the machine epsilon of T (PyTorch's eps=None: torch.finfo(x.dtype).eps). Errors as layer_norm.
 ///   d/dx = r (g' - xhat mean_n(g' xhat)), g' = g w, r = 1/sqrt(mean_n(x^2) + eps), xhat = x r
 ///   d/dw = sum over the leading dims of g xhat
+///   tangent: dy = dxhat w + xhat dw, dxhat = r (dx - xhat mean_n(dx xhat))
 template <class T>
 Tensor<T> rms_norm(const Tensor<T>& x, const std::vector<std::int64_t>& normalized_shape, const Tensor<T>& weight = {},
                    std::optional<double> eps = std::nullopt);
@@ -43,6 +45,8 @@ Tensor<T> rms_norm(const Tensor<T>& x, const std::vector<std::int64_t>& normaliz
 /// positive or does not divide C, or for eps < 0.
 ///   d/dx = rstd (g' - mean_n(g') - xhat mean_n(g' xhat)) per group, g' = g w[c]
 ///   d/dw[c] = sum over N and * of g xhat      d/db[c] = sum over N and * of g
+///   tangent: dy = dxhat w[c] + xhat dw[c] + db[c], dxhat = rstd (dx - mean_n(dx) - xhat mean_n(dx xhat))
+///            per group
 template <class T>
 Tensor<T> group_norm(const Tensor<T>& x, std::int64_t num_groups, const Tensor<T>& weight = {},
                      const Tensor<T>& bias = {}, double eps = 1e-5);
@@ -61,6 +65,9 @@ Tensor<T> group_norm(const Tensor<T>& x, std::int64_t num_groups, const Tensor<T
 ///   training: d/dx = rstd (g' - mean_n(g') - xhat mean_n(g' xhat)) per channel, g' = g w[c]
 ///   eval:     d/dx = g w[c] / sqrt(running_var[c] + eps)
 ///   d/dw[c] = sum over N and * of g xhat      d/db[c] = sum over N and * of g
+///   tangent: dy = dxhat w[c] + xhat dw[c] + db[c]; training: dxhat = rstd (dx - mean_n(dx) -
+///            xhat mean_n(dx xhat)) per channel (the running statistics have no tangent); eval:
+///            dxhat = (dx - drunning_mean) rstd - xhat rstd^2 drunning_var / 2, rstd = 1/sqrt(running_var + eps)
 template <class T>
 Tensor<T> batch_norm(const Tensor<T>& x, const Tensor<T>& running_mean, const Tensor<T>& running_var,
                      const Tensor<T>& weight = {}, const Tensor<T>& bias = {}, bool training = false,

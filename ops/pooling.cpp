@@ -197,7 +197,8 @@ void max_pool_2x2_kernel(const T* x, const Geometry& g, T* y, std::int64_t* idx)
 
 /// The max pools: the kernel, then a node whose backward adds g at the argmax of each window,
 /// scatter_add on x seen as [planes, H W] (whose own derivative with respect to g is the gather at
-/// the same indices, so every order works).
+/// the same indices, so every order works), and whose tangent is that gather of dx: the tangent at
+/// the argmax the backward chose.
 template <class T>
 Tensor<T> max_pool(const char* op, const Tensor<T>& x, const Geometry& g) {
     xt::xarray<T> out = detail::take_buffer<T>(op, g.out_shape);
@@ -208,11 +209,17 @@ Tensor<T> max_pool(const char* op, const Tensor<T>& x, const Geometry& g) {
     } else {
         max_pool_kernel(x.value().data(), g, out.data(), idx->mutable_value().data());
     }
-    return record<T>(op, {x}, std::move(out), [g, idx, outs](const Backward<T>& ctx) -> Grads<T> {
-        const std::size_t plane = static_cast<std::size_t>(g.h.in * g.w.in);
-        const Tensor<T> flat_g = reshape(ctx.grad(), Shape{g.planes, outs});
-        return {reshape(scatter_add(zeros<T>(Shape{g.planes, plane}), 1, *idx, flat_g), g.in_shape)};
-    });
+    return record<T>(
+        op, {x}, std::move(out),
+        [g, idx, outs](const Backward<T>& ctx) -> Grads<T> {
+            const std::size_t plane = static_cast<std::size_t>(g.h.in * g.w.in);
+            const Tensor<T> flat_g = reshape(ctx.grad(), Shape{g.planes, outs});
+            return {reshape(scatter_add(zeros<T>(Shape{g.planes, plane}), 1, *idx, flat_g), g.in_shape)};
+        },
+        [g, idx](const Forward<T>& ctx) {
+            const std::size_t plane = static_cast<std::size_t>(g.h.in * g.w.in);
+            return reshape(gather(reshape(ctx.tangent(0), Shape{g.planes, plane}), 1, *idx), g.out_shape);
+        });
 }
 
 // ---- average pooling: a linear map and its adjoint, each the other's derivative ----
@@ -282,7 +289,7 @@ template <class T>
 Tensor<T> spread(const Tensor<T>& g, SharedWindows win);
 
 /// y[o] = scale(o) * the sum of x over window o: the forward of avg_pool2d, avg_pool1d and
-/// adaptive_avg_pool2d, recorded as op.   d/dx = spread(g)
+/// adaptive_avg_pool2d, recorded as op.   d/dx = spread(g)   tangent: dy = window_mean(dx) (linear)
 template <class T>
 Tensor<T> window_mean(const char* op, const Tensor<T>& x, SharedWindows win) {
     xt::xarray<T> out = detail::take_buffer<T>(op, win->g.out_shape);
@@ -298,12 +305,13 @@ Tensor<T> window_mean(const char* op, const Tensor<T>& x, SharedWindows win) {
         }
         dst[o] = sum * static_cast<T>(win->scale(oh, ow));
     });
-    return record<T>(op, {x}, std::move(out),
-                     [win](const Backward<T>& ctx) -> Grads<T> { return {spread(ctx.grad(), win)}; });
+    return record<T>(
+        op, {x}, std::move(out), [win](const Backward<T>& ctx) -> Grads<T> { return {spread(ctx.grad(), win)}; },
+        [op, win](const Forward<T>& ctx) { return window_mean(op, ctx.tangent(0), win); });
 }
 
 /// The adjoint of window_mean: zeros of x's shape with scale(o) g[o] added to every element of
-/// window o.   d/dg = window_mean(grad)
+/// window o.   d/dg = window_mean(grad)   tangent: spread(dg) (linear)
 template <class T>
 Tensor<T> spread(const Tensor<T>& g, SharedWindows win) {
     xt::xarray<T> out = detail::take_buffer<T>("avg_pool_backward", win->g.in_shape);
@@ -319,8 +327,10 @@ Tensor<T> spread(const Tensor<T>& g, SharedWindows win) {
             for (auto w = b.begin; w < b.end; ++w) row[w] += v;
         }
     });
-    return record<T>("avg_pool_backward", {g}, std::move(out),
-                     [win](const Backward<T>& ctx) -> Grads<T> { return {window_mean("avg_pool", ctx.grad(), win)}; });
+    return record<T>(
+        "avg_pool_backward", {g}, std::move(out),
+        [win](const Backward<T>& ctx) -> Grads<T> { return {window_mean("avg_pool", ctx.grad(), win)}; },
+        [win](const Forward<T>& ctx) { return spread(ctx.tangent(0), win); });
 }
 
 template <class T>

@@ -32,12 +32,13 @@ namespace tapegrad {
 /// element in row-major window order; a NaN in the window wins (the last NaN, as PyTorch's CPU kernel).
 ///   d/dx = g added at each window's argmax (scatter_add over the flattened H W dims); an element
 ///          that is the argmax of several windows gets the sum of their gradients
+///   tangent: dy = dx at each window's argmax (the element the gradient goes to)
 template <class T>
 Tensor<T> max_pool2d(const Tensor<T>& x, Size2 kernel_size, std::optional<Size2> stride = std::nullopt,
                      Size2 padding = 0, Size2 dilation = 1, bool ceil_mode = false);
 
 /// max_pool2d along the last dim of x [N, C, L] or [C, L] (torch.nn.functional.max_pool1d).
-///   d/dx = g added at each window's argmax
+///   d/dx = g added at each window's argmax      tangent: dy = dx at each window's argmax
 template <class T>
 Tensor<T> max_pool1d(const Tensor<T>& x, std::int64_t kernel_size, std::optional<std::int64_t> stride = std::nullopt,
                      std::int64_t padding = 0, std::int64_t dilation = 1, bool ceil_mode = false);
@@ -47,6 +48,7 @@ Tensor<T> max_pool1d(const Tensor<T>& x, std::int64_t kernel_size, std::optional
 /// window's size counting the zero padding (count_include_pad, PyTorch's default; a window that
 /// runs past the right padding under ceil_mode is cut there) or counting only x's elements.
 ///   d/dx = g / divisor spread uniformly over each window's elements of x
+///   tangent: dy = avg_pool2d(dx) (the same arguments)
 template <class T>
 Tensor<T> avg_pool2d(const Tensor<T>& x, Size2 kernel_size, std::optional<Size2> stride = std::nullopt,
                      Size2 padding = 0, bool ceil_mode = false, bool count_include_pad = true,
@@ -55,6 +57,7 @@ Tensor<T> avg_pool2d(const Tensor<T>& x, Size2 kernel_size, std::optional<Size2>
 /// avg_pool2d along the last dim of x [N, C, L] or [C, L] (torch.nn.functional.avg_pool1d, which
 /// has no divisor_override).
 ///   d/dx = g / divisor spread uniformly over each window's elements of x
+///   tangent: dy = avg_pool1d(dx) (the same arguments)
 template <class T>
 Tensor<T> avg_pool1d(const Tensor<T>& x, std::int64_t kernel_size, std::optional<std::int64_t> stride = std::nullopt,
                      std::int64_t padding = 0, bool ceil_mode = false, bool count_include_pad = true);
@@ -64,6 +67,7 @@ Tensor<T> avg_pool1d(const Tensor<T>& x, std::int64_t kernel_size, std::optional
 /// output size `out` averages [floor(i in / out), ceil((i + 1) in / out)), so windows may overlap
 /// when out does not divide in. Differs from PyTorch: no None entry (keep the input's size).
 ///   d/dx = g / window size spread uniformly over each window
+///   tangent: dy = adaptive_avg_pool2d(dx, output_size)
 template <class T>
 Tensor<T> adaptive_avg_pool2d(const Tensor<T>& x, Size2 output_size);
 
