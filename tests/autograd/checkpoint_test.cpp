@@ -221,7 +221,7 @@ TEST_CASE("checkpoint: with grad mode off it is fn itself", "[autograd][checkpoi
 }
 
 TEST_CASE("checkpoint: forward mode through a segment gives the tangent of the same function without it",
-          "[autograd][checkpoint][fwad][!mayfail]") {
+          "[autograd][checkpoint][fwad]") {
     // Tangents on h and on the captured W: one output, and two outputs (packed into one op). Bit for
     // bit: the segment's own forward pass computes them.
     Problem<double> p;
