@@ -8,12 +8,9 @@
 
 #include <fmt/format.h>
 
-#include <tapegrad/autograd/factories.hpp>
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/autograd/plain_tensor.hpp>
 #include <tapegrad/ops/check.hpp>
-#include <tapegrad/ops/index.hpp>
-#include <tapegrad/ops/shape.hpp>
 
 namespace tapegrad {
 
@@ -195,10 +192,59 @@ void max_pool_2x2_kernel(const T* x, const Geometry& g, T* y, std::int64_t* idx)
     }
 }
 
-/// The max pools: the kernel, then a node whose backward adds g at the argmax of each window,
-/// scatter_add on x seen as [planes, H W] (whose own derivative with respect to g is the gather at
-/// the same indices, so every order works), and whose tangent is that gather of dx: the tangent at
-/// the argmax the backward chose.
+// ---- max pooling: the kernel, then a pair of linear maps, each the other's adjoint ----
+
+/// The argmax of every window: for plane p and output o, the flat position in plane p of x.
+using SharedArgmax = std::shared_ptr<const Indices>;
+
+template <class T>
+Tensor<T> scatter_to_argmax(const Tensor<T>& t, const Geometry& g, SharedArgmax idx);
+
+/// y[p, o] = t[p, idx[p, o]]: t (x's shape) read at each window's argmax. The max pools' tangent
+/// (dy = dx at the argmax the backward chose) and the derivative of their backward.
+///   d/dt = scatter_to_argmax(grad)   tangent: gather_at_argmax(dt) (linear)
+template <class T>
+Tensor<T> gather_at_argmax(const Tensor<T>& t, const Geometry& g, SharedArgmax idx) {
+    xt::xarray<T> out = detail::take_buffer<T>("max_pool", g.out_shape);
+    const std::size_t plane = static_cast<std::size_t>(g.h.in * g.w.in);
+    const std::size_t outs = static_cast<std::size_t>(g.h.out * g.w.out);
+    const T* src = t.value().data();
+    const std::int64_t* at = idx->begin();
+    T* dst = out.data();
+    for (std::size_t p = 0; p < g.planes; ++p) {
+        for (std::size_t o = 0; o < outs; ++o)
+            dst[p * outs + o] = src[p * plane + static_cast<std::size_t>(at[p * outs + o])];
+    }
+    return record<T>(
+        "max_pool", {t}, std::move(out),
+        [g, idx](const Backward<T>& ctx) -> Grads<T> { return {scatter_to_argmax(ctx.grad(), g, idx)}; },
+        [g, idx](const Forward<T>& ctx) { return gather_at_argmax(ctx.tangent(0), g, idx); });
+}
+
+/// The adjoint: zeros of x's shape with t[p, o] added at idx[p, o] (windows that overlap may share
+/// an argmax). The max pools' backward.
+///   d/dg = gather_at_argmax(grad)   tangent: scatter_to_argmax(dg) (linear)
+template <class T>
+Tensor<T> scatter_to_argmax(const Tensor<T>& t, const Geometry& g, SharedArgmax idx) {
+    xt::xarray<T> out = detail::take_buffer<T>("max_pool_backward", g.in_shape);
+    out.fill(T(0));
+    const std::size_t plane = static_cast<std::size_t>(g.h.in * g.w.in);
+    const std::size_t outs = static_cast<std::size_t>(g.h.out * g.w.out);
+    const T* src = t.value().data();
+    const std::int64_t* at = idx->begin();
+    T* dst = out.data();
+    for (std::size_t p = 0; p < g.planes; ++p) {
+        for (std::size_t o = 0; o < outs; ++o)
+            dst[p * plane + static_cast<std::size_t>(at[p * outs + o])] += src[p * outs + o];
+    }
+    return record<T>(
+        "max_pool_backward", {t}, std::move(out),
+        [g, idx](const Backward<T>& ctx) -> Grads<T> { return {gather_at_argmax(ctx.grad(), g, idx)}; },
+        [g, idx](const Forward<T>& ctx) { return scatter_to_argmax(ctx.tangent(0), g, idx); });
+}
+
+/// The max pools: the kernel (values and the argmax of each window), then a node whose backward
+/// adds g at the argmax and whose tangent is dx there.
 template <class T>
 Tensor<T> max_pool(const char* op, const Tensor<T>& x, const Geometry& g) {
     xt::xarray<T> out = detail::take_buffer<T>(op, g.out_shape);
@@ -209,17 +255,11 @@ Tensor<T> max_pool(const char* op, const Tensor<T>& x, const Geometry& g) {
     } else {
         max_pool_kernel(x.value().data(), g, out.data(), idx->mutable_value().data());
     }
+    SharedArgmax argmax = std::move(idx);
     return record<T>(
         op, {x}, std::move(out),
-        [g, idx, outs](const Backward<T>& ctx) -> Grads<T> {
-            const std::size_t plane = static_cast<std::size_t>(g.h.in * g.w.in);
-            const Tensor<T> flat_g = reshape(ctx.grad(), Shape{g.planes, outs});
-            return {reshape(scatter_add(zeros<T>(Shape{g.planes, plane}), 1, *idx, flat_g), g.in_shape)};
-        },
-        [g, idx](const Forward<T>& ctx) {
-            const std::size_t plane = static_cast<std::size_t>(g.h.in * g.w.in);
-            return reshape(gather(reshape(ctx.tangent(0), Shape{g.planes, plane}), 1, *idx), g.out_shape);
-        });
+        [g, argmax](const Backward<T>& ctx) -> Grads<T> { return {scatter_to_argmax(ctx.grad(), g, argmax)}; },
+        [g, argmax](const Forward<T>& ctx) { return gather_at_argmax(ctx.tangent(0), g, argmax); });
 }
 
 // ---- average pooling: a linear map and its adjoint, each the other's derivative ----
