@@ -13,12 +13,14 @@
 ///
 /// How it works: a tensor carries, besides its value, a tangent per open dual level (none by
 /// default). When a level is open, every recorded op whose inputs carry tangents gives its output
-/// the tangent sum_i (d out / d input_i) tangent_i: by the op's own tangent rule (arithmetic,
-/// elementwise, matmul, reductions, layout ops, softmax, losses: see each op's doc comment), or, for
-/// the others, by the generic rule J v = d/du (J^T u . v), two calls of the op's backward rule with a
-/// seed u (of ones: the derivative is the same at every u). Tangent rules are tapegrad ops, recorded when grad mode is
-/// on, so forward-over-reverse works (the jvp of a gradient is a Hessian-vector product) and own-rule tangents are
-/// themselves differentiable; the generic rule's tangents are not (they carry no graph).
+/// the tangent sum_i (d out / d input_i) tangent_i by the op's own tangent rule: every built-in op
+/// has one, written as math in its doc comment ("tangent: dy = ..."), and so do the ops backward
+/// rules record (forward over reverse runs them). An op recorded without one (a user's custom op)
+/// gets the generic rule J v = d/du (J^T u . v), two calls of its backward rule with a seed u (of
+/// ones: the derivative is the same at every u). Tangent rules are tapegrad ops, recorded when grad
+/// mode is on, so forward-over-reverse works (the jvp of a gradient is a Hessian-vector product) and
+/// tangents are themselves differentiable; the generic rule's are not (they carry no graph).
+/// gradcheck's check_forward_ad checks a custom op's tangent rule against finite differences.
 ///
 /// As in PyTorch: one level at a time (a second DualLevel throws), tangents of a level are dropped
 /// when it closes, detach() drops the tangent. Differences: levels and tangents are per thread (as

@@ -277,7 +277,7 @@ Tensor<T> record(const char* name, std::initializer_list<Tensor<T>> inputs, xt::
 
 /// The same with a tangent rule `jvp` (any callable `Tensor<T>(const Forward<T>&)`) for forward
 /// mode; record() without one derives the tangent from the backward rule, at about twice the
-/// backward rule's cost.
+/// backward rule's cost and without a graph (tapegrad's own ops all have one).
 template <class T, class F, class J>
 Tensor<T> record(const char* name, std::initializer_list<Tensor<T>> inputs, xt::xarray<T> value, F&& fn, const J& jvp) {
     if (!is_grad_enabled() && !is_anomaly_enabled() && !detail::dual_level_open()) return Tensor<T>(std::move(value));
