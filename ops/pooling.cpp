@@ -197,6 +197,17 @@ void max_pool_2x2_kernel(const T* x, const Geometry& g, T* y, std::int64_t* idx)
 /// The argmax of every window: for plane p and output o, the flat position in plane p of x.
 using SharedArgmax = std::shared_ptr<const Indices>;
 
+/// Calls f(position in x, position in y) for every output of every plane: its window's argmax.
+template <class F>
+void for_each_argmax(const Geometry& g, const Indices& idx, F f) {
+    const std::size_t plane = static_cast<std::size_t>(g.h.in * g.w.in);
+    const std::size_t outs = static_cast<std::size_t>(g.h.out * g.w.out);
+    const std::int64_t* at = idx.begin();
+    for (std::size_t p = 0; p < g.planes; ++p) {
+        for (std::size_t o = 0; o < outs; ++o) f(p * plane + static_cast<std::size_t>(at[p * outs + o]), p * outs + o);
+    }
+}
+
 template <class T>
 Tensor<T> scatter_to_argmax(const Tensor<T>& t, const Geometry& g, SharedArgmax idx);
 
@@ -206,15 +217,9 @@ Tensor<T> scatter_to_argmax(const Tensor<T>& t, const Geometry& g, SharedArgmax 
 template <class T>
 Tensor<T> gather_at_argmax(const Tensor<T>& t, const Geometry& g, SharedArgmax idx) {
     xt::xarray<T> out = detail::take_buffer<T>("max_pool", g.out_shape);
-    const std::size_t plane = static_cast<std::size_t>(g.h.in * g.w.in);
-    const std::size_t outs = static_cast<std::size_t>(g.h.out * g.w.out);
     const T* src = t.value().data();
-    const std::int64_t* at = idx->begin();
     T* dst = out.data();
-    for (std::size_t p = 0; p < g.planes; ++p) {
-        for (std::size_t o = 0; o < outs; ++o)
-            dst[p * outs + o] = src[p * plane + static_cast<std::size_t>(at[p * outs + o])];
-    }
+    for_each_argmax(g, *idx, [&](std::size_t in_x, std::size_t in_y) { dst[in_y] = src[in_x]; });
     return record<T>(
         "max_pool", {t}, std::move(out),
         [g, idx](const Backward<T>& ctx) -> Grads<T> { return {scatter_to_argmax(ctx.grad(), g, idx)}; },
@@ -223,20 +228,14 @@ Tensor<T> gather_at_argmax(const Tensor<T>& t, const Geometry& g, SharedArgmax i
 
 /// The adjoint: zeros of x's shape with t[p, o] added at idx[p, o] (windows that overlap may share
 /// an argmax). The max pools' backward.
-///   d/dg = gather_at_argmax(grad)   tangent: scatter_to_argmax(dg) (linear)
+///   d/dt = gather_at_argmax(grad)   tangent: scatter_to_argmax(dt) (linear)
 template <class T>
 Tensor<T> scatter_to_argmax(const Tensor<T>& t, const Geometry& g, SharedArgmax idx) {
     xt::xarray<T> out = detail::take_buffer<T>("max_pool_backward", g.in_shape);
     out.fill(T(0));
-    const std::size_t plane = static_cast<std::size_t>(g.h.in * g.w.in);
-    const std::size_t outs = static_cast<std::size_t>(g.h.out * g.w.out);
     const T* src = t.value().data();
-    const std::int64_t* at = idx->begin();
     T* dst = out.data();
-    for (std::size_t p = 0; p < g.planes; ++p) {
-        for (std::size_t o = 0; o < outs; ++o)
-            dst[p * plane + static_cast<std::size_t>(at[p * outs + o])] += src[p * outs + o];
-    }
+    for_each_argmax(g, *idx, [&](std::size_t in_x, std::size_t in_y) { dst[in_x] += src[in_y]; });
     return record<T>(
         "max_pool_backward", {t}, std::move(out),
         [g, idx](const Backward<T>& ctx) -> Grads<T> { return {gather_at_argmax(ctx.grad(), g, idx)}; },
