@@ -379,7 +379,7 @@ const T* columns(const Geometry& g, const T* x, T* cols) {
 /// How many threads share an op's `items` independent pieces (samples, channels): all of
 /// tapegrad's threads when the op is large enough to pay for starting them, else this one.
 size_t workers_for(const Geometry& g, size_t items) {
-    constexpr double kSplitFlops = 4e6;  // below this, starting a thread costs more than it saves
+    constexpr double kSplitFlops = 4e6;  // below this, handing work to a thread costs more than it saves
     const double flops = 2.0 * double(g.n * g.o * g.k() * g.out_plane());
     return flops < kSplitFlops ? 1 : std::min(get_num_threads(), items);
 }
@@ -395,8 +395,8 @@ void gemm(size_t workers, bool ta, bool tb, const detail::GemmDims& d, const T* 
     }
 }
 
-/// Scratch of `per_worker` elements for each of `workers` threads, taken on this thread (a helper
-/// thread's buffer pool ends with it).
+/// Scratch of `per_worker` elements for each of `workers` threads, taken on this thread (buffer
+/// pools are per thread: it goes back to this one's, where the next call finds it).
 template <class T>
 detail::Scratch<T> worker_scratch(const char* op, size_t workers, size_t per_worker) {
     return detail::Scratch<T>(detail::take_buffer<T>(op, Shape{workers, per_worker}));

@@ -203,7 +203,7 @@ struct Products {
 template <class T>
 void run_outer_products(const Products<T>& work) {
     constexpr std::size_t kStreamBytes = std::size_t{8} << 20;  // well past L2, near a share of L3
-    constexpr std::size_t kSplitBytes = std::size_t{1} << 20;   // below this, starting a thread costs more
+    constexpr std::size_t kSplitBytes = std::size_t{1} << 20;   // below this, handing rows to a thread costs more
     const std::size_t m = work.d.m, n = work.d.n, rows = work.count() * m;
     const std::size_t bytes = rows * n * sizeof(T);
     const bool stream = bytes >= kStreamBytes;
@@ -237,7 +237,7 @@ void run_outer_products(const Products<T>& work) {
 /// set_blas_threads picks.
 template <class T>
 void run_products(const Products<T>& work) {
-    constexpr double kSplitFlops = 8e6;  // below this, starting threads costs more than they save
+    constexpr double kSplitFlops = 8e6;  // below this, handing work to threads costs more than it saves
     const std::size_t products = work.count();
     const std::size_t threads = get_num_threads();
     const double flops = 2.0 * double(work.d.m) * double(work.d.n) * double(work.d.k) * double(products);

@@ -126,3 +126,34 @@ TEST_CASE("concurrency: a graph is differentiated on the thread that recorded it
     loss.backward();  // still intact on its own thread
     CHECK(same_values(w.grad().value(), closed_form_grad(w.value())));
 }
+
+TEST_CASE("concurrency: ops sharing work over tapegrad's threads, run on several threads at once, match one thread",
+          "[concurrency]") {
+    // Outer products past 1 MB (their rows shared over tapegrad's threads) and a convolution (its
+    // samples shared, each a one-thread GEMM): callers that find the pool busy run alone, the
+    // others take turns at it; either way each result is, bit for bit, what one thread computes.
+    // Forward only: the backward's GEMMs would run OpenBLAS's own threads, which ThreadSanitizer
+    // cannot see into (scripts/sanitize.sh).
+    const std::size_t before = tg::get_num_threads();
+    tg::set_num_threads(std::min<std::size_t>(2, tg::max_num_threads()));
+    tg::Generator gen(3);
+    const TensorD a = tg::randn<double>({8, 300, 1}, gen);
+    const TensorD b = tg::randn<double>({8, 1, 400}, gen);  // the product: 7.7 MB
+    const TensorD x = tg::randn<double>({8, 8, 32, 32}, gen);  // 17 MFLOP: samples shared out
+    const TensorD w = tg::randn<double>({16, 8, 3, 3}, gen);
+    auto run = [&] { return std::vector<xt::xarray<double>>{tg::gemm(a, b).value(), tg::conv2d(x, w).value()}; };
+    const std::size_t shared = tg::get_num_threads();
+    tg::set_num_threads(1);
+    const auto alone = run();
+    tg::set_num_threads(shared);
+    std::vector<std::vector<xt::xarray<double>>> together(4);
+    std::vector<int> same(4, 0);
+    on_threads(4, [&](std::size_t t) {
+        for (int rep = 0; rep < 10; ++rep) {
+            together[t] = run();
+            same[t] += same_values(together[t][0], alone[0]) && same_values(together[t][1], alone[1]);
+        }
+    });
+    tg::set_num_threads(before);
+    for (std::size_t t = 0; t < 4; ++t) CHECK(same[t] == 10);
+}

@@ -3,9 +3,15 @@
 // promises none), and the gradients of broadcast batch operands written out by hand.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
+#include <csignal>
 
 #include <tapegrad/tapegrad.hpp>
 
@@ -206,4 +212,43 @@ TEST_CASE("gemm: outer products (inner dimension 1), small and past the caches, 
                 CHECK(xt::allclose(xt::reshape_view(grads[0].value(), {batch, m}), da, 1e-12, 1e-12));
                 CHECK(xt::allclose(xt::reshape_view(grads[1].value(), {batch, n}), db, 1e-12, 1e-12));
             }
+}
+
+TEST_CASE("gemm: a process forked after tapegrad's threads started shares its work over threads of its own",
+          "[ops][matmul]") {
+    // The child of fork() has none of its parent's threads: an op sharing its work over the
+    // parent's waiting helpers would wait for them forever. Outer products past 1 MB (rows shared
+    // over threads) run before the fork, to start the helpers, and again in the child, which exits
+    // 0 only with the right values; one still running after 60 s is taken to hang, and killed.
+    const std::size_t before = tg::get_num_threads();
+    tg::set_num_threads(tg::max_num_threads());
+    tg::Generator gen(2);
+    const auto a = tg::randn<double>({4, 512, 1}, gen);
+    const auto b = tg::randn<double>({4, 1, 512}, gen);  // the product: 8.4 MB
+    const auto parent = tg::gemm(a, b).value();
+    const pid_t child = ::fork();
+    if (child == 0) {
+        const auto y = tg::gemm(a, b).value();
+        const double* pa = a.value().data();
+        const double* pb = b.value().data();
+        bool right = y.shape() == parent.shape();
+        for (std::size_t i = 0; right && i < 4; ++i)
+            for (std::size_t r = 0; r < 512; ++r)
+                for (std::size_t c = 0; c < 512; ++c) right = right && y(i, r, c) == pa[i * 512 + r] * pb[i * 512 + c];
+        ::_exit(right ? 0 : 1);
+    }
+    tg::set_num_threads(before);
+    REQUIRE(child > 0);
+    int status = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    pid_t done = 0;
+    while ((done = ::waitpid(child, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (done == 0) {
+        ::kill(child, SIGKILL);
+        ::waitpid(child, &status, 0);
+    }
+    REQUIRE(done == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
 }
