@@ -11,7 +11,10 @@
 #include <sys/mman.h>
 #endif
 
+#include <tapegrad/autograd/anomaly_mode.hpp>
 #include <tapegrad/autograd/broadcast.hpp>
+#include <tapegrad/autograd/forward_ad.hpp>
+#include <tapegrad/autograd/grad_mode.hpp>
 #include <tapegrad/autograd/node.hpp>
 #include <tapegrad/autograd/threads.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
@@ -36,15 +39,19 @@ void use_blas_threads(int want) {
     if (current.exchange(want) != want) openblas_set_num_threads(want);
 }
 
-/// The one place that picks OpenBLAS's thread count, per product: below a few MFLOP (a batch-1
+/// Whether a product is large enough for several threads: a few MFLOP.
+bool worth_threads(const GemmDims& d) {
+    constexpr double kThreadedFlops = 1e6;
+    return 2.0 * double(d.m) * double(d.n) * double(d.k) >= kThreadedFlops;
+}
+
+/// The one place that picks OpenBLAS's thread count, per product: below worth_threads (a batch-1
 /// MLP layer) waking the threads costs more than it saves, so small products run on the calling
 /// thread; larger ones use tapegrad::get_num_threads(). Measured on 2 cores in bench/RESULTS.md; on
-/// a machine busy with other work, one thread is faster at every size. (A batch of products split
-/// across threads runs each on one: see run_products.)
+/// a machine busy with other work, one thread is faster at every size. (Products split across
+/// threads run on one each: see run_products and linear_value_and_tangent.)
 void set_blas_threads(const GemmDims& d) {
-    constexpr double kThreadedFlops = 1e6;
-    const bool threaded = 2.0 * double(d.m) * double(d.n) * double(d.k) >= kThreadedFlops;
-    use_blas_threads(threaded ? static_cast<int>(get_num_threads()) : 1);
+    use_blas_threads(worth_threads(d) ? static_cast<int>(get_num_threads()) : 1);
 }
 
 /// C = op(A) op(B) + beta C, on OpenBLAS's current thread count.
@@ -348,23 +355,71 @@ Tensor<T> as_rows(const Tensor<T>& x) {
     return x.ndim() == 1 ? reshape(x, Shape{1, x.numel()}) : x;
 }
 
-/// x W^T + b in one GEMM over x's leading dims folded into rows: each row of the output starts as
-/// the bias and BLAS adds the product (beta = 1).
+/// The product of linear: x's leading dims folded into the m rows of one GEMM x W^T.
 template <class T>
-xt::xarray<T> linear_value(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias, const Shape& shape) {
-    const std::size_t m = count_of(Shape(x.shape().begin(), x.shape().end() - 1));
-    const std::size_t n = weight.shape()[0];
+GemmDims linear_dims(const Tensor<T>& x, const Tensor<T>& weight) {
     const std::size_t k = weight.shape()[1];
+    return GemmDims{count_of(Shape(x.shape().begin(), x.shape().end() - 1)), weight.shape()[0], k, k, k};
+}
+
+/// linear's output before the product: every row the bias (BLAS then adds x W^T, beta = 1), or 0.
+template <class T>
+xt::xarray<T> bias_rows(const Tensor<T>& bias, const GemmDims& d, const Shape& shape) {
     xt::xarray<T> out = product_buffer<T>("linear", shape);
     if (bias.defined()) {
         const T* b = bias.value().data();
-        for (std::size_t i = 0; i < m; ++i) std::copy(b, b + n, out.data() + i * n);
+        for (std::size_t i = 0; i < d.m; ++i) std::copy(b, b + d.n, out.data() + i * d.n);
     } else {
         out.fill(T(0));
     }
-    if (m == 0 || n == 0 || k == 0) return out;
-    blas_gemm(false, true, GemmDims{m, n, k, k, k}, x.value().data(), weight.value().data(), out.data(), T(1));
     return out;
+}
+
+/// x W^T + b in one GEMM over x's leading dims folded into rows.
+template <class T>
+xt::xarray<T> linear_value(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias, const Shape& shape) {
+    const GemmDims d = linear_dims(x, weight);
+    xt::xarray<T> out = bias_rows(bias, d, shape);
+    if (d.m == 0 || d.n == 0 || d.k == 0) return out;
+    blas_gemm(false, true, d, x.value().data(), weight.value().data(), out.data(), T(1));
+    return out;
+}
+
+/// In forward mode, x's tangent dx when linear can compute its output's tangent dx W^T beside the
+/// value x W^T + b (linear_value_and_tangent); undefined otherwise. It can when dx is the only
+/// tangent (W and b have none), the tangent needs no graph (grad mode off, or neither dx nor W
+/// requires grad: tangent rules are recorded ops, for forward over reverse), anomaly mode (which
+/// checks each op) is off, and the product is one OpenBLAS would run on several threads.
+template <class T>
+Tensor<T> tangent_beside(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias, const GemmDims& d) {
+    if (!detail::dual_level_open() || get_num_threads() < 2 || !worth_threads(d) || is_anomaly_enabled()) return {};
+    Tensor<T> dx = detail::open_tangent(x);
+    if (!dx.defined() || detail::open_tangent(weight).defined()) return {};
+    if (bias.defined() && detail::open_tangent(bias).defined()) return {};
+    if (is_grad_enabled() && (dx.requires_grad() || weight.requires_grad())) return {};
+    return dx;
+}
+
+/// Forward mode's value x W^T + b, returned, and tangent dx W^T, put in `tangent` (x's leading
+/// dims and out, without the bias), at once: they are independent products of one shape, run on
+/// two threads with one BLAS thread each instead of one after the other, each split by OpenBLAS
+/// over every thread, whose split of a product of few rows spends much of its time waiting for its
+/// threads (the Fashion-MNIST MLP's jvp at batch 32: bench/RESULTS.md, "jvp: the value's and the
+/// tangent's products at once"). Each is what linear_value computes, on one BLAS thread.
+template <class T>
+xt::xarray<T> linear_value_and_tangent(const Tensor<T>& x, const Tensor<T>& dx, const Tensor<T>& weight,
+                                       const Tensor<T>& bias, const GemmDims& d, const Shape& shape,
+                                       Tensor<T>& tangent) {
+    Shape tangent_shape(x.shape().begin(), x.shape().end() - 1);
+    tangent_shape.push_back(d.n);
+    xt::xarray<T> out[2] = {bias_rows(bias, d, shape), bias_rows(Tensor<T>(), d, tangent_shape)};
+    const T* operand[2] = {x.value().data(), dx.value().data()};
+    use_blas_threads(1);
+    detail::share_items(2, 2, [&](std::size_t, std::size_t i) {
+        gemm_call(false, true, d, operand[i], weight.value().data(), out[i].data(), T(1));
+    });
+    tangent = Tensor<T>(std::move(out[1]));
+    return std::move(out[0]);
 }
 
 }  // namespace
@@ -455,13 +510,18 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
         if (has_bias && ctx.needs(2)) grads[2] = sum_to(g, ctx.input(2).shape());
         return grads;
     };
+    const GemmDims d = linear_dims(x, weight);
+    Tensor<T> computed;  // forward mode's tangent, when computed beside the value
+    const Tensor<T> dx = tangent_beside(x, weight, bias, d);
+    auto value = dx.defined() ? linear_value_and_tangent(x, dx, weight, bias, d, shape, computed)
+                              : linear_value(x, weight, bias, shape);
     // dy = dx W^T + x dW^T + db: linear itself with a tangent in place of an operand.
-    auto tangent = [has_bias](const Forward<T>& ctx) {
+    auto tangent = [has_bias, computed](const Forward<T>& ctx) {
+        if (computed.defined()) return computed;
         Tensor<T> t = ctx.has(0) ? linear(ctx.tangent(0), ctx.input(1), Tensor<T>()) : Tensor<T>();
         if (ctx.has(1)) t = detail::add_tangents(t, linear(ctx.input(0), ctx.tangent(1), Tensor<T>()));
         return has_bias ? detail::add_tangents(t, ctx.tangent(2)) : t;
     };
-    auto value = linear_value(x, weight, bias, shape);
     if (has_bias) return record<T>("linear", {x, weight, bias}, std::move(value), std::move(rule), tangent);
     return record<T>("linear", {x, weight}, std::move(value), std::move(rule), tangent);
 }

@@ -1,5 +1,7 @@
 #include <tapegrad/ops/parallel.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -13,8 +15,9 @@ namespace tapegrad::detail {
 
 namespace {
 
-/// The helper threads: each waits for a new round, runs its share if the round wants it, and
-/// reports back. One round at a time; the caller of a round is its worker 0.
+/// The helper threads: each waits for a new round (briefly awake, then asleep on a condition
+/// variable), runs its share if the round wants it, and reports back. One round at a time; the
+/// caller of a round is its worker 0.
 class Pool {
 public:
     /// Runs a round on up to `workers` threads; false (nothing run) when a round is already on.
@@ -48,6 +51,11 @@ private:
         std::uint64_t seen = 0;
         std::unique_lock lock(mutex_);
         for (;;) {
+            if (round_ == seen) {
+                lock.unlock();
+                await_briefly(seen);
+                lock.lock();
+            }
             wake_.wait(lock, [&] { return round_ != seen; });
             seen = round_;
             if (index >= wanted_) continue;
@@ -58,11 +66,24 @@ private:
         }
     }
 
+    /// Waits up to kSpin for a round after `seen` without sleeping: ops often hand out work again
+    /// within microseconds (the next layer's products), and a sleeping thread takes ~15-20 us to
+    /// wake on these machines, as long as a small product (bench/RESULTS.md, "jvp: the value's and
+    /// the tangent's products at once"). Yielding while it waits, so a thread with work on this core
+    /// (an OpenBLAS worker) runs first; OpenMP runtimes and OpenBLAS wait the same way, longer.
+    void await_briefly(std::uint64_t seen) const {
+        constexpr auto kSpin = std::chrono::microseconds(50);
+        const auto until = std::chrono::steady_clock::now() + kSpin;
+        while (round_.load(std::memory_order_relaxed) == seen && std::chrono::steady_clock::now() < until) {
+            std::this_thread::yield();
+        }
+    }
+
     std::mutex mutex_;
     std::condition_variable wake_, done_;
     std::vector<std::thread> helpers_;  // never joined: they live as long as the process
     bool busy_ = false;
-    std::uint64_t round_ = 0;
+    std::atomic<std::uint64_t> round_ = 0;  // written under mutex_, also read without it by await_briefly
     std::size_t wanted_ = 0, pending_ = 0;
     void (*share_)(void*, std::size_t) = nullptr;
     void* context_ = nullptr;

@@ -3,7 +3,11 @@
 // must stay tangent-free. The op table checks every op's tangent (tests/ops/forward_mode_test.cpp).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <stdexcept>
+#include <utility>
+
+#include <xtensor/xbroadcast.hpp>
 
 #include <tapegrad/ops/activation.hpp>
 
@@ -216,4 +220,66 @@ TEST_CASE("fwad: func::jvp of a function that runs a transform of its own falls 
     const auto r = func::jvp(func::grad(quadratic), x, v);
     CHECK_CLOSE(r.jvps[0], dot(A() + xt::transpose(A()), v.value()), 1e-12);
     CHECK_CLOSE(func::jacfwd(func::grad(quadratic))(x), Array(A() + xt::transpose(A())), 1e-12);
+}
+
+TEST_CASE("fwad: linear's tangent, computed beside its value on two threads, is the closed form and one thread's",
+          "[fwad]") {
+    // x [2, 16, 128] against W [128, 128]: 32 rows, 1 MFLOP, large enough that with a tangent on x
+    // alone (no graph wanted) the value x W^T + b and the tangent dx W^T run at once, one BLAS
+    // thread each. The reference is loops; one thread computes both one after the other.
+    const std::size_t before = tg::get_num_threads();
+    tg::set_num_threads(std::min<std::size_t>(2, tg::max_num_threads()));
+    tg::Generator gen(11);
+    const TensorD x = tg::randn<double>({2, 16, 128}, gen), v = tg::randn<double>({2, 16, 128}, gen);
+    const TensorD w = tg::randn<double>({128, 128}, gen), b = tg::randn<double>({128}, gen);
+    Array rows = x.value(), tangent_rows = v.value();
+    rows.reshape({32, 128});
+    tangent_rows.reshape({32, 128});
+    Array expected = dot(rows, xt::transpose(w.value())) + b.value();
+    Array expected_tangent = dot(tangent_rows, xt::transpose(w.value()));
+    expected.reshape({2, 16, 128});
+    expected_tangent.reshape({2, 16, 128});
+    auto run = [&](const TensorD& bias) {
+        tg::NoGradGuard off;
+        fwad::DualLevel level;
+        const TensorD y = tg::linear(fwad::make_dual(x, v), w, bias);
+        const auto tangent = fwad::unpack_dual(y).tangent;
+        REQUIRE(tangent.defined());
+        CHECK(tangent.shape() == tg::Shape{2, 16, 128});
+        return std::pair{Array(y.value()), Array(tangent.value())};
+    };
+    const auto [value, tangent] = run(b);
+    const auto [unbiased, unbiased_tangent] = run(TensorD());
+    tg::set_num_threads(1);
+    const auto [value_alone, tangent_alone] = run(b);
+    tg::set_num_threads(before);
+    CHECK_CLOSE(TensorD(value), expected, 1e-12);
+    CHECK_CLOSE(TensorD(tangent), expected_tangent, 1e-12);
+    CHECK_CLOSE(TensorD(unbiased), Array(expected - b.value()), 1e-12);
+    CHECK(unbiased_tangent == tangent);
+    CHECK(value == value_alone);
+    CHECK(tangent == tangent_alone);
+}
+
+TEST_CASE("fwad: linear's tangent keeps its graph, and sums every operand's part, at sizes shared over threads",
+          "[fwad]") {
+    // The same 1 MFLOP layer where the tangent may not be computed beside the value: under grad
+    // mode with W requiring grad (the tangent is differentiable: d sum(dx W^T) / dW = 1^T dx), and
+    // with tangents on both x and W (dx W^T + x dW^T).
+    tg::Generator gen(12);
+    const TensorD x = tg::randn<double>({32, 128}, gen), v = tg::randn<double>({32, 128}, gen);
+    const TensorD w(tg::randn<double>({128, 128}, gen).value(), true), dw = tg::randn<double>({128, 128}, gen);
+    {
+        fwad::DualLevel level;
+        const auto tangent = fwad::unpack_dual(tg::linear(fwad::make_dual(x, v), w)).tangent;
+        REQUIRE(tangent.requires_grad());
+        tg::sum(tangent).backward();
+        const Array column_sums = xt::sum(v.value(), {0});
+        CHECK_CLOSE(w.grad(), Array(xt::broadcast(column_sums, {128, 128})), 1e-12);
+    }
+    tg::NoGradGuard off;
+    fwad::DualLevel level;
+    const auto tangent = fwad::unpack_dual(tg::linear(fwad::make_dual(x, v), fwad::make_dual(w, dw))).tangent;
+    CHECK_CLOSE(tangent, Array(dot(v.value(), xt::transpose(w.value())) + dot(x.value(), xt::transpose(dw.value()))),
+                1e-12);
 }

@@ -129,8 +129,9 @@ TEST_CASE("concurrency: a graph is differentiated on the thread that recorded it
 
 TEST_CASE("concurrency: ops sharing work over tapegrad's threads, run on several threads at once, match one thread",
           "[concurrency]") {
-    // Outer products past 1 MB (their rows shared over tapegrad's threads) and a convolution (its
-    // samples shared, each a one-thread GEMM): callers that find the pool busy run alone, the
+    // Outer products past 1 MB (their rows shared over tapegrad's threads), a convolution (its
+    // samples shared, each a one-thread GEMM) and a linear layer in forward mode (its value and
+    // tangent computed at once, one thread each): callers that find the pool busy run alone, the
     // others take turns at it; either way each result is, bit for bit, what one thread computes.
     // Forward only: the backward's GEMMs would run OpenBLAS's own threads, which ThreadSanitizer
     // cannot see into (scripts/sanitize.sh).
@@ -138,10 +139,17 @@ TEST_CASE("concurrency: ops sharing work over tapegrad's threads, run on several
     tg::set_num_threads(std::min<std::size_t>(2, tg::max_num_threads()));
     tg::Generator gen(3);
     const TensorD a = tg::randn<double>({8, 300, 1}, gen);
-    const TensorD b = tg::randn<double>({8, 1, 400}, gen);  // the product: 7.7 MB
+    const TensorD b = tg::randn<double>({8, 1, 400}, gen);     // the product: 7.7 MB
     const TensorD x = tg::randn<double>({8, 8, 32, 32}, gen);  // 17 MFLOP: samples shared out
     const TensorD w = tg::randn<double>({16, 8, 3, 3}, gen);
-    auto run = [&] { return std::vector<xt::xarray<double>>{tg::gemm(a, b).value(), tg::conv2d(x, w).value()}; };
+    const TensorD rows = tg::randn<double>({32, 128}, gen), tangent = tg::randn<double>({32, 128}, gen);
+    const TensorD weight = tg::randn<double>({128, 128}, gen), bias = tg::randn<double>({128}, gen);  // 1 MFLOP
+    auto run = [&] {
+        tg::fwad::DualLevel level;  // per thread
+        const TensorD y = tg::linear(tg::fwad::make_dual(rows, tangent), weight, bias);
+        return std::vector<xt::xarray<double>>{tg::gemm(a, b).value(), tg::conv2d(x, w).value(), y.value(),
+                                               tg::fwad::unpack_dual(y).tangent.value()};
+    };
     const std::size_t shared = tg::get_num_threads();
     tg::set_num_threads(1);
     const auto alone = run();
@@ -151,7 +159,9 @@ TEST_CASE("concurrency: ops sharing work over tapegrad's threads, run on several
     on_threads(4, [&](std::size_t t) {
         for (int rep = 0; rep < 10; ++rep) {
             together[t] = run();
-            same[t] += same_values(together[t][0], alone[0]) && same_values(together[t][1], alone[1]);
+            bool all = true;
+            for (std::size_t k = 0; k < alone.size(); ++k) all = all && same_values(together[t][k], alone[k]);
+            same[t] += all;
         }
     });
     tg::set_num_threads(before);
